@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { testGpu, randomArray, assertClose } from '../testing.ts';
+import { linear, uploadLinear, type WeightFormat } from './linear.ts';
+import { linearRef } from './linear.ref.ts';
+import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
+import { GpuContext } from '../runtime.ts';
+
+const rowsOf = (w: Float32Array, cols: number) => (start: number, count: number) => w.subarray(start * cols, (start + count) * cols);
+
+for (const format of ['f32', 'q4'] as WeightFormat[]) {
+  for (const [rows, cols, items] of [[1, 32, 1], [37, 64, 1], [50, 96, 7], [64, 128, 4]]) {
+    test(`linear ${format} ${rows}x${cols}, ${items} tokens matches the CPU reference`, async () => {
+      const ctx = await testGpu();
+      const w = randomArray(rows * cols, rows * 7 + cols, 0.5);
+      const x = randomArray(items * cols, items + 3);
+      const weight = uploadLinear(ctx, 'w', format, rows, cols, rowsOf(w, cols));
+      const wRef = format === 'q4' ? dequantizeQ4(quantizeQ4(w, rows, cols), rows, cols) : w;
+      const xBuf = ctx.upload(x, 'x');
+      const yBuf = ctx.createBuffer(items * rows * 4, 'y');
+      linear(ctx, weight, xBuf, yBuf, { items });
+      const y = await ctx.readF32(yBuf, 0, items * rows);
+      assertClose(y, linearRef(wRef, rows, cols, x, items), 1e-4, `${format} ${rows}x${cols}x${items}`);
+    });
+  }
+
+  test(`linear ${format} expert gather with scores and segments split across buffers`, async () => {
+    const base = await testGpu();
+    const E = 5, rowsPerExpert = 6, cols = 64, tokens = 3, k = 2;
+    // a tiny binding limit forces one or two experts per segment
+    const ctx = new GpuContext(base.device, { maxBindingBytes: 2 * rowsPerExpert * (format === 'q4' ? cols / 2 : cols * 4) });
+    const w = randomArray(E * rowsPerExpert * cols, 11, 0.5);
+    const x = randomArray(tokens * cols, 12);
+    const ids = new Uint32Array([4, 0, 2, 2, 1, 3]);
+    const scores = new Float32Array([0.5, 0.25, 0.9, 0.1, 1, 0.7]);
+    const weight = uploadLinear(ctx, 'experts', format, E * rowsPerExpert, cols, rowsOf(w, cols), rowsPerExpert);
+    assert.ok(weight.segments.length > 1, 'expected several segments');
+    const wRef = format === 'q4' ? dequantizeQ4(quantizeQ4(w, E * rowsPerExpert, cols), E * rowsPerExpert, cols) : w;
+    const yBuf = ctx.createBuffer(tokens * k * rowsPerExpert * 4, 'y');
+    linear(ctx, weight, ctx.upload(x, 'x'), yBuf, { items: tokens * k, xRowDiv: k, expertIds: ctx.upload(ids, 'ids'), scores: ctx.upload(scores, 's') });
+    const y = await ctx.readF32(yBuf, 0, tokens * k * rowsPerExpert);
+    const ref = linearRef(wRef, E * rowsPerExpert, cols, x, tokens * k, { xRowDiv: k, expertIds: ids, rowsPerExpert, scores });
+    assertClose(y, ref, 1e-4, `${format} experts`);
+  });
+}
+
+test('linear segments a matrix larger than the binding limit', async () => {
+  const base = await testGpu();
+  const ctx = new GpuContext(base.device, { maxBindingBytes: 8 * 64 * 4 });
+  const rows = 30, cols = 64;
+  const w = randomArray(rows * cols, 5);
+  const x = randomArray(cols, 6);
+  const weight = uploadLinear(ctx, 'w', 'f32', rows, cols, rowsOf(w, cols));
+  assert.equal(weight.segments.length, 4);
+  const yBuf = ctx.createBuffer(rows * 4, 'y');
+  linear(ctx, weight, ctx.upload(x, 'x'), yBuf, { items: 1 });
+  assertClose(await ctx.readF32(yBuf, 0, rows), linearRef(w, rows, cols, x, 1), 1e-4, 'segmented');
+});

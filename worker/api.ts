@@ -1,0 +1,108 @@
+// The one typed API between the UI (app/) and the engine (worker/), reached through Comlink. Also used in Node.
+
+export type WeightMode = 'f32' | 'q4';
+
+/** Closed set of error codes; every message says what the user can do. */
+export type EngineErrorCode =
+  | 'no-webgpu'
+  | 'gpu-limits'
+  | 'device-lost'
+  | 'bad-model'
+  | 'download-failed'
+  | 'context-too-long'
+  | 'not-loaded'
+  | 'busy'
+  | 'cancelled';
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  constructor(code: EngineErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'EngineError';
+  }
+}
+
+export interface DeviceReport {
+  adapter: string;
+  features: string[];
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+export interface LoadProgress {
+  phase: 'config' | 'weights' | 'ready';
+  /** bytes of weights processed so far, and in all */
+  loaded: number;
+  total: number;
+  message: string;
+}
+
+export interface LoadOptions {
+  weights: WeightMode;
+  /** tokens of context to reserve KV cache for (capped by the model's max_position_embeddings) */
+  contextLength?: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  architecture: string;
+  weights: WeightMode;
+  layers: number;
+  experts: number;
+  vocabSize: number;
+  contextLength: number;
+  gpuBytes: number;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface SamplingOptions {
+  maxNewTokens: number;
+  /** 0 = greedy */
+  temperature: number;
+  /** 0 = off */
+  topK: number;
+  /** 1 = off */
+  topP: number;
+  seed: number;
+  /** never stop at (or emit) an end-of-turn token: HF's min_new_tokens = max_new_tokens */
+  ignoreEos?: boolean;
+}
+
+export interface TokenEvent {
+  tokenId: number;
+  /** the new piece of text this token adds */
+  text: string;
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  generatedTokens: number;
+  timeToFirstTokenMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+}
+
+export interface GenerationResult {
+  text: string;
+  tokenIds: number[];
+  stopReason: 'eos' | 'length' | 'cancelled';
+  stats: GenerationStats;
+}
+
+export interface EngineApi {
+  /** Finds a WebGPU adapter and checks its limits. Throws EngineError('no-webgpu' | 'gpu-limits'). */
+  init(): Promise<DeviceReport>;
+  /** Loads a model laid out like a Hugging Face repo from a base URL (config.json, safetensors, tokenizer). */
+  load(baseUrl: string, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  /** Streams a reply to the conversation; resolves when done, cancelled, or at maxNewTokens. */
+  generate(messages: ChatMessage[], options: SamplingOptions, onToken: (t: TokenEvent) => void): Promise<GenerationResult>;
+  /** Stops the running generation (the promise of generate() resolves with stopReason 'cancelled'). */
+  cancel(): void;
+  unload(): Promise<void>;
+  lastStats(): GenerationStats | null;
+}
