@@ -48,6 +48,7 @@ export async function requestDeviceWithLimits(adapter: GPUAdapter): Promise<GPUD
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   device.addEventListener('uncapturederror', (e) => {
     console.error('WebGPU error:', (e as GPUUncapturedErrorEvent).error.message);
+    process.exitCode = 1; // a validation error must fail the test or command that caused it
   });
   return device;
 }

@@ -199,11 +199,11 @@ export class GpuContext {
     return new Uint32Array(await this.read(buffer, offset, size));
   }
 
-  private empty: GPUBuffer | null = null;
-  /** A small buffer for bindings a kernel declares but a call does not use. */
-  emptyBuffer(): GPUBuffer {
-    if (!this.empty) this.empty = this.createBuffer(16, 'empty');
-    return this.empty;
+  private empties: GPUBuffer[] = [];
+  /** Small buffers for bindings a kernel declares but a call does not use (distinct `which` when one of them is written). */
+  emptyBuffer(which = 0): GPUBuffer {
+    while (this.empties.length <= which) this.empties.push(this.createBuffer(16, `empty${this.empties.length}`));
+    return this.empties[which];
   }
 
   destroy(): void {

@@ -1,0 +1,84 @@
+// Causal GQA attention over the KV cache, for prefill (many queries) and decode (one):
+//   out[t, h, :] = Σ_j softmax_j(q[t,h]·k[j,g] / √headDim) · v[j, g],  g = h / (heads / kvHeads)
+// over key positions j in [lo(p), p], p = startPos + t: lo = floor(p / chunk)·chunk on chunked-attention (RoPE)
+// layers (CHUNKED = 1; absolute chunks, not a sliding window), 0 on full-attention (NoPE) layers.
+// Key j lives in cache slot j % cacheLen. Online softmax over tiles of 64 keys (f32).
+// Threads: one workgroup of 64 per (query token, head); grid (heads, tokens).
+// Bindings: q [tokens, heads, headDim]; k, v caches [cacheLen, kvHeads, headDim]; out [tokens, heads, headDim].
+override CHUNKED: u32 = 0u;
+const TILE = 64u;
+const MAX_HEAD_DIM = 256u;
+
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> kCache: array<f32>;
+@group(0) @binding(3) var<storage, read> vCache: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+var<workgroup> qs: array<f32, MAX_HEAD_DIM>;
+var<workgroup> p: array<f32, TILE>;
+var<workgroup> red: array<f32, TILE>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wg.x;
+  let t = wg.y;
+  let hd = P.headDim;
+  let g = h / (P.heads / P.kvHeads);
+  let pos = P.startPos + t;
+  var lo = 0u;
+  if (CHUNKED == 1u) { lo = (pos / P.chunk) * P.chunk; }
+  let qBase = (t * P.heads + h) * hd;
+  for (var d = lid; d < hd; d += TILE) { qs[d] = q[qBase + d]; }
+  workgroupBarrier();
+
+  var m = -3.0e38;
+  var l = 0.0;
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0); // dims lid, lid+64, lid+128, lid+192
+  let kvStride = P.kvHeads * hd;
+  for (var start = lo; start <= pos; start += TILE) {
+    let j = start + lid;
+    var s = -3.0e38;
+    if (j <= pos) {
+      let kBase = (j % P.cacheLen) * kvStride + g * hd;
+      var dotv = 0.0;
+      for (var d = 0u; d < hd; d++) { dotv += qs[d] * kCache[kBase + d]; }
+      s = dotv * P.scale;
+    }
+    red[lid] = s;
+    workgroupBarrier();
+    for (var stride = TILE / 2u; stride > 0u; stride >>= 1u) {
+      if (lid < stride) { red[lid] = max(red[lid], red[lid + stride]); }
+      workgroupBarrier();
+    }
+    let mNew = max(m, red[0]);
+    workgroupBarrier();
+    var e = 0.0;
+    if (j <= pos) { e = exp(s - mNew); }
+    p[lid] = e;
+    red[lid] = e;
+    workgroupBarrier();
+    for (var stride = TILE / 2u; stride > 0u; stride >>= 1u) {
+      if (lid < stride) { red[lid] += red[lid + stride]; }
+      workgroupBarrier();
+    }
+    let correction = exp(m - mNew);
+    l = l * correction + red[0];
+    m = mNew;
+    let count = min(TILE, pos + 1u - start);
+    for (var c = 0u; c < 4u; c++) {
+      let d = lid + c * TILE;
+      if (d < hd) {
+        var a = acc[c] * correction;
+        for (var jj = 0u; jj < count; jj++) {
+          a += p[jj] * vCache[((start + jj) % P.cacheLen) * kvStride + g * hd + d];
+        }
+        acc[c] = a;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var c = 0u; c < 4u; c++) {
+    let d = lid + c * TILE;
+    if (d < hd) { out[qBase + d] = acc[c] / l; }
+  }
+}
