@@ -1,0 +1,32 @@
+// Journey: without WebGPU (Chromium without --enable-unsafe-webgpu has no adapter) the page says so plainly
+// instead of showing the chat.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, type Browser } from './support/browser.ts';
+import { builtApp } from './support/build.ts';
+import { serveStatic, type StaticServer } from './support/static-server.ts';
+
+let server: StaticServer;
+let browser: Browser;
+before(async () => {
+  server = await serveStatic(builtApp());
+  browser = await launch({ webgpu: false });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('explains that WebGPU is missing instead of showing the chat', { timeout: 90_000 }, async () => {
+  const { page, log } = browser;
+  await page.goto(server.url);
+  const alert = page.getByRole('alert');
+  await alert.waitFor({ timeout: 60_000 }).catch((error: Error) => {
+    assert.fail(`no explanation shown: ${error.message}\n--- browser log ---\n${log.join('\n')}`);
+  });
+  assert.equal(await alert.getAttribute('data-code'), 'no-webgpu');
+  assert.match((await alert.textContent()) ?? '', /WebGPU/);
+  assert.match((await alert.textContent()) ?? '', /Chrome|Edge|enable/i, 'the explanation says what to do');
+  assert.equal(await page.getByRole('textbox', { name: 'Message' }).count(), 0, 'no composer without WebGPU');
+  assert.equal(await page.getByRole('status').getAttribute('data-state'), 'unsupported');
+});
