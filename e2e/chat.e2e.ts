@@ -1,32 +1,29 @@
 // Journey: the page loads the embedded tiny model in the worker through WebGPU and, with greedy sampling,
-// streams exactly the Hugging Face reference's greedy tokens for the `chat` case.
+// streams exactly the Hugging Face reference's greedy tokens for the `chat` case, in both weight modes.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { launch, type Browser } from './support/browser.ts';
-import { builtApp } from './support/build.ts';
-import { decodeTokens, readInt32Tensor } from './support/reference.ts';
+import { builtApp, repoRoot } from './support/build.ts';
+import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
+import { decodeTokens, readInt32Tensor, referenceDir } from './support/reference.ts';
 import { serveStatic, type StaticServer } from './support/static-server.ts';
 
-const FIXTURE = new URL('../../shared/fixtures/tiny-scout/', import.meta.url);
-const REFERENCE = new URL('reference/', FIXTURE);
-const TENSORS = new URL('tensors.safetensors', REFERENCE).pathname;
-const TOKENIZER = readFileSync(new URL('public/models/tiny-scout/tokenizer.json', new URL('..', import.meta.url)), 'utf8');
+const REFERENCE = referenceDir('tiny-scout');
+const TENSORS = `${REFERENCE}/tensors.safetensors`;
+const TOKENIZER = readFileSync(`${repoRoot}/public/models/tiny-scout/tokenizer.json`, 'utf8');
 
 interface Case {
   name: string;
-  messages?: { role: 'system' | 'user' | 'assistant'; content: { type: string; text?: string }[] }[];
+  messages?: { role: string; content: { type: string; text?: string }[] }[];
 }
-const cases = (JSON.parse(readFileSync(new URL('cases.json', REFERENCE), 'utf8')) as { cases: Case[] }).cases;
+const cases = (JSON.parse(readFileSync(`${REFERENCE}/cases.json`, 'utf8')) as { cases: Case[] }).cases;
 const chat = cases.find((c) => c.name === 'chat');
-if (!chat?.messages) throw new Error('cases.json has no chat case with messages');
+if (!chat?.messages) throw new Error(`${REFERENCE}/cases.json has no chat case with messages`);
 const textOf = (role: string) =>
   chat.messages!.filter((m) => m.role === role).map((m) => m.content.map((part) => part.text ?? '').join('')).join('\n');
 const SYSTEM = textOf('system');
 const USER = textOf('user');
-
-const LOAD_TIMEOUT_MS = 120_000;
-const REPLY_TIMEOUT_MS = 240_000;
 
 let server: StaticServer;
 before(async () => {
@@ -47,55 +44,25 @@ for (const weights of ['f32', 'q4'] as const) {
     });
 
     test('streams exactly the reference greedy tokens', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS + 30_000 }, async () => {
-      const { page, log } = browser;
-      const failure = (what: string) => `${what}\n--- browser log ---\n${log.join('\n')}`;
       const expectedIds = readInt32Tensor(TENSORS, weights === 'f32' ? 'chat.generated_ids' : 'chat.q4.generated_ids');
       const expectedText = decodeTokens(TOKENIZER, expectedIds);
+      const query = new URLSearchParams({ temperature: '0', maxNewTokens: String(expectedIds.length), ignoreEos: '1', weights, system: SYSTEM });
+      await browser.page.goto(`${server.url}?${query}`);
 
-      const query = new URLSearchParams({
-        temperature: '0',
-        maxNewTokens: String(expectedIds.length),
-        ignoreEos: '1',
-        weights,
-        system: SYSTEM,
-      });
-      await page.goto(`${server.url}?${query}`);
+      // The model must load: no WebGPU here (Chromium has --enable-unsafe-webgpu) is a failure, never a skip.
+      const status = await waitForModel(browser);
+      assert.match(status, new RegExp(`\\b${weights}\\b`), withLog(browser, `status does not name the ${weights} weight mode: ${status}`));
 
-      // The model must load: WebGPU missing here (with --enable-unsafe-webgpu) is a failure, never a skip.
-      const status = page.getByRole('status');
-      await page
-        .waitForFunction(() => !['starting', 'loading'].includes(document.querySelector('[role=status]')?.getAttribute('data-state') ?? 'starting'), null, {
-          timeout: LOAD_TIMEOUT_MS,
-        })
-        .catch((error: Error) => assert.fail(failure(`model did not finish loading: ${error.message}`)));
-      const state = await status.getAttribute('data-state');
-      const statusText = await status.textContent();
-      assert.equal(state, 'ready', failure(`model status is "${state}": ${statusText}`));
-      assert.match(statusText ?? '', new RegExp(`\\b${weights}\\b`), failure(`status does not name the ${weights} weight mode`));
+      await composer(browser).fill(USER);
+      await composer(browser).press('Enter');
+      const state = await waitForReplyEnd(browser);
+      assert.equal(state, 'done', withLog(browser, `reply ended in state ${state}: ${await lastReply(browser).textContent()}`));
 
-      const composer = page.getByRole('textbox', { name: 'Message' });
-      await composer.fill(USER);
-      await composer.press('Enter');
-
-      const reply = page.getByRole('article', { name: /^Assistant/ }).last();
-      await reply.waitFor({ timeout: 10_000 });
-      await page
-        .waitForFunction(
-          () => {
-            const articles = [...document.querySelectorAll('[role=article], article')].filter((a) => a.getAttribute('aria-label')?.startsWith('Assistant'));
-            return articles.at(-1)?.getAttribute('data-state') !== 'streaming';
-          },
-          null,
-          { timeout: REPLY_TIMEOUT_MS },
-        )
-        .catch((error: Error) => assert.fail(failure(`reply did not finish: ${error.message}`)));
-
-      assert.equal(await reply.getAttribute('data-state'), 'done', failure(`reply failed: ${await reply.textContent()}`));
-      const ids = ((await reply.getAttribute('data-token-ids')) ?? '').split(',').filter(Boolean).map(Number);
-      assert.deepEqual(ids, expectedIds, failure(`${weights}: streamed token ids differ from the reference greedy ids`));
-      const text = await reply.locator('.turn-text').textContent();
-      assert.equal(text, expectedText, failure(`${weights}: streamed text differs from the decode of the reference ids`));
-      assert.equal(await composer.inputValue(), '', 'composer is cleared after sending');
+      const ids = await replyTokenIds(browser);
+      assert.deepEqual(ids, expectedIds, withLog(browser, `${weights}: streamed token ids differ from the reference greedy ids`));
+      const text = await lastReply(browser).locator('.turn-text').textContent();
+      assert.equal(text, expectedText, withLog(browser, `${weights}: streamed text differs from the decode of the reference ids`));
+      assert.equal(await composer(browser).inputValue(), '', 'the composer is cleared after sending');
     });
   });
 }

@@ -46,3 +46,9 @@ export function decodeTokens(tokenizerJson: string, ids: number[]): string {
   }
   return Buffer.from(out).toString('utf8');
 }
+
+/** The Hugging Face reference folder of a fixture: $TABSCOUT_FIXTURES/<name>/reference, default ../shared/fixtures. */
+export function referenceDir(fixture: string): string {
+  const root = process.env.TABSCOUT_FIXTURES ?? new URL('../../../shared/fixtures', import.meta.url).pathname;
+  return `${root}/${fixture}/reference`;
+}
