@@ -1,0 +1,224 @@
+// The Llama 4 text decoder as a plain forward pass over kernel calls (../shared/docs/llama4-spec.md §2).
+// Three state types, created and destroyed in pairs: the config (config.ts), the weights (weights.ts) and the
+// run state below (activations sized for one batch of tokens, and the KV cache).
+import type { GpuContext } from '../../kernels/runtime.ts';
+import { embedding } from '../../kernels/embedding/embedding.ts';
+import { rmsnorm } from '../../kernels/rmsnorm/rmsnorm.ts';
+import { linear } from '../../kernels/linear/linear.ts';
+import { rope, ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
+import { applyTemperature, attentionTemperatures } from '../../kernels/temperature/temperature.ts';
+import { kvWrite } from '../../kernels/kv-write/kv-write.ts';
+import { attention } from '../../kernels/attention/attention.ts';
+import { routeTopK } from '../../kernels/router/router.ts';
+import { swiglu } from '../../kernels/swiglu/swiglu.ts';
+import { residualAdd } from '../../kernels/residual/residual.ts';
+import { EngineError } from '../api.ts';
+import type { TextConfig } from './config.ts';
+import type { LayerWeights, MlpWeights, MoeWeights, TextWeights } from './weights.ts';
+
+export interface RunState {
+  maxBatch: number;
+  contextLength: number;
+  ids: GPUBuffer; // [B] u32
+  x: GPUBuffer; // [B, hidden] residual stream
+  h: GPUBuffer; // [B, hidden] normed input of a block
+  q: GPUBuffer; // [B, heads·headDim]
+  k: GPUBuffer; // [B, kvHeads·headDim]
+  v: GPUBuffer; // [B, kvHeads·headDim]
+  attnOut: GPUBuffer; // [B, heads·headDim]
+  blockOut: GPUBuffer; // [B, hidden]: o_proj, dense MLP or shared expert output
+  gateUp: GPUBuffer; // [B, 2·max(F, F_mlp)]
+  act: GPUBuffer; // [B, max(F, F_mlp)]
+  routerLogits: GPUBuffer; // [B, experts]
+  expertIds: GPUBuffer; // [B·k] u32
+  expertScores: GPUBuffer; // [B·k]
+  routedGateUp: GPUBuffer; // [B·k, 2F]
+  routedAct: GPUBuffer; // [B·k, F]
+  routedOut: GPUBuffer; // [B·k, hidden]
+  ropeTable: GPUBuffer; // [B, headDim/2] (cos, sin)
+  temperatures: GPUBuffer; // [B]
+  lastHidden: GPUBuffer; // [1, hidden]
+  logits: GPUBuffer; // [rows, vocab], grown on demand
+  logitRows: number;
+  kCache: GPUBuffer[]; // per layer [cacheLen(l), kvHeads·headDim]
+  vCache: GPUBuffer[];
+  cacheLen: number[]; // chunk size on RoPE (chunked) layers, the context length on NoPE layers
+}
+
+export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: number, maxBatch = 64): RunState {
+  const f = 4;
+  const B = maxBatch;
+  const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+  const ffnMax = Math.max(c.intermediateSize, c.isMoe.every(Boolean) ? 0 : c.intermediateSizeMlp);
+  const k = c.topK;
+  const buf = (n: number, label: string) => ctx.createBuffer(n * f, label);
+  const cacheLen = c.usesRope.map((r) => (r ? Math.min(c.attentionChunkSize, contextLength) : contextLength));
+  return {
+    maxBatch: B,
+    contextLength,
+    ids: buf(B, 'ids'),
+    x: buf(B * c.hiddenSize, 'x'),
+    h: buf(B * c.hiddenSize, 'h'),
+    q: buf(B * qDim, 'q'),
+    k: buf(B * kvDim, 'k'),
+    v: buf(B * kvDim, 'v'),
+    attnOut: buf(B * qDim, 'attnOut'),
+    blockOut: buf(B * c.hiddenSize, 'blockOut'),
+    gateUp: buf(B * 2 * ffnMax, 'gateUp'),
+    act: buf(B * ffnMax, 'act'),
+    routerLogits: buf(B * c.numExperts, 'routerLogits'),
+    expertIds: buf(B * k, 'expertIds'),
+    expertScores: buf(B * k, 'expertScores'),
+    routedGateUp: buf(B * k * 2 * c.intermediateSize, 'routedGateUp'),
+    routedAct: buf(B * k * c.intermediateSize, 'routedAct'),
+    routedOut: buf(B * k * c.hiddenSize, 'routedOut'),
+    ropeTable: buf(B * c.headDim, 'ropeTable'),
+    temperatures: buf(B, 'temperatures'),
+    lastHidden: buf(c.hiddenSize, 'lastHidden'),
+    logits: buf(c.vocabSize, 'logits'),
+    logitRows: 1,
+    kCache: cacheLen.map((n, l) => buf(n * kvDim, `kCache${l}`)),
+    vCache: cacheLen.map((n, l) => buf(n * kvDim, `vCache${l}`)),
+    cacheLen,
+  };
+}
+
+export function destroyRunState(s: RunState): void {
+  for (const [key, value] of Object.entries(s)) {
+    if (key === 'kCache' || key === 'vCache') (value as GPUBuffer[]).forEach((b) => b.destroy());
+    else if (value && typeof value === 'object' && 'destroy' in value) (value as GPUBuffer).destroy();
+  }
+}
+
+export class Llama4Text {
+  private invFreq: Float32Array;
+
+  constructor(
+    private ctx: GpuContext,
+    readonly config: TextConfig,
+    private weights: TextWeights,
+    readonly state: RunState,
+  ) {
+    this.invFreq = ropeInvFreq(config.ropeTheta, config.headDim, config.ropeScaling);
+  }
+
+  /**
+   * Runs `ids` at positions startPos.. through the model, filling the KV cache, and records logits for the last
+   * token (or all of them) into state.logits. Splits the batch so that no piece crosses an attention chunk (the
+   * RoPE layers' cache ring holds one chunk) or exceeds the run state's batch size. Returns the logits row count.
+   */
+  forward(ids: Uint32Array, startPos: number, allLogits = false): number {
+    const c = this.config;
+    if (startPos + ids.length > this.state.contextLength) {
+      throw new EngineError('context-too-long', `The conversation needs ${startPos + ids.length} tokens but the context is ${this.state.contextLength}. Start a new chat or shorten the message.`);
+    }
+    if (allLogits) this.ensureLogitRows(ids.length);
+    let done = 0;
+    while (done < ids.length) {
+      const pos = startPos + done;
+      const toChunkEnd = c.usesRope.some(Boolean) ? c.attentionChunkSize - (pos % c.attentionChunkSize) : Infinity;
+      const n = Math.min(ids.length - done, this.state.maxBatch, toChunkEnd);
+      this.forwardPiece(ids.subarray(done, done + n), pos, allLogits ? done : -1);
+      done += n;
+    }
+    return allLogits ? ids.length : 1;
+  }
+
+  private ensureLogitRows(rows: number): void {
+    if (this.state.logitRows >= rows) return;
+    this.state.logits.destroy();
+    this.state.logits = this.ctx.createBuffer(rows * this.config.vocabSize * 4, 'logits');
+    this.state.logitRows = rows;
+  }
+
+  /** One batch of tokens that stays inside one attention chunk. logitRow < 0: only the last token's logits. */
+  private forwardPiece(ids: Uint32Array, startPos: number, logitRow: number): void {
+    const { ctx, config: c, weights: w, state: s } = this;
+    const T = ids.length;
+    ctx.write(s.ids, ids);
+    const positions = Array.from({ length: T }, (_, t) => startPos + t);
+    ctx.write(s.ropeTable, ropeTable(this.invFreq, positions));
+    if (c.attnTemperatureTuning) ctx.write(s.temperatures, attentionTemperatures(positions, c.floorScale, c.attnScale));
+
+    embedding(ctx, w.embedTokens, s.ids, s.x, T);
+    w.layers.forEach((layer, l) => {
+      rmsnorm(ctx, s.x, layer.inputNorm, s.h, T, c.hiddenSize, c.rmsNormEps);
+      this.attention(l, layer, T, startPos);
+      residualAdd(ctx, s.x, s.blockOut, T, c.hiddenSize);
+      rmsnorm(ctx, s.x, layer.postAttentionNorm, s.h, T, c.hiddenSize, c.rmsNormEps);
+      if (layer.ffn.kind === 'moe') {
+        this.moe(layer.ffn.moe, T);
+        residualAdd(ctx, s.x, s.blockOut, T, c.hiddenSize, { b: s.routedOut, k: c.topK });
+      } else {
+        this.mlp(layer.ffn.mlp, s.h, T);
+        residualAdd(ctx, s.x, s.blockOut, T, c.hiddenSize);
+      }
+    });
+    rmsnorm(ctx, s.x, w.norm, s.h, T, c.hiddenSize, c.rmsNormEps);
+    if (logitRow >= 0) {
+      linear(ctx, w.lmHead, s.h, s.logits, { items: T, yOffset: logitRow * c.vocabSize, yStride: c.vocabSize });
+    } else {
+      const rowBytes = c.hiddenSize * 4;
+      ctx.commandEncoder().copyBufferToBuffer(s.h, (T - 1) * rowBytes, s.lastHidden, 0, rowBytes);
+      linear(ctx, w.lmHead, s.lastHidden, s.logits, { items: 1 });
+    }
+    ctx.flush(); // the next piece rewrites ids and the rope table with queue writes
+  }
+
+  /** Self-attention of layer l on s.h, output (after o_proj) in s.blockOut. */
+  private attention(l: number, layer: LayerWeights, T: number, startPos: number): void {
+    const { ctx, config: c, state: s } = this;
+    const a = layer.attention;
+    const kvDim = c.numKvHeads * c.headDim;
+    linear(ctx, a.q, s.h, s.q, { items: T });
+    linear(ctx, a.k, s.h, s.k, { items: T });
+    linear(ctx, a.v, s.h, s.v, { items: T });
+    if (c.usesRope[l]) {
+      rope(ctx, s.q, s.ropeTable, T, c.numHeads, c.headDim);
+      rope(ctx, s.k, s.ropeTable, T, c.numKvHeads, c.headDim);
+      if (c.useQkNorm) {
+        rmsnorm(ctx, s.q, null, s.q, T * c.numHeads, c.headDim, c.rmsNormEps);
+        rmsnorm(ctx, s.k, null, s.k, T * c.numKvHeads, c.headDim, c.rmsNormEps);
+      }
+    } else if (c.attnTemperatureTuning) {
+      applyTemperature(ctx, s.q, s.temperatures, T, c.numHeads * c.headDim);
+    }
+    kvWrite(ctx, s.k, s.kCache[l], T, kvDim, startPos, s.cacheLen[l]);
+    kvWrite(ctx, s.v, s.vCache[l], T, kvDim, startPos, s.cacheLen[l]);
+    attention(ctx, s.q, s.kCache[l], s.vCache[l], s.attnOut, {
+      tokens: T,
+      heads: c.numHeads,
+      kvHeads: c.numKvHeads,
+      headDim: c.headDim,
+      startPos,
+      cacheLen: s.cacheLen[l],
+      chunk: c.usesRope[l] ? c.attentionChunkSize : 0,
+    });
+    linear(ctx, a.o, s.attnOut, s.blockOut, { items: T });
+  }
+
+  /** SwiGLU MLP: blockOut = down(silu(gate(x)) ⊙ up(x)). */
+  private mlp(m: MlpWeights, x: GPUBuffer, T: number): void {
+    const { ctx, state: s } = this;
+    const F = m.down.cols;
+    linear(ctx, m.gateUp, x, s.gateUp, { items: T });
+    swiglu(ctx, s.gateUp, s.act, T, F);
+    linear(ctx, m.down, s.act, s.blockOut, { items: T });
+  }
+
+  /**
+   * MoE: the router picks top-k experts on raw logits; each selected expert runs on its input scaled by
+   * sigmoid(logit) (routedOut, one row per token×k); the shared expert's output goes to blockOut.
+   */
+  private moe(m: MoeWeights, T: number): void {
+    const { ctx, config: c, state: s } = this;
+    const k = c.topK, F = c.intermediateSize;
+    linear(ctx, m.router, s.h, s.routerLogits, { items: T });
+    routeTopK(ctx, s.routerLogits, s.expertIds, s.expertScores, T, c.numExperts, k);
+    linear(ctx, m.experts.gateUp, s.h, s.routedGateUp, { items: T * k, xRowDiv: k, expertIds: s.expertIds, scores: s.expertScores });
+    swiglu(ctx, s.routedGateUp, s.routedAct, T * k, F);
+    linear(ctx, m.experts.down, s.routedAct, s.routedOut, { items: T * k, expertIds: s.expertIds });
+    this.mlp(m.shared, s.h, T);
+  }
+}
+
