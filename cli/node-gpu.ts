@@ -1,7 +1,7 @@
 // WebGPU in Node through the `webgpu` package (Dawn). On a machine without a GPU it finds Debian chromium's
 // SwiftShader Vulkan driver by itself, so tests and `npm run verify` need no environment variables.
 import { existsSync } from 'node:fs';
-import { GpuContext } from '../kernels/runtime.ts';
+import { GpuContext, isCpuAdapter } from '../kernels/runtime.ts';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 let gpuModule: unknown; // the `webgpu` instance must live as long as the process
@@ -29,7 +29,7 @@ export async function createNodeGpu(): Promise<NodeGpu> {
   }
   const device = await requestDeviceWithLimits(adapter);
   const info = adapter.info;
-  return { ctx: new GpuContext(device), adapterName: `${info.vendor} / ${info.architecture || info.device || info.description}` };
+  return { ctx: new GpuContext(device, { cpuKernels: isCpuAdapter(info) }), adapterName: `${info.vendor} / ${info.architecture || info.device || info.description}` };
 }
 
 /** Asks for the adapter's own limits (the defaults are lower) and the optional features we use. */

@@ -40,6 +40,8 @@ export class GpuContext {
   /** the largest storage binding we allow ourselves (never over 128 MiB, see design decision 3) */
   readonly maxBindingBytes: number;
   readonly hasTimestamps: boolean;
+  /** the adapter is a CPU (SwiftShader): kernels with a CPU-friendly variant use it */
+  readonly cpuKernels: boolean;
   private pipelines = new Map<string, GPUComputePipeline>();
   private uniformBuffers: GPUBuffer[] = [];
   private uniformStaging: ArrayBuffer[] = [];
@@ -48,7 +50,8 @@ export class GpuContext {
   private pass: GPUComputePassEncoder | null = null;
   dispatchCount = 0;
 
-  constructor(device: GPUDevice, options: { maxBindingBytes?: number } = {}) {
+  constructor(device: GPUDevice, options: { maxBindingBytes?: number; cpuKernels?: boolean } = {}) {
+    this.cpuKernels = options.cpuKernels ?? false;
     this.device = device;
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     this.maxBindingBytes = Math.min(limit, options.maxBindingBytes ?? 128 * 1024 * 1024);
@@ -211,6 +214,11 @@ export class GpuContext {
     this.uniformBuffers = [];
     this.pipelines.clear();
   }
+}
+
+/** Software adapters run on the CPU, where a different kernel shape is fast. */
+export function isCpuAdapter(info: GPUAdapterInfo): boolean {
+  return /swiftshader|llvmpipe|lavapipe|software|\bcpu\b/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
 }
 
 export function ceilDiv(a: number, b: number): number {

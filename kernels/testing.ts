@@ -43,3 +43,16 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   const d = maxAbsDiff(actual, expected);
   assert.ok(d <= tol, `${what}: max |Δ| = ${d} > ${tol}`);
 }
+
+/**
+ * The test GPU twice: with the CPU-adapter kernel variants (what SwiftShader runs by default) and with the GPU
+ * variants (what real GPUs run), so both are checked against the references here.
+ */
+export async function kernelVariants(): Promise<[string, GpuContext][]> {
+  const ctx = await testGpu();
+  const { GpuContext: Ctx } = await import('./runtime.ts');
+  return [
+    ['cpu variant', new Ctx(ctx.device, { cpuKernels: true })],
+    ['gpu variant', new Ctx(ctx.device, { cpuKernels: false })],
+  ];
+}

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { testGpu, randomArray, assertClose } from '../testing.ts';
+import { kernelVariants, randomArray, assertClose } from '../testing.ts';
 import { attention, type AttentionCall } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { kvWrite } from '../kv-write/kv-write.ts';
@@ -7,7 +7,7 @@ import { kvWrite } from '../kv-write/kv-write.ts';
 // Prefill in pieces that never cross a chunk (as the model does), then decode, checking every query.
 async function run(name: string, c: Omit<AttentionCall, 'tokens' | 'startPos'>, total: number, pieces: number[]) {
   test(name, async () => {
-    const ctx = await testGpu();
+   for (const [variant, ctx] of await kernelVariants()) {
     const width = c.kvHeads * c.headDim;
     const keys = randomArray(total * width, 1);
     const values = randomArray(total * width, 2);
@@ -24,9 +24,10 @@ async function run(name: string, c: Omit<AttentionCall, 'tokens' | 'startPos'>, 
       const call = { ...c, tokens: n, startPos: start };
       attention(ctx, ctx.upload(sub(q, qw), 'q'), kc, vc, out, call);
       const ref = attentionRef(sub(q, qw), keys, values, call);
-      assertClose(await ctx.readF32(out, 0, n * qw), ref, 2e-5, `${name} tokens ${start}..${start + n - 1}`);
+      assertClose(await ctx.readF32(out, 0, n * qw), ref, 2e-5, `${name} ${variant} tokens ${start}..${start + n - 1}`);
       start += n;
     }
+   }
   });
 }
 

@@ -29,6 +29,6 @@ export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuf
     params: { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, startPos: c.startPos, cacheLen: c.cacheLen, chunk: Math.max(1, c.chunk), scale: 1 / Math.sqrt(c.headDim) },
     bindings: [q, k, v, out],
     workgroups: [c.heads, c.tokens],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0 },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, TILE: ctx.cpuKernels && c.headDim <= 128 ? 8 : 64 },
   });
 }

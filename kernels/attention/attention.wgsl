@@ -3,10 +3,10 @@
 // over key positions j in [lo(p), p], p = startPos + t: lo = floor(p / chunk)·chunk on chunked-attention (RoPE)
 // layers (CHUNKED = 1; absolute chunks, not a sliding window), 0 on full-attention (NoPE) layers.
 // Key j lives in cache slot j % cacheLen. Online softmax over tiles of 64 keys (f32).
-// Threads: one workgroup of 64 per (query token, head); grid (heads, tokens).
+// Threads: one workgroup of TILE (64 on GPUs, 8 on CPU adapters) per (query token, head); grid (heads, tokens).
 // Bindings: q [tokens, heads, headDim]; k, v caches [cacheLen, kvHeads, headDim]; out [tokens, heads, headDim].
 override CHUNKED: u32 = 0u;
-const TILE = 64u;
+override TILE: u32 = 64u; // a power of two; headDim ≤ 16·TILE
 const MAX_HEAD_DIM = 256u;
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -18,7 +18,7 @@ var<workgroup> qs: array<f32, MAX_HEAD_DIM>;
 var<workgroup> p: array<f32, TILE>;
 var<workgroup> red: array<f32, TILE>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(TILE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h = wg.x;
   let t = wg.y;
@@ -33,7 +33,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   var m = -3.0e38;
   var l = 0.0;
-  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0); // dims lid, lid+64, lid+128, lid+192
+  var acc: array<f32, 16>; // dims lid, lid + TILE, …
   let kvStride = P.kvHeads * hd;
   for (var start = lo; start <= pos; start += TILE) {
     let j = start + lid;
@@ -65,7 +65,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     l = l * correction + red[0];
     m = mNew;
     let count = min(TILE, pos + 1u - start);
-    for (var c = 0u; c < 4u; c++) {
+    for (var c = 0u; c < 16u; c++) {
       let d = lid + c * TILE;
       if (d < hd) {
         var a = acc[c] * correction;
@@ -77,7 +77,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     workgroupBarrier();
   }
-  for (var c = 0u; c < 4u; c++) {
+  for (var c = 0u; c < 16u; c++) {
     let d = lid + c * TILE;
     if (d < hd) { out[qBase + d] = acc[c] / l; }
   }

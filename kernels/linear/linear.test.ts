@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testGpu, randomArray, assertClose } from '../testing.ts';
+import { testGpu, kernelVariants, randomArray, assertClose } from '../testing.ts';
 import { linear, uploadLinear, type WeightFormat } from './linear.ts';
 import { linearRef } from './linear.ref.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
@@ -11,7 +11,7 @@ const rowsOf = (w: Float32Array, cols: number) => (start: number, count: number)
 for (const format of ['f32', 'q4'] as WeightFormat[]) {
   for (const [rows, cols, items] of [[1, 32, 1], [37, 64, 1], [50, 96, 7], [64, 128, 4]]) {
     test(`linear ${format} ${rows}x${cols}, ${items} tokens matches the CPU reference`, async () => {
-      const ctx = await testGpu();
+     for (const [variant, ctx] of await kernelVariants()) {
       const w = randomArray(rows * cols, rows * 7 + cols, 0.5);
       const x = randomArray(items * cols, items + 3);
       const weight = uploadLinear(ctx, 'w', format, rows, cols, rowsOf(w, cols));
@@ -20,15 +20,17 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
       const yBuf = ctx.createBuffer(items * rows * 4, 'y');
       linear(ctx, weight, xBuf, yBuf, { items });
       const y = await ctx.readF32(yBuf, 0, items * rows);
-      assertClose(y, linearRef(wRef, rows, cols, x, items), 1e-4, `${format} ${rows}x${cols}x${items}`);
+      assertClose(y, linearRef(wRef, rows, cols, x, items), 1e-4, `${format} ${rows}x${cols}x${items} ${variant}`);
+     }
     });
   }
 
   test(`linear ${format} expert gather with scores and segments split across buffers`, async () => {
+   for (const cpuKernels of [true, false]) {
     const base = await testGpu();
     const E = 5, rowsPerExpert = 6, cols = 64, tokens = 3, k = 2;
     // a tiny binding limit forces one or two experts per segment
-    const ctx = new GpuContext(base.device, { maxBindingBytes: 2 * rowsPerExpert * (format === 'q4' ? cols / 2 : cols * 4) });
+    const ctx = new GpuContext(base.device, { maxBindingBytes: 2 * rowsPerExpert * (format === 'q4' ? cols / 2 : cols * 4), cpuKernels });
     const w = randomArray(E * rowsPerExpert * cols, 11, 0.5);
     const x = randomArray(tokens * cols, 12);
     const ids = new Uint32Array([4, 0, 2, 2, 1, 3]);
@@ -40,7 +42,8 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
     linear(ctx, weight, ctx.upload(x, 'x'), yBuf, { items: tokens * k, xRowDiv: k, expertIds: ctx.upload(ids, 'ids'), scores: ctx.upload(scores, 's') });
     const y = await ctx.readF32(yBuf, 0, tokens * k * rowsPerExpert);
     const ref = linearRef(wRef, E * rowsPerExpert, cols, x, tokens * k, { xRowDiv: k, expertIds: ids, rowsPerExpert, scores });
-    assertClose(y, ref, 1e-4, `${format} experts`);
+    assertClose(y, ref, 1e-4, `${format} experts cpuKernels=${cpuKernels}`);
+   }
   });
 }
 

@@ -15,6 +15,6 @@ export function rmsnorm(ctx: GpuContext, x: GPUBuffer, weight: GPUBuffer | null,
     params: { rows, dim, eps },
     bindings: [x, weight ?? ctx.emptyBuffer(), x === y ? ctx.emptyBuffer(1) : y],
     workgroups: rowGrid(rows),
-    constants: { HAS_WEIGHT: weight ? 1 : 0, IN_PLACE: x === y ? 1 : 0 },
+    constants: { HAS_WEIGHT: weight ? 1 : 0, IN_PLACE: x === y ? 1 : 0, WG: ctx.cpuKernels ? 1 : 256 },
   });
 }
