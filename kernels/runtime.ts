@@ -90,7 +90,7 @@ export class GpuContext {
 
   write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
     // writeBuffer needs a size that is a multiple of 4
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     if (bytes.byteLength % 4 === 0) {
       this.device.queue.writeBuffer(buffer, offset, bytes);
     } else {

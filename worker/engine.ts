@@ -1,0 +1,113 @@
+// The engine behind the EngineApi: owns the GPU device and at most one loaded model. The Web Worker exposes an
+// instance through Comlink (worker.ts); nothing here touches the DOM.
+import { GpuContext, isCpuAdapter } from '../kernels/runtime.ts';
+import {
+  EngineError,
+  type ChatMessage,
+  type DeviceReport,
+  type EngineApi,
+  type GenerationResult,
+  type GenerationStats,
+  type LoadOptions,
+  type LoadProgress,
+  type ModelInfo,
+  type SamplingOptions,
+  type TokenEvent,
+} from './api.ts';
+import { HttpModelFiles } from './model/files.ts';
+import type { ModelFiles } from './model/safetensors.ts';
+import { ModelSession } from './session.ts';
+
+/** A device, optionally with its adapter's info (else GPUDevice.adapterInfo is used where the browser has it). */
+export type DeviceSource = () => Promise<GPUDevice | { device: GPUDevice; info: GPUAdapterInfo }>;
+
+export class Engine implements EngineApi {
+  private ctx: GpuContext | null = null;
+  private report: DeviceReport | null = null;
+  private session: ModelSession | null = null;
+  private busy = false;
+  private cancelled = false;
+  private stats: GenerationStats | null = null;
+
+  constructor(
+    private deviceSource: DeviceSource,
+    private filesFor: (baseUrl: string) => ModelFiles = (url) => new HttpModelFiles(url),
+  ) {}
+
+  async init(): Promise<DeviceReport> {
+    if (this.report && this.ctx) return this.report;
+    const source = await this.deviceSource();
+    const device = 'queue' in source ? source : source.device;
+    const info: Partial<GPUAdapterInfo> = ('queue' in source ? (source as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo : source.info) ?? {};
+    device.lost.then((lost) => {
+      if (this.ctx?.device === device) {
+        this.ctx = null;
+        this.session = null;
+        this.report = null;
+        console.warn(`GPU device lost (${lost.reason}): ${lost.message}`);
+      }
+    });
+    this.ctx = new GpuContext(device, { cpuKernels: isCpuAdapter(info as GPUAdapterInfo) });
+    this.report = {
+      adapter: `${info.vendor ?? 'unknown'} / ${info.architecture || info.device || info.description || 'unknown'}`,
+      features: [...device.features],
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxBufferSize: device.limits.maxBufferSize,
+    };
+    return this.report;
+  }
+
+  async load(baseUrl: string, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    await this.init();
+    if (this.busy) throw new EngineError('busy', 'A reply is being generated; stop it before loading another model.');
+    await this.unload();
+    onProgress?.({ phase: 'config', loaded: 0, total: 0, message: 'Reading the model configuration…' });
+    const session = await ModelSession.load(this.ctx!, this.filesFor(baseUrl), options, (loaded, total, tensor) =>
+      onProgress?.({ phase: 'weights', loaded, total, message: `Loading weights: ${tensor}` }),
+    );
+    this.session = session;
+    const c = session.config;
+    onProgress?.({ phase: 'ready', loaded: 1, total: 1, message: 'Model ready' });
+    return {
+      name: baseUrl.replace(/\/+$/, '').split('/').pop() || baseUrl,
+      architecture: c.architecture,
+      weights: options.weights,
+      layers: c.text.numLayers,
+      experts: c.text.numExperts,
+      vocabSize: c.text.vocabSize,
+      contextLength: session.model.state.contextLength,
+      gpuBytes: session.weights.gpuBytes,
+    };
+  }
+
+  async generate(messages: ChatMessage[], options: SamplingOptions, onToken: (t: TokenEvent) => void): Promise<GenerationResult> {
+    const session = this.session;
+    if (!session) throw new EngineError('not-loaded', 'No model is loaded yet. Load a model first.');
+    if (this.busy) throw new EngineError('busy', 'A reply is already being generated.');
+    this.busy = true;
+    this.cancelled = false;
+    try {
+      const withoutEmptySystem = messages.filter((m) => !(m.role === 'system' && m.content.trim() === ''));
+      const prompt = session.tokenizer.applyChatTemplate(withoutEmptySystem);
+      const ids = session.tokenizer.encode(prompt);
+      const result = await session.generate(ids, options, onToken, () => this.cancelled);
+      this.stats = result.stats;
+      return result;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+  }
+
+  async unload(): Promise<void> {
+    this.session?.destroy();
+    this.session = null;
+  }
+
+  lastStats(): GenerationStats | null {
+    return this.stats;
+  }
+}
