@@ -33,6 +33,7 @@ export interface TextConfig {
   bosTokenId: number;
   eosTokenIds: number[];
   padTokenId: number | null;
+  tieWordEmbeddings: boolean;
 }
 
 export interface VisionConfig {
@@ -148,6 +149,7 @@ export function parseTextConfig(t: Json, where = ''): TextConfig {
     bosTokenId: num(t, 'bos_token_id', where, 200000),
     eosTokenIds,
     padTokenId: typeof t.pad_token_id === 'number' ? t.pad_token_id : null,
+    tieWordEmbeddings: Boolean(t.tie_word_embeddings ?? false),
   };
 }
 

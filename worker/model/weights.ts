@@ -158,7 +158,8 @@ export async function loadTextWeights(ctx: GpuContext, files: ModelFiles, config
       layers.push({ inputNorm: await norm(`${L}input_layernorm.weight`), postAttentionNorm: await norm(`${L}post_attention_layernorm.weight`), attention, ffn });
     }
     const finalNorm = await norm(`${m}norm.weight`);
-    const lmHead = await linearOf(`${p}lm_head.weight`, c.vocabSize, H);
+    // tied checkpoints have no lm_head: the output projection is the embedding matrix
+    const lmHead = c.tieWordEmbeddings && !tensors.has(`${p}lm_head.weight`) ? embedTokens : await linearOf(`${p}lm_head.weight`, c.vocabSize, H);
     const gpuBytes = created.reduce((s, w) => s + linearBytes(w), 0) + norms.length * H * 4;
     return { embedTokens, layers, norm: finalNorm, lmHead, gpuBytes };
   } catch (e) {
@@ -170,7 +171,7 @@ export async function loadTextWeights(ctx: GpuContext, files: ModelFiles, config
 
 export function destroyTextWeights(w: TextWeights): void {
   destroyLinear(w.embedTokens);
-  destroyLinear(w.lmHead);
+  if (w.lmHead !== w.embedTokens) destroyLinear(w.lmHead);
   w.norm.destroy();
   for (const l of w.layers) {
     l.inputNorm.destroy();
