@@ -8,11 +8,12 @@ export function attentionRef(q: Float32Array, keys: Float32Array, values: Float3
   const scale = 1 / Math.sqrt(hd);
   for (let t = 0; t < tokens; t++) {
     const pos = c.startPos + t;
-    const lo = c.chunk > 0 ? Math.floor(pos / c.chunk) * c.chunk : 0;
+    const lo = c.chunk > 0 && !c.bidirectional ? Math.floor(pos / c.chunk) * c.chunk : 0;
+    const last = c.bidirectional ? c.cacheLen - 1 : pos;
     for (let h = 0; h < heads; h++) {
       const g = Math.floor(h / (heads / kvHeads));
       const scores: number[] = [];
-      for (let j = lo; j <= pos; j++) {
+      for (let j = lo; j <= last; j++) {
         let s = 0;
         for (let d = 0; d < hd; d++) s += q[(t * heads + h) * hd + d] * keys[(j * kvHeads + g) * hd + d];
         scores.push(s * scale);
@@ -22,7 +23,7 @@ export function attentionRef(q: Float32Array, keys: Float32Array, values: Float3
       const z = e.reduce((a, b) => a + b, 0);
       for (let d = 0; d < hd; d++) {
         let acc = 0;
-        for (let j = lo; j <= pos; j++) acc += (e[j - lo] / z) * values[(j * kvHeads + g) * hd + d];
+        for (let j = lo; j <= last; j++) acc += (e[j - lo] / z) * values[(j * kvHeads + g) * hd + d];
         out[(t * heads + h) * hd + d] = acc;
       }
     }

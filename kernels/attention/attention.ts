@@ -19,6 +19,8 @@ export interface AttentionCall {
   cacheLen: number;
   /** attention chunk size, or 0 for full causal attention */
   chunk: number;
+  /** every query sees every key in the cache (vision encoder); cacheLen is then the key count */
+  bidirectional?: boolean;
 }
 
 export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall): void {
@@ -29,6 +31,6 @@ export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuf
     params: { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, startPos: c.startPos, cacheLen: c.cacheLen, chunk: Math.max(1, c.chunk), scale: 1 / Math.sqrt(c.headDim) },
     bindings: [q, k, v, out],
     workgroups: [c.heads, c.tokens],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, TILE: ctx.cpuKernels && c.headDim <= 128 ? 8 : 64 },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, BIDIRECTIONAL: c.bidirectional ? 1 : 0, TILE: ctx.cpuKernels && c.headDim <= 128 ? 8 : 64 },
   });
 }

@@ -2,10 +2,11 @@
 //   out[t, h, :] = Σ_j softmax_j(q[t,h]·k[j,g] / √headDim) · v[j, g],  g = h / (heads / kvHeads)
 // over key positions j in [lo(p), p], p = startPos + t: lo = floor(p / chunk)·chunk on chunked-attention (RoPE)
 // layers (CHUNKED = 1; absolute chunks, not a sliding window), 0 on full-attention (NoPE) layers.
-// Key j lives in cache slot j % cacheLen. Online softmax over tiles of 64 keys (f32).
+// BIDIRECTIONAL = 1 (vision encoder): every query sees keys 0..cacheLen−1. Key j lives in cache slot j % cacheLen. Online softmax over tiles of 64 keys (f32).
 // Threads: one workgroup of TILE (64 on GPUs, 8 on CPU adapters) per (query token, head); grid (heads, tokens).
 // Bindings: q [tokens, heads, headDim]; k, v caches [cacheLen, kvHeads, headDim]; out [tokens, heads, headDim].
 override CHUNKED: u32 = 0u;
+override BIDIRECTIONAL: u32 = 0u;
 override TILE: u32 = 64u; // a power of two; headDim ≤ 16·TILE
 const MAX_HEAD_DIM = 256u;
 
@@ -27,6 +28,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let pos = P.startPos + t;
   var lo = 0u;
   if (CHUNKED == 1u) { lo = (pos / P.chunk) * P.chunk; }
+  let last = select(pos, P.cacheLen - 1u, BIDIRECTIONAL == 1u);
   let qBase = (t * P.heads + h) * hd;
   for (var d = lid; d < hd; d += TILE) { qs[d] = q[qBase + d]; }
   workgroupBarrier();
@@ -35,10 +37,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var l = 0.0;
   var acc: array<f32, 16>; // dims lid, lid + TILE, …
   let kvStride = P.kvHeads * hd;
-  for (var start = lo; start <= pos; start += TILE) {
+  for (var start = lo; start <= last; start += TILE) {
     let j = start + lid;
     var s = -3.0e38;
-    if (j <= pos) {
+    if (j <= last) {
       let kBase = (j % P.cacheLen) * kvStride + g * hd;
       var dotv = 0.0;
       for (var d = 0u; d < hd; d++) { dotv += qs[d] * kCache[kBase + d]; }
@@ -53,7 +55,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let mNew = max(m, red[0]);
     workgroupBarrier();
     var e = 0.0;
-    if (j <= pos) { e = exp(s - mNew); }
+    if (j <= last) { e = exp(s - mNew); }
     p[lid] = e;
     red[lid] = e;
     workgroupBarrier();
@@ -64,7 +66,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let correction = exp(m - mNew);
     l = l * correction + red[0];
     m = mNew;
-    let count = min(TILE, pos + 1u - start);
+    let count = min(TILE, last + 1u - start);
     for (var c = 0u; c < 16u; c++) {
       let d = lid + c * TILE;
       if (d < hd) {
