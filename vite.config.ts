@@ -49,6 +49,9 @@ const host = '127.0.0.1';
 export default defineConfig({
   // Relative asset URLs, so the build works from any sub-path (GitHub Pages, an iframe host, file servers).
   base: './',
+  // No SPA fallback: a missing file must be a 404 (the loader probes optional model files such as
+  // model.safetensors.index.json), never index.html with status 200.
+  appType: 'mpa',
   plugins: [wgsl(), withoutOnnxRuntime(), react()],
   worker: {
     format: 'es',

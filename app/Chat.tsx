@@ -58,8 +58,13 @@ export function Chat({ engine, settings }: { engine: Engine | null; settings: Se
     setTurns((all) => [...all, user, reply]);
     setDraft('');
     setBusy(true);
+    // A negative tokenId carries only text: the decoder's held-back bytes, flushed at the end of the reply.
     const onToken = (token: TokenEvent) =>
-      updateReply(reply.id, (turn) => ({ ...turn, text: turn.text + token.text, tokenIds: [...turn.tokenIds, token.tokenId] }));
+      updateReply(reply.id, (turn) => ({
+        ...turn,
+        text: turn.text + token.text,
+        tokenIds: token.tokenId >= 0 ? [...turn.tokenIds, token.tokenId] : turn.tokenIds,
+      }));
     try {
       const result = await engine.generate(messages, settings.sampling, Comlink.proxy(onToken));
       updateReply(reply.id, (turn) => ({ ...turn, state: 'done', stopReason: result.stopReason, stats: result.stats }));

@@ -22,7 +22,8 @@ const NO_WEBGPU =
   'Use a recent Chrome or Edge (version 113 or later) on a computer with a supported GPU, ' +
   'or enable WebGPU in your browser settings (chrome://flags/#enable-unsafe-webgpu), then reload this page.';
 
-export async function browserDevice(): Promise<GPUDevice> {
+/** The device and its adapter's info (not every browser has GPUDevice.adapterInfo yet). */
+export async function browserDevice(): Promise<{ device: GPUDevice; info: GPUAdapterInfo }> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new EngineError('no-webgpu', NO_WEBGPU);
 
@@ -56,7 +57,8 @@ export async function browserDevice(): Promise<GPUDevice> {
   const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature));
 
   try {
-    return await adapter.requestDevice({ requiredLimits, requiredFeatures });
+    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+    return { device, info: adapter.info };
   } catch (error) {
     throw new EngineError(
       'gpu-limits',
