@@ -58,6 +58,7 @@ class TensorReader {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new EngineError('bad-model', `tensor ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
+    if (!['BF16', 'F16', 'F32'].includes(t.dtype)) throw new EngineError('bad-model', `${t.file}: tensor ${name} has dtype ${t.dtype}, expected BF16, F16 or F32`);
     return t;
   }
 
