@@ -25,12 +25,15 @@ const textOf = (role: string) =>
 const SYSTEM = textOf('system');
 const USER = textOf('user');
 
-let server: StaticServer;
+// The q4 run serves the app from a sub-path, as a static host such as GitHub Pages would.
+const servers: Partial<Record<'f32' | 'q4', StaticServer>> = {};
 before(async () => {
-  server = await serveStatic(builtApp());
+  servers.f32 = await serveStatic(builtApp());
+  servers.q4 = await serveStatic(builtApp(), '/tabscout/');
 });
 after(async () => {
-  await server?.close();
+  await servers.f32?.close();
+  await servers.q4?.close();
 });
 
 for (const weights of ['f32', 'q4'] as const) {
@@ -47,7 +50,7 @@ for (const weights of ['f32', 'q4'] as const) {
       const expectedIds = readInt32Tensor(TENSORS, weights === 'f32' ? 'chat.generated_ids' : 'chat.q4.generated_ids');
       const expectedText = decodeTokens(TOKENIZER, expectedIds);
       const query = new URLSearchParams({ temperature: '0', maxNewTokens: String(expectedIds.length), ignoreEos: '1', weights, system: SYSTEM });
-      await browser.page.goto(`${server.url}?${query}`);
+      await browser.page.goto(`${servers[weights]!.url}?${query}`);
 
       // The model must load: no WebGPU here (Chromium has --enable-unsafe-webgpu) is a failure, never a skip.
       const status = await waitForModel(browser);
@@ -61,7 +64,7 @@ for (const weights of ['f32', 'q4'] as const) {
       const ids = await replyTokenIds(browser);
       assert.deepEqual(ids, expectedIds, withLog(browser, `${weights}: streamed token ids differ from the reference greedy ids`));
       const text = await lastReply(browser).locator('.turn-text').textContent();
-      assert.equal(text, expectedText, withLog(browser, `${weights}: streamed text differs from the decode of the reference ids`));
+      assert.equal(text, expectedText, withLog(browser, `${weights}: streamed text differs from the Hugging Face decode of the reference ids (byte-level, special tokens kept, no clean_up_tokenization_spaces)`));
       assert.equal(await composer(browser).inputValue(), '', 'the composer is cleared after sending');
     });
   });

@@ -28,13 +28,20 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves `root` on 127.0.0.1 at a free port; `/` and folders map to their index.html. */
-export async function serveStatic(root: string): Promise<StaticServer> {
+/**
+ * Serves `root` on 127.0.0.1 at a free port under the URL path `prefix` (e.g. '/tabscout/' to check that the
+ * build works from a sub-path); folders map to their index.html.
+ */
+export async function serveStatic(root: string, prefix = '/'): Promise<StaticServer> {
   const base = resolve(root);
   const server: Server = createServer(async (request, response) => {
     try {
       const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-      let file = normalize(join(base, pathname));
+      if (!pathname.startsWith(prefix)) {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${pathname}`);
+        return;
+      }
+      let file = normalize(join(base, pathname.slice(prefix.length)));
       if (file !== base && !file.startsWith(base + sep)) {
         response.writeHead(403).end('forbidden');
         return;
@@ -65,7 +72,7 @@ export async function serveStatic(root: string): Promise<StaticServer> {
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${port}${prefix}`,
     close: () =>
       new Promise<void>((done) => {
         server.closeAllConnections();
