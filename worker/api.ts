@@ -42,6 +42,8 @@ export interface LoadOptions {
   weights: WeightMode;
   /** tokens of context to reserve KV cache for (capped by the model's max_position_embeddings) */
   contextLength?: number;
+  /** load the vision tower when the model has one (default true) */
+  vision?: boolean;
 }
 
 export interface ModelInfo {

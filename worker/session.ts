@@ -4,10 +4,26 @@ import { GpuContext } from '../kernels/runtime.ts';
 import { sampleToken, seededRandom } from '../kernels/sample/sample.ts';
 import { EngineError, type GenerationResult, type LoadOptions, type SamplingOptions, type TokenEvent, type WeightMode } from './api.ts';
 import { parseConfig, type ModelConfig } from './model/config.ts';
-import { createRunState, destroyRunState, Llama4Text } from './model/llama4.ts';
+import { createRunState, destroyRunState, Llama4Text, type EmbedOverride } from './model/llama4.ts';
 import type { ModelFiles } from './model/safetensors.ts';
 import { destroyTextWeights, loadTextWeights, type TextWeights, type LoadProgressFn } from './model/weights.ts';
 import { ChatTokenizer, StreamingDecoder } from './text/tokenizer.ts';
+import { destroyVisionWeights, loadVisionWeights, VisionEncoder, type VisionWeights } from './model/vision.ts';
+
+/** One image's preprocessed tiles: [tiles, 3, S, S] (raster tiles, then the global tile). */
+export interface ImageTiles {
+  pixelValues: Float32Array;
+  tiles: number;
+}
+
+export interface PrefillOptions {
+  images?: ImageTiles[];
+  /** logits for every prompt position (parity checks), else only for the last */
+  allLogits?: boolean;
+  /** encode every tile before the prompt runs, instead of streaming tile by tile (for tests) */
+  encodeAllFirst?: boolean;
+  onTile?: (done: number, total: number) => void;
+}
 
 const DEFAULT_CONTEXT = 4096;
 
@@ -21,6 +37,7 @@ export class ModelSession {
     readonly weights: TextWeights,
     readonly model: Llama4Text,
     readonly weightMode: WeightMode,
+    readonly vision: { weights: VisionWeights; encoder: VisionEncoder } | null,
   ) {
     this.sampled = ctx.createBuffer(4, 'sampled');
     this.banned = ctx.createBuffer(Math.max(1, config.text.eosTokenIds.length) * 4, 'banned');
@@ -33,17 +50,81 @@ export class ModelSession {
     const weights = await loadTextWeights(ctx, files, config, options.weights, onProgress);
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.text.maxPositionEmbeddings);
     const state = createRunState(ctx, config.text, contextLength);
-    return new ModelSession(ctx, config, tokenizer, weights, new Llama4Text(ctx, config.text, weights, state), options.weights);
+    let vision: ModelSession['vision'] = null;
+    if (config.vision && options.vision !== false) {
+      const vw = await loadVisionWeights(ctx, files, config, options.weights);
+      vision = { weights: vw, encoder: new VisionEncoder(ctx, config, vw) };
+    }
+    return new ModelSession(ctx, config, tokenizer, weights, new Llama4Text(ctx, config.text, weights, state), options.weights, vision);
   }
 
   /** Logits [ids.length, vocab] of a full forward pass from position 0 (parity checks). */
-  async logitsFor(ids: number[]): Promise<Float32Array> {
-    const rows = this.model.forward(Uint32Array.from(ids), 0, true);
-    return this.ctx.readF32(this.model.state.logits, 0, rows * this.config.text.vocabSize);
+  async logitsFor(ids: number[], options: Omit<PrefillOptions, 'allLogits'> = {}): Promise<Float32Array> {
+    await this.prefill(ids, { ...options, allLogits: true });
+    return this.ctx.readF32(this.model.state.logits, 0, ids.length * this.config.text.vocabSize);
+  }
+
+  /**
+   * Runs the prompt from position 0. With images, each tile is encoded by the vision tower and its features take
+   * the place of its <|patch|> embeddings; tile by tile, the prompt up to the end of that tile's patches is
+   * prefilled as soon as the tile is encoded (streaming fusion), so the model reads the image while later tiles
+   * are still to be encoded.
+   */
+  async prefill(ids: number[], options: PrefillOptions = {}): Promise<void> {
+    const all = Uint32Array.from(ids);
+    const logitRows = options.allLogits ? { total: ids.length } : null;
+    const run = (from: number, to: number, embeds: EmbedOverride[] = []) =>
+      this.model.forward(all.subarray(from, to), from, { logitRows: logitRows ? { rowBase: from, total: logitRows.total } : undefined, embeds });
+    const images = options.images ?? [];
+    const totalTiles = images.reduce((n, im) => n + im.tiles, 0);
+    if (totalTiles === 0) {
+      run(0, ids.length);
+      return;
+    }
+    if (!this.vision) throw new EngineError('bad-model', 'This model has no vision tower: it cannot read images. Remove the image or load a multimodal Llama 4 model.');
+    const imageToken = this.config.imageTokenIndex;
+    const encoder = this.vision.encoder;
+    const N = encoder.tokens;
+    const patchRows = ids.flatMap((id, i) => (id === imageToken ? [i] : []));
+    if (patchRows.length !== totalTiles * N) {
+      throw new EngineError('bad-model', `The prompt has ${patchRows.length} image patch tokens but the images have ${totalTiles} tiles of ${N} tokens.`);
+    }
+    const tiles = images.flatMap((im) => Array.from({ length: im.tiles }, (_, t) => im.pixelValues.subarray((t * im.pixelValues.length) / im.tiles, ((t + 1) * im.pixelValues.length) / im.tiles)));
+    const rowBytes = this.config.text.hiddenSize * 4;
+    if (options.encodeAllFirst) {
+      const features = this.ctx.createBuffer(totalTiles * N * rowBytes, 'image features');
+      tiles.forEach((tile, i) => {
+        encoder.encodeTile(tile);
+        this.ctx.commandEncoder().copyBufferToBuffer(encoder.features, 0, features, i * N * rowBytes, N * rowBytes);
+        this.ctx.flush();
+        options.onTile?.(i + 1, totalTiles);
+      });
+      run(0, ids.length, contiguousRuns(patchRows, features));
+      await this.ctx.device.queue.onSubmittedWorkDone();
+      features.destroy();
+      return;
+    }
+    let pos = 0;
+    for (let i = 0; i < tiles.length; i++) {
+      encoder.encodeTile(tiles[i]);
+      const rows = patchRows.slice(i * N, (i + 1) * N);
+      const end = rows[N - 1] + 1;
+      run(pos, end, contiguousRuns(rows, encoder.features).map((e) => ({ ...e, row: e.row - pos })));
+      pos = end;
+      await this.ctx.device.queue.onSubmittedWorkDone(); // lets the UI show per-tile progress as it happens
+      options.onTile?.(i + 1, totalTiles);
+    }
+    if (pos < ids.length) run(pos, ids.length);
   }
 
   /** Prefill the prompt, then sample token by token through the KV cache. */
-  async generate(promptIds: number[], options: SamplingOptions, onToken: (t: TokenEvent) => void, isCancelled: () => boolean = () => false): Promise<GenerationResult> {
+  async generate(
+    promptIds: number[],
+    options: SamplingOptions,
+    onToken: (t: TokenEvent) => void,
+    isCancelled: () => boolean = () => false,
+    prefill: Omit<PrefillOptions, 'allLogits'> = {},
+  ): Promise<GenerationResult> {
     const c = this.config.text;
     if (promptIds.length >= this.model.state.contextLength) {
       throw new EngineError('context-too-long', `The prompt has ${promptIds.length} tokens but the context is ${this.model.state.contextLength}. Start a new chat or shorten the message.`);
@@ -53,7 +134,7 @@ export class ModelSession {
     const decoder = new StreamingDecoder(this.tokenizer);
     const ids: number[] = [];
     const t0 = performance.now();
-    this.model.forward(Uint32Array.from(promptIds), 0);
+    await this.prefill(promptIds, prefill);
     let firstTokenAt = 0;
     let stopReason: GenerationResult['stopReason'] = 'length';
     let pos = promptIds.length;
@@ -100,7 +181,22 @@ export class ModelSession {
   destroy(): void {
     destroyTextWeights(this.weights);
     destroyRunState(this.model.state);
+    if (this.vision) {
+      this.vision.encoder.destroy();
+      destroyVisionWeights(this.vision.weights);
+    }
     this.sampled.destroy();
     this.banned.destroy();
   }
+}
+
+/** Embedding overrides for token rows, one per run of consecutive rows, taking source rows in order. */
+function contiguousRuns(rows: number[], source: GPUBuffer): EmbedOverride[] {
+  const runs: EmbedOverride[] = [];
+  rows.forEach((row, i) => {
+    const last = runs[runs.length - 1];
+    if (last && last.row + last.count === row) last.count++;
+    else runs.push({ row, source, sourceRow: i, count: 1 });
+  });
+  return runs;
 }

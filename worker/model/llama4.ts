@@ -45,6 +45,20 @@ export interface RunState {
   cacheLen: number[]; // chunk size on RoPE (chunked) layers, the context length on NoPE layers
 }
 
+/** Rows [row, row + count) of the batch take their embeddings from source rows [sourceRow, …) instead. */
+export interface EmbedOverride {
+  row: number;
+  source: GPUBuffer;
+  sourceRow: number;
+  count: number;
+}
+
+export interface ForwardOptions {
+  /** logits for every token, written at rows rowBase.. of a logits buffer of `total` rows */
+  logitRows?: { rowBase: number; total: number };
+  embeds?: EmbedOverride[];
+}
+
 export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: number, maxBatch = 64): RunState {
   const f = 4;
   const B = maxBatch;
@@ -103,25 +117,33 @@ export class Llama4Text {
   }
 
   /**
-   * Runs `ids` at positions startPos.. through the model, filling the KV cache, and records logits for the last
-   * token (or all of them) into state.logits. Splits the batch so that no piece crosses an attention chunk (the
-   * RoPE layers' cache ring holds one chunk) or exceeds the run state's batch size. Returns the logits row count.
+   * Runs `ids` at positions startPos.. through the model, filling the KV cache, and records logits into
+   * state.logits: for the last token only (row 0), or, with `logitRows`, for every token at row rowBase + i.
+   * `embeds` replace the token embeddings of some rows (early fusion of image features; indices relative to ids).
+   * Splits the batch so that no piece crosses an attention chunk (the RoPE layers' cache ring holds one chunk)
+   * or exceeds the run state's batch size; each piece is submitted before the next one is recorded.
    */
-  forward(ids: Uint32Array, startPos: number, allLogits = false): number {
+  forward(ids: Uint32Array, startPos: number, options: ForwardOptions = {}): void {
     const c = this.config;
     if (startPos + ids.length > this.state.contextLength) {
       throw new EngineError('context-too-long', `The conversation needs ${startPos + ids.length} tokens but the context is ${this.state.contextLength}. Start a new chat or shorten the message.`);
     }
-    if (allLogits) this.ensureLogitRows(ids.length);
+    if (options.logitRows) this.ensureLogitRows(options.logitRows.total);
     let done = 0;
     while (done < ids.length) {
       const pos = startPos + done;
       const toChunkEnd = c.usesRope.some(Boolean) ? c.attentionChunkSize - (pos % c.attentionChunkSize) : Infinity;
       const n = Math.min(ids.length - done, this.state.maxBatch, toChunkEnd);
-      this.forwardPiece(ids.subarray(done, done + n), pos, allLogits ? done : -1);
+      const embeds = (options.embeds ?? [])
+        .map((e) => ({ ...e, row: e.row - done }))
+        .filter((e) => e.row < n && e.row + e.count > 0)
+        .map((e) => {
+          const skip = Math.max(0, -e.row);
+          return { source: e.source, sourceRow: e.sourceRow + skip, row: e.row + skip, count: Math.min(e.count - skip, n - (e.row + skip)) };
+        });
+      this.forwardPiece(ids.subarray(done, done + n), pos, options.logitRows ? options.logitRows.rowBase + done : -1, embeds);
       done += n;
     }
-    return allLogits ? ids.length : 1;
   }
 
   private ensureLogitRows(rows: number): void {
@@ -132,7 +154,7 @@ export class Llama4Text {
   }
 
   /** One batch of tokens that stays inside one attention chunk. logitRow < 0: only the last token's logits. */
-  private forwardPiece(ids: Uint32Array, startPos: number, logitRow: number): void {
+  private forwardPiece(ids: Uint32Array, startPos: number, logitRow: number, embeds: EmbedOverride[]): void {
     const { ctx, config: c, weights: w, state: s } = this;
     const T = ids.length;
     ctx.write(s.ids, ids);
@@ -141,6 +163,8 @@ export class Llama4Text {
     if (c.attnTemperatureTuning) ctx.write(s.temperatures, attentionTemperatures(positions, c.floorScale, c.attnScale));
 
     embedding(ctx, w.embedTokens, s.ids, s.x, T);
+    const rowBytes = c.hiddenSize * 4;
+    for (const e of embeds) ctx.commandEncoder().copyBufferToBuffer(e.source, e.sourceRow * rowBytes, s.x, e.row * rowBytes, e.count * rowBytes);
     w.layers.forEach((layer, l) => {
       rmsnorm(ctx, s.x, layer.inputNorm, s.h, T, c.hiddenSize, c.rmsNormEps);
       this.attention(l, layer, T, startPos);
@@ -158,7 +182,6 @@ export class Llama4Text {
     if (logitRow >= 0) {
       linear(ctx, w.lmHead, s.h, s.logits, { items: T, yOffset: logitRow * c.vocabSize, yStride: c.vocabSize });
     } else {
-      const rowBytes = c.hiddenSize * 4;
       ctx.commandEncoder().copyBufferToBuffer(s.h, (T - 1) * rowBytes, s.lastHidden, 0, rowBytes);
       linear(ctx, w.lmHead, s.lastHidden, s.logits, { items: 1 });
     }
