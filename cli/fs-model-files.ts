@@ -1,6 +1,7 @@
 // ModelFiles over a local folder (Node).
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EngineError } from '../worker/api.ts';
 import type { ModelFiles } from '../worker/model/safetensors.ts';
 
 export class FsModelFiles implements ModelFiles {
@@ -8,6 +9,16 @@ export class FsModelFiles implements ModelFiles {
   constructor(private dir: string) {
     this.label = dir;
   }
+
+  private async io<T>(name: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new EngineError('bad-model', `${name} is missing in ${this.dir}`);
+      throw e;
+    }
+  }
+
   async maybeText(name: string): Promise<string | null> {
     try {
       return await readFile(join(this.dir, name), 'utf8');
@@ -16,20 +27,25 @@ export class FsModelFiles implements ModelFiles {
       throw e;
     }
   }
-  async text(name: string): Promise<string> {
-    return readFile(join(this.dir, name), 'utf8');
+
+  text(name: string): Promise<string> {
+    return this.io(name, () => readFile(join(this.dir, name), 'utf8'));
   }
-  async size(name: string): Promise<number> {
-    return (await stat(join(this.dir, name))).size;
+
+  size(name: string): Promise<number> {
+    return this.io(name, async () => (await stat(join(this.dir, name))).size);
   }
-  async range(name: string, begin: number, end: number): Promise<Uint8Array> {
-    const f = await open(join(this.dir, name), 'r');
-    try {
-      const out = new Uint8Array(end - begin);
-      const { bytesRead } = await f.read(out, 0, end - begin, begin);
-      return out.subarray(0, bytesRead);
-    } finally {
-      await f.close();
-    }
+
+  range(name: string, begin: number, end: number): Promise<Uint8Array> {
+    return this.io(name, async () => {
+      const f = await open(join(this.dir, name), 'r');
+      try {
+        const out = new Uint8Array(end - begin);
+        const { bytesRead } = await f.read(out, 0, end - begin, begin);
+        return out.subarray(0, bytesRead);
+      } finally {
+        await f.close();
+      }
+    });
   }
 }
