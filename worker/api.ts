@@ -76,6 +76,8 @@ export interface SamplingOptions {
 }
 
 export interface TokenEvent {
+  /** the sampled token, or −1 for a final event that only carries text held back until the end (an incomplete
+   * multi-byte character) */
   tokenId: number;
   /** the new piece of text this token adds */
   text: string;

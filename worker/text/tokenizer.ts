@@ -11,7 +11,11 @@ export interface TemplateMessage {
 }
 
 export class ChatTokenizer {
-  private constructor(private tok: PreTrainedTokenizer) {}
+  private constructor(
+    private tok: PreTrainedTokenizer,
+    /** Python transformers has defaulted to no clean-up since 4.45; transformers.js still defaults to it */
+    private cleanUpSpaces: boolean,
+  ) {}
 
   static async load(files: ModelFiles): Promise<ChatTokenizer> {
     const tokenizerJson = await files.maybeText('tokenizer.json');
@@ -21,7 +25,7 @@ export class ChatTokenizer {
     const json = jinja ? null : await files.maybeText('chat_template.json');
     const template = jinja ?? (json ? (JSON.parse(json) as { chat_template: string }).chat_template : (config.chat_template as string | undefined));
     if (!template) throw new EngineError('bad-model', `no chat template found: expected chat_template.jinja, chat_template.json or tokenizer_config.json's chat_template (${files.label})`);
-    return new ChatTokenizer(new PreTrainedTokenizer(JSON.parse(tokenizerJson), { ...config, chat_template: template }));
+    return new ChatTokenizer(new PreTrainedTokenizer(JSON.parse(tokenizerJson), { ...config, chat_template: template }), config.clean_up_tokenization_spaces === true);
   }
 
   /** The prompt text the template makes for these messages, ending with the assistant header. */
@@ -35,7 +39,7 @@ export class ChatTokenizer {
   }
 
   decode(ids: number[]): string {
-    return this.tok.decode(ids, { skip_special_tokens: false });
+    return this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: this.cleanUpSpaces });
   }
 }
 
@@ -52,7 +56,10 @@ export class StreamingDecoder {
     this.ids.push(id);
     const text = this.tokenizer.decode(this.ids);
     if (text.endsWith('\uFFFD')) return '';
-    const piece = text.startsWith(this.emitted) ? text.slice(this.emitted.length) : text;
+    // decoding is prefix-stable without clean-up; if a tokenizer rewrites earlier text, emit nothing rather
+    // than repeating what the reader already has
+    if (!text.startsWith(this.emitted)) return '';
+    const piece = text.slice(this.emitted.length);
     this.emitted = text;
     return piece;
   }
@@ -65,7 +72,8 @@ export class StreamingDecoder {
     return piece;
   }
 
+  /** The decode of every token so far. */
   get text(): string {
-    return this.emitted;
+    return this.tokenizer.decode(this.ids);
   }
 }
