@@ -12,7 +12,8 @@ export type EngineErrorCode =
   | 'context-too-long'
   | 'not-loaded'
   | 'busy'
-  | 'cancelled';
+  | 'cancelled'
+  | 'bad-image';
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
@@ -57,9 +58,24 @@ export interface ModelInfo {
   gpuBytes: number;
 }
 
+/** An image attached to a user message: the file as the user gave it (PNG, JPEG, WebP, GIF, BMP). */
+export interface ChatImage {
+  data: Blob;
+  name?: string;
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
+  /** shown to the model before the text, in order */
+  images?: ChatImage[];
+}
+
+/** Progress before the first token: image tiles encoded and read into the prompt so far. */
+export interface GenerateProgress {
+  phase: 'image';
+  tile: number;
+  tiles: number;
 }
 
 export interface SamplingOptions {
@@ -104,7 +120,7 @@ export interface EngineApi {
   /** Loads a model laid out like a Hugging Face repo from a base URL (config.json, safetensors, tokenizer). */
   load(baseUrl: string, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
   /** Streams a reply to the conversation; resolves when done, cancelled, or at maxNewTokens. */
-  generate(messages: ChatMessage[], options: SamplingOptions, onToken: (t: TokenEvent) => void): Promise<GenerationResult>;
+  generate(messages: ChatMessage[], options: SamplingOptions, onToken: (t: TokenEvent) => void, onProgress?: (p: GenerateProgress) => void): Promise<GenerationResult>;
   /** Stops the running generation (the promise of generate() resolves with stopReason 'cancelled'). */
   cancel(): void;
   unload(): Promise<void>;

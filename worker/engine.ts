@@ -8,6 +8,8 @@ import {
   type EngineApi,
   type GenerationResult,
   type GenerationStats,
+  type GenerateProgress,
+  type ChatImage,
   type LoadOptions,
   type LoadProgress,
   type ModelInfo,
@@ -17,6 +19,9 @@ import {
 import { HttpModelFiles } from './model/files.ts';
 import type { ModelFiles } from './model/safetensors.ts';
 import { ModelSession } from './session.ts';
+import { buildPrompt, imageConfigFor, type DecodedPixels } from './chat-input.ts';
+import type { ImageProcessorConfig } from './image/processor-config.ts';
+import { ImageError } from './image/errors.ts';
 
 /** A device, optionally with its adapter's info (else GPUDevice.adapterInfo is used where the browser has it). */
 export type DeviceSource = () => Promise<GPUDevice | { device: GPUDevice; info: GPUAdapterInfo }>;
@@ -29,9 +34,13 @@ export class Engine implements EngineApi {
   private cancelled = false;
   private stats: GenerationStats | null = null;
 
+  private imageConfig: ImageProcessorConfig | null = null;
+
   constructor(
     private deviceSource: DeviceSource,
     private filesFor: (baseUrl: string) => ModelFiles = (url) => new HttpModelFiles(url),
+    /** decodes an attached image file to RGBA; the worker passes the browser's decoder */
+    private decodeImage: (image: ChatImage) => Promise<DecodedPixels> = () => Promise.reject(new ImageError('No image decoder is available here.')),
   ) {}
 
   async init(): Promise<DeviceReport> {
@@ -62,9 +71,11 @@ export class Engine implements EngineApi {
     if (this.busy) throw new EngineError('busy', 'A reply is being generated; stop it before loading another model.');
     await this.unload();
     onProgress?.({ phase: 'config', loaded: 0, total: 0, message: 'Reading the model configuration…' });
-    const session = await ModelSession.load(this.ctx!, this.filesFor(baseUrl), options, (loaded, total, tensor) =>
+    const files = this.filesFor(baseUrl);
+    const session = await ModelSession.load(this.ctx!, files, options, (loaded, total, tensor) =>
       onProgress?.({ phase: 'weights', loaded, total, message: `Loading weights: ${tensor}` }),
     );
+    this.imageConfig = session.vision ? await imageConfigFor(session, files) : null;
     this.session = session;
     const c = session.config;
     onProgress?.({ phase: 'ready', loaded: 1, total: 1, message: 'Model ready' });
@@ -80,17 +91,21 @@ export class Engine implements EngineApi {
     };
   }
 
-  async generate(messages: ChatMessage[], options: SamplingOptions, onToken: (t: TokenEvent) => void): Promise<GenerationResult> {
+  async generate(messages: ChatMessage[], options: SamplingOptions, onToken: (t: TokenEvent) => void, onProgress?: (p: GenerateProgress) => void): Promise<GenerationResult> {
     const session = this.session;
     if (!session) throw new EngineError('not-loaded', 'No model is loaded yet. Load a model first.');
     if (this.busy) throw new EngineError('busy', 'A reply is already being generated.');
     this.busy = true;
     this.cancelled = false;
     try {
-      const withoutEmptySystem = messages.filter((m) => !(m.role === 'system' && m.content.trim() === ''));
-      const prompt = session.tokenizer.applyChatTemplate(withoutEmptySystem);
-      const ids = session.tokenizer.encode(prompt);
-      const result = await session.generate(ids, options, onToken, () => this.cancelled);
+      const inputs = await Promise.all(
+        messages.map(async (m) => ({ role: m.role, content: m.content, images: m.images ? await Promise.all(m.images.map((im) => this.decodeImage(im))) : undefined })),
+      );
+      const prompt = buildPrompt(session, this.imageConfig, inputs);
+      const result = await session.generate(prompt.ids, options, onToken, () => this.cancelled, {
+        images: prompt.images,
+        onTile: (tile, tiles) => onProgress?.({ phase: 'image', tile, tiles }),
+      });
       this.stats = result.stats;
       return result;
     } finally {
