@@ -7,6 +7,11 @@ import { Reference } from './reference.ts';
 import { compareLogits } from './parity.ts';
 import { ModelSession } from '../worker/session.ts';
 import type { WeightMode } from '../worker/api.ts';
+import { buildPrompt, imageConfigFor } from '../worker/chat-input.ts';
+import { decodePng } from '../worker/image/png.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 
 const MAX_ABS_DIFF = 1e-3;
 
@@ -18,6 +23,8 @@ interface CaseReport {
   top1_agreement: number | null;
   kl_mean: number | null;
   greedy_match: boolean | null;
+  pixel_values_max_abs_diff?: number;
+  pixel_values_mean_abs_diff?: number;
   skipped?: string;
 }
 
@@ -47,6 +54,7 @@ async function main(): Promise<number> {
   const genLongest = Math.max(0, ...reference.cases.map((c) => (reference.has(`${c.name}.generated_ids`) ? reference.shape(`${c.name}.generated_ids`)[0] : 0)));
   const session = await ModelSession.load(ctx, files, { weights, contextLength: longest + genLongest + 1, vision: values.vision });
   const vocab = session.config.text.vocabSize;
+  const imageConfig = await imageConfigFor(session, files);
   const tag = weights === 'q4' ? '.q4' : '';
   const reports: CaseReport[] = [];
 
@@ -56,11 +64,37 @@ async function main(): Promise<number> {
       r.template_match = session.tokenizer.applyChatTemplate(c.messages, c.add_generation_prompt ?? true) === c.prompt;
     }
     const refIds = reference.ids(`${c.name}.input_ids`);
+    if (c.image) {
+      if (!imageConfig) {
+        r.skipped = 'the model has no vision tower';
+        reports.push(r);
+        continue;
+      }
+      // preprocessing and prompt layout from the case's PNG, as the app does it
+      const png = decodePng(await readFile(join(values.reference, c.image)), inflateSync);
+      const prompt = buildPrompt(session, imageConfig, [{ role: 'user', content: textOf(c), images: [png] }]);
+      r.input_ids_match = prompt.ids.length === refIds.length && prompt.ids.every((v, i) => v === refIds[i]);
+      const refPixels = reference.f32(`${c.name}.pixel_values`);
+      const ours = prompt.images[0].pixelValues;
+      if (ours.length === refPixels.length) {
+        let max = 0, sum = 0;
+        for (let i = 0; i < ours.length; i++) {
+          const d = Math.abs(ours[i] - refPixels[i]);
+          max = Math.max(max, d);
+          sum += d;
+        }
+        r.pixel_values_max_abs_diff = max;
+        r.pixel_values_mean_abs_diff = sum / ours.length;
+      } else {
+        r.pixel_values_max_abs_diff = Infinity;
+        r.pixel_values_mean_abs_diff = Infinity;
+      }
+    }
     // image cases run the vision tower on the reference pixel_values, so it is tested apart from the resize
     const images = c.image ? [{ pixelValues: reference.f32(`${c.name}.pixel_values`), tiles: reference.shape(`${c.name}.pixel_values`)[0] }] : [];
-    if (c.image && (!values.vision || !session.vision)) {
-      r.skipped = values.vision ? 'the model has no vision tower' : 'no vision yet';
-      log(`${c.name}: skipped (${r.skipped}), template_match=${r.template_match}`);
+    if (c.image && (!values.vision || !session.vision) && reference.has(`${c.name}${tag}.logits`)) {
+      r.skipped = 'no vision yet';
+      log(`${c.name}: logits skipped (${r.skipped}), template_match=${r.template_match} input_ids_match=${r.input_ids_match} pixel_values max/mean |Δ| ${r.pixel_values_max_abs_diff}/${r.pixel_values_mean_abs_diff}`);
       reports.push(r);
       continue;
     }
@@ -81,9 +115,12 @@ async function main(): Promise<number> {
       if (!r.greedy_match) log(`  ${c.name}: greedy ${JSON.stringify(result.tokenIds)}\n  expected ${JSON.stringify(expected)}`);
     }
     reports.push(r);
+    if (r.pixel_values_max_abs_diff !== undefined) log(`  ${c.name}: pixel_values max |Δ| ${r.pixel_values_max_abs_diff}, mean |Δ| ${r.pixel_values_mean_abs_diff}`);
     log(`${c.name}: template_match=${r.template_match} input_ids_match=${r.input_ids_match} max_abs_diff=${r.max_abs_diff?.toExponential(3)} top1=${r.top1_agreement} kl_mean=${r.kl_mean?.toExponential(3)} greedy_match=${r.greedy_match}`);
   }
   const pass = reports.every(
+    (r) => r.pixel_values_mean_abs_diff === undefined || r.pixel_values_mean_abs_diff <= 0.02,
+  ) && reports.every(
     (r) => r.skipped !== undefined || (r.template_match !== false && r.input_ids_match !== false && (r.max_abs_diff === null || r.max_abs_diff <= MAX_ABS_DIFF) && r.greedy_match !== false),
   ) && reports.some((r) => r.max_abs_diff !== null);
   const summary = { model: values.model, weights, adapter: adapterName, expert_slots: values['expert-slots'] ? Number(values['expert-slots']) : null, cases: reports, pass };
@@ -100,3 +137,9 @@ main().then(
     process.exit(2);
   },
 );
+
+/** The user text of a case's messages (the image is passed separately). */
+function textOf(c: { messages?: { content: string | { type: string; text?: string }[] }[] }): string {
+  const content = c.messages?.[c.messages.length - 1]?.content ?? '';
+  return typeof content === 'string' ? content : content.filter((p) => p.type === 'text').map((p) => p.text ?? '').join('');
+}

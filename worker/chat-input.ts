@@ -44,7 +44,7 @@ export function buildPrompt(session: ModelSession, imageConfig: ImageProcessorCo
   const decoded = messages.flatMap((m) => m.images ?? []);
   const prompt = session.tokenizer.applyChatTemplate(templated);
   if (decoded.length === 0) return { ids: session.tokenizer.encode(prompt), images: [] };
-  if (!imageConfig || !session.vision) {
+  if (!imageConfig) {
     throw new EngineError('bad-model', 'This model has no vision tower, so it cannot read images. Remove the image or load a multimodal Llama 4 model.');
   }
   const images = decoded.map((d) => preprocessImage(d.data, d.width, d.height, imageConfig));
