@@ -11,6 +11,8 @@ import { Unsupported } from './Unsupported.tsx';
 export function App({ settings }: { settings: Settings }) {
   const [state, setState] = useState<EngineState>({ kind: 'starting' });
   const [engine, setEngine] = useState<{ engine: Engine; model: ModelInfo } | null>(null);
+  /** what the ready engine is busy with, shown in the status line (e.g. "Reading image: tile 2 of 4") */
+  const [activity, setActivity] = useState<string | null>(null);
 
   useEffect(() => {
     let live = true;
@@ -40,12 +42,12 @@ export function App({ settings }: { settings: Settings }) {
     <div className="app">
       <header className="app-header">
         <h1>TabScout</h1>
-        <ModelStatus state={state} />
+        <ModelStatus state={state} activity={activity} />
       </header>
       {state.kind === 'unsupported' ? (
         <Unsupported code={state.code} message={state.message} />
       ) : (
-        <Chat engine={engine?.engine ?? null} settings={settings} />
+        <Chat engine={engine?.engine ?? null} settings={settings} onActivity={setActivity} />
       )}
     </div>
   );

@@ -27,11 +27,15 @@ function describe(state: EngineState): string {
   }
 }
 
-/** Model and loading state; `data-state` lets tests wait for "ready". */
-export function ModelStatus({ state }: { state: EngineState }) {
+/**
+ * Model and loading state; `data-state` lets tests wait for "ready". Once ready, `activity` (e.g. "Reading image:
+ * tile 2 of 4") takes the place of the model summary while it lasts.
+ */
+export function ModelStatus({ state, activity = null }: { state: EngineState; activity?: string | null }) {
+  const busy = state.kind === 'ready' && activity !== null;
   return (
-    <p role="status" className={`model-status model-status-${state.kind}`} data-state={state.kind}>
-      {describe(state)}
+    <p role="status" className={`model-status model-status-${state.kind}`} data-state={state.kind} data-activity={busy ? '' : undefined}>
+      {busy ? activity : describe(state)}
     </p>
   );
 }

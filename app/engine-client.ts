@@ -32,7 +32,7 @@ export function startEngine(settings: Settings, onProgress: (p: LoadProgress) =>
     const { engine, failure } = connect();
     const race = <T,>(work: Promise<T>) => Promise.race([work, failure]);
     await race(engine.init());
-    const model = await race(engine.load(settings.modelUrl, { weights: settings.weights }, Comlink.proxy(onProgress)));
+    const model = await race(engine.load(settings.modelUrl, { weights: settings.weights, vision: settings.vision }, Comlink.proxy(onProgress)));
     return { engine, model };
   })();
   return started;

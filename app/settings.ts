@@ -1,10 +1,12 @@
-// Page settings: defaults, overridable from the URL query (?temperature=0&maxNewTokens=40&ignoreEos=1&weights=f32).
+// Page settings: defaults, overridable from the URL query (?temperature=0&maxNewTokens=40&ignoreEos=1&weights=f32&vision=0).
 import type { SamplingOptions, WeightMode } from '../worker/api.ts';
 
 export interface Settings {
   /** absolute URL of the model folder (Hugging Face repo layout) */
   modelUrl: string;
   weights: WeightMode;
+  /** load the model's vision tower (default true; ?vision=0 saves its GPU memory, and images are then refused) */
+  vision: boolean;
   /** system prompt; empty = none */
   system: string;
   sampling: SamplingOptions;
@@ -28,6 +30,7 @@ export function readSettings(location: { href: string; search: string }): Settin
   return {
     modelUrl,
     weights,
+    vision: !['0', 'false', 'no'].includes((query.get('vision') ?? '').toLowerCase()),
     system: query.get('system') ?? '',
     sampling: {
       temperature: Math.max(0, number('temperature', 0.6)),
