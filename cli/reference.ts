@@ -20,7 +20,12 @@ export class Reference {
 
   static async load(dir: string): Promise<Reference> {
     const cases = JSON.parse(await readFile(join(dir, 'cases.json'), 'utf8')).cases as ReferenceCase[];
-    const bytes = await readFile(join(dir, 'tensors.safetensors'));
+    return Reference.fromTensors(cases, join(dir, 'tensors.safetensors'));
+  }
+
+  /** Tensors of one safetensors file, with the cases given (none for a file of extra tensors). */
+  static async fromTensors(cases: ReferenceCase[], file: string): Promise<Reference> {
+    const bytes = await readFile(file);
     const n = Number(bytes.readBigUInt64LE(0));
     const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
     const map = new Map(parseHeader(header, 'tensors.safetensors', 8 + n, bytes.length).map((t) => [t.name, t]));
