@@ -6,7 +6,8 @@ import { EngineError, type GenerationResult, type LoadOptions, type SamplingOpti
 import { parseConfig, type ModelConfig } from './model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, type EmbedOverride } from './model/llama4.ts';
 import type { ModelFiles } from './model/safetensors.ts';
-import { destroyTextWeights, loadTextWeights, type TextWeights, type LoadProgressFn } from './model/weights.ts';
+import { destroyTextWeights, loadTextWeights, residentExperts, type TextWeights } from './model/weights.ts';
+import { engineTensors, type ReadProgress } from './model/engine-tensors.ts';
 import { ChatTokenizer, StreamingDecoder } from './text/tokenizer.ts';
 import { destroyVisionWeights, loadVisionWeights, VisionEncoder, type VisionWeights } from './model/vision.ts';
 
@@ -44,10 +45,10 @@ export class ModelSession {
     ctx.write(this.banned, new Uint32Array(config.text.eosTokenIds.length ? config.text.eosTokenIds : [0]));
   }
 
-  static async load(ctx: GpuContext, files: ModelFiles, options: LoadOptions, onProgress?: LoadProgressFn): Promise<ModelSession> {
+  static async load(ctx: GpuContext, files: ModelFiles, options: LoadOptions, onProgress?: ReadProgress): Promise<ModelSession> {
     const config = parseConfig(JSON.parse(await files.text('config.json')));
     const tokenizer = await ChatTokenizer.load(files);
-    const weights = await loadTextWeights(ctx, files, config, options.weights, onProgress);
+    const weights = await loadTextWeights(ctx, config, engineTensors(files, config, options.weights, onProgress), residentExperts(config.text.numExperts, ctx));
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.text.maxPositionEmbeddings);
     const state = createRunState(ctx, config.text, contextLength);
     let vision: ModelSession['vision'] = null;

@@ -1,12 +1,13 @@
-// Llama 4 text weights on the GPU, loaded tensor by tensor from a Hub-layout checkpoint. Every linear is stored
-// [out, in] (HF experts are [E, in, out] and get transposed); gate and up projections are stacked into one
-// [2F, in] matrix (gate rows first). In q4 mode every weight whose input dimension is a multiple of 32 is stored
-// Q4_0; the router, norms and anything else stay f32.
-import { EngineError, type WeightMode } from '../api.ts';
-import { uploadLinear, linearBytes, destroyLinear, type LinearWeight, type WeightFormat } from '../../kernels/linear/linear.ts';
+// Llama 4 text weights on the GPU, built from a stream of engine tensors (engine-tensors.ts): from a checkpoint
+// (quantized on the way when q4) or from a weight package (already quantized). Routed experts go to an
+// ExpertSink: straight into a GPU pool with one slot per expert (resident), or to a pager's RAM tier.
+import { EngineError } from '../api.ts';
+import { linearBytes, destroyLinear, type LinearWeight } from '../../kernels/linear/linear.ts';
+import { createLinearPool, writeSlot } from '../../kernels/linear/pool.ts';
+import { uploadMatrix } from '../../kernels/linear/upload.ts';
 import type { GpuContext } from '../../kernels/runtime.ts';
 import type { ModelConfig } from './config.ts';
-import { readCheckpointIndex, toF32, type ModelFiles, type TensorInfo } from './safetensors.ts';
+import { keys, type EngineTensor, type MatrixPart } from './engine-tensors.ts';
 
 export interface AttentionWeights {
   q: LinearWeight; // [heads·headDim, hidden]
@@ -22,7 +23,8 @@ export interface MlpWeights {
 
 export interface MoeWeights {
   router: LinearWeight; // [experts, hidden], always f32
-  experts: MlpWeights; // gateUp [experts·2F, hidden], down [experts·hidden, F], rowsPerExpert set
+  /** expert slot pools: gateUp [slots·2F, hidden], down [slots·hidden, F] (rowsPerExpert set) */
+  experts: MlpWeights;
   shared: MlpWeights;
 }
 
@@ -41,131 +43,96 @@ export interface TextWeights {
   gpuBytes: number;
 }
 
-export type LoadProgressFn = (loadedBytes: number, totalBytes: number, tensor: string) => void;
-
-class TensorReader {
-  loaded = 0;
-  constructor(
-    private files: ModelFiles,
-    readonly tensors: Map<string, TensorInfo>,
-    readonly total: number,
-    private onProgress?: LoadProgressFn,
-  ) {}
-
-  info(name: string, shape: number[]): TensorInfo {
-    const t = this.tensors.get(name);
-    if (!t) throw new EngineError('bad-model', `tensor ${name} is missing from the checkpoint (${this.files.label})`);
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new EngineError('bad-model', `tensor ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
-    }
-    if (!['BF16', 'F16', 'F32'].includes(t.dtype)) throw new EngineError('bad-model', `${t.file}: tensor ${name} has dtype ${t.dtype}, expected BF16, F16 or F32`);
-    return t;
-  }
-
-  async read(name: string, shape: number[]): Promise<Float32Array> {
-    const t = this.info(name, shape);
-    const bytes = await this.files.range(t.file, t.begin, t.end);
-    if (bytes.byteLength !== t.end - t.begin) {
-      throw new EngineError('bad-model', `${t.file}: tensor ${name} is truncated (${bytes.byteLength} of ${t.end - t.begin} bytes)`);
-    }
-    this.loaded += bytes.byteLength;
-    this.onProgress?.(this.loaded, this.total, name);
-    return toF32(bytes, t.dtype);
-  }
+/** Where routed experts go as they stream in. */
+export interface ExpertSink {
+  /** slots of the GPU pool of each MoE layer */
+  slotsPerLayer: number;
+  /** receives expert e of layer l; returns the slot it was written to, or null when it stays off the GPU */
+  accept(layer: number, expert: number, parts: MatrixPart[], pools: MlpWeights): number | null;
 }
 
-function formatFor(mode: WeightMode, cols: number): WeightFormat {
-  return mode === 'q4' && cols % 32 === 0 ? 'q4' : 'f32';
+/** Every expert in its own slot: slot e holds expert e (no paging). */
+export function residentExperts(numExperts: number, ctx: GpuContext): ExpertSink {
+  return {
+    slotsPerLayer: numExperts,
+    accept(_layer, expert, parts, pools) {
+      writeSlot(ctx, pools.gateUp, expert, parts[0].data);
+      writeSlot(ctx, pools.down, expert, parts[1].data);
+      return expert;
+    },
+  };
 }
 
-const rowsFrom = (data: Float32Array, cols: number) => (start: number, count: number) => data.subarray(start * cols, (start + count) * cols);
-
-/** [E, inDim, outDim] (x @ W per expert) → [E·outDim, inDim] rows. */
-function transposeExperts(w: Float32Array, experts: number, inDim: number, outDim: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let e = 0; e < experts; e++) {
-    const base = e * inDim * outDim;
-    for (let i = 0; i < inDim; i++) for (let o = 0; o < outDim; o++) out[base + o * inDim + i] = w[base + i * outDim + o];
-  }
-  return out;
-}
-
-export async function loadTextWeights(ctx: GpuContext, files: ModelFiles, config: ModelConfig, mode: WeightMode, onProgress?: LoadProgressFn): Promise<TextWeights> {
-  const tensors = await readCheckpointIndex(files);
+export async function loadTextWeights(
+  ctx: GpuContext,
+  config: ModelConfig,
+  tensors: AsyncIterable<EngineTensor>,
+  experts: ExpertSink,
+): Promise<TextWeights> {
   const c = config.text;
-  const p = config.textPrefix;
-  const textTensors = [...tensors.values()].filter((t) => t.name.startsWith(p + 'model.') || t.name.startsWith(p + 'lm_head'));
-  const reader = new TensorReader(files, tensors, textTensors.reduce((s, t) => s + t.end - t.begin, 0), onProgress);
   const H = c.hiddenSize;
-  const created: LinearWeight[] = [];
-  const norms: GPUBuffer[] = [];
-
-  const linearOf = async (name: string, rows: number, cols: number, asF32 = false): Promise<LinearWeight> => {
-    const data = await reader.read(name, [rows, cols]);
-    const w = uploadLinear(ctx, name, asF32 ? 'f32' : formatFor(mode, cols), rows, cols, rowsFrom(data, cols));
-    created.push(w);
-    return w;
+  const linears = new Map<string, LinearWeight>();
+  const vectors = new Map<string, GPUBuffer>();
+  const pools = new Map<number, MlpWeights>();
+  const poolFor = (l: number, t: EngineTensor): MlpWeights => {
+    let p = pools.get(l);
+    if (!p) {
+      const [gu, down] = t.parts;
+      p = {
+        gateUp: createLinearPool(ctx, `layers.${l}.experts.gate_up`, gu.format, experts.slotsPerLayer, gu.rows, gu.cols),
+        down: createLinearPool(ctx, `layers.${l}.experts.down`, down.format, experts.slotsPerLayer, down.rows, down.cols),
+      };
+      pools.set(l, p);
+    }
+    return p;
   };
-  const stacked = async (gateName: string, upName: string, F: number): Promise<LinearWeight> => {
-    const gate = await reader.read(gateName, [F, H]);
-    const up = await reader.read(upName, [F, H]);
-    const both = new Float32Array(2 * F * H);
-    both.set(gate);
-    both.set(up, F * H);
-    const w = uploadLinear(ctx, gateName.replace('gate_proj', 'gate_up_proj'), formatFor(mode, H), 2 * F, H, rowsFrom(both, H));
-    created.push(w);
-    return w;
+  const release = () => {
+    linears.forEach(destroyLinear);
+    vectors.forEach((b) => b.destroy());
+    pools.forEach((p) => [p.gateUp, p.down].forEach(destroyLinear));
   };
-  const norm = async (name: string): Promise<GPUBuffer> => {
-    const b = ctx.upload(await reader.read(name, [H]), name);
-    norms.push(b);
-    return b;
-  };
-
   try {
-    const m = `${p}model.`;
-    const embedTokens = await linearOf(`${m}embed_tokens.weight`, c.vocabSize, H);
+    for await (const t of tensors) {
+      const part = t.parts[0];
+      if (t.kind === 'vector') {
+        if (part.data instanceof Float32Array) vectors.set(t.key, ctx.upload(part.data, t.key));
+        else throw new EngineError('bad-model', `${t.key}: a norm weight must be f32`);
+      } else if (t.kind === 'linear') {
+        linears.set(t.key, uploadMatrix(ctx, t.key, part.format, part.rows, part.cols, part.data));
+      } else {
+        experts.accept(t.layer!, t.expert!, t.parts, poolFor(t.layer!, t));
+      }
+    }
+    const linear = (key: string) => {
+      const w = linears.get(key);
+      if (!w) throw new EngineError('bad-model', `the model has no ${key}`);
+      return w;
+    };
+    const vector = (key: string) => {
+      const v = vectors.get(key);
+      if (!v) throw new EngineError('bad-model', `the model has no ${key}`);
+      return v;
+    };
     const layers: LayerWeights[] = [];
     for (let l = 0; l < c.numLayers; l++) {
-      const L = `${m}layers.${l}.`;
-      const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
-      const attention: AttentionWeights = {
-        q: await linearOf(`${L}self_attn.q_proj.weight`, qDim, H),
-        k: await linearOf(`${L}self_attn.k_proj.weight`, kvDim, H),
-        v: await linearOf(`${L}self_attn.v_proj.weight`, kvDim, H),
-        o: await linearOf(`${L}self_attn.o_proj.weight`, H, qDim),
-      };
+      const attention = { q: linear(keys.attention(l, 'q')), k: linear(keys.attention(l, 'k')), v: linear(keys.attention(l, 'v')), o: linear(keys.attention(l, 'o')) };
       let ffn: LayerWeights['ffn'];
       if (c.isMoe[l]) {
-        const F = c.intermediateSize, E = c.numExperts;
-        const f = `${L}feed_forward.`;
-        const router = await linearOf(`${f}router.weight`, E, H, true);
-        const gateUpRaw = await reader.read(`${f}experts.gate_up_proj`, [E, H, 2 * F]);
-        const gateUp = uploadLinear(ctx, `${f}experts.gate_up_proj`, formatFor(mode, H), E * 2 * F, H, rowsFrom(transposeExperts(gateUpRaw, E, H, 2 * F), H), 2 * F);
-        created.push(gateUp);
-        const downRaw = await reader.read(`${f}experts.down_proj`, [E, F, H]);
-        const down = uploadLinear(ctx, `${f}experts.down_proj`, formatFor(mode, F), E * H, F, rowsFrom(transposeExperts(downRaw, E, F, H), F), H);
-        created.push(down);
-        const shared: MlpWeights = {
-          gateUp: await stacked(`${f}shared_expert.gate_proj.weight`, `${f}shared_expert.up_proj.weight`, F),
-          down: await linearOf(`${f}shared_expert.down_proj.weight`, H, F),
-        };
-        ffn = { kind: 'moe', moe: { router, experts: { gateUp, down }, shared } };
+        const pool = pools.get(l);
+        if (!pool) throw new EngineError('bad-model', `the model has no routed experts for layer ${l}`);
+        ffn = { kind: 'moe', moe: { router: linear(keys.router(l)), experts: pool, shared: { gateUp: linear(keys.shared(l, 'gate_up')), down: linear(keys.shared(l, 'down')) } } };
       } else {
-        const F = c.intermediateSizeMlp;
-        const f = `${L}feed_forward.`;
-        ffn = { kind: 'dense', mlp: { gateUp: await stacked(`${f}gate_proj.weight`, `${f}up_proj.weight`, F), down: await linearOf(`${f}down_proj.weight`, H, F) } };
+        ffn = { kind: 'dense', mlp: { gateUp: linear(keys.mlp(l, 'gate_up')), down: linear(keys.mlp(l, 'down')) } };
       }
-      layers.push({ inputNorm: await norm(`${L}input_layernorm.weight`), postAttentionNorm: await norm(`${L}post_attention_layernorm.weight`), attention, ffn });
+      layers.push({ inputNorm: vector(keys.inputNorm(l)), postAttentionNorm: vector(keys.postAttentionNorm(l)), attention, ffn });
     }
-    const finalNorm = await norm(`${m}norm.weight`);
-    // tied checkpoints have no lm_head: the output projection is the embedding matrix
-    const lmHead = c.tieWordEmbeddings && !tensors.has(`${p}lm_head.weight`) ? embedTokens : await linearOf(`${p}lm_head.weight`, c.vocabSize, H);
-    const gpuBytes = created.reduce((s, w) => s + linearBytes(w), 0) + norms.length * H * 4;
-    return { embedTokens, layers, norm: finalNorm, lmHead, gpuBytes };
+    const embedTokens = linear(keys.embed);
+    const lmHead = linears.get(keys.lmHead) ?? (c.tieWordEmbeddings ? embedTokens : linear(keys.lmHead));
+    const poolBytes = [...pools.values()].reduce((s, p) => s + linearBytes(p.gateUp) + linearBytes(p.down), 0);
+    const gpuBytes = [...linears.values()].reduce((s, w) => s + linearBytes(w), 0) + poolBytes + vectors.size * H * 4;
+    return { embedTokens, layers, norm: vector(keys.norm), lmHead, gpuBytes };
   } catch (e) {
-    created.forEach(destroyLinear);
-    norms.forEach((b) => b.destroy());
+    release();
     throw e;
   }
 }
