@@ -65,7 +65,8 @@ async function main(): Promise<number> {
   log(`adapter: ${adapterName}`);
   const longest = Math.max(...reference.cases.map((c) => (reference.has(`${c.name}.input_ids`) ? reference.shape(`${c.name}.input_ids`)[0] : 0)));
   const genLongest = Math.max(0, ...reference.cases.map((c) => (reference.has(`${c.name}.generated_ids`) ? reference.shape(`${c.name}.generated_ids`)[0] : 0)));
-  const session = await ModelSession.load(ctx, files, { weights, contextLength: longest + genLongest + 1, vision: values.vision });
+  const expertSlots = values['expert-slots'] !== undefined ? Number(values['expert-slots']) : undefined;
+  const session = await ModelSession.load(ctx, files, { weights, contextLength: longest + genLongest + 1, vision: values.vision, expertSlots });
   const vocab = session.config.text.vocabSize;
   const imageConfig = await imageConfigFor(session, files);
   const tag = weights === 'q4' ? '.q4' : '';
@@ -136,7 +137,10 @@ async function main(): Promise<number> {
   ) && reports.every(
     (r) => r.skipped !== undefined || (r.template_match !== false && r.input_ids_match !== false && (r.max_abs_diff === null || r.max_abs_diff <= MAX_ABS_DIFF) && r.greedy_match !== false),
   ) && reports.some((r) => r.max_abs_diff !== null);
-  const summary = { model: values.model, weights, adapter: adapterName, expert_slots: values['expert-slots'] ? Number(values['expert-slots']) : null, cases: reports, pass };
+  const p = session.model.pager?.stats;
+  const pager = p ? { hits: p.hits, misses: p.misses, prefetch_accuracy: p.prefetchAccuracy, bytes_read: p.bytesRead } : null;
+  if (pager) log(`pager: ${JSON.stringify(pager)}`);
+  const summary = { model: values.model, weights, adapter: adapterName, expert_slots: expertSlots ?? null, cases: reports, pass, ...(pager ? { pager } : {}) };
   session.destroy();
   if (values.json) console.log(JSON.stringify(summary));
   else log(pass ? 'PASS' : 'FAIL');

@@ -45,6 +45,8 @@ export interface LoadOptions {
   contextLength?: number;
   /** load the vision tower when the model has one (default true) */
   vision?: boolean;
+  /** GPU expert slots per MoE layer; fewer than the model's experts turns paging on (default: all resident) */
+  expertSlots?: number;
 }
 
 export interface ModelInfo {
@@ -125,4 +127,15 @@ export interface EngineApi {
   cancel(): void;
   unload(): Promise<void>;
   lastStats(): GenerationStats | null;
+  /** Calls back once for each GPU device the engine loses (driver reset, tab backgrounded on a phone). The engine
+   * then holds no device and no model: init() and load() again to go on. A generate() running at that moment
+   * rejects with EngineError('device-lost'). */
+  onDeviceLost(callback: (lost: DeviceLostInfo) => void): void;
+  /** Test hook: destroys the GPU device as a driver reset would. Throws unless the engine was made with test hooks. */
+  loseDeviceForTest(): void;
+}
+
+export interface DeviceLostInfo {
+  reason: string;
+  message: string;
 }

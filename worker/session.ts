@@ -8,6 +8,7 @@ import { createRunState, destroyRunState, Llama4Text, type EmbedOverride } from 
 import type { ModelFiles } from './model/safetensors.ts';
 import { destroyTextWeights, loadTextWeights, residentExperts, type TextWeights } from './model/weights.ts';
 import { engineTensors, type ReadProgress } from './model/engine-tensors.ts';
+import { ExpertPager, RamExperts } from './pager/pager.ts';
 import { ChatTokenizer, StreamingDecoder } from './text/tokenizer.ts';
 import { destroyVisionWeights, loadVisionWeights, VisionEncoder, type VisionWeights } from './model/vision.ts';
 
@@ -48,7 +49,10 @@ export class ModelSession {
   static async load(ctx: GpuContext, files: ModelFiles, options: LoadOptions, onProgress?: ReadProgress): Promise<ModelSession> {
     const config = parseConfig(JSON.parse(await files.text('config.json')));
     const tokenizer = await ChatTokenizer.load(files);
-    const weights = await loadTextWeights(ctx, config, engineTensors(files, config, options.weights, onProgress), residentExperts(config.text.numExperts, ctx));
+    const paged = options.expertSlots !== undefined && options.expertSlots < config.text.numExperts;
+    const pager = paged ? new ExpertPager(ctx, options.expertSlots!, new RamExperts()) : null;
+    const sink = pager ?? residentExperts(config.text.numExperts, ctx);
+    const weights = await loadTextWeights(ctx, config, engineTensors(files, config, options.weights, onProgress), sink);
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.text.maxPositionEmbeddings);
     const state = createRunState(ctx, config.text, contextLength);
     let vision: ModelSession['vision'] = null;
@@ -56,7 +60,7 @@ export class ModelSession {
       const vw = await loadVisionWeights(ctx, files, config, options.weights);
       vision = { weights: vw, encoder: new VisionEncoder(ctx, config, vw) };
     }
-    return new ModelSession(ctx, config, tokenizer, weights, new Llama4Text(ctx, config.text, weights, state), options.weights, vision);
+    return new ModelSession(ctx, config, tokenizer, weights, new Llama4Text(ctx, config.text, weights, state, pager), options.weights, vision);
   }
 
   /** Logits [ids.length, vocab] of a full forward pass from position 0 (parity checks). */
@@ -79,7 +83,7 @@ export class ModelSession {
     const images = options.images ?? [];
     const totalTiles = images.reduce((n, im) => n + im.tiles, 0);
     if (totalTiles === 0) {
-      run(0, ids.length);
+      await run(0, ids.length);
       return;
     }
     if (!this.vision) throw new EngineError('bad-model', 'This model has no vision tower: it cannot read images. Remove the image or load a multimodal Llama 4 model.');
@@ -100,7 +104,7 @@ export class ModelSession {
         this.ctx.flush();
         options.onTile?.(i + 1, totalTiles);
       });
-      run(0, ids.length, contiguousRuns(patchRows, features));
+      await run(0, ids.length, contiguousRuns(patchRows, features));
       await this.ctx.device.queue.onSubmittedWorkDone();
       features.destroy();
       return;
@@ -110,12 +114,12 @@ export class ModelSession {
       encoder.encodeTile(tiles[i]);
       const rows = patchRows.slice(i * N, (i + 1) * N);
       const end = rows[N - 1] + 1;
-      run(pos, end, contiguousRuns(rows, encoder.features).map((e) => ({ ...e, row: e.row - pos })));
+      await run(pos, end, contiguousRuns(rows, encoder.features).map((e) => ({ ...e, row: e.row - pos })));
       pos = end;
       await this.ctx.device.queue.onSubmittedWorkDone(); // lets the UI show per-tile progress as it happens
       options.onTile?.(i + 1, totalTiles);
     }
-    if (pos < ids.length) run(pos, ids.length);
+    if (pos < ids.length) await run(pos, ids.length);
   }
 
   /** Prefill the prompt, then sample token by token through the KV cache. */
@@ -158,7 +162,7 @@ export class ModelSession {
       }
       ids.push(id);
       onToken({ tokenId: id, text: decoder.push(id) });
-      if (i + 1 < maxNew) this.model.forward(Uint32Array.of(id), pos++);
+      if (i + 1 < maxNew) await this.model.forward(Uint32Array.of(id), pos++);
     }
     const rest = decoder.flush();
     if (rest) onToken({ tokenId: -1, text: rest });

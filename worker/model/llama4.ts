@@ -15,6 +15,7 @@ import { residualAdd } from '../../kernels/residual/residual.ts';
 import { EngineError } from '../api.ts';
 import type { TextConfig } from './config.ts';
 import type { LayerWeights, MlpWeights, MoeWeights, TextWeights } from './weights.ts';
+import type { ExpertPager } from '../pager/pager.ts';
 
 export interface RunState {
   maxBatch: number;
@@ -32,6 +33,8 @@ export interface RunState {
   routerLogits: GPUBuffer; // [B, experts]
   expertIds: GPUBuffer; // [B·k] u32
   expertScores: GPUBuffer; // [B·k]
+  expertSlots: GPUBuffer; // [B·k] u32: the slot of each item's expert when paging (0xffffffff: not this round)
+  predictedIds: GPUBuffer; // [B·k] u32: next MoE layer's experts predicted from this layer's residual
   routedGateUp: GPUBuffer; // [B·k, 2F]
   routedAct: GPUBuffer; // [B·k, F]
   routedOut: GPUBuffer; // [B·k, hidden]
@@ -83,6 +86,8 @@ export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: nu
     routerLogits: buf(B * c.numExperts, 'routerLogits'),
     expertIds: buf(B * k, 'expertIds'),
     expertScores: buf(B * k, 'expertScores'),
+    expertSlots: buf(B * k, 'expertSlots'),
+    predictedIds: buf(B * k, 'predictedIds'),
     routedGateUp: buf(B * k * 2 * c.intermediateSize, 'routedGateUp'),
     routedAct: buf(B * k * c.intermediateSize, 'routedAct'),
     routedOut: buf(B * k * c.hiddenSize, 'routedOut'),
@@ -112,6 +117,8 @@ export class Llama4Text {
     readonly config: TextConfig,
     private weights: TextWeights,
     readonly state: RunState,
+    /** set when experts are paged; absent when every expert is resident */
+    readonly pager: ExpertPager | null = null,
   ) {
     this.invFreq = ropeInvFreq(config.ropeTheta, config.headDim, config.ropeScaling);
   }
@@ -123,7 +130,7 @@ export class Llama4Text {
    * Splits the batch so that no piece crosses an attention chunk (the RoPE layers' cache ring holds one chunk)
    * or exceeds the run state's batch size; each piece is submitted before the next one is recorded.
    */
-  forward(ids: Uint32Array, startPos: number, options: ForwardOptions = {}): void {
+  async forward(ids: Uint32Array, startPos: number, options: ForwardOptions = {}): Promise<void> {
     const c = this.config;
     if (startPos + ids.length > this.state.contextLength) {
       throw new EngineError('context-too-long', `The conversation needs ${startPos + ids.length} tokens but the context is ${this.state.contextLength}. Start a new chat or shorten the message.`);
@@ -141,7 +148,7 @@ export class Llama4Text {
           const skip = Math.max(0, -e.row);
           return { source: e.source, sourceRow: e.sourceRow + skip, row: e.row + skip, count: Math.min(e.count - skip, n - (e.row + skip)) };
         });
-      this.forwardPiece(ids.subarray(done, done + n), pos, options.logitRows ? options.logitRows.rowBase + done : -1, embeds);
+      await this.forwardPiece(ids.subarray(done, done + n), pos, options.logitRows ? options.logitRows.rowBase + done : -1, embeds);
       done += n;
     }
   }
@@ -154,7 +161,7 @@ export class Llama4Text {
   }
 
   /** One batch of tokens that stays inside one attention chunk. logitRow < 0: only the last token's logits. */
-  private forwardPiece(ids: Uint32Array, startPos: number, logitRow: number, embeds: EmbedOverride[]): void {
+  private async forwardPiece(ids: Uint32Array, startPos: number, logitRow: number, embeds: EmbedOverride[]): Promise<void> {
     const { ctx, config: c, weights: w, state: s } = this;
     const T = ids.length;
     ctx.write(s.ids, ids);
@@ -165,19 +172,21 @@ export class Llama4Text {
     embedding(ctx, w.embedTokens, s.ids, s.x, T);
     const rowBytes = c.hiddenSize * 4;
     for (const e of embeds) ctx.commandEncoder().copyBufferToBuffer(e.source, e.sourceRow * rowBytes, s.x, e.row * rowBytes, e.count * rowBytes);
-    w.layers.forEach((layer, l) => {
+    for (const [l, layer] of w.layers.entries()) {
       rmsnorm(ctx, s.x, layer.inputNorm, s.h, T, c.hiddenSize, c.rmsNormEps);
       this.attention(l, layer, T, startPos);
       residualAdd(ctx, s.x, s.blockOut, T, c.hiddenSize);
       rmsnorm(ctx, s.x, layer.postAttentionNorm, s.h, T, c.hiddenSize, c.rmsNormEps);
       if (layer.ffn.kind === 'moe') {
-        this.moe(layer.ffn.moe, T);
+        if (this.pager) await this.moePaged(layer.ffn.moe, l, T);
+        else this.moe(layer.ffn.moe, T);
         residualAdd(ctx, s.x, s.blockOut, T, c.hiddenSize, { b: s.routedOut, k: c.topK });
+        if (this.pager) await this.predictNextExperts(l, T);
       } else {
         this.mlp(layer.ffn.mlp, s.h, T);
         residualAdd(ctx, s.x, s.blockOut, T, c.hiddenSize);
       }
-    });
+    }
     rmsnorm(ctx, s.x, w.norm, s.h, T, c.hiddenSize, c.rmsNormEps);
     if (logitRow >= 0) {
       linear(ctx, w.lmHead, s.h, s.logits, { items: T, yOffset: logitRow * c.vocabSize, yStride: c.vocabSize });
@@ -242,6 +251,43 @@ export class Llama4Text {
     swiglu(ctx, s.routedGateUp, s.routedAct, T * k, F);
     linear(ctx, m.experts.down, s.routedAct, s.routedOut, { items: T * k, expertIds: s.expertIds });
     this.mlp(m.shared, s.h, T);
+  }
+
+  /**
+   * MoE with paged experts: the selected ids are read back, the experts are made resident (in groups when a
+   * batch selects more distinct experts than there are slots), and the expert kernels take slot indices.
+   * Items whose expert is not in the current group get slot 0xffffffff, which the kernels skip.
+   */
+  private async moePaged(m: MoeWeights, l: number, T: number): Promise<void> {
+    const { ctx, config: c, state: s } = this;
+    const pager = this.pager!;
+    const k = c.topK, F = c.intermediateSize, items = T * k;
+    linear(ctx, m.router, s.h, s.routerLogits, { items: T });
+    routeTopK(ctx, s.routerLogits, s.expertIds, s.expertScores, T, c.numExperts, k);
+    const ids = await ctx.readU32(s.expertIds, 0, items); // submits everything recorded so far
+    const distinct = [...new Set(ids)];
+    for (let g = 0; g < distinct.length; g += pager.slotsPerLayer) {
+      const slotOf = await pager.ensure(l, distinct.slice(g, g + pager.slotsPerLayer));
+      ctx.write(s.expertSlots, Uint32Array.from(ids, (e) => slotOf.get(e) ?? 0xffffffff));
+      linear(ctx, m.experts.gateUp, s.h, s.routedGateUp, { items, xRowDiv: k, expertIds: s.expertSlots, scores: s.expertScores });
+      swiglu(ctx, s.routedGateUp, s.routedAct, items, F);
+      linear(ctx, m.experts.down, s.routedAct, s.routedOut, { items, expertIds: s.expertSlots });
+      ctx.flush(); // the next group's slot writes must come after this group's kernels
+    }
+    this.mlp(m.shared, s.h, T);
+  }
+
+  /** Applies the next MoE layer's norm and router to this layer's residual, so its experts can be read early. */
+  private async predictNextExperts(l: number, T: number): Promise<void> {
+    const { ctx, config: c, state: s } = this;
+    const next = c.isMoe.findIndex((moe, i) => moe && i > l);
+    if (next < 0) return;
+    const layer = this.weights.layers[next];
+    if (layer.ffn.kind !== 'moe') return;
+    rmsnorm(ctx, s.x, layer.postAttentionNorm, s.h, T, c.hiddenSize, c.rmsNormEps);
+    linear(ctx, layer.ffn.moe.router, s.h, s.routerLogits, { items: T });
+    routeTopK(ctx, s.routerLogits, s.predictedIds, s.expertScores, T, c.numExperts, c.topK);
+    this.pager!.predict(next, [...new Set(await ctx.readU32(s.predictedIds, 0, T * c.topK))]);
   }
 }
 

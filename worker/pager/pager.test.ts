@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createNodeGpu } from '../../cli/node-gpu.ts';
+import { FsModelFiles } from '../../cli/fs-model-files.ts';
+import { Reference } from '../../cli/reference.ts';
+import { ModelSession } from '../session.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
+import { ExpertPager, type ExpertSource } from './pager.ts';
+import { createLinearPool } from '../../kernels/linear/pool.ts';
+import type { MatrixPart } from '../model/engine-tensors.ts';
+
+for (const fixture of ['tiny-scout', 'tiny-maverick']) {
+  for (const weights of ['f32', 'q4'] as const) {
+    test(`${fixture} ${weights}: paged experts (1 slot per layer) give bit-identical logits and greedy tokens`, async () => {
+      const { ctx } = await createNodeGpu();
+      const dir = join(fixturesDir(), fixture);
+      const ref = await Reference.load(join(dir, 'reference'));
+      const files = new FsModelFiles(join(dir, 'model'));
+      const resident = await ModelSession.load(ctx, files, { weights, contextLength: 256, vision: false });
+      const paged = await ModelSession.load(ctx, files, { weights, contextLength: 256, vision: false, expertSlots: 1 });
+      for (const name of ['chat', 'long']) {
+        const ids = ref.ids(`${name}.input_ids`);
+        const a = await resident.logitsFor(ids);
+        const b = await paged.logitsFor(ids);
+        assert.ok(a.every((v, i) => Object.is(v, b[i])), `${name}: logits differ`);
+      }
+      const prompt = ref.ids('chat.input_ids');
+      const opts = { maxNewTokens: 20, temperature: 0, topK: 0, topP: 1, seed: 0, ignoreEos: true };
+      const r1 = await resident.generate(prompt, opts, () => {});
+      const r2 = await paged.generate(prompt, opts, () => {});
+      assert.deepEqual(r2.tokenIds, r1.tokenIds);
+      const s = paged.model.pager!.stats;
+      assert.ok(s.misses > 0 && s.hits > 0 && s.bytesRead > 0, JSON.stringify(s));
+      assert.ok(s.prefetchAccuracy !== null && s.prefetchAccuracy >= 0 && s.prefetchAccuracy <= 1);
+      assert.equal(resident.model.pager, null);
+      resident.destroy();
+      paged.destroy();
+    });
+  }
+}
+
+test('the pager evicts the least recently used slot and counts hits, misses and predictions', async () => {
+  const { ctx } = await createNodeGpu();
+  const reads: number[] = [];
+  const part = (rows: number, cols: number): MatrixPart => ({ part: 'p', format: 'f32', rows, cols, data: new Float32Array(rows * cols) });
+  const source: ExpertSource = {
+    async read(_l, e) {
+      reads.push(e);
+      return [part(4, 8), part(8, 4)];
+    },
+    bytesOf: () => 256,
+  };
+  const pager = new ExpertPager(ctx, 2, source);
+  pager.accept(0, 0, [part(4, 8), part(8, 4)], { gateUp: createLinearPool(ctx, 'gu', 'f32', 2, 4, 8), down: createLinearPool(ctx, 'd', 'f32', 2, 8, 4) });
+  await pager.ensure(0, [1]); // miss → slot 0
+  await pager.ensure(0, [2]); // miss → slot 1
+  await pager.ensure(0, [1]); // hit
+  const slots = await pager.ensure(0, [3]); // evicts expert 2 (least recently used)
+  assert.equal(slots.get(3), 1);
+  assert.deepEqual(reads, [1, 2, 3]);
+  pager.predict(0, [1, 5]); // starts reads of the predicted experts
+  await pager.ensure(0, [1, 3]); // both resident; 1 of 2 predicted
+  assert.deepEqual(reads.slice(3).sort(), [1, 5]);
+  assert.equal(pager.stats.misses, 3);
+  assert.equal(pager.stats.hits, 3);
+  assert.equal(pager.stats.prefetchAccuracy, 0.5);
+  await assert.rejects(pager.ensure(0, [1, 2, 3]), /do not fit/);
+});

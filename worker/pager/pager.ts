@@ -1,0 +1,143 @@
+// Expert paging: a fixed pool of GPU slots per MoE layer, a residency table (layer, expert) → slot, LRU eviction,
+// misses filled from a source (the RAM tier, or IndexedDB through a RAM tier), and prediction of the next MoE
+// layer's experts so their reads can start early. Results are bit-identical to the resident mode: the same
+// kernels run on the same weights, only the slot index changes.
+import type { GpuContext } from '../../kernels/runtime.ts';
+import { writeSlot } from '../../kernels/linear/pool.ts';
+import { quantizeQ4 } from '../../kernels/linear/q4-format.ts';
+import type { MatrixPart } from '../model/engine-tensors.ts';
+import type { ExpertSink, MlpWeights } from '../model/weights.ts';
+
+/** Where a missing expert comes from. */
+export interface ExpertSource {
+  read(layer: number, expert: number): Promise<MatrixPart[]>;
+  /** bytes of one expert as stored */
+  bytesOf(parts: MatrixPart[]): number;
+}
+
+/** Every expert kept in memory (the source when a model is loaded straight from a checkpoint). */
+export class RamExperts implements ExpertSource {
+  private experts = new Map<string, MatrixPart[]>();
+
+  put(layer: number, expert: number, parts: MatrixPart[]): void {
+    // keep q4 parts quantized: a quarter of the memory, and no quantization on every page-in
+    const stored = parts.map((p) => (p.format === 'q4' && p.data instanceof Float32Array ? { ...p, data: quantizeQ4(p.data, p.rows, p.cols) } : p));
+    this.experts.set(`${layer}/${expert}`, stored);
+  }
+
+  async read(layer: number, expert: number): Promise<MatrixPart[]> {
+    const p = this.experts.get(`${layer}/${expert}`);
+    if (!p) throw new Error(`expert ${expert} of layer ${layer} is not loaded`);
+    return p;
+  }
+
+  bytesOf(parts: MatrixPart[]): number {
+    return parts.reduce((s, p) => s + (p.data instanceof Float32Array ? p.data.byteLength : p.data.qs.byteLength + p.data.scales.byteLength), 0);
+  }
+}
+
+export interface PagerStats {
+  hits: number;
+  misses: number;
+  /** fraction of the experts a layer selected that the previous layer's prediction named */
+  prefetchAccuracy: number | null;
+  predictions: number;
+  predictedRight: number;
+  /** bytes copied into GPU slots on misses */
+  bytesRead: number;
+  /** time spent waiting for expert reads (ms) */
+  stallMs: number;
+}
+
+interface LayerResidency {
+  expertInSlot: (number | null)[];
+  lastUse: number[];
+}
+
+export class ExpertPager implements ExpertSink {
+  private residency = new Map<number, LayerResidency>();
+  private pools = new Map<number, MlpWeights>();
+  private predicted = new Map<number, Set<number>>();
+  private clock = 0;
+  readonly stats: PagerStats = { hits: 0, misses: 0, prefetchAccuracy: null, predictions: 0, predictedRight: 0, bytesRead: 0, stallMs: 0 };
+
+  constructor(
+    private ctx: GpuContext,
+    readonly slotsPerLayer: number,
+    readonly source: ExpertSource,
+  ) {}
+
+  /** Experts streaming in at load time go to the source (RAM tier); no slot is filled until a layer asks. */
+  accept(layer: number, expert: number, parts: MatrixPart[], pools: MlpWeights): number | null {
+    if (this.source instanceof RamExperts) this.source.put(layer, expert, parts);
+    this.pools.set(layer, pools);
+    return null;
+  }
+
+  private layer(l: number): LayerResidency {
+    let r = this.residency.get(l);
+    if (!r) {
+      r = { expertInSlot: Array(this.slotsPerLayer).fill(null), lastUse: Array(this.slotsPerLayer).fill(-1) };
+      this.residency.set(l, r);
+    }
+    return r;
+  }
+
+  /**
+   * Makes `experts` (at most slotsPerLayer distinct ids) resident in layer l's slots, loading misses over the
+   * least recently used slots, and returns each expert's slot. Pending GPU work must already be submitted:
+   * slot writes are queue writes.
+   */
+  async ensure(l: number, experts: number[]): Promise<Map<number, number>> {
+    const r = this.layer(l);
+    const pools = this.pools.get(l);
+    if (!pools) throw new Error(`layer ${l} has no expert pools`);
+    const wanted = [...new Set(experts)];
+    if (wanted.length > this.slotsPerLayer) throw new Error(`${wanted.length} experts do not fit ${this.slotsPerLayer} slots`);
+    this.scorePrediction(l, wanted);
+    const slotOf = new Map<number, number>();
+    const tick = ++this.clock;
+    for (const e of wanted) {
+      const s = r.expertInSlot.indexOf(e);
+      if (s >= 0) {
+        slotOf.set(e, s);
+        r.lastUse[s] = tick;
+        this.stats.hits++;
+      }
+    }
+    for (const e of wanted) {
+      if (slotOf.has(e)) continue;
+      let victim = -1;
+      for (let s = 0; s < this.slotsPerLayer; s++) {
+        if (r.lastUse[s] === tick) continue; // holds an expert this batch needs
+        if (victim < 0 || r.lastUse[s] < r.lastUse[victim]) victim = s;
+      }
+      const t0 = performance.now();
+      const parts = await this.source.read(l, e);
+      this.stats.stallMs += performance.now() - t0;
+      writeSlot(this.ctx, pools.gateUp, victim, parts[0].data);
+      writeSlot(this.ctx, pools.down, victim, parts[1].data);
+      this.stats.bytesRead += this.source.bytesOf(parts);
+      this.stats.misses++;
+      r.expertInSlot[victim] = e;
+      r.lastUse[victim] = tick;
+      slotOf.set(e, victim);
+    }
+    return slotOf;
+  }
+
+  /** Records the experts predicted for layer l (from the previous layer's residual) and starts reading them. */
+  predict(l: number, experts: number[]): void {
+    this.predicted.set(l, new Set(experts));
+    for (const e of experts) void this.source.read(l, e).catch(() => {});
+  }
+
+  private scorePrediction(l: number, actual: number[]): void {
+    const p = this.predicted.get(l);
+    if (!p) return;
+    this.predicted.delete(l);
+    this.stats.predictions += actual.length;
+    this.stats.predictedRight += actual.filter((e) => p.has(e)).length;
+    this.stats.prefetchAccuracy = this.stats.predictedRight / this.stats.predictions;
+  }
+}
