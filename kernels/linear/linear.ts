@@ -108,12 +108,54 @@ export interface LinearCall {
   scores?: GPUBuffer;
 }
 
+/**
+ * Mat-vec launch shape (see the DECODE = 1 path of the .wgsl files): WG threads, CT column threads per row group,
+ * R rows per thread, so R·WG/CT rows per workgroup.
+ */
+export interface MatvecShape {
+  WG: number;
+  CT: number;
+  R: number;
+}
+
+/** Non-gather calls with at most this many items take the mat-vec path (each item reads the weights once). */
+const MATVEC_MAX_ITEMS = 4;
+let matvecOverride: MatvecShape | null = null;
+let pathOverride: 'matvec' | 'matmul' | null = null;
+
+/**
+ * For benchmarks: force a mat-vec launch shape, or the mat-mul path for every call (null restores the built-in
+ * choice). Results are the same either way; only the speed differs.
+ */
+export function setMatvecShape(shape: MatvecShape | 'matmul' | null): void {
+  if (shape && shape !== 'matmul') {
+    const { WG, CT, R } = shape;
+    if (WG % CT !== 0 || R < 1 || R > 8 || R > CT || WG > 256 || CT * ((R * WG) / CT + 1) > 2304) throw new Error(`bad mat-vec shape ${JSON.stringify(shape)}`);
+  }
+  matvecOverride = shape === 'matmul' ? null : shape;
+  pathOverride = shape === 'matmul' ? 'matmul' : null;
+}
+
+/**
+ * The built-in mat-vec launch shape for one dispatch of `rows` rows, from the sweep on an H100 (`npm run bench --
+ * --variants`, docs/PERFORMANCE.md): 8 rows per thread in both formats; q4 with 64 column threads per row group (32 on
+ * very tall matrices), f32 with 256 (64 on very tall ones).
+ */
+export function matvecShape(format: WeightFormat, rows: number, cols: number): MatvecShape {
+  if (matvecOverride) return matvecOverride;
+  void cols;
+  const tall = rows > 65536;
+  if (format === 'q4') return { WG: 128, CT: tall ? 32 : 64, R: 8 };
+  return { WG: 256, CT: tall ? 64 : 256, R: 8 };
+}
+
 /** y = x · Wᵀ (per item), one dispatch per segment. */
 export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuffer, call: LinearCall): void {
   const gather = call.expertIds !== undefined;
   if (gather !== (w.rowsPerExpert !== undefined)) throw new Error(`${w.name}: expert ids go with expert weights`);
   const dummy = ctx.emptyBuffer();
   const rowsPerDispatch = (s: LinearSegment) => (gather ? w.rowsPerExpert! : s.rows);
+  const matvec = pathOverride ? pathOverride === 'matvec' : gather || call.items <= MATVEC_MAX_ITEMS;
   for (const s of w.segments) {
     const rows = rowsPerDispatch(s);
     const params = {
@@ -128,12 +170,21 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
       expertCount: s.expertCount,
     };
     const tail = [x, y, call.expertIds ?? dummy, call.scores ?? dummy];
+    const constants: Record<string, number> = { GATHER: gather ? 1 : 0, SCALE_X: call.scores ? 1 : 0, DECODE: matvec ? 1 : 0 };
+    let workgroups: [number, number];
+    if (matvec) {
+      const { WG, CT, R } = matvecShape(w.format, rows, w.cols);
+      Object.assign(constants, { WG, CT, R });
+      workgroups = [ceilDiv(rows, (R * WG) / CT), call.items];
+    } else {
+      workgroups = [ceilDiv(rows, ROWS_PER_WORKGROUP), ceilDiv(call.items, TOKENS_PER_WORKGROUP)];
+    }
     ctx.dispatch({
       kernel: w.format === 'q4' ? linearQ4Kernel : linearF32Kernel,
       params,
       bindings: w.format === 'q4' ? [s.weights, s.scales!, ...tail] : [s.weights, ...tail],
-      workgroups: [ceilDiv(rows, ROWS_PER_WORKGROUP), ceilDiv(call.items, TOKENS_PER_WORKGROUP)],
-      constants: { GATHER: gather ? 1 : 0, SCALE_X: call.scores ? 1 : 0 },
+      workgroups,
+      constants,
     });
   }
 }
