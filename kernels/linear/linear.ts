@@ -4,12 +4,17 @@ import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
 import { q4Bytes, quantizeQ4 } from './q4-format.ts';
 import q4Source from './linear_q4.wgsl';
 import f32Source from './linear_f32.wgsl';
+import rowsQ4Source from './linear_rows_q4.wgsl';
+import rowsF32Source from './linear_rows_f32.wgsl';
 
 export type WeightFormat = 'f32' | 'q4';
 
 const uniforms = ['rows:u32', 'cols:u32', 'items:u32', 'xRowDiv:u32', 'xStride:u32', 'yStride:u32', 'yOffset:u32', 'expertBase:u32', 'expertCount:u32'] as const;
 export const linearQ4Kernel: KernelSpec = { name: 'linear_q4', source: q4Source, uniforms };
 export const linearF32Kernel: KernelSpec = { name: 'linear_f32', source: f32Source, uniforms };
+/** thread-per-row variants for CPU adapters (SwiftShader), where workgroup barriers are very slow */
+export const linearRowsQ4Kernel: KernelSpec = { name: 'linear_rows_q4', source: rowsQ4Source, uniforms };
+export const linearRowsF32Kernel: KernelSpec = { name: 'linear_rows_f32', source: rowsF32Source, uniforms };
 const ROWS_PER_WORKGROUP = 8;
 const TOKENS_PER_WORKGROUP = 4;
 
@@ -170,6 +175,16 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
       expertCount: s.expertCount,
     };
     const tail = [x, y, call.expertIds ?? dummy, call.scores ?? dummy];
+    if (ctx.cpuKernels) {
+      ctx.dispatch({
+        kernel: w.format === 'q4' ? linearRowsQ4Kernel : linearRowsF32Kernel,
+        params,
+        bindings: w.format === 'q4' ? [s.weights, s.scales!, ...tail] : [s.weights, ...tail],
+        workgroups: [ceilDiv(rows, 64), ceilDiv(call.items, 4)],
+        constants: { GATHER: gather ? 1 : 0, SCALE_X: call.scores ? 1 : 0 },
+      });
+      continue;
+    }
     const constants: Record<string, number> = { GATHER: gather ? 1 : 0, SCALE_X: call.scores ? 1 : 0, DECODE: matvec ? 1 : 0 };
     let workgroups: [number, number];
     if (matvec) {
