@@ -23,6 +23,10 @@ import { rooflineRef } from '../kernels/roofline/roofline.ref.ts';
 import { f16BitsToF32 } from '../kernels/f16.ts';
 
 const args = process.argv.slice(2);
+if (args[0] === 'paging') {
+  await import('./bench-paging.ts');
+  process.exit(0);
+}
 const QUICK = args.includes('--quick');
 const JSON_OUT = args.includes('--json');
 const VARIANTS = args.includes('--variants');
