@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { VitePWA } from 'vite-plugin-pwa';
 
 /** `import src from './x.wgsl'` yields the file's text (Node does the same through tools/wgsl-loader.mjs). */
 function wgsl(): Plugin {
@@ -46,13 +47,64 @@ function withoutOnnxRuntime(): Plugin {
 
 const host = '127.0.0.1';
 
+/**
+ * The offline PWA: a Workbox service worker that precaches the app shell, the worker bundle and the embedded
+ * default model, and a web app manifest. `registerType: 'prompt'`: a new deployment waits until the user accepts
+ * the "update available" prompt (app/UpdatePrompt.tsx).
+ */
+const pwa = VitePWA({
+  registerType: 'prompt',
+  injectRegister: false,
+  includeAssets: ['favicon.svg', 'icons/*.png', 'embed.js'],
+  manifest: {
+    id: './',
+    name: 'TabScout: Llama 4 in your browser',
+    short_name: 'TabScout',
+    description: 'Llama 4 running entirely in this browser tab on WebGPU; works offline with the built-in model.',
+    start_url: './',
+    scope: './',
+    display: 'standalone',
+    background_color: '#0f1720',
+    theme_color: '#1976d2',
+    icons: [
+      { src: 'icons/icon-192.png', sizes: '192x192', type: 'image/png' },
+      { src: 'icons/icon-512.png', sizes: '512x512', type: 'image/png' },
+      { src: 'icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+      { src: 'favicon.svg', sizes: 'any', type: 'image/svg+xml' },
+    ],
+  },
+  workbox: {
+    globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}', 'models/tiny-scout/*'],
+    globIgnores: ['**/*.map'],
+    // the worker bundle (~0.5 MB) and the embedded model (~1 MB) are precached too
+    maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
+    // pages carry settings in their query (?temperature=0…): match the precached page whatever the query
+    ignoreURLParametersMatching: [/.*/],
+    // no SPA fallback: every page is a real file, and a missing file must stay a 404
+    navigateFallback: null,
+    cleanupOutdatedCaches: true,
+    clientsClaim: true,
+    runtimeCaching: [
+      {
+        // Offline, a model file that is not precached (the loader probes optional ones such as
+        // model.safetensors.index.json) is answered 404, as the server would, instead of a network error.
+        urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.includes('/models/'),
+        handler: 'NetworkOnly',
+        options: {
+          plugins: [{ handlerDidError: async () => new Response('Not available offline', { status: 404, statusText: 'Not Found' }) }],
+        },
+      },
+    ],
+  },
+});
+
 export default defineConfig({
   // Relative asset URLs, so the build works from any sub-path (GitHub Pages, an iframe host, file servers).
   base: './',
   // No SPA fallback: a missing file must be a 404 (the loader probes optional model files such as
   // model.safetensors.index.json), never index.html with status 200.
   appType: 'mpa',
-  plugins: [wgsl(), withoutOnnxRuntime(), react()],
+  plugins: [wgsl(), withoutOnnxRuntime(), react(), pwa],
   worker: {
     format: 'es',
     plugins: () => [wgsl(), withoutOnnxRuntime()],

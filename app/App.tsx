@@ -1,42 +1,56 @@
-// The first page: loads the embedded model in the worker, then a minimal streaming chat.
-import { useEffect, useState } from 'react';
-import type { LoadProgress, ModelInfo } from '../worker/api.ts';
-import { errorCode } from '../worker/comlink-errors.ts';
-import { startEngine, type Engine } from './engine-client.ts';
-import type { Settings } from './settings.ts';
+// The page: conversation list, chat, and the side panels (model, settings, stats). The engine loads the model in a
+// Web Worker; the UI only ever waits on messages from it.
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import type { WeightMode } from '../worker/api.ts';
 import { Chat } from './Chat.tsx';
-import { ModelStatus, type EngineState } from './ModelStatus.tsx';
+import { engineController } from './engine-client.ts';
+import { ModelPanel } from './ModelPanel.tsx';
+import { ModelStatus } from './ModelStatus.tsx';
+import { resolveSettings, saveUserSettings, modelUrlOf, type UserSettings } from './settings.ts';
+import { SettingsPanel } from './SettingsPanel.tsx';
+import { Sidebar } from './Sidebar.tsx';
+import { StatsPanel } from './StatsPanel.tsx';
 import { Unsupported } from './Unsupported.tsx';
+import { UpdatePrompt } from './UpdatePrompt.tsx';
+import { useConversations } from './use-conversations.ts';
 
-export function App({ settings }: { settings: Settings }) {
-  const [state, setState] = useState<EngineState>({ kind: 'starting' });
-  const [engine, setEngine] = useState<{ engine: Engine; model: ModelInfo } | null>(null);
+export function App({ initialUser }: { initialUser: UserSettings }) {
+  const [user, setUser] = useState(initialUser);
+  const settings = useMemo(() => resolveSettings(user, window.location), [user]);
+  const controller = engineController(settings.testHooks);
+  const { state, device, notice, spec } = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
+  const conversations = useConversations();
   /** what the ready engine is busy with, shown in the status line (e.g. "Reading image: tile 2 of 4") */
   const [activity, setActivity] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
 
+  // Load the model once (the URL's or the saved choice); the model panel loads others.
   useEffect(() => {
-    let live = true;
-    const onProgress = (progress: LoadProgress) => {
-      if (live) setState({ kind: 'loading', progress });
-    };
-    startEngine(settings, onProgress).then(
-      (ready) => {
-        if (!live) return;
-        setEngine(ready);
-        setState({ kind: 'ready', model: ready.model });
-      },
-      (error: unknown) => {
-        if (!live) return;
-        const code = errorCode(error);
-        const message = error instanceof Error ? error.message : String(error);
-        if (code === 'no-webgpu' || code === 'gpu-limits') setState({ kind: 'unsupported', code, message });
-        else setState({ kind: 'failed', message });
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [settings]);
+    if (controller.getSnapshot().spec) return;
+    void controller.load({ url: settings.modelUrl, weights: settings.weights, vision: settings.vision });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [controller]);
+
+  const saveSettings = useCallback(async (next: UserSettings) => {
+    await saveUserSettings(next);
+    setUser(next);
+  }, []);
+
+  const loadModel = useCallback(
+    (url: string, weights: WeightMode) => {
+      void saveSettings({ ...user, model: url, weights });
+      void controller.load({ url: modelUrlOf(url, window.location.href), weights, vision: settings.vision });
+    },
+    [controller, saveSettings, settings.vision, user],
+  );
+
+  const model = state.kind === 'ready' ? state.model : null;
+  const turns = conversations.current.turns;
+  let lastStats = null;
+  for (let i = turns.length - 1; i >= 0 && !lastStats; i--) {
+    const turn = turns[i];
+    if (turn.role === 'assistant' && turn.stats) lastStats = turn.stats;
+  }
 
   return (
     <div className="app">
@@ -44,10 +58,49 @@ export function App({ settings }: { settings: Settings }) {
         <h1>TabScout</h1>
         <ModelStatus state={state} activity={activity} />
       </header>
+      <UpdatePrompt />
+      {notice && (
+        <div role="alert" className={`notice notice-${notice.kind}`} data-notice={notice.kind}>
+          <span>{notice.message}</span>
+          <button type="button" onClick={() => controller.dismissNotice()}>
+            Dismiss
+          </button>
+        </div>
+      )}
       {state.kind === 'unsupported' ? (
         <Unsupported code={state.code} message={state.message} />
       ) : (
-        <Chat engine={engine?.engine ?? null} settings={settings} onActivity={setActivity} />
+        <div className="layout">
+          <Sidebar
+            list={conversations.list}
+            currentId={conversations.current.id}
+            busy={busy}
+            onNew={conversations.startNew}
+            onOpen={(id) => void conversations.open(id)}
+            onDelete={(id) => void conversations.remove(id)}
+          />
+          <Chat
+            engine={state.kind === 'ready' ? controller : null}
+            settings={settings}
+            conversations={conversations}
+            onActivity={setActivity}
+            onBusy={setBusy}
+          />
+          <aside className="panels" aria-label="Model, settings and statistics">
+            <details className="panel" open>
+              <summary>Model</summary>
+              <ModelPanel state={state} model={model} source={spec?.url ?? null} weights={settings.weights} onLoad={loadModel} />
+            </details>
+            <details className="panel">
+              <summary>Settings</summary>
+              <SettingsPanel user={user} settings={settings} onSave={saveSettings} />
+            </details>
+            <details className="panel" open>
+              <summary>Statistics</summary>
+              <StatsPanel stats={lastStats} model={model} device={device} />
+            </details>
+          </aside>
+        </div>
       )}
     </div>
   );

@@ -1,46 +1,22 @@
-// Minimal streaming chat: a message log and a composer. Enter sends, Shift+Enter inserts a newline. Images can be
-// pasted (Ctrl+V / Cmd+V), dropped onto the chat, or picked with "Attach image"; they go before the text.
+// The chat: the message log and the composer. Enter sends, Shift+Enter inserts a newline. Images can be pasted
+// (Ctrl+V / Cmd+V), dropped onto the chat, or picked with "Attach image"; they go before the text. The last reply
+// can be regenerated and the last message edited and asked again; every reply has a copy button.
 import { useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
-import type { ChatImage, ChatMessage, GenerateProgress, GenerationResult, GenerationStats, TokenEvent } from '../worker/api.ts';
+import type { GenerateProgress, GenerationResult, GenerationStats } from '../worker/api.ts';
 import { errorCode } from '../worker/comlink-errors.ts';
 import { attach, attachmentName, dragHasFiles, filesOf, toChatImages, type Attachment } from './attachments.ts';
-import { Comlink, type Engine } from './engine-client.ts';
-import type { Settings } from './settings.ts';
+import { copyText } from './clipboard.ts';
+import { newId, storeImages, toMessages, type AssistantTurn, type Turn, type UserTurn } from './conversations.ts';
+import { WorkerCrashed, type EngineController } from './engine-client.ts';
+import { Markdown } from './Markdown.tsx';
+import { samplingFor, type Settings } from './settings.ts';
 import { Thumbnail } from './Thumbnail.tsx';
+import type { Conversations } from './use-conversations.ts';
+import { useReplyStream } from './use-reply-stream.ts';
 
-interface UserTurn {
-  id: number;
-  role: 'user';
-  text: string;
-  images: ChatImage[];
-  /** what was attached, to give it back to the composer if the worker refuses an image */
-  attachments: Attachment[];
-}
-
-interface AssistantTurn {
-  id: number;
-  role: 'assistant';
-  text: string;
-  tokenIds: number[];
-  state: 'streaming' | 'done' | 'error';
-  stopReason?: GenerationResult['stopReason'];
-  stats?: GenerationStats;
-  error?: string;
-}
-
-type Turn = UserTurn | AssistantTurn;
-
-let nextId = 1;
-
-/** The conversation the model sees: the optional system prompt, then every finished turn. */
-function conversation(system: string, turns: Turn[]): ChatMessage[] {
-  const messages: ChatMessage[] = system ? [{ role: 'system', content: system }] : [];
-  for (const turn of turns) {
-    if (turn.role === 'assistant' && turn.state === 'error') continue;
-    if (turn.role === 'user' && turn.images.length > 0) messages.push({ role: 'user', content: turn.text, images: turn.images });
-    else messages.push({ role: turn.role, content: turn.text });
-  }
-  return messages;
+function lastIndexOf<T>(items: T[], test: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (test(items[i])) return i;
+  return -1;
 }
 
 /** Status line text while the model reads the conversation's images. */
@@ -48,22 +24,40 @@ function readingImage(progress?: GenerateProgress): string {
   return progress ? `Reading image: tile ${progress.tile} of ${progress.tiles}` : 'Reading image…';
 }
 
-export function Chat({ engine, settings, onActivity }: { engine: Engine | null; settings: Settings; onActivity: (activity: string | null) => void }) {
-  const [turns, setTurns] = useState<Turn[]>([]);
+interface ChatProps {
+  engine: EngineController | null;
+  settings: Settings;
+  conversations: Conversations;
+  onActivity: (activity: string | null) => void;
+  onBusy: (busy: boolean) => void;
+}
+
+export function Chat({ engine, settings, conversations, onActivity, onBusy }: ChatProps) {
+  const { current, update } = conversations;
+  const turns = current.turns;
   const [draft, setDraft] = useState('');
   const [attachments, setAttachments] = useState<Attachment[]>([]);
   const [problem, setProblem] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusyState] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const log = useRef<HTMLDivElement>(null);
   const textbox = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const removeButtons = useRef<(HTMLButtonElement | null)[]>([]);
   const focusAfterRemove = useRef<number | null>(null);
+  const stream = useReplyStream(update);
 
+  const setBusy = (value: boolean) => {
+    setBusyState(value);
+    onBusy(value);
+  };
+
+  // Follow the reply as it streams, unless the user scrolled up to read.
+  const pinnedToBottom = useRef(true);
   useEffect(() => {
     const element = log.current;
-    if (element) element.scrollTop = element.scrollHeight;
+    if (element && pinnedToBottom.current) element.scrollTop = element.scrollHeight;
   }, [turns]);
 
   // After a thumbnail is removed, keep keyboard focus in the same place: the next image's remove button, else
@@ -76,8 +70,9 @@ export function Chat({ engine, settings, onActivity }: { engine: Engine | null; 
     (target ?? textbox.current)?.focus();
   }, [attachments]);
 
-  const updateReply = (id: number, update: (turn: AssistantTurn) => AssistantTurn) =>
-    setTurns((all) => all.map((turn) => (turn.id === id && turn.role === 'assistant' ? update(turn) : turn)));
+  useEffect(() => {
+    setEditing(null);
+  }, [current.id]);
 
   function addFiles(files: File[]) {
     if (files.length === 0) return;
@@ -92,19 +87,15 @@ export function Chat({ engine, settings, onActivity }: { engine: Engine | null; 
     setProblem(null);
   }
 
-  async function send() {
-    const text = draft.trim();
-    if (!engine || busy || (!text && attachments.length === 0)) return;
-    const sent = attachments;
-    const user: UserTurn = { id: nextId++, role: 'user', text, images: toChatImages(sent), attachments: sent };
-    const reply: AssistantTurn = { id: nextId++, role: 'assistant', text: '', tokenIds: [], state: 'streaming' };
-    const messages = conversation(settings.system, [...turns, user]);
+  /** Generates a reply to `history` (which ends with a user turn) and appends it, streaming. */
+  async function reply(history: Turn[], user: UserTurn) {
+    if (!engine) return;
+    const answer: AssistantTurn = { id: newId(), role: 'assistant', text: '', tokenIds: [], state: 'streaming' };
+    const messages = toMessages(settings.system, history);
     const withImages = messages.some((m) => m.images?.length);
-    setTurns((all) => [...all, user, reply]);
-    setDraft('');
-    setAttachments([]);
-    setProblem(null);
+    update((c) => ({ ...c, turns: [...history, answer] }), 'now');
     setBusy(true);
+    pinnedToBottom.current = true;
     if (withImages) onActivity(readingImage());
     let reading = withImages;
     const doneReading = () => {
@@ -114,35 +105,80 @@ export function Chat({ engine, settings, onActivity }: { engine: Engine | null; 
     const onProgress = (progress: GenerateProgress) => {
       if (reading && progress.phase === 'image') onActivity(readingImage(progress));
     };
-    // A negative tokenId carries only text: the decoder's held-back bytes, flushed at the end of the reply.
-    const onToken = (token: TokenEvent) => {
-      doneReading();
-      updateReply(reply.id, (turn) => ({
-        ...turn,
-        text: turn.text + token.text,
-        tokenIds: token.tokenId >= 0 ? [...turn.tokenIds, token.tokenId] : turn.tokenIds,
-      }));
-    };
+    stream.start(answer.id);
     try {
-      const result = await engine.generate(messages, settings.sampling, Comlink.proxy(onToken), Comlink.proxy(onProgress));
-      updateReply(reply.id, (turn) => ({ ...turn, state: 'done', stopReason: result.stopReason, stats: result.stats }));
+      const result = await engine.generate(
+        messages,
+        samplingFor(settings),
+        (token) => {
+          doneReading();
+          stream.push(token);
+        },
+        onProgress,
+      );
+      // Token callbacks come through their own message port and may land after the result: the result's text and
+      // ids are the whole reply.
+      stream.finish({ state: 'done', stopReason: result.stopReason, stats: result.stats, text: result.text, tokenIds: result.tokenIds });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const code = errorCode(error);
-      if (code === 'bad-image' || (code === 'bad-model' && sent.length > 0)) {
+      const sent = user.attachments ?? [];
+      if (code === 'bad-image' || (code === 'bad-model' && user.images.length > 0 && sent.length > 0)) {
         // The images could not be read: nothing was said yet, so give the message back to fix and resend.
-        setTurns((all) => all.filter((turn) => turn.id !== user.id && turn.id !== reply.id));
-        setDraft((current) => (current.trim() ? `${text}\n${current}` : text));
+        stream.discard();
+        update((c) => ({ ...c, turns: c.turns.filter((t) => t.id !== user.id && t.id !== answer.id) }), 'now');
+        setDraft((current) => (current.trim() ? `${user.text}\n${current}` : user.text));
         setAttachments((current) => [...sent, ...current]);
         setProblem(message);
         textbox.current?.focus();
+      } else if (code === 'device-lost' || error instanceof WorkerCrashed) {
+        const what = code === 'device-lost' ? 'the GPU device was lost' : 'the engine worker stopped';
+        stream.finish({ state: 'interrupted', error: `Interrupted: ${what} while this reply was being written.` });
       } else {
-        updateReply(reply.id, (turn) => ({ ...turn, state: 'error', error: message }));
+        stream.finish({ state: 'error', error: message });
       }
     } finally {
       doneReading();
       setBusy(false);
     }
+  }
+
+  async function send() {
+    const text = draft.trim();
+    if (!engine?.ready || busy || (!text && attachments.length === 0)) return;
+    const sent = attachments;
+    const images = toChatImages(sent);
+    const user: UserTurn = { id: newId(), role: 'user', text, images, imageKeys: [], attachments: sent };
+    setDraft('');
+    setAttachments([]);
+    setProblem(null);
+    if (images.length) {
+      try {
+        user.imageKeys = await storeImages(images);
+      } catch (error) {
+        console.warn('Could not save the images of this message; they will not be restored after a reload.', error);
+      }
+    }
+    await reply([...turns, user], user);
+  }
+
+  /** Replaces the last reply with a new one. */
+  function regenerate() {
+    if (busy || !engine?.ready) return;
+    const lastUser = lastIndexOf(turns, (t) => t.role === 'user');
+    if (lastUser < 0) return;
+    void reply(turns.slice(0, lastUser + 1), turns[lastUser] as UserTurn);
+  }
+
+  /** Replaces the last user message's text and asks again. */
+  function resubmit(id: string, text: string) {
+    const index = turns.findIndex((t) => t.id === id);
+    const turn = turns[index];
+    if (busy || !engine?.ready || !turn || turn.role !== 'user') return;
+    if (!text.trim() && turn.images.length === 0) return;
+    setEditing(null);
+    const edited: UserTurn = { ...turn, text: text.trim() };
+    void reply([...turns.slice(0, index), edited], edited);
   }
 
   function onSubmit(event: FormEvent) {
@@ -184,17 +220,44 @@ export function Chat({ engine, settings, onActivity }: { engine: Engine | null; 
     addFiles(files);
   }
 
-  const canSend = !!engine && !busy && (draft.trim() !== '' || attachments.length > 0);
+  const ready = !!engine?.ready;
+  const canSend = ready && !busy && (draft.trim() !== '' || attachments.length > 0);
+  const lastUserId = turns[lastIndexOf(turns, (t) => t.role === 'user')]?.id;
+  const lastTurn = turns.at(-1);
 
   return (
     <main className="chat" onDragEnter={onDragOver} onDragOver={onDragOver} onDragLeave={onDragLeave} onDrop={onDrop}>
-      <div className="chat-log" role="log" aria-label="Conversation" ref={log}>
+      <div
+        className="chat-log"
+        role="log"
+        aria-label="Conversation"
+        ref={log}
+        onScroll={(event) => {
+          const el = event.currentTarget;
+          pinnedToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        }}
+      >
         {turns.length === 0 && <p className="chat-empty">Ask something, or paste a screenshot. The model runs on your GPU, in this tab.</p>}
         {turns.map((turn, index) =>
           turn.role === 'user' ? (
-            <UserMessage key={turn.id} turn={turn} index={index + 1} />
+            <UserMessage
+              key={turn.id}
+              turn={turn}
+              index={index + 1}
+              editable={turn.id === lastUserId && !busy && ready}
+              editing={editing === turn.id}
+              onEdit={() => setEditing(turn.id)}
+              onCancel={() => setEditing(null)}
+              onResubmit={(text) => resubmit(turn.id, text)}
+            />
           ) : (
-            <AssistantReply key={turn.id} turn={turn} index={index + 1} />
+            <AssistantReply
+              key={turn.id}
+              turn={turn}
+              index={index + 1}
+              canRegenerate={turn === lastTurn && !busy && ready}
+              onRegenerate={regenerate}
+            />
           ),
         )}
       </div>
@@ -225,7 +288,7 @@ export function Chat({ engine, settings, onActivity }: { engine: Engine | null; 
             ref={textbox}
             aria-label="Message"
             aria-describedby="composer-problem"
-            placeholder={engine ? 'Message TabScout (Enter to send, Shift+Enter for a new line; paste or drop images)' : 'Waiting for the model…'}
+            placeholder={ready ? 'Message TabScout (Enter to send, Shift+Enter for a new line; paste or drop images)' : 'Waiting for the model…'}
             value={draft}
             rows={3}
             onChange={(event) => setDraft(event.target.value)}
@@ -264,7 +327,26 @@ export function Chat({ engine, settings, onActivity }: { engine: Engine | null; 
   );
 }
 
-function UserMessage({ turn, index }: { turn: UserTurn; index: number }) {
+interface UserMessageProps {
+  turn: UserTurn;
+  index: number;
+  editable: boolean;
+  editing: boolean;
+  onEdit: () => void;
+  onCancel: () => void;
+  onResubmit: (text: string) => void;
+}
+
+function UserMessage({ turn, index, editable, editing, onEdit, onCancel, onResubmit }: UserMessageProps) {
+  const [text, setText] = useState(turn.text);
+  const editor = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    if (editing) {
+      setText(turn.text);
+      editor.current?.focus();
+    }
+  }, [editing, turn.text]);
+
   return (
     <article className="turn turn-user" aria-label={`You, message ${index}`}>
       {turn.images.length > 0 && (
@@ -276,24 +358,87 @@ function UserMessage({ turn, index }: { turn: UserTurn; index: number }) {
           ))}
         </ul>
       )}
-      {turn.text && <p className="turn-text">{turn.text}</p>}
+      {editing ? (
+        <form
+          className="turn-edit"
+          onSubmit={(event) => {
+            event.preventDefault();
+            onResubmit(text);
+          }}
+        >
+          <textarea
+            ref={editor}
+            aria-label="Edited text"
+            value={text}
+            rows={3}
+            onChange={(event) => setText(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+                event.preventDefault();
+                onResubmit(text);
+              } else if (event.key === 'Escape') onCancel();
+            }}
+          />
+          <div className="turn-actions">
+            <button type="submit">Save and regenerate</button>
+            <button type="button" onClick={onCancel}>
+              Cancel edit
+            </button>
+          </div>
+        </form>
+      ) : (
+        <>
+          {turn.text && <p className="turn-text">{turn.text}</p>}
+          {editable && (
+            <div className="turn-actions">
+              <button type="button" onClick={onEdit} title="Edit this message and ask again">
+                Edit
+              </button>
+            </div>
+          )}
+        </>
+      )}
     </article>
   );
 }
 
-function AssistantReply({ turn, index }: { turn: AssistantTurn; index: number }) {
+function AssistantReply({ turn, index, canRegenerate, onRegenerate }: { turn: AssistantTurn; index: number; canRegenerate: boolean; onRegenerate: () => void }) {
+  const [copied, setCopied] = useState(false);
   return (
     <article
       className={`turn turn-assistant turn-${turn.state}`}
-      aria-label={`Assistant, message ${index}`}
+      aria-label={`Assistant, message ${index}${turn.state === 'interrupted' ? ' (interrupted)' : ''}`}
       aria-busy={turn.state === 'streaming'}
       data-state={turn.state}
       data-stop-reason={turn.stopReason}
       data-token-ids={turn.tokenIds.join(',')}
+      data-text={turn.text}
     >
-      <p className="turn-text">{turn.text}</p>
-      {turn.state === 'error' && <p className="turn-error">{turn.error}</p>}
+      <Markdown className="turn-text turn-markdown" source={turn.text} />
+      {(turn.state === 'error' || turn.state === 'interrupted') && <p className="turn-error">{turn.error}</p>}
       {turn.state === 'done' && turn.stats && <ReplyStats stats={turn.stats} stopReason={turn.stopReason} />}
+      {turn.state !== 'streaming' && (
+        <div className="turn-actions">
+          {turn.text && (
+            <button
+              type="button"
+              onClick={() => {
+                void copyText(turn.text).then((ok) => {
+                  setCopied(ok);
+                  setTimeout(() => setCopied(false), 1500);
+                });
+              }}
+            >
+              {copied ? 'Copied' : 'Copy reply'}
+            </button>
+          )}
+          {canRegenerate && (
+            <button type="button" onClick={onRegenerate}>
+              Regenerate
+            </button>
+          )}
+        </div>
+      )}
     </article>
   );
 }

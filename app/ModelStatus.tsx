@@ -1,11 +1,18 @@
-import type { LoadProgress, ModelInfo } from '../worker/api.ts';
+import type { EngineState } from './engine-client.ts';
 
-export type EngineState =
-  | { kind: 'starting' }
-  | { kind: 'loading'; progress: LoadProgress }
-  | { kind: 'ready'; model: ModelInfo }
-  | { kind: 'unsupported'; code: 'no-webgpu' | 'gpu-limits'; message: string }
-  | { kind: 'failed'; message: string };
+export type { EngineState };
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
 
 function describe(state: EngineState): string {
   switch (state.kind) {
@@ -14,7 +21,8 @@ function describe(state: EngineState): string {
     case 'loading': {
       const { loaded, total, message } = state.progress;
       const percent = total > 0 ? ` ${Math.floor((100 * loaded) / total)}%` : '';
-      return `Loading model…${percent}${message ? ` (${message})` : ''}`;
+      const what = state.recovering ? `${state.recovering} Loading model…` : 'Loading model…';
+      return `${what}${percent}${message ? ` (${message})` : ''}`;
     }
     case 'ready': {
       const { name, weights, layers, experts } = state.model;

@@ -1,41 +1,267 @@
-// The UI's one handle on the engine: a Comlink proxy to the Web Worker. Only types come from worker/.
+// The UI's one handle on the engine: a Comlink proxy to the Web Worker (only types come from worker/), kept alive
+// across failures. A lost GPU device is re-initialised in the same worker; a worker that dies (crash, out of
+// memory) is replaced by a new one. Either way the model is loaded again and the UI is told what happened.
 import * as Comlink from 'comlink';
 import '../worker/comlink-errors.ts';
-import type { EngineApi, LoadProgress, ModelInfo } from '../worker/api.ts';
-import type { Settings } from './settings.ts';
+import { errorCode } from '../worker/comlink-errors.ts';
+import {
+  EngineError,
+  type ChatMessage,
+  type DeviceLostInfo,
+  type DeviceReport,
+  type EngineApi,
+  type GenerateProgress,
+  type GenerationResult,
+  type LoadProgress,
+  type ModelInfo,
+  type SamplingOptions,
+  type TokenEvent,
+  type WeightMode,
+} from '../worker/api.ts';
 
 export type Engine = Comlink.Remote<EngineApi>;
 
-let engine: Engine | null = null;
-let workerFailure: Promise<never> | null = null;
-
-function connect(): { engine: Engine; failure: Promise<never> } {
-  if (!engine || !workerFailure) {
-    const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'tabscout-engine' });
-    // A worker that fails to start never answers: turn that into an error instead of a silent hang.
-    workerFailure = new Promise<never>((_, reject) => {
-      worker.addEventListener('error', (event) => {
-        reject(new Error(`The engine worker failed to start: ${event.message || 'script error'}. Reload the page.`));
-      });
-    });
-    workerFailure.catch(() => undefined);
-    engine = Comlink.wrap<EngineApi>(worker);
+/** The worker stopped (crashed, ran out of memory or was terminated): the engine's calls can never answer. */
+export class WorkerCrashed extends Error {
+  readonly code = 'worker-crashed';
+  constructor(message = 'The engine worker stopped unexpectedly (it may have run out of memory).') {
+    super(message);
+    this.name = 'WorkerCrashed';
   }
-  return { engine, failure: workerFailure };
 }
 
-let started: Promise<{ engine: Engine; model: ModelInfo }> | null = null;
+let workerCount = 0;
 
-/** Starts the worker, finds the GPU and loads the model, once per page (React may mount twice in dev). */
-export function startEngine(settings: Settings, onProgress: (p: LoadProgress) => void): Promise<{ engine: Engine; model: ModelInfo }> {
-  started ??= (async () => {
-    const { engine, failure } = connect();
-    const race = <T,>(work: Promise<T>) => Promise.race([work, failure]);
-    await race(engine.init());
-    const model = await race(engine.load(settings.modelUrl, { weights: settings.weights, vision: settings.vision }, Comlink.proxy(onProgress)));
-    return { engine, model };
-  })();
-  return started;
+/** One worker: its Comlink proxy and a promise that rejects when the worker dies. */
+class WorkerHost {
+  readonly remote: Engine;
+  readonly dead: Promise<never>;
+  private worker: Worker;
+  private closing = false;
+  private kill!: (error: Error) => void;
+  private readonly lockName: string;
+
+  constructor(testHooks: boolean) {
+    this.lockName = `tabscout-engine ${Date.now().toString(36)}-${++workerCount}-${Math.random().toString(36).slice(2)}`;
+    this.worker = new Worker(new URL('../worker/worker.ts', import.meta.url), {
+      type: 'module',
+      name: testHooks ? `${this.lockName} testHooks` : this.lockName,
+    });
+    this.dead = new Promise<never>((_, reject) => {
+      this.kill = reject;
+    });
+    this.dead.catch(() => undefined);
+    // A worker that fails to load its script never answers: turn that into an error instead of a silent hang.
+    this.worker.addEventListener('error', (event) => {
+      if (!this.watching) this.kill(new Error(`The engine worker failed to start: ${event.message || 'script error'}. Reload the page.`));
+    });
+    this.remote = Comlink.wrap<EngineApi>(this.worker);
+  }
+
+  private watching = false;
+
+  /** Starts watching for the worker's death through the Web Lock it holds for its whole life (see worker.ts). */
+  watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    if (!('locks' in navigator)) return;
+    void navigator.locks.request(this.lockName, () => {
+      if (!this.closing) this.kill(new WorkerCrashed());
+    });
+  }
+
+  /** Races a call to the worker against its death. */
+  call<T>(work: (remote: Engine) => Promise<T>): Promise<T> {
+    return Promise.race([work(this.remote), this.dead]);
+  }
+
+  terminate(): void {
+    this.closing = true;
+    this.remote[Comlink.releaseProxy]();
+    this.worker.terminate();
+  }
+
+  /** Test hook: kills the worker the way a crash would (no warning to anyone). */
+  crash(): void {
+    this.worker.terminate();
+  }
+}
+
+export type EngineState =
+  | { kind: 'starting' }
+  | { kind: 'loading'; progress: LoadProgress; recovering?: string }
+  | { kind: 'ready'; model: ModelInfo }
+  | { kind: 'unsupported'; code: 'no-webgpu' | 'gpu-limits'; message: string }
+  | { kind: 'failed'; message: string };
+
+export interface ModelSpec {
+  url: string;
+  weights: WeightMode;
+  vision: boolean;
+}
+
+/** What went wrong and what was done about it, for the banner. */
+export interface EngineNotice {
+  id: number;
+  kind: 'device-lost' | 'worker-crashed';
+  message: string;
+}
+
+interface Snapshot {
+  state: EngineState;
+  device: DeviceReport | null;
+  notice: EngineNotice | null;
+  spec: ModelSpec | null;
+}
+
+let noticeId = 0;
+
+/**
+ * The engine as the UI sees it: state for the status line, generate/cancel for the chat, and recovery. Listeners
+ * get a new snapshot after every change (React reads it through useSyncExternalStore).
+ */
+export class EngineController {
+  private host: WorkerHost | null = null;
+  private snapshot: Snapshot = { state: { kind: 'starting' }, device: null, notice: null, spec: null };
+  private listeners = new Set<() => void>();
+  private recovering: Promise<void> | null = null;
+  /** the reply being generated, if any (recovery waits for it to settle before loading again) */
+  private generating: Promise<unknown> | null = null;
+  private loadRun = 0;
+
+  constructor(private testHooks = false) {
+    if (testHooks) {
+      (window as unknown as { __tabscoutTest: unknown }).__tabscoutTest = {
+        loseDevice: () => this.host?.remote.loseDeviceForTest(),
+        crashWorker: () => this.host?.crash(),
+      };
+    }
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getSnapshot = (): Snapshot => this.snapshot;
+
+  private update(change: Partial<Snapshot>): void {
+    this.snapshot = { ...this.snapshot, ...change };
+    for (const listener of this.listeners) listener();
+  }
+
+  get ready(): boolean {
+    return this.snapshot.state.kind === 'ready';
+  }
+
+  dismissNotice(): void {
+    this.update({ notice: null });
+  }
+
+  /** Starts a worker, finds the GPU and loads the model. Called again with another spec, loads that model. */
+  async load(spec: ModelSpec, recovering?: string): Promise<void> {
+    const run = ++this.loadRun;
+    const live = () => run === this.loadRun;
+    this.update({ spec, state: { kind: 'loading', progress: { phase: 'config', loaded: 0, total: 0, message: '' }, recovering } });
+    try {
+      const host = this.ensureHost();
+      const device = await host.call((r) => r.init());
+      host.watch();
+      if (live()) this.update({ device });
+      const onProgress = Comlink.proxy((progress: LoadProgress) => {
+        if (live()) this.update({ state: { kind: 'loading', progress, recovering } });
+      });
+      const model = await host.call((r) => r.load(spec.url, { weights: spec.weights, vision: spec.vision }, onProgress));
+      if (live()) this.update({ state: { kind: 'ready', model } });
+    } catch (error) {
+      if (!live()) return;
+      if (error instanceof WorkerCrashed) {
+        this.replaceWorker();
+        this.update({ state: { kind: 'failed', message: `${error.message} Reload the page to try again.` } });
+        return;
+      }
+      const code = errorCode(error);
+      const message = error instanceof Error ? error.message : String(error);
+      if (code === 'no-webgpu' || code === 'gpu-limits') this.update({ state: { kind: 'unsupported', code, message } });
+      else this.update({ state: { kind: 'failed', message } });
+    }
+  }
+
+  private ensureHost(): WorkerHost {
+    if (this.host) return this.host;
+    const host = new WorkerHost(this.testHooks);
+    this.host = host;
+    void host.remote.onDeviceLost(Comlink.proxy((lost: DeviceLostInfo) => this.onDeviceLost(host, lost))).catch(() => undefined);
+    host.dead.catch((error) => {
+      if (this.host === host && error instanceof WorkerCrashed) void this.recover('worker-crashed', error.message);
+    });
+    return host;
+  }
+
+  private replaceWorker(): void {
+    this.host?.terminate();
+    this.host = null;
+  }
+
+  private onDeviceLost(host: WorkerHost, lost: DeviceLostInfo): void {
+    if (this.host !== host) return;
+    void this.recover('device-lost', `The GPU device was lost (${lost.reason}${lost.message ? `: ${lost.message}` : ''}).`);
+  }
+
+  /** Re-initialises after a lost device (same worker) or a dead worker (a new one), and reloads the model. */
+  recover(kind: EngineNotice['kind'], what: string): Promise<void> {
+    if (this.recovering) return this.recovering;
+    const spec = this.snapshot.spec;
+    this.recovering = (async () => {
+      if (kind === 'worker-crashed') this.replaceWorker();
+      await this.generating?.catch(() => undefined);
+      const doing = kind === 'worker-crashed' ? 'Restarting the engine' : 'Re-initialising the GPU';
+      this.update({ notice: { id: ++noticeId, kind, message: `${what} ${doing} and reloading the model; your conversation and settings are kept.` } });
+      if (spec) await this.load(spec, `${doing}…`);
+      const state = this.snapshot.state;
+      const outcome =
+        state.kind === 'ready'
+          ? `${what} TabScout ${kind === 'worker-crashed' ? 'restarted the engine' : 're-initialised the GPU'} and reloaded the model; your conversation and settings are kept. The interrupted reply is marked; use Regenerate to try it again.`
+          : `${what} Recovery failed: ${state.kind === 'failed' || state.kind === 'unsupported' ? state.message : state.kind}. Reload the page.`;
+      this.update({ notice: { id: ++noticeId, kind, message: outcome } });
+    })().finally(() => {
+      this.recovering = null;
+    });
+    return this.recovering;
+  }
+
+  /** Streams a reply. Rejects with EngineError codes, or 'device-lost' / WorkerCrashed when the engine fails under it. */
+  async generate(
+    messages: ChatMessage[],
+    sampling: SamplingOptions,
+    onToken: (token: TokenEvent) => void,
+    onProgress?: (progress: GenerateProgress) => void,
+  ): Promise<GenerationResult> {
+    const host = this.host;
+    if (!host || !this.ready) throw new EngineError('not-loaded', 'The model is not loaded yet.');
+    const reply = host.call((r) => r.generate(messages, sampling, Comlink.proxy(onToken), onProgress ? Comlink.proxy(onProgress) : undefined));
+    this.generating = reply;
+    try {
+      return await reply;
+    } catch (error) {
+      if (errorCode(error) === 'device-lost' && this.host === host) void this.recover('device-lost', (error as Error).message.replace(/ Load the model again to go on\.$/, ''));
+      throw error;
+    } finally {
+      if (this.generating === reply) this.generating = null;
+    }
+  }
+
+  cancel(): void {
+    void this.host?.remote.cancel().catch(() => undefined);
+  }
+}
+
+let controller: EngineController | null = null;
+
+/** The page's one engine controller (React may mount twice in dev). */
+export function engineController(testHooks: boolean): EngineController {
+  controller ??= new EngineController(testHooks);
+  return controller;
 }
 
 export { Comlink };

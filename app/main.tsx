@@ -1,13 +1,14 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
-import { readSettings } from './settings.ts';
+import { loadUserSettings } from './settings.ts';
 import './styles.css';
 
-const settings = readSettings(window.location);
+// The saved settings (a quick IndexedDB read) decide which model loads, so they are read before the first render.
+const user = await loadUserSettings();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App settings={settings} />
+    <App initialUser={user} />
   </StrictMode>,
 );

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { launch, type Browser } from './support/browser.ts';
 import { builtApp, repoRoot } from './support/build.ts';
-import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
+import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyText, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import { decodeTokens, readInt32Tensor, referenceDir } from './support/reference.ts';
 import { serveStatic, type StaticServer } from './support/static-server.ts';
 
@@ -63,7 +63,7 @@ for (const weights of ['f32', 'q4'] as const) {
 
       const ids = await replyTokenIds(browser);
       assert.deepEqual(ids, expectedIds, withLog(browser, `${weights}: streamed token ids differ from the reference greedy ids`));
-      const text = await lastReply(browser).locator('.turn-text').textContent();
+      const text = await replyText(browser);
       assert.equal(text, expectedText, withLog(browser, `${weights}: streamed text differs from the Hugging Face decode of the reference ids (byte-level, special tokens kept, no clean_up_tokenization_spaces)`));
       assert.equal(await composer(browser).inputValue(), '', 'the composer is cleared after sending');
     });

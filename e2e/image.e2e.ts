@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { fixturesDir } from '../worker/testing/fixtures.ts';
 import { launch, type Browser } from './support/browser.ts';
 import { builtApp, repoRoot } from './support/build.ts';
-import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
+import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyText, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import { decodeTokens, readInt32Tensor } from './support/reference.ts';
 import { serveStatic, type StaticServer } from './support/static-server.ts';
 import { drop, paste } from './support/transfer.ts';
@@ -53,9 +53,11 @@ after(async () => {
   await server?.close();
 });
 
+/** Opens the page (the previous test's conversation is restored from IndexedDB) and starts a new chat. */
 async function openChat(query = QUERY): Promise<void> {
   await browser.page.goto(`${server.url}?${query}`);
   await waitForModel(browser);
+  await browser.page.getByRole('button', { name: 'New chat', exact: true }).click();
 }
 
 /** Starts recording every text the status line shows (read back with statusTexts). */
@@ -106,7 +108,7 @@ test('a pasted screenshot is read tile by tile and the reply is the reference gr
 
   const ids = await replyTokenIds(browser);
   assert.deepEqual(ids, expectedIds, withLog(browser, 'image_wide: streamed token ids differ from the reference greedy ids'));
-  const text = await lastReply(browser).locator('.turn-text').textContent();
+  const text = await replyText(browser);
   assert.equal(text, decodeTokens(TOKENIZER, expectedIds), 'streamed text is the decode of the reference ids');
 
   const seen = await statusTexts();

@@ -13,7 +13,11 @@ export type EngineErrorCode =
   | 'not-loaded'
   | 'busy'
   | 'cancelled'
-  | 'bad-image';
+  | 'bad-image'
+  /** a gated or private model: the message asks for an access token */
+  | 'auth-required'
+  /** the browser's storage cannot hold the model: the message says how much is needed and free */
+  | 'quota-exceeded';
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

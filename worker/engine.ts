@@ -10,6 +10,7 @@ import {
   type GenerationStats,
   type GenerateProgress,
   type ChatImage,
+  type DeviceLostInfo,
   type LoadOptions,
   type LoadProgress,
   type ModelInfo,
@@ -35,6 +36,11 @@ export class Engine implements EngineApi {
   private stats: GenerationStats | null = null;
 
   private imageConfig: ImageProcessorConfig | null = null;
+  private lostListeners: ((lost: DeviceLostInfo) => void)[] = [];
+  /** resolves when the current device is lost */
+  private deviceLost: Promise<DeviceLostInfo> | null = null;
+  /** lets loseDeviceForTest() work (the worker turns it on for pages opened with ?testHooks=1) */
+  testHooks = false;
 
   constructor(
     private deviceSource: DeviceSource,
@@ -48,13 +54,16 @@ export class Engine implements EngineApi {
     const source = await this.deviceSource();
     const device = 'queue' in source ? source : source.device;
     const info: Partial<GPUAdapterInfo> = ('queue' in source ? (source as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo : source.info) ?? {};
-    device.lost.then((lost) => {
+    this.deviceLost = device.lost.then((lost) => {
+      const info = { reason: String(lost.reason ?? 'unknown'), message: lost.message };
       if (this.ctx?.device === device) {
         this.ctx = null;
         this.session = null;
         this.report = null;
         console.warn(`GPU device lost (${lost.reason}): ${lost.message}`);
+        for (const listener of this.lostListeners) listener(info);
       }
+      return info;
     });
     this.ctx = new GpuContext(device, { cpuKernels: isCpuAdapter(info as GPUAdapterInfo) });
     this.report = {
@@ -97,6 +106,7 @@ export class Engine implements EngineApi {
     if (this.busy) throw new EngineError('busy', 'A reply is already being generated.');
     this.busy = true;
     this.cancelled = false;
+    const deviceLost = this.deviceLost;
     try {
       const inputs = await Promise.all(
         messages.map(async (m) => ({ role: m.role, content: m.content, images: m.images ? await Promise.all(m.images.map((im) => this.decodeImage(im))) : undefined })),
@@ -108,9 +118,23 @@ export class Engine implements EngineApi {
       });
       this.stats = result.stats;
       return result;
+    } catch (error) {
+      // A lost device makes the next GPU read fail with a generic error; say what happened instead.
+      const lost = deviceLost && (await Promise.race([deviceLost, new Promise<null>((done) => setTimeout(() => done(null), 250))]));
+      if (lost) throw new EngineError('device-lost', `The GPU device was lost (${lost.reason}${lost.message ? `: ${lost.message}` : ''}). Load the model again to go on.`);
+      throw error;
     } finally {
       this.busy = false;
     }
+  }
+
+  onDeviceLost(callback: (lost: DeviceLostInfo) => void): void {
+    this.lostListeners.push(callback);
+  }
+
+  loseDeviceForTest(): void {
+    if (!this.testHooks) throw new EngineError('not-loaded', 'Test hooks are off in this engine.');
+    this.ctx?.device.destroy();
   }
 
   cancel(): void {

@@ -54,3 +54,8 @@ export async function replyTokenIds(browser: Browser): Promise<number[]> {
   const attribute = (await lastReply(browser).getAttribute('data-token-ids')) ?? '';
   return attribute.split(',').filter(Boolean).map(Number);
 }
+
+/** The last reply's text as the model wrote it (the page shows it rendered as Markdown). */
+export async function replyText(browser: Browser): Promise<string> {
+  return (await lastReply(browser).getAttribute('data-text')) ?? '';
+}

@@ -1,0 +1,91 @@
+// The current model (name, size, source) and loading another one from a URL. The full model manager (Hub import,
+// local folders, stored models, quota) comes with the IndexedDB weight store.
+import { useEffect, useState, type FormEvent } from 'react';
+import type { ModelInfo, WeightMode } from '../worker/api.ts';
+import type { EngineState } from './engine-client.ts';
+import { downloadSize } from './model-size.ts';
+import { formatBytes } from './ModelStatus.tsx';
+
+interface ModelPanelProps {
+  state: EngineState;
+  model: ModelInfo | null;
+  source: string | null;
+  weights: WeightMode;
+  onLoad: (url: string, weights: WeightMode) => void;
+}
+
+export function ModelPanel({ state, model, source, weights, onLoad }: ModelPanelProps) {
+  const [url, setUrl] = useState('');
+  const [mode, setMode] = useState<WeightMode>(weights);
+  const [download, setDownload] = useState<number | null>(null);
+  useEffect(() => setMode(weights), [weights]);
+  useEffect(() => {
+    if (!source) return;
+    const abort = new AbortController();
+    downloadSize(source, abort.signal).then(setDownload, () => setDownload(null));
+    return () => abort.abort();
+  }, [source]);
+
+  const loading = state.kind === 'loading' || state.kind === 'starting';
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (url.trim()) onLoad(url.trim(), mode);
+  }
+
+  return (
+    <div className="model-panel">
+      <dl className="stats-list">
+        <div className="stats-row">
+          <dt>Model</dt>
+          <dd>{model ? `${model.name} (${model.architecture})` : loading ? 'loading…' : 'none'}</dd>
+        </div>
+        <div className="stats-row">
+          <dt>Size</dt>
+          <dd>
+            {download !== null ? `${formatBytes(download)} download` : 'download size unknown'}
+            {model ? ` · ${formatBytes(model.gpuBytes)} on the GPU (${model.weights})` : ''}
+          </dd>
+        </div>
+        {model && (
+          <div className="stats-row">
+            <dt>Shape</dt>
+            <dd>
+              {model.layers} layers · {model.experts} experts · {model.vocabSize.toLocaleString()} tokens vocabulary
+            </dd>
+          </div>
+        )}
+        <div className="stats-row">
+          <dt>Source</dt>
+          <dd className="model-source">{source ?? '—'}</dd>
+        </div>
+      </dl>
+      <form className="panel-form" onSubmit={submit} aria-label="Load a model">
+        <label>
+          Model URL
+          <input
+            type="text"
+            inputMode="url"
+            spellCheck={false}
+            placeholder="https://example.com/models/my-llama4/"
+            value={url}
+            onChange={(event) => setUrl(event.target.value)}
+          />
+        </label>
+        <label>
+          Weights
+          <select value={mode} onChange={(event) => setMode(event.target.value === 'f32' ? 'f32' : 'q4')}>
+            <option value="q4">int4 (q4)</option>
+            <option value="f32">f32</option>
+          </select>
+        </label>
+        <p className="panel-note">A folder laid out like a Hugging Face repo (config.json, safetensors, tokenizer), served with CORS.</p>
+        <div className="panel-actions">
+          <button type="submit" disabled={loading || !url.trim()}>
+            Load model
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
