@@ -7,7 +7,7 @@ import { parseConfig, type ModelConfig } from './model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, type EmbedOverride } from './model/llama4.ts';
 import type { ModelFiles } from './model/safetensors.ts';
 import { destroyTextWeights, loadTextWeights, residentExperts, type TextWeights } from './model/weights.ts';
-import { engineTensors, type ReadProgress } from './model/engine-tensors.ts';
+import { engineTensors, type EngineTensor, type ReadProgress } from './model/engine-tensors.ts';
 import { ExpertPager, RamExperts } from './pager/pager.ts';
 import { ChatTokenizer, StreamingDecoder } from './text/tokenizer.ts';
 import { destroyVisionWeights, loadVisionWeights, VisionEncoder, type VisionWeights } from './model/vision.ts';
@@ -46,13 +46,23 @@ export class ModelSession {
     ctx.write(this.banned, new Uint32Array(config.text.eosTokenIds.length ? config.text.eosTokenIds : [0]));
   }
 
-  static async load(ctx: GpuContext, files: ModelFiles, options: LoadOptions, onProgress?: ReadProgress): Promise<ModelSession> {
+  /**
+   * `textTensors` replaces the checkpoint as the source of the text weights (a weight store gives them already
+   * quantized: worker/store/session.ts); config, tokenizer and vision still come from `files`.
+   */
+  static async load(
+    ctx: GpuContext,
+    files: ModelFiles,
+    options: LoadOptions,
+    onProgress?: ReadProgress,
+    textTensors?: (config: ModelConfig) => AsyncIterable<EngineTensor>,
+  ): Promise<ModelSession> {
     const config = parseConfig(JSON.parse(await files.text('config.json')));
     const tokenizer = await ChatTokenizer.load(files);
     const paged = options.expertSlots !== undefined && options.expertSlots < config.text.numExperts;
     const pager = paged ? new ExpertPager(ctx, options.expertSlots!, new RamExperts()) : null;
     const sink = pager ?? residentExperts(config.text.numExperts, ctx);
-    const weights = await loadTextWeights(ctx, config, engineTensors(files, config, options.weights, onProgress), sink);
+    const weights = await loadTextWeights(ctx, config, textTensors?.(config) ?? engineTensors(files, config, options.weights, onProgress), sink);
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.text.maxPositionEmbeddings);
     const state = createRunState(ctx, config.text, contextLength);
     let vision: ModelSession['vision'] = null;

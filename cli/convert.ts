@@ -1,0 +1,133 @@
+// npm run convert -- <hf-model-dir> <out-dir> [--weights q4|f32] [--id ID] [--name NAME] [--max-record-mib N]
+// Turns a Hugging Face Llama 4 checkpoint into a weight package for static hosting: manifest.json + one file per
+// record (docs/STORE.md). Tensors come from engineTensors() (the engine's layout contract) and are quantized here,
+// so the app imports the package with no quantization work.
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { quantizeQ4, type Q4Data } from '../kernels/linear/q4-format.ts';
+import type { WeightMode } from '../worker/api.ts';
+import { parseConfig } from '../worker/model/config.ts';
+import { engineTensors, type EngineTensor } from '../worker/model/engine-tensors.ts';
+import { readCheckpointIndex } from '../worker/model/safetensors.ts';
+import { FORMAT_VERSION, MAX_RECORD_BYTES, MODEL_TEXT_FILES, sha256Hex, writePart, type Manifest } from '../worker/store/format.ts';
+import { checkpointHasLmHead, modelDigest, planRecords, recordEntry, tensorLayout, type LayoutTensor, type PlannedRecord } from '../worker/store/layout.ts';
+import { recordFileBytes, recordFileName } from '../worker/store/package.ts';
+import { FsModelFiles } from './fs-model-files.ts';
+
+export interface ConvertOptions {
+  weights?: WeightMode;
+  id?: string;
+  name?: string;
+  maxRecordBytes?: number;
+  log?: (line: string) => void;
+}
+
+function defaultName(dir: string): string {
+  const b = basename(resolve(dir));
+  return b === 'model' ? basename(dirname(resolve(dir))) : b;
+}
+
+/** Checks that a tensor from engineTensors() has the shape the record plan expects (the two must never drift). */
+function checkLayout(t: EngineTensor, l: LayoutTensor | undefined): void {
+  const same = l && l.key === t.key && l.kind === t.kind && l.parts.length === t.parts.length && l.parts.every((p, i) => p.part === t.parts[i].part && p.format === t.parts[i].format && p.rows === t.parts[i].rows && p.cols === t.parts[i].cols);
+  if (!same) throw new Error(`engineTensors yielded ${t.key} where the store layout expects ${l?.key ?? 'nothing'}: worker/store/layout.ts and worker/model/engine-tensors.ts disagree`);
+}
+
+export async function convertCheckpoint(modelDir: string, outDir: string, options: ConvertOptions = {}): Promise<Manifest> {
+  const mode = options.weights ?? 'q4';
+  const maxRecordBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
+  const log = options.log ?? (() => {});
+  const files = new FsModelFiles(modelDir);
+  const configText = await files.text('config.json');
+  const config = parseConfig(JSON.parse(configText));
+  const texts: Record<string, string> = {};
+  for (const name of MODEL_TEXT_FILES) {
+    const t = await files.maybeText(name);
+    if (t !== null) texts[name] = t;
+  }
+  const index = await readCheckpointIndex(files);
+  const layout = tensorLayout(config, mode, checkpointHasLmHead(config, index));
+  const planned = planRecords(layout, maxRecordBytes);
+  const digest = await modelDigest(configText, mode, maxRecordBytes, index.values());
+  const name = options.name ?? defaultName(modelDir);
+  await mkdir(join(outDir, 'records'), { recursive: true });
+
+  let next = 0;
+  let i = 0;
+  const done: PlannedRecord[] = [];
+  for await (const t of engineTensors(files, config, mode)) {
+    checkLayout(t, layout[i++]);
+    const whole = t.parts.map((p): Float32Array | Q4Data => (p.format === 'q4' && p.data instanceof Float32Array ? quantizeQ4(p.data, p.rows, p.cols) : p.data));
+    for (; next < planned.length && planned[next].tensor.key === t.key; next++) {
+      const r = planned[next];
+      const payload = new Uint8Array(r.bytes);
+      for (const entry of r.parts) writePart(payload, entry, whole[t.parts.findIndex((p) => p.part === entry.part)]);
+      r.sha256 = await sha256Hex(payload);
+      r.file = recordFileName(r.key);
+      const f = await open(join(outDir, r.file), 'w');
+      try {
+        for (const chunk of recordFileBytes({ digest }, r, payload)) await f.write(chunk);
+      } finally {
+        await f.close();
+      }
+      done.push(r);
+    }
+    log(`${t.key}`);
+  }
+  if (i !== layout.length || done.length !== planned.length) throw new Error(`engineTensors yielded ${i} tensors, the store layout has ${layout.length}`);
+  const manifest: Manifest = {
+    formatVersion: FORMAT_VERSION,
+    id: options.id ?? `${name}-${mode}`,
+    name,
+    source: { kind: 'checkpoint', location: basename(resolve(modelDir)), revision: null },
+    date: new Date().toISOString(),
+    weights: mode,
+    digest,
+    maxRecordBytes,
+    files: texts,
+    totalBytes: done.reduce((s, r) => s + r.bytes, 0),
+    records: done.map(recordEntry),
+  };
+  // manifest.json last, by rename: a package without one is visibly unfinished
+  await writeFile(join(outDir, 'manifest.json.tmp'), JSON.stringify(manifest, null, 1));
+  await rename(join(outDir, 'manifest.json.tmp'), join(outDir, 'manifest.json'));
+  return manifest;
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      weights: { type: 'string', default: 'q4' },
+      id: { type: 'string' },
+      name: { type: 'string' },
+      'max-record-mib': { type: 'string' },
+    },
+  });
+  const [modelDir, outDir] = positionals;
+  if (!modelDir || !outDir) throw new Error('usage: npm run convert -- <hf-model-dir> <out-dir> [--weights q4|f32] [--id ID] [--name NAME] [--max-record-mib N]');
+  const weights = values.weights as WeightMode;
+  if (weights !== 'q4' && weights !== 'f32') throw new Error(`--weights must be q4 or f32, got ${values.weights}`);
+  const mib = values['max-record-mib'] !== undefined ? Number(values['max-record-mib']) : undefined;
+  if (mib !== undefined && !(mib > 0)) throw new Error('--max-record-mib must be a positive number');
+  await rm(join(outDir, 'manifest.json'), { force: true });
+  const t0 = performance.now();
+  const m = await convertCheckpoint(modelDir, outDir, {
+    weights,
+    id: values.id,
+    name: values.name,
+    maxRecordBytes: mib !== undefined ? Math.floor(mib * 1024 * 1024) : undefined,
+    log: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
+  });
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  console.log(`${m.id}: ${m.records.length} records, ${(m.totalBytes / 1e6).toFixed(1)} MB (${m.weights}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${join(outDir, 'manifest.json')}`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
