@@ -115,6 +115,8 @@ export default defineConfig({
     include: ['onnxruntime-common'],
   },
   build: {
+    // two pages from one build: the app and the embeddable widget (public/embed.js inserts it as an iframe)
+    rollupOptions: { input: { main: 'index.html', widget: 'widget.html' } },
     target: 'es2022',
     sourcemap: true,
     chunkSizeWarningLimit: 4096,

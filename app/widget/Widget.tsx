@@ -1,0 +1,272 @@
+// The embeddable chat: a compact conversation, a composer, and the postMessage API for the host page. The model
+// downloads only after the visitor (or the host, by asking, or ?autoload=1) starts it; before that the widget says
+// how big the download is.
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { ChatMessage } from '../../worker/api.ts';
+import { errorCode } from '../../worker/comlink-errors.ts';
+import { engineController, WorkerCrashed } from '../engine-client.ts';
+import { Markdown } from '../Markdown.tsx';
+import { downloadSize } from '../model-size.ts';
+import { formatBytes, ModelStatus } from '../ModelStatus.tsx';
+import { samplingFor, type Settings } from '../settings.ts';
+import { makePoster, PROTOCOL_VERSION, readHostMessage, type MessageId } from './protocol.ts';
+import { requestStorageAccess, storageAccessState, type StorageAccess } from './storage-access.ts';
+
+interface Turn {
+  key: number;
+  role: 'user' | 'assistant';
+  text: string;
+  state?: 'streaming' | 'done' | 'error' | 'interrupted';
+  error?: string;
+}
+
+interface Ask {
+  id: MessageId | null;
+  text: string;
+  /** origin of the host that asked (answers go there only) */
+  origin?: string;
+}
+
+let nextKey = 1;
+
+export function Widget({ settings: initial, origins, autoload }: { settings: Settings; origins: string[]; autoload: boolean }) {
+  const controller = engineController(initial.testHooks);
+  const [snapshot, setSnapshot] = useState(controller.getSnapshot());
+  useEffect(() => controller.subscribe(() => setSnapshot(controller.getSnapshot())), [controller]);
+  const { state, notice } = snapshot;
+
+  const [turns, setTurns] = useState<Turn[]>([]);
+  const turnsRef = useRef<Turn[]>([]);
+  const [draft, setDraft] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [size, setSize] = useState<number | null | undefined>(undefined);
+  const [access, setAccess] = useState<StorageAccess>('unsupported');
+  const [started, setStarted] = useState(false);
+  const settings = useRef(initial);
+  const queue = useRef<Promise<void>>(Promise.resolve());
+  const generation = useRef(0);
+  const log = useRef<HTMLDivElement>(null);
+  const post = useRef(makePoster(origins)).current;
+
+  const setAll = (next: Turn[]) => {
+    turnsRef.current = next;
+    setTurns(next);
+  };
+  const patchLast = (patch: Partial<Turn>) => {
+    const all = turnsRef.current;
+    setAll([...all.slice(0, -1), { ...all[all.length - 1], ...patch }]);
+  };
+
+  useEffect(() => {
+    const abort = new AbortController();
+    downloadSize(initial.modelUrl, abort.signal).then(setSize, () => setSize(null));
+    void storageAccessState().then(setAccess);
+    return () => abort.abort();
+  }, [initial.modelUrl]);
+
+  const start = () => {
+    if (controller.getSnapshot().spec) return;
+    setStarted(true);
+    void controller.load({ url: initial.modelUrl, weights: initial.weights, vision: false });
+  };
+
+  useEffect(() => {
+    if (autoload) start();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => {
+    if (log.current) log.current.scrollTop = log.current.scrollHeight;
+  }, [turns]);
+
+  /** Waits until the model is ready (or failed); starts loading it if nobody did. */
+  const whenReady = () =>
+    new Promise<void>((resolve, reject) => {
+      start();
+      const check = () => {
+        const s = controller.getSnapshot().state;
+        if (s.kind === 'ready') resolve();
+        else if (s.kind === 'failed' || s.kind === 'unsupported') reject(new Error(s.message));
+        else return false;
+        return true;
+      };
+      if (check()) return;
+      const stop = controller.subscribe(() => {
+        if (check()) stop();
+      });
+    });
+
+  /** Answers one question, in turn after any before it. */
+  const ask = ({ id, text, origin }: Ask) => {
+    const run = generation.current;
+    const task = queue.current.then(async () => {
+      if (run !== generation.current) {
+        if (id !== null) post({ type: 'tabscout:error', id, message: 'Cancelled: the conversation was reset.' }, origin);
+        return;
+      }
+      setBusy(true);
+      const history: ChatMessage[] = [
+        ...(settings.current.system ? [{ role: 'system' as const, content: settings.current.system }] : []),
+        ...turnsRef.current.filter((t) => t.state !== 'error' && t.state !== 'streaming').map((t) => ({ role: t.role, content: t.text })),
+        { role: 'user', content: text },
+      ];
+      setAll([...turnsRef.current, { key: nextKey++, role: 'user', text }, { key: nextKey++, role: 'assistant', text: '', state: 'streaming' }]);
+      let streamed = '';
+      let finished = false;
+      try {
+        await whenReady();
+        const result = await controller.generate(history, samplingFor(settings.current), (token) => {
+          if (finished || !token.text) return;
+          streamed += token.text;
+          patchLast({ text: streamed });
+          if (id !== null) post({ type: 'tabscout:token', id, text: token.text }, origin);
+        });
+        finished = true;
+        // The last token event may still be on its way (it has its own message port): send what is missing.
+        if (id !== null && result.text.startsWith(streamed) && result.text.length > streamed.length)
+          post({ type: 'tabscout:token', id, text: result.text.slice(streamed.length) }, origin);
+        patchLast({ text: result.text, state: 'done' });
+        if (id !== null) post({ type: 'tabscout:done', id, text: result.text }, origin);
+      } catch (error) {
+        finished = true;
+        const message = error instanceof Error ? error.message : String(error);
+        const interrupted = errorCode(error) === 'device-lost' || error instanceof WorkerCrashed;
+        patchLast({ state: interrupted ? 'interrupted' : 'error', error: message });
+        if (id !== null) post({ type: 'tabscout:error', id, message }, origin);
+      } finally {
+        setBusy(false);
+      }
+    });
+    queue.current = task.catch(() => undefined);
+  };
+
+  // The postMessage API.
+  useEffect(() => {
+    if (origins.length === 0) {
+      console.info('TabScout widget: no allowed origins (?origins=), so the postMessage API is off.');
+      return;
+    }
+    const onMessage = (event: MessageEvent) => {
+      if (event.source !== window.parent || window.parent === window || !origins.includes(event.origin)) return;
+      const message = readHostMessage(event.data);
+      if (!message) return;
+      if ('invalid' in message) {
+        post({ type: 'tabscout:error', id: message.id, message: message.invalid }, event.origin);
+        return;
+      }
+      switch (message.type) {
+        case 'tabscout:ask':
+          ask({ id: message.id, text: message.text, origin: event.origin });
+          break;
+        case 'tabscout:reset':
+          generation.current++;
+          controller.cancel();
+          queue.current = queue.current.then(() => setAll([]));
+          break;
+        case 'tabscout:config':
+          settings.current = {
+            ...settings.current,
+            system: message.systemPrompt ?? settings.current.system,
+            sampling: { ...settings.current.sampling, temperature: message.temperature ?? settings.current.sampling.temperature },
+          };
+          break;
+      }
+    };
+    window.addEventListener('message', onMessage);
+    post({ type: 'tabscout:ready', version: PROTOCOL_VERSION });
+    return () => window.removeEventListener('message', onMessage);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  function send(event?: FormEvent) {
+    event?.preventDefault();
+    const text = draft.trim();
+    if (!text || busy) return;
+    setDraft('');
+    ask({ id: null, text });
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  }
+
+  const idle = !started && !controller.getSnapshot().spec;
+  const sizeText = size ? formatBytes(size) : size === null ? 'an unknown amount of data' : '…';
+
+  return (
+    <div className="widget">
+      <header className="widget-header">
+        <strong>TabScout</strong>
+        {idle ? (
+          <p role="status" className="model-status" data-state="idle">
+            Not loaded
+          </p>
+        ) : (
+          <ModelStatus state={state} />
+        )}
+      </header>
+      {notice && (
+        <div role="alert" className="notice" data-notice={notice.kind}>
+          <span>{notice.message}</span>
+        </div>
+      )}
+      {state.kind === 'unsupported' && (
+        <div role="alert" className="unsupported" data-code={state.code}>
+          {state.message}
+        </div>
+      )}
+      <div className="widget-log" role="log" aria-label="Conversation" ref={log}>
+        {idle && (
+          <div className="widget-start">
+            <p>
+              This chat runs a language model on your own GPU, inside this page. It downloads the model first:{' '}
+              <strong data-download-size={size ?? ''}>{sizeText}</strong>
+              {access === 'granted' ? ', kept in TabScout storage you already allowed.' : ', kept in this site\u2019s storage.'}
+            </p>
+            {access === 'prompt' && (
+              <button type="button" onClick={() => void requestStorageAccess().then((ok) => ok && setAccess('granted'))}>
+                Use shared TabScout storage
+              </button>
+            )}
+            <button type="button" onClick={start}>
+              Download and start ({sizeText})
+            </button>
+          </div>
+        )}
+        {turns.map((turn, i) =>
+          turn.role === 'user' ? (
+            <article key={turn.key} className="turn turn-user" aria-label={`You, message ${i + 1}`}>
+              <p className="turn-text">{turn.text}</p>
+            </article>
+          ) : (
+            <article
+              key={turn.key}
+              className={`turn turn-assistant turn-${turn.state}`}
+              aria-label={`Assistant, message ${i + 1}`}
+              aria-busy={turn.state === 'streaming'}
+              data-state={turn.state}
+              data-text={turn.text}
+            >
+              <Markdown className="turn-text turn-markdown" source={turn.text} />
+              {turn.error && <p className="turn-error">{turn.error}</p>}
+            </article>
+          ),
+        )}
+      </div>
+      <form className="composer" onSubmit={send}>
+        <textarea aria-label="Message" rows={2} value={draft} placeholder="Ask something…" onChange={(e) => setDraft(e.target.value)} onKeyDown={onKeyDown} />
+        <div className="composer-buttons">
+          <button type="submit" disabled={busy || !draft.trim()}>
+            Send
+          </button>
+          <button type="button" disabled={!busy} onClick={() => controller.cancel()}>
+            Stop
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

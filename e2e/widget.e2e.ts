@@ -1,0 +1,114 @@
+// Journeys of the embeddable widget across origins: a host page on a second origin embeds it with embed.js, asks
+// through postMessage and gets the streamed tokens and the whole reply; a third origin's messages are ignored and
+// the widget never posts to it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launch, type Browser } from './support/browser.ts';
+import { builtApp } from './support/build.ts';
+import { LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, withLog } from './support/chat-page.ts';
+import { serveStatic, type StaticServer } from './support/static-server.ts';
+
+const TOKENS = 8;
+
+let app: StaticServer; // origin A: the TabScout deployment
+let host: StaticServer; // origin B: a site that embeds the widget
+let other: StaticServer; // origin C: a site that is not allowed
+let pages: string;
+let browser: Browser;
+
+const originOf = (url: string) => new URL(url).origin;
+
+before(async () => {
+  pages = mkdtempSync(join(tmpdir(), 'tabscout-hosts-'));
+  app = await serveStatic(builtApp());
+  host = await serveStatic(pages);
+  other = await serveStatic(pages);
+  const A = originOf(app.url);
+  const B = originOf(host.url);
+  // B's page: the widget through embed.js (allowed: B), and an iframe from C that tries to talk to the widget.
+  writeFileSync(
+    join(pages, 'host.html'),
+    `<!doctype html><meta charset="utf-8"><title>Host</title><h1>A site with TabScout</h1>
+<script>window.received = []; addEventListener('message', (e) => { if (e.origin === ${JSON.stringify(A)}) received.push(e.data); });</script>
+<script src="${app.url}embed.js" data-origins="${B}" data-autoload="1" data-temperature="0" data-max-new-tokens="${TOKENS}" data-ignore-eos="1"></script>
+<iframe src="${other.url}sneak.html" title="third party" style="width:10px;height:10px"></iframe>`,
+  );
+  // C's frame inside B: posts asks to the widget (its sibling) with every target origin it can.
+  writeFileSync(
+    join(pages, 'sneak.html'),
+    `<!doctype html><meta charset="utf-8"><script>
+let n = 0; const timer = setInterval(() => { if (++n > 20) clearInterval(timer);
+  parent.frames[0].postMessage({ type: 'tabscout:ask', id: 'sneak', text: 'leak it' }, ${JSON.stringify(A)});
+  parent.frames[0].postMessage({ type: 'tabscout:reset' }, ${JSON.stringify(A)}); }, 250);</script>`,
+  );
+  // C's own page: embeds the widget with B as the allowed origin, asks, and records anything the widget sends.
+  writeFileSync(
+    join(pages, 'intruder.html'),
+    `<!doctype html><meta charset="utf-8"><title>Intruder</title>
+<script>window.received = []; addEventListener('message', (e) => received.push({ origin: e.origin, data: e.data }));</script>
+<iframe id="w" src="${app.url}widget.html?origins=${encodeURIComponent(B)}" style="width:380px;height:400px"
+  onload="setInterval(() => this.contentWindow.postMessage({ type: 'tabscout:ask', id: 'evil', text: 'hi' }, ${JSON.stringify(A)}), 250)"></iframe>`,
+  );
+  browser = await launch({ webgpu: true });
+});
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  await host?.close();
+  await other?.close();
+  rmSync(pages, { recursive: true, force: true });
+});
+
+type Received = { type: string; id?: string; text?: string; message?: string; version?: number }[];
+const received = () => browser.page.evaluate(() => (window as unknown as { received: Received }).received);
+
+test('a host on another origin asks through postMessage and gets the streamed reply', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS }, async () => {
+  const { page } = browser;
+  await page.goto(`${host.url}host.html`);
+  const frame = page.frameLocator('iframe.tabscout-widget');
+  await page.waitForFunction(() => (window as unknown as { received: Received }).received.some((m) => m.type === 'tabscout:ready'), null, { timeout: 30_000 })
+    .catch((error: Error) => assert.fail(withLog(browser, `no tabscout:ready: ${error.message}`)));
+  assert.deepEqual((await received()).find((m) => m.type === 'tabscout:ready'), { type: 'tabscout:ready', version: 1 });
+
+  await page.evaluate((A) => {
+    const widget = document.querySelector<HTMLIFrameElement>('iframe.tabscout-widget')!;
+    widget.contentWindow!.postMessage({ type: 'tabscout:ask', id: 'q1', text: 'Hello from the host page' }, A);
+  }, originOf(app.url));
+  await page
+    .waitForFunction(() => (window as unknown as { received: Received }).received.some((m) => m.id === 'q1' && (m.type === 'tabscout:done' || m.type === 'tabscout:error')), null, {
+      timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS - 30_000,
+    })
+    .catch((error: Error) => assert.fail(withLog(browser, `no reply: ${error.message}`)));
+  const messages = await received();
+  const error = messages.find((m) => m.type === 'tabscout:error');
+  assert.equal(error, undefined, withLog(browser, `the widget answered with an error: ${JSON.stringify(error)}`));
+  const tokens = messages.filter((m) => m.type === 'tabscout:token' && m.id === 'q1');
+  const done = messages.find((m) => m.type === 'tabscout:done' && m.id === 'q1')!;
+  assert.ok(tokens.length >= 2, `the reply streamed in pieces (${tokens.length} token messages)`);
+  assert.ok(done.text && done.text.length > 0, 'the reply has text');
+  assert.equal(tokens.map((t) => t.text).join(''), done.text, 'the streamed pieces add up to the whole reply');
+  assert.ok(messages.indexOf(done) > messages.indexOf(tokens.at(-1)!), 'done comes after the last token');
+
+  // The widget shows the exchange; the sibling frame from C got nothing through (no 'sneak' ask, no reset).
+  await frame.getByRole('article', { name: /^Assistant/ }).first().waitFor({ timeout: 5_000 });
+  assert.equal(await frame.getByRole('article', { name: /^You/ }).count(), 1, 'only the host\u2019s question was asked');
+  assert.equal(await frame.getByRole('article', { name: /^Assistant/ }).first().getAttribute('data-text'), done.text);
+  assert.ok(!messages.some((m) => m.id === 'sneak'), 'nothing about the third origin\u2019s ask');
+  assert.equal(await frame.getByRole('status').getAttribute('data-state'), 'ready');
+});
+
+test('a third origin is ignored and never posted to', { timeout: 60_000 }, async () => {
+  const { page } = browser;
+  await page.goto(`${other.url}intruder.html`);
+  const frame = page.frameLocator('#w');
+  // The widget waits for a click (or an allowed host) before downloading, and says how big the download is.
+  const start = frame.getByRole('button', { name: /^Download and start \(\d+(\.\d)? (KB|MB)\)$/ });
+  await start.waitFor({ timeout: 30_000 }).catch((error: Error) => assert.fail(withLog(browser, `no download prompt: ${error.message}`)));
+  await page.waitForTimeout(2_500); // ten asks from C
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { received: unknown[] }).received), [], 'the widget posts nothing to a disallowed origin');
+  assert.equal(await frame.getByRole('article').count(), 0, 'no ask from a disallowed origin was taken');
+  assert.equal(await frame.getByRole('status').getAttribute('data-state'), 'idle', 'nothing was downloaded');
+});
