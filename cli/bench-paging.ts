@@ -19,7 +19,7 @@ const log = (s: string) => (JSON_OUT ? console.error(s) : console.log(s));
 
 const dims = QUICK
   ? { hidden: 256, ffn: 512, experts: 16, layers: 4, heads: 4, kvHeads: 2, headDim: 64, vocab: 1024, slots: 4, prompt: 8, tokens: 16 }
-  : { hidden: 2048, ffn: 4096, experts: 16, layers: 8, heads: 16, kvHeads: 8, headDim: 128, vocab: 8192, slots: 4, prompt: 16, tokens: 64 };
+  : { hidden: 1024, ffn: 2048, experts: 16, layers: 4, heads: 8, kvHeads: 2, headDim: 128, vocab: 8192, slots: 4, prompt: 16, tokens: 64 };
 
 function syntheticConfig(): ModelConfig {
   const text = parseTextConfig({
