@@ -105,7 +105,21 @@ export interface TokenEvent {
   text: string;
 }
 
+/** Expert paging figures since the model was loaded (absent when every expert is resident on the GPU). */
+export interface ExpertStats {
+  slotsPerLayer: number;
+  hits: number;
+  misses: number;
+  hitRate: number;
+  /** fraction of selected experts the previous layer predicted */
+  prefetchAccuracy: number | null;
+  bytesRead: number;
+  /** per MoE layer: experts used by the last token and experts resident in GPU slots */
+  traffic: { layer: number; used: number[]; resident: number[] }[];
+}
+
 export interface GenerationStats {
+  experts?: ExpertStats;
   promptTokens: number;
   generatedTokens: number;
   timeToFirstTokenMs: number;

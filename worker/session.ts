@@ -179,11 +179,24 @@ export class ModelSession {
     const end = performance.now();
     const prefillMs = (firstTokenAt || end) - t0;
     const decodeMs = end - (firstTokenAt || end);
+    const pager = this.model.pager;
+    const experts = pager
+      ? {
+          slotsPerLayer: pager.slotsPerLayer,
+          hits: pager.stats.hits,
+          misses: pager.stats.misses,
+          hitRate: pager.stats.hits / Math.max(1, pager.stats.hits + pager.stats.misses),
+          prefetchAccuracy: pager.stats.prefetchAccuracy,
+          bytesRead: pager.stats.bytesRead,
+          traffic: pager.traffic(),
+        }
+      : undefined;
     return {
       text: decoder.text,
       tokenIds: ids,
       stopReason,
       stats: {
+        experts,
         promptTokens: promptIds.length,
         generatedTokens: ids.length,
         timeToFirstTokenMs: prefillMs,

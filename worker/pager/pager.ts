@@ -59,6 +59,7 @@ export class ExpertPager implements ExpertSink {
   private pools = new Map<number, MlpWeights>();
   private predicted = new Map<number, Set<number>>();
   private clock = 0;
+  private lastUsed = new Map<number, number[]>();
   readonly stats: PagerStats = { hits: 0, misses: 0, prefetchAccuracy: null, predictions: 0, predictedRight: 0, bytesRead: 0, stallMs: 0 };
 
   constructor(
@@ -95,6 +96,7 @@ export class ExpertPager implements ExpertSink {
     const wanted = [...new Set(experts)];
     if (wanted.length > this.slotsPerLayer) throw new Error(`${wanted.length} experts do not fit ${this.slotsPerLayer} slots`);
     this.scorePrediction(l, wanted);
+    this.lastUsed.set(l, wanted);
     const slotOf = new Map<number, number>();
     const tick = ++this.clock;
     for (const e of wanted) {
@@ -124,6 +126,15 @@ export class ExpertPager implements ExpertSink {
       slotOf.set(e, victim);
     }
     return slotOf;
+  }
+
+  /** Per MoE layer: the experts the last batch used and the experts now resident (for the traffic plot). */
+  traffic(): { layer: number; used: number[]; resident: number[] }[] {
+    return [...this.residency.entries()].map(([layer, r]) => ({
+      layer,
+      used: [...(this.lastUsed.get(layer) ?? [])],
+      resident: r.expertInSlot.filter((e): e is number => e !== null),
+    }));
   }
 
   /** Records the experts predicted for layer l (from the previous layer's residual) and starts reading them. */
