@@ -1,0 +1,246 @@
+// ModelFiles over HTTP for imports: Range reads streamed into a buffer of the range's size (never a whole file),
+// every request retried with exponential backoff on network errors, 5xx/429, dropped connections and stalls (no
+// bytes for idleTimeoutMs), resuming a range from the last byte received. 401/403 ask for a token; 404 is a
+// missing file. Every loop is bounded: attempts per request, and a retry that made no progress counts against it.
+import { EngineError } from '../api.ts';
+import type { ModelFiles } from '../model/safetensors.ts';
+
+export interface HttpOptions {
+  headers?: Record<string, string>;
+  /** tries per request before giving up (default 5) */
+  attempts?: number;
+  /** wait before the first retry, doubled each time up to maxBackoffMs (defaults 1 s, 15 s) */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** a response that sends nothing for this long is dropped and retried (default 30 s) */
+  idleTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** the error for a 401/403 (default: a generic "needs an access token") */
+  authError?: (status: number, url: string) => EngineError;
+  fetch?: typeof fetch;
+  onRetry?: (info: { url: string; attempt: number; error: string; waitMs: number }) => void;
+}
+
+/** A failure worth another try. */
+class Retryable extends Error {}
+
+class NotFound extends Error {}
+
+function cancelled(): EngineError {
+  return new EngineError('cancelled', 'The import was cancelled. The records already stored are kept: start it again to resume.');
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(cancelled());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(cancelled());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class HttpFiles implements ModelFiles {
+  readonly label: string;
+  private baseUrl: string;
+  private sizes = new Map<string, number>();
+  private o: Required<Omit<HttpOptions, 'signal' | 'onRetry' | 'authError'>> & HttpOptions;
+
+  constructor(baseUrl: string, options: HttpOptions = {}) {
+    this.baseUrl = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
+    this.label = this.baseUrl;
+    this.o = { headers: {}, attempts: 5, backoffMs: 1000, maxBackoffMs: 15000, idleTimeoutMs: 30000, fetch: (...a) => fetch(...a), ...options };
+  }
+
+  url(name: string): string {
+    return this.baseUrl + name.split('/').map(encodeURIComponent).join('/');
+  }
+
+  /**
+   * Runs `once` until it succeeds, a non-retryable error, or `attempts` failures in a row; `progressed()` says
+   * whether the failed try moved forward (then the count starts again).
+   */
+  private async retrying<T>(name: string, once: () => Promise<T>, progressed: () => boolean = () => false): Promise<T> {
+    let failures = 0;
+    for (;;) {
+      if (this.o.signal?.aborted) throw cancelled();
+      try {
+        return await once();
+      } catch (e) {
+        if (this.o.signal?.aborted) throw cancelled();
+        if (!(e instanceof Retryable)) throw e;
+        failures = progressed() ? 1 : failures + 1;
+        if (failures >= this.o.attempts) {
+          throw new EngineError(
+            'download-failed',
+            `Could not download ${name} from ${new URL(this.url(name)).host}: ${e.message} (${failures} attempts). Check the connection and start the import again: the records already stored are kept.`,
+          );
+        }
+        const waitMs = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** (failures - 1));
+        this.o.onRetry?.({ url: this.url(name), attempt: failures, error: e.message, waitMs });
+        await sleep(waitMs, this.o.signal);
+      }
+    }
+  }
+
+  /** One request with an idle timer that also covers the wait for headers; `use` reads the response. */
+  private async request<T>(name: string, headers: Record<string, string>, use: (res: Response, touch: () => void) => Promise<T>): Promise<T> {
+    const url = this.url(name);
+    const abort = new AbortController();
+    let stalled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const touch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = true;
+        abort.abort();
+      }, this.o.idleTimeoutMs);
+    };
+    const outer = () => abort.abort();
+    this.o.signal?.addEventListener('abort', outer, { once: true });
+    touch();
+    try {
+      let res: Response;
+      try {
+        res = await this.o.fetch(url, { headers: { ...this.o.headers, ...headers }, signal: abort.signal });
+      } catch (e) {
+        throw new Retryable(stalled ? `no response for ${this.o.idleTimeoutMs / 1000} s` : `network error (${(e as Error).message})`);
+      }
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel().catch(() => {});
+        throw this.o.authError?.(res.status, url) ?? new EngineError('auth-required', `${url} needs permission (HTTP ${res.status}): add an access token that can read it and try again.`);
+      }
+      if (res.status === 404) {
+        await res.body?.cancel().catch(() => {});
+        throw new NotFound(name);
+      }
+      if (res.status === 408 || res.status === 429 || res.status >= 500) {
+        await res.body?.cancel().catch(() => {});
+        throw new Retryable(`HTTP ${res.status}`);
+      }
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => {});
+        throw new EngineError('download-failed', `${url}: HTTP ${res.status} ${res.statusText}`);
+      }
+      try {
+        return await use(res, touch);
+      } catch (e) {
+        if (e instanceof Retryable || e instanceof EngineError) throw e;
+        throw new Retryable(stalled ? `stalled: no data for ${this.o.idleTimeoutMs / 1000} s` : `connection lost (${(e as Error).message})`);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.o.signal?.removeEventListener('abort', outer);
+    }
+  }
+
+  async maybeText(name: string): Promise<string | null> {
+    try {
+      return await this.retrying(name, () =>
+        this.request(name, {}, async (res, touch) => {
+          const parts: Uint8Array[] = [];
+          const reader = res.body!.getReader();
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            touch();
+            parts.push(value);
+          }
+          const expected = Number(res.headers.get('Content-Length') ?? NaN);
+          const total = parts.reduce((s, p) => s + p.byteLength, 0);
+          if (Number.isFinite(expected) && total !== expected && !res.headers.get('Content-Encoding')) throw new Retryable(`connection closed after ${total} of ${expected} bytes`);
+          const all = new Uint8Array(total);
+          let at = 0;
+          for (const p of parts) {
+            all.set(p, at);
+            at += p.byteLength;
+          }
+          return new TextDecoder().decode(all);
+        }),
+      );
+    } catch (e) {
+      if (e instanceof NotFound) return null;
+      throw e;
+    }
+  }
+
+  async text(name: string): Promise<string> {
+    const t = await this.maybeText(name);
+    if (t === null) throw new EngineError('bad-model', `${name} is missing at ${this.baseUrl}`);
+    return t;
+  }
+
+  async size(name: string): Promise<number> {
+    const known = this.sizes.get(name);
+    if (known !== undefined) return known;
+    try {
+      const total = await this.retrying(name, () =>
+        this.request(name, { Range: 'bytes=0-0' }, async (res) => {
+          const range = res.headers.get('Content-Range');
+          await res.body?.cancel().catch(() => {});
+          const n = range ? Number(range.split('/')[1]) : Number(res.headers.get('Content-Length'));
+          if (!Number.isFinite(n)) throw new EngineError('download-failed', `${this.url(name)}: the server did not report the file size`);
+          return n;
+        }),
+      );
+      this.sizes.set(name, total);
+      return total;
+    } catch (e) {
+      if (e instanceof NotFound) throw new EngineError('bad-model', `${name} is missing at ${this.baseUrl}`);
+      throw e;
+    }
+  }
+
+  /** Bytes [begin, end) of a file. A dropped or stalled transfer resumes where it stopped. */
+  async range(name: string, begin: number, end: number): Promise<Uint8Array> {
+    const out = new Uint8Array(Math.max(0, end - begin));
+    let got = 0;
+    let before = 0;
+    try {
+      await this.retrying(
+        name,
+        async () => {
+          before = got;
+          if (got === out.byteLength) return;
+          await this.request(name, { Range: `bytes=${begin + got}-${end - 1}` }, async (res, touch) => {
+            let skip = 0;
+            if (res.status === 200) skip = begin + got; // the server ignored Range: read past what we do not need
+            else {
+              const start = Number(/bytes (\d+)-/.exec(res.headers.get('Content-Range') ?? '')?.[1]);
+              if (start !== begin + got) throw new Retryable(`the server answered bytes from ${start}, asked from ${begin + got}`);
+            }
+            const reader = res.body!.getReader();
+            try {
+              while (got < out.byteLength) {
+                const { done, value } = await reader.read();
+                if (done) throw new Retryable(`connection closed after ${got} of ${out.byteLength} bytes`);
+                touch();
+                let chunk = value;
+                if (skip > 0) {
+                  const drop = Math.min(skip, chunk.byteLength);
+                  skip -= drop;
+                  chunk = chunk.subarray(drop);
+                }
+                const n = Math.min(chunk.byteLength, out.byteLength - got);
+                out.set(chunk.subarray(0, n), got);
+                got += n;
+              }
+            } finally {
+              await reader.cancel().catch(() => {});
+            }
+          });
+        },
+        () => got > before,
+      );
+    } catch (e) {
+      if (e instanceof NotFound) throw new EngineError('bad-model', `${name} is missing at ${this.baseUrl}`);
+      throw e;
+    }
+    return out;
+  }
+}
