@@ -51,6 +51,8 @@ export interface LoadOptions {
   vision?: boolean;
   /** GPU expert slots per MoE layer; fewer than the model's experts turns paging on (default: all resident) */
   expertSlots?: number;
+  /** alternatively, GPU memory for routed experts in bytes: as many slots per layer as fit (at least one) */
+  expertBudgetBytes?: number;
 }
 
 export interface ModelInfo {

@@ -59,8 +59,9 @@ export class ModelSession {
   ): Promise<ModelSession> {
     const config = parseConfig(JSON.parse(await files.text('config.json')));
     const tokenizer = await ChatTokenizer.load(files);
-    const paged = options.expertSlots !== undefined && options.expertSlots < config.text.numExperts;
-    const pager = paged ? new ExpertPager(ctx, options.expertSlots!, new RamExperts()) : null;
+    const slots = options.expertSlots ?? (options.expertBudgetBytes !== undefined ? slotsForBudget(config, options.weights, options.expertBudgetBytes) : undefined);
+    const paged = slots !== undefined && slots < config.text.numExperts;
+    const pager = paged ? new ExpertPager(ctx, slots, new RamExperts()) : null;
     const sink = pager ?? residentExperts(config.text.numExperts, ctx);
     const weights = await loadTextWeights(ctx, config, textTensors?.(config) ?? engineTensors(files, config, options.weights, onProgress), sink);
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.text.maxPositionEmbeddings);
@@ -227,4 +228,14 @@ function contiguousRuns(rows: number[], source: GPUBuffer): EmbedOverride[] {
     else runs.push({ row, source, sourceRow: i, count: 1 });
   });
   return runs;
+}
+
+/** Expert slots per MoE layer that fit a GPU budget for routed experts (at least one). */
+export function slotsForBudget(config: ModelConfig, mode: WeightMode, budgetBytes: number): number {
+  const c = config.text;
+  const H = c.hiddenSize, F = c.intermediateSize;
+  const matrix = (rows: number, cols: number) => (mode === 'q4' && cols % 32 === 0 ? (rows * cols * 18) / 32 : rows * cols * 4);
+  const perExpert = matrix(2 * F, H) + matrix(H, F);
+  const moeLayers = c.isMoe.filter(Boolean).length || 1;
+  return Math.max(1, Math.min(c.numExperts, Math.floor(budgetBytes / (perExpert * moeLayers))));
 }

@@ -67,3 +67,15 @@ test('the pager evicts the least recently used slot and counts hits, misses and 
   assert.equal(pager.stats.prefetchAccuracy, 0.5);
   await assert.rejects(pager.ensure(0, [1, 2, 3]), /do not fit/);
 });
+
+test('a GPU budget for experts becomes slots per layer (Scout q4: 67.5 MiB per expert, 48 MoE layers)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { parseConfig } = await import('../model/config.ts');
+  const { slotsForBudget } = await import('../session.ts');
+  const scout = parseConfig(JSON.parse(readFileSync(join(fixturesDir(), 'configs/Llama-4-Scout-17B-16E-Instruct.config.json'), 'utf8')));
+  const perLayerExpert = 70_778_880;
+  assert.equal(slotsForBudget(scout, 'q4', 48 * perLayerExpert * 4), 4);
+  assert.equal(slotsForBudget(scout, 'q4', 48 * perLayerExpert * 4 - 1), 3);
+  assert.equal(slotsForBudget(scout, 'q4', 1), 1);
+  assert.equal(slotsForBudget(scout, 'q4', 1e15), 16);
+});
