@@ -4,8 +4,10 @@
 // mid-body, a corrupted byte, an error status, a stalled response (held at most stallMs, then dropped).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, normalize } from 'node:path';
+import { extname, join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
+
+const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
 
 export interface Fault {
   /** the file (path after the revision or static folder) it applies to */
@@ -112,6 +114,7 @@ export class HubServer {
     let body = data.subarray(begin, end + 1);
     entry.status = m ? 206 : 200;
     res.writeHead(entry.status, {
+      'Content-Type': CONTENT_TYPES[extname(route.file)] ?? 'application/octet-stream',
       'Content-Length': String(body.byteLength),
       'Accept-Ranges': 'bytes',
       ...(m ? { 'Content-Range': `bytes ${begin}-${end}/${data.byteLength}` } : {}),
