@@ -13,6 +13,7 @@ import { StatsPanel } from './StatsPanel.tsx';
 import { Unsupported } from './Unsupported.tsx';
 import { UpdatePrompt } from './UpdatePrompt.tsx';
 import { useConversations } from './use-conversations.ts';
+import { warmUpMarkdown } from './markdown.ts';
 
 export function App({ initialUser }: { initialUser: UserSettings }) {
   const [user, setUser] = useState(initialUser);
@@ -45,6 +46,9 @@ export function App({ initialUser }: { initialUser: UserSettings }) {
   );
 
   const model = state.kind === 'ready' ? state.model : null;
+  useEffect(() => {
+    if (model) warmUpMarkdown();
+  }, [model]);
   const turns = conversations.current.turns;
   let lastStats = null;
   for (let i = turns.length - 1; i >= 0 && !lastStats; i--) {
@@ -76,8 +80,8 @@ export function App({ initialUser }: { initialUser: UserSettings }) {
             currentId={conversations.current.id}
             busy={busy}
             onNew={conversations.startNew}
-            onOpen={(id) => void conversations.open(id)}
-            onDelete={(id) => void conversations.remove(id)}
+            onOpen={conversations.open}
+            onDelete={conversations.remove}
           />
           <Chat
             engine={state.kind === 'ready' ? controller : null}

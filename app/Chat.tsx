@@ -1,7 +1,7 @@
 // The chat: the message log and the composer. Enter sends, Shift+Enter inserts a newline. Images can be pasted
 // (Ctrl+V / Cmd+V), dropped onto the chat, or picked with "Attach image"; they go before the text. The last reply
 // can be regenerated and the last message edited and asked again; every reply has a copy button.
-import { useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
+import { memo, useCallback, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
 import type { GenerateProgress, GenerationResult, GenerationStats } from '../worker/api.ts';
 import { errorCode } from '../worker/comlink-errors.ts';
 import { attach, attachmentName, dragHasFiles, filesOf, toChatImages, type Attachment } from './attachments.ts';
@@ -220,6 +220,13 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
     addFiles(files);
   }
 
+  // Stable callbacks for the memoized turns (only the streaming reply re-renders per token).
+  const latest = useRef({ regenerate, resubmit });
+  latest.current = { regenerate, resubmit };
+  const onRegenerate = useCallback(() => latest.current.regenerate(), []);
+  const onResubmit = useCallback((id: string, text: string) => latest.current.resubmit(id, text), []);
+  const onCancelEdit = useCallback(() => setEditing(null), []);
+
   const ready = !!engine?.ready;
   const canSend = ready && !busy && (draft.trim() !== '' || attachments.length > 0);
   const lastUserId = turns[lastIndexOf(turns, (t) => t.role === 'user')]?.id;
@@ -246,9 +253,9 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
               index={index + 1}
               editable={turn.id === lastUserId && !busy && ready}
               editing={editing === turn.id}
-              onEdit={() => setEditing(turn.id)}
-              onCancel={() => setEditing(null)}
-              onResubmit={(text) => resubmit(turn.id, text)}
+              onEdit={setEditing}
+              onCancel={onCancelEdit}
+              onResubmit={onResubmit}
             />
           ) : (
             <AssistantReply
@@ -256,7 +263,7 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
               turn={turn}
               index={index + 1}
               canRegenerate={turn === lastTurn && !busy && ready}
-              onRegenerate={regenerate}
+              onRegenerate={onRegenerate}
             />
           ),
         )}
@@ -332,12 +339,12 @@ interface UserMessageProps {
   index: number;
   editable: boolean;
   editing: boolean;
-  onEdit: () => void;
+  onEdit: (id: string) => void;
   onCancel: () => void;
-  onResubmit: (text: string) => void;
+  onResubmit: (id: string, text: string) => void;
 }
 
-function UserMessage({ turn, index, editable, editing, onEdit, onCancel, onResubmit }: UserMessageProps) {
+const UserMessage = memo(function UserMessage({ turn, index, editable, editing, onEdit, onCancel, onResubmit }: UserMessageProps) {
   const [text, setText] = useState(turn.text);
   const editor = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
@@ -363,7 +370,7 @@ function UserMessage({ turn, index, editable, editing, onEdit, onCancel, onResub
           className="turn-edit"
           onSubmit={(event) => {
             event.preventDefault();
-            onResubmit(text);
+            onResubmit(turn.id, text);
           }}
         >
           <textarea
@@ -375,7 +382,7 @@ function UserMessage({ turn, index, editable, editing, onEdit, onCancel, onResub
             onKeyDown={(event) => {
               if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
                 event.preventDefault();
-                onResubmit(text);
+                onResubmit(turn.id, text);
               } else if (event.key === 'Escape') onCancel();
             }}
           />
@@ -391,7 +398,7 @@ function UserMessage({ turn, index, editable, editing, onEdit, onCancel, onResub
           {turn.text && <p className="turn-text">{turn.text}</p>}
           {editable && (
             <div className="turn-actions">
-              <button type="button" onClick={onEdit} title="Edit this message and ask again">
+              <button type="button" onClick={() => onEdit(turn.id)} title="Edit this message and ask again">
                 Edit
               </button>
             </div>
@@ -400,9 +407,9 @@ function UserMessage({ turn, index, editable, editing, onEdit, onCancel, onResub
       )}
     </article>
   );
-}
+});
 
-function AssistantReply({ turn, index, canRegenerate, onRegenerate }: { turn: AssistantTurn; index: number; canRegenerate: boolean; onRegenerate: () => void }) {
+const AssistantReply = memo(function AssistantReply({ turn, index, canRegenerate, onRegenerate }: { turn: AssistantTurn; index: number; canRegenerate: boolean; onRegenerate: () => void }) {
   const [copied, setCopied] = useState(false);
   return (
     <article
@@ -441,7 +448,7 @@ function AssistantReply({ turn, index, canRegenerate, onRegenerate }: { turn: As
       )}
     </article>
   );
-}
+});
 
 function ReplyStats({ stats, stopReason }: { stats: GenerationStats; stopReason?: GenerationResult['stopReason'] }) {
   const stopped = stopReason === 'cancelled' ? ' · stopped' : stopReason === 'length' ? ' · length limit' : '';

@@ -1,6 +1,6 @@
 // The current model (name, size, source) and loading another one from a URL. The full model manager (Hub import,
 // local folders, stored models, quota) comes with the IndexedDB weight store.
-import { useEffect, useState, type FormEvent } from 'react';
+import { memo, useEffect, useState, type FormEvent } from 'react';
 import type { ModelInfo, WeightMode } from '../worker/api.ts';
 import type { EngineState } from './engine-client.ts';
 import { downloadSize } from './model-size.ts';
@@ -14,7 +14,7 @@ interface ModelPanelProps {
   onLoad: (url: string, weights: WeightMode) => void;
 }
 
-export function ModelPanel({ state, model, source, weights, onLoad }: ModelPanelProps) {
+export const ModelPanel = memo(function ModelPanel({ state, model, source, weights, onLoad }: ModelPanelProps) {
   const [url, setUrl] = useState('');
   const [mode, setMode] = useState<WeightMode>(weights);
   const [download, setDownload] = useState<number | null>(null);
@@ -88,4 +88,4 @@ export function ModelPanel({ state, model, source, weights, onLoad }: ModelPanel
       </form>
     </div>
   );
-}
+});

@@ -1,9 +1,9 @@
 // The user's settings: system prompt, sampling, reply length, and the GPU memory budget for experts. Saved in
 // this browser; values the page URL pins are marked as such.
-import { useEffect, useState, type FormEvent } from 'react';
+import { memo, useEffect, useState, type FormEvent } from 'react';
 import { cleanSettings, type Settings, type UserSettings } from './settings.ts';
 
-export function SettingsPanel({ user, settings, onSave }: { user: UserSettings; settings: Settings; onSave: (next: UserSettings) => Promise<void> }) {
+export const SettingsPanel = memo(function SettingsPanel({ user, settings, onSave }: { user: UserSettings; settings: Settings; onSave: (next: UserSettings) => Promise<void> }) {
   const [form, setForm] = useState(user);
   const [saved, setSaved] = useState<string>('');
   useEffect(() => setForm(user), [user]);
@@ -73,4 +73,4 @@ export function SettingsPanel({ user, settings, onSave }: { user: UserSettings; 
       </div>
     </form>
   );
-}
+});

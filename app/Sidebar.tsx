@@ -1,5 +1,6 @@
 // The conversation list: new chat, open a saved one, delete one. Entries are links (#chat=<id>), so that a
 // conversation's title never becomes the name of a button.
+import { memo } from 'react';
 import type { ConversationSummary } from './conversations.ts';
 
 interface SidebarProps {
@@ -7,11 +8,11 @@ interface SidebarProps {
   currentId: string;
   busy: boolean;
   onNew: () => void;
-  onOpen: (id: string) => void;
-  onDelete: (id: string) => void;
+  onOpen: (id: string) => unknown;
+  onDelete: (id: string) => unknown;
 }
 
-export function Sidebar({ list, currentId, busy, onNew, onOpen, onDelete }: SidebarProps) {
+export const Sidebar = memo(function Sidebar({ list, currentId, busy, onNew, onOpen, onDelete }: SidebarProps) {
   return (
     <nav className="sidebar" aria-label="Conversations">
       <button type="button" className="new-chat" onClick={onNew} disabled={busy}>
@@ -53,4 +54,4 @@ export function Sidebar({ list, currentId, busy, onNew, onOpen, onDelete }: Side
       )}
     </nav>
   );
-}
+});

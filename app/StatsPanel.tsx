@@ -1,9 +1,10 @@
 // Figures the engine reports: speed of the last reply, GPU memory of the model, the adapter. Expert-cache figures
 // appear once the engine pages experts; until then the panel says they are not available (never made up).
+import { memo } from 'react';
 import type { DeviceReport, GenerationStats, ModelInfo } from '../worker/api.ts';
 import { formatBytes } from './ModelStatus.tsx';
 
-export function StatsPanel({ stats, model, device }: { stats: GenerationStats | null; model: ModelInfo | null; device: DeviceReport | null }) {
+export const StatsPanel = memo(function StatsPanel({ stats, model, device }: { stats: GenerationStats | null; model: ModelInfo | null; device: DeviceReport | null }) {
   const rows: [string, string][] = [
     ['Prefill', stats ? `${stats.prefillTokensPerSecond.toFixed(1)} tok/s (${stats.promptTokens} tokens)` : '—'],
     ['Decode', stats ? `${stats.decodeTokensPerSecond.toFixed(1)} tok/s (${stats.generatedTokens} tokens)` : '—'],
@@ -30,4 +31,4 @@ export function StatsPanel({ stats, model, device }: { stats: GenerationStats | 
       {!stats && <p className="panel-note">Speed figures appear after the first reply.</p>}
     </div>
   );
-}
+});

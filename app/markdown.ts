@@ -45,3 +45,10 @@ export function renderMarkdown(source: string): string {
     ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#)/i,
   });
 }
+
+/** Compiles the Markdown and sanitizer code paths while the page is idle, so that the first reply does not pay for it. */
+export function warmUpMarkdown(): void {
+  const run = () => renderMarkdown('Warm **up** with `code`, a [link](https://example.com) and\n\n```js\nx\n```\n\n- a list\n\n| a | b |\n|---|---|\n| 1 | 2 |');
+  if ('requestIdleCallback' in window) requestIdleCallback(run, { timeout: 2000 });
+  else setTimeout(run, 500);
+}

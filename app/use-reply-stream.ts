@@ -1,7 +1,7 @@
 // Streams tokens into the reply being written. Tokens are gathered and applied once per animation frame (at most
 // ~60 renders a second however fast the model is), and the conversation is saved about once a second while it
 // streams, so a crash loses at most the last second of text.
-import { useRef } from 'react';
+import { startTransition, useRef } from 'react';
 import type { TokenEvent } from '../worker/api.ts';
 import type { AssistantTurn, Conversation } from './conversations.ts';
 import type { SaveMode } from './use-conversations.ts';
@@ -23,13 +23,16 @@ export function useReplyStream(update: Update) {
     const ids = s.ids;
     s.text = '';
     s.ids = [];
-    update(
+    const write = () => update(
       (c) => ({
         ...c,
         turns: c.turns.map((t) => (t.id === id && t.role === 'assistant' ? { ...t, text: t.text + text, tokenIds: ids.length ? [...t.tokenIds, ...ids] : t.tokenIds, ...extra } : t)),
       }),
       save,
     );
+    // Streaming renders are transitions: React can split them and keep input responsive.
+    if (save === 'soon') startTransition(write);
+    else write();
   };
 
   return {

@@ -224,7 +224,9 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
             <p>
               This chat runs a language model on your own GPU, inside this page. It downloads the model first:{' '}
               <strong data-download-size={size ?? ''}>{sizeText}</strong>
-              {access === 'granted' ? ', kept in TabScout storage you already allowed.' : ', kept in this site\u2019s storage.'}
+              {access === 'granted' || access === 'not-embedded'
+                ? ', kept in TabScout\u2019s storage in this browser.'
+                : ', kept for this site only (browsers keep embedded pages\u2019 storage apart per site, so another site that embeds TabScout downloads it again).'}
             </p>
             {access === 'prompt' && (
               <button type="button" onClick={() => void requestStorageAccess().then((ok) => ok && setAccess('granted'))}>
