@@ -1,4 +1,4 @@
-// npm run convert -- <hf-model-dir> <out-dir> [--weights q4|f32] [--id ID] [--name NAME] [--max-record-mib N]
+// npm run convert -- <hf-model-dir> <out-dir> [--weights q4|f32] [--id ID] [--name NAME] [--max-record-mib N] [--text-only]
 // Turns a Hugging Face Llama 4 checkpoint into a weight package for static hosting: manifest.json + one file per
 // record (docs/STORE.md). Tensors come from engineTensors() (the engine's layout contract) and are quantized here,
 // so the app imports the package with no quantization work.
@@ -12,7 +12,8 @@ import { parseConfig } from '../worker/model/config.ts';
 import { engineTensors, type EngineTensor } from '../worker/model/engine-tensors.ts';
 import { readCheckpointIndex } from '../worker/model/safetensors.ts';
 import { FORMAT_VERSION, MAX_RECORD_BYTES, MODEL_TEXT_FILES, sha256Hex, writePart, type Manifest } from '../worker/store/format.ts';
-import { checkpointHasLmHead, modelDigest, planRecords, recordEntry, tensorLayout, type LayoutTensor, type PlannedRecord } from '../worker/store/layout.ts';
+import { checkpointHasLmHead, modelDigest, planRecords, recordEntry, tensorLayout, visionFile, type LayoutTensor, type PlannedRecord } from '../worker/store/layout.ts';
+import { CheckpointRecords } from '../worker/store/checkpoint-records.ts';
 import { recordFileBytes, recordFileName } from '../worker/store/package.ts';
 import { FsModelFiles } from './fs-model-files.ts';
 
@@ -21,6 +22,8 @@ export interface ConvertOptions {
   id?: string;
   name?: string;
   maxRecordBytes?: number;
+  /** keep the vision tower when the model has one (default true) */
+  vision?: boolean;
   log?: (line: string) => void;
 }
 
@@ -49,34 +52,42 @@ export async function convertCheckpoint(modelDir: string, outDir: string, option
   }
   const index = await readCheckpointIndex(files);
   const layout = tensorLayout(config, mode, checkpointHasLmHead(config, index));
-  const planned = planRecords(layout, maxRecordBytes);
-  const digest = await modelDigest(configText, mode, maxRecordBytes, index.values());
+  const vision = options.vision === false ? null : visionFile(config, index);
+  const planned = planRecords(layout, maxRecordBytes, vision);
+  const digest = await modelDigest(configText, mode, maxRecordBytes, index.values(), vision !== null);
   const name = options.name ?? defaultName(modelDir);
   await mkdir(join(outDir, 'records'), { recursive: true });
 
+  const done: PlannedRecord[] = [];
+  const write = async (r: PlannedRecord, payload: Uint8Array) => {
+    r.sha256 = await sha256Hex(payload);
+    r.file = recordFileName(r.key);
+    const f = await open(join(outDir, r.file), 'w');
+    try {
+      for (const chunk of recordFileBytes({ digest }, r, payload)) await f.write(chunk);
+    } finally {
+      await f.close();
+    }
+    done.push(r);
+  };
   let next = 0;
   let i = 0;
-  const done: PlannedRecord[] = [];
   for await (const t of engineTensors(files, config, mode)) {
     checkLayout(t, layout[i++]);
     const whole = t.parts.map((p): Float32Array | Q4Data => (p.format === 'q4' && p.data instanceof Float32Array ? quantizeQ4(p.data, p.rows, p.cols) : p.data));
-    for (; next < planned.length && planned[next].tensor.key === t.key; next++) {
+    for (; next < planned.length && planned[next].tensor?.key === t.key; next++) {
       const r = planned[next];
       const payload = new Uint8Array(r.bytes);
       for (const entry of r.parts) writePart(payload, entry, whole[t.parts.findIndex((p) => p.part === entry.part)]);
-      r.sha256 = await sha256Hex(payload);
-      r.file = recordFileName(r.key);
-      const f = await open(join(outDir, r.file), 'w');
-      try {
-        for (const chunk of recordFileBytes({ digest }, r, payload)) await f.write(chunk);
-      } finally {
-        await f.close();
-      }
-      done.push(r);
+      await write(r, payload);
     }
     log(`${t.key}`);
   }
-  if (i !== layout.length || done.length !== planned.length) throw new Error(`engineTensors yielded ${i} tensors, the store layout has ${layout.length}`);
+  if (i !== layout.length) throw new Error(`engineTensors yielded ${i} tensors, the store layout has ${layout.length}`);
+  // the vision tower is kept as the checkpoint has it (the engine quantizes it at load)
+  const chunks = new CheckpointRecords(files, index, undefined, vision);
+  for (; next < planned.length && planned[next].chunk; next++) await write(planned[next], await chunks.payload(planned[next]));
+  if (done.length !== planned.length) throw new Error(`${done.length} records written of ${planned.length} planned`);
   const manifest: Manifest = {
     formatVersion: FORMAT_VERSION,
     id: options.id ?? `${name}-${mode}`,
@@ -104,10 +115,11 @@ async function main(): Promise<void> {
       id: { type: 'string' },
       name: { type: 'string' },
       'max-record-mib': { type: 'string' },
+      'text-only': { type: 'boolean', default: false },
     },
   });
   const [modelDir, outDir] = positionals;
-  if (!modelDir || !outDir) throw new Error('usage: npm run convert -- <hf-model-dir> <out-dir> [--weights q4|f32] [--id ID] [--name NAME] [--max-record-mib N]');
+  if (!modelDir || !outDir) throw new Error('usage: npm run convert -- <hf-model-dir> <out-dir> [--weights q4|f32] [--id ID] [--name NAME] [--max-record-mib N] [--text-only]');
   const weights = values.weights as WeightMode;
   if (weights !== 'q4' && weights !== 'f32') throw new Error(`--weights must be q4 or f32, got ${values.weights}`);
   const mib = values['max-record-mib'] !== undefined ? Number(values['max-record-mib']) : undefined;
@@ -119,6 +131,7 @@ async function main(): Promise<void> {
     id: values.id,
     name: values.name,
     maxRecordBytes: mib !== undefined ? Math.floor(mib * 1024 * 1024) : undefined,
+    vision: !values['text-only'],
     log: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
   });
   if (process.stderr.isTTY) process.stderr.write('\n');

@@ -1,11 +1,12 @@
 // Makes a record's payload from a Hugging Face checkpoint, reading only the rows it needs by range, in pieces of
 // at most maxRangeBytes, and quantizing each piece as it arrives. Memory stays bounded by one record (plus, for a
-// routed expert, its part transposed in the checkpoint's own dtype): never a whole shard or tensor.
+// routed expert, its part transposed in the checkpoint's own dtype): never a whole shard or tensor. Chunks of the
+// vision file are the checkpoint's bytes as they are.
 import { EngineError } from '../api.ts';
 import { quantizeQ4 } from '../../kernels/linear/q4-format.ts';
 import { toF32, type ModelFiles, type TensorInfo } from '../model/safetensors.ts';
 import type { PartEntry } from './format.ts';
-import type { LayoutPart, PlannedRecord } from './layout.ts';
+import type { LayoutPart, PlannedRecord, VirtualFile } from './layout.ts';
 
 export const DEFAULT_MAX_RANGE_BYTES = 16 * 1024 * 1024;
 
@@ -16,6 +17,7 @@ export class CheckpointRecords {
     private files: ModelFiles,
     private tensors: Map<string, TensorInfo>,
     private maxRangeBytes = DEFAULT_MAX_RANGE_BYTES,
+    private vision: VirtualFile | null = null,
   ) {}
 
   private info(name: string, shape: number[]): TensorInfo {
@@ -38,13 +40,31 @@ export class CheckpointRecords {
 
   async payload(record: PlannedRecord): Promise<Uint8Array> {
     const out = new Uint8Array(record.bytes);
+    if (record.chunk) {
+      await this.readFile(record.chunk.begin, record.chunk.end, out);
+      return out;
+    }
     for (const entry of record.parts) {
-      const part = record.tensor.parts.find((p) => p.part === entry.part)!;
+      const part = record.tensor!.parts.find((p) => p.part === entry.part)!;
       const sink = new PartWriter(out, entry);
       if (part.source.kind === 'rows') await this.readRows(part, entry, sink);
       else await this.readExpert(part, entry, sink);
     }
     return out;
+  }
+
+  /** Bytes [begin, end) of the vision file: its header, then its tensors' bytes as they are in the checkpoint. */
+  private async readFile(begin: number, end: number, out: Uint8Array): Promise<void> {
+    const vf = this.vision;
+    if (!vf) throw new Error('this checkpoint has no vision file');
+    if (begin < vf.header.byteLength) out.set(vf.header.subarray(begin, Math.min(end, vf.header.byteLength)), 0);
+    for (const t of vf.tensors) {
+      const lo = Math.max(begin, t.begin), hi = Math.min(end, t.end);
+      for (let at = lo; at < hi; at += this.maxRangeBytes) {
+        const n = Math.min(this.maxRangeBytes, hi - at);
+        out.set(await this.bytes(t.source, at - t.begin, at - t.begin + n), at - begin);
+      }
+    }
   }
 
   /** Engine rows [rowStart, rowEnd) of a part stacked from checkpoint matrices (same [rows, cols] layout). */

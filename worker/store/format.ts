@@ -49,7 +49,10 @@ export interface RecordEntry {
   bytes: number;
   /** SHA-256 of the payload, hex; null while a record planned from a checkpoint is not made yet */
   sha256: string | null;
+  /** the engine tensor parts it holds (none for a chunk) */
   parts: PartEntry[];
+  /** a record that is bytes [begin, end) of a file kept as is (the vision tower's safetensors, VISION_FILE) */
+  chunk?: { file: string; begin: number; end: number };
   /** the record's file in a package, relative to manifest.json */
   file?: string;
 }
@@ -71,6 +74,12 @@ export interface Manifest {
   totalBytes: number;
   records: RecordEntry[];
 }
+
+/**
+ * The vision tower and projector are kept as a safetensors file of their checkpoint tensors, unconverted (the
+ * engine's vision loader quantizes at load), cut into chunk records; a stored model serves it as model.safetensors.
+ */
+export const VISION_FILE = 'vision.safetensors';
 
 /** Text files kept with a model (whichever exist). */
 export const MODEL_TEXT_FILES = [
@@ -178,7 +187,7 @@ export function parseManifest(json: unknown, where: string): Manifest {
   if (m.weights !== 'q4' && m.weights !== 'f32') throw bad(`unknown weights mode ${m.weights}`);
   for (const r of m.records) {
     if (typeof r.key !== 'string' || !Number.isInteger(r.bytes) || !Array.isArray(r.parts)) throw bad(`record ${JSON.stringify(r.key)} is malformed`);
-    const end = r.parts.reduce((s, p) => Math.max(s, p.scales ? p.scales[1] : p.data[1]), 0);
+    const end = r.chunk ? r.chunk.end - r.chunk.begin : r.parts.reduce((s, p) => Math.max(s, p.scales ? p.scales[1] : p.data[1]), 0);
     if (end !== r.bytes) throw bad(`record ${r.key}: its parts cover ${end} bytes but it has ${r.bytes}`);
   }
   return m as Manifest;

@@ -98,7 +98,7 @@ export async function importModel(store: WeightStore, source: ImportSource, opti
     const committed = new Map((await store.index.committed(m.id)).filter((c) => planned.get(c.key)?.bytes === c.bytes).map((c) => [c.key, c]));
     const keptBytes = [...committed.values()].reduce((s, c) => s + c.bytes, 0);
     // room for what is left, from the config alone (memory-plan.ts): refuse before writing anything
-    await store.checkFit(Math.max(0, storeBytesNeeded(resolved.config, m.weights) - keptBytes));
+    await store.checkFit(Math.max(0, storeBytesNeeded(resolved.config, m.weights, m.records.some((r) => r.chunk)) - keptBytes));
     const persisted = await store.persist();
     if (!existing) await store.index.begin(entryOf(m, 'partial'), m.files);
 

@@ -15,7 +15,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { CheckpointRecords } from './checkpoint-records.ts';
 import { MAX_RECORD_BYTES, segmentRows, sha256Hex } from './format.ts';
-import { checkpointHasLmHead, planRecords, tensorLayout } from './layout.ts';
+import { checkpointHasLmHead, planRecords, tensorLayout, visionFile } from './layout.ts';
 
 const FIXTURES = ['tiny-scout', 'tiny-maverick'];
 const MODES = ['q4', 'f32'] as const;
@@ -66,14 +66,17 @@ for (const fixture of FIXTURES) {
         const files = new CountingFiles(modelDir(fixture));
         const config = parseConfig(JSON.parse(await files.text('config.json')));
         const index = await readCheckpointIndex(files);
-        const planned = planRecords(tensorLayout(config, mode, checkpointHasLmHead(config, index)), maxRecordBytes);
+        const vision = visionFile(config, index);
+        assert.ok(vision, 'the fixtures have a vision tower');
+        const planned = planRecords(tensorLayout(config, mode, checkpointHasLmHead(config, index)), maxRecordBytes, vision);
+        assert.ok(planned.filter((r) => r.chunk).length > 1, 'the vision file is cut into chunks');
         assert.deepEqual(
           planned.map((r) => [r.key, r.bytes, r.parts]),
           manifest.records.map((r) => [r.key, r.bytes, r.parts]),
         );
         files.longest = 0;
         const maxRangeBytes = 1000;
-        const maker = new CheckpointRecords(files as ModelFiles, index, maxRangeBytes);
+        const maker = new CheckpointRecords(files as ModelFiles, index, maxRangeBytes, vision);
         for (const r of planned) {
           const payload = await maker.payload(r);
           const file = readFileSync(join(out, `records/${r.key}.bin`));
@@ -81,7 +84,7 @@ for (const fixture of FIXTURES) {
           assert.equal(file.byteLength, 512 + r.bytes);
         }
         // a read never exceeds maxRangeBytes unless one checkpoint row (bf16) alone does
-        const widest = Math.max(...planned.flatMap((r) => r.tensor.parts.map((p) => (p.source.kind === 'expert' ? p.rows : p.cols) * 2)));
+        const widest = Math.max(...planned.flatMap((r) => (r.tensor?.parts ?? []).map((p) => (p.source.kind === 'expert' ? p.rows : p.cols) * 2)));
         assert.ok(files.longest <= Math.max(maxRangeBytes, widest), `longest read ${files.longest} B`);
       } finally {
         removeDir(out);

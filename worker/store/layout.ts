@@ -5,7 +5,7 @@ import type { WeightMode } from '../api.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { formatFor, keys, type EngineTensor, type TensorFormat } from '../model/engine-tensors.ts';
 import type { TensorInfo } from '../model/safetensors.ts';
-import { FORMAT_VERSION, layoutRecord, segmentRows, sha256Hex, type RecordEntry } from './format.ts';
+import { FORMAT_VERSION, layoutRecord, segmentRows, sha256Hex, VISION_FILE, type RecordEntry } from './format.ts';
 
 /**
  * Where the rows of an engine part come from: checkpoint matrices stacked along rows (a vector is one row), or
@@ -95,16 +95,50 @@ export function segmentKey(tensor: string, i: number, n: number): string {
 }
 
 export interface PlannedRecord extends RecordEntry {
-  /** the layout tensor the record belongs to, with its checkpoint sources */
-  tensor: LayoutTensor;
+  /** the layout tensor the record belongs to, with its checkpoint sources (none for a chunk of the vision file) */
+  tensor?: LayoutTensor;
+}
+
+/** A safetensors file made of some checkpoint tensors, as stored: its header, and where each tensor's bytes go. */
+export interface VirtualFile {
+  name: string;
+  bytes: number;
+  /** 8-byte length + JSON header (padded with spaces to a multiple of 8) */
+  header: Uint8Array;
+  tensors: { source: TensorInfo; begin: number; end: number }[];
+}
+
+/** Whether a checkpoint tensor belongs to the text model (engineTensors' tensors and anything else under it). */
+export function isTextTensor(config: ModelConfig, name: string): boolean {
+  return name.startsWith(`${config.textPrefix}model.`) || name.startsWith(`${config.textPrefix}lm_head`);
+}
+
+/** The vision tower and projector tensors of a checkpoint as one safetensors file (null: text-only model). */
+export function visionFile(config: ModelConfig, tensors: Map<string, TensorInfo>): VirtualFile | null {
+  if (!config.vision) return null;
+  const list = [...tensors.values()].filter((t) => !isTextTensor(config, t.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  if (list.length === 0) return null;
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt', source: 'tabscout' } };
+  let offset = 0;
+  const placed = list.map((t) => {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.end - t.begin] };
+    offset += t.end - t.begin;
+    return { source: t, begin: offset - (t.end - t.begin), end: offset };
+  });
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.byteLength / 8) * 8;
+  const head = new Uint8Array(8 + padded).fill(0x20);
+  new DataView(head.buffer).setBigUint64(0, BigInt(padded), true);
+  head.set(json, 8);
+  return { name: VISION_FILE, bytes: head.byteLength + offset, header: head, tensors: placed.map((p) => ({ ...p, begin: p.begin + head.byteLength, end: p.end + head.byteLength })) };
 }
 
 /**
  * Records of a model: each linear cut by rows into records of at most maxRecordBytes; each expert one record with
  * gate_up and down together (never split: in f32 mode a real model's expert can exceed maxRecordBytes); vectors one
- * record each.
+ * record each; then the vision file, if any, in chunks of at most maxRecordBytes.
  */
-export function planRecords(layout: LayoutTensor[], maxRecordBytes: number): PlannedRecord[] {
+export function planRecords(layout: LayoutTensor[], maxRecordBytes: number, vision: VirtualFile | null = null): PlannedRecord[] {
   const out: PlannedRecord[] = [];
   for (const t of layout) {
     const base = { tensor: t.key, kind: t.kind, ...(t.layer !== undefined ? { layer: t.layer, expert: t.expert } : {}) };
@@ -119,6 +153,13 @@ export function planRecords(layout: LayoutTensor[], maxRecordBytes: number): Pla
       out.push({ ...layoutRecord(key, [{ ...base, part: p.part, format: p.format, rows: p.rows, cols: p.cols, rowStart: r0, rowEnd: r1 }]), tensor: t });
     });
   }
+  if (vision) {
+    const n = Math.ceil(vision.bytes / maxRecordBytes);
+    for (let i = 0; i < n; i++) {
+      const begin = i * maxRecordBytes, end = Math.min(vision.bytes, begin + maxRecordBytes);
+      out.push({ key: segmentKey(vision.name, i, n), bytes: end - begin, sha256: null, parts: [], chunk: { file: vision.name, begin, end } });
+    }
+  }
   return out;
 }
 
@@ -129,12 +170,12 @@ export function recordEntry(r: PlannedRecord): RecordEntry {
 }
 
 /**
- * Identity of what a model's records are made from: format version, weights mode, record size limit, config.json
- * and every checkpoint tensor's name, dtype, shape and place. Two imports of the same checkpoint (Hub, folder or
+ * Identity of what a model's records are made from: format version, weights mode, record size limit, whether the
+ * vision file is kept, config.json and every checkpoint tensor's name, dtype, shape and place. Two imports of the same checkpoint (Hub, folder or
  * converted package) get the same digest; a changed repo or another model gets another.
  */
-export async function modelDigest(configText: string, mode: WeightMode, maxRecordBytes: number, tensors: Iterable<TensorInfo>): Promise<string> {
+export async function modelDigest(configText: string, mode: WeightMode, maxRecordBytes: number, tensors: Iterable<TensorInfo>, vision: boolean): Promise<string> {
   const list = [...tensors].map((t) => [t.name, t.dtype, t.shape, t.file, t.begin, t.end]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const text = JSON.stringify({ formatVersion: FORMAT_VERSION, mode, maxRecordBytes, config: configText, tensors: list });
+  const text = JSON.stringify({ formatVersion: FORMAT_VERSION, mode, maxRecordBytes, vision, config: configText, tensors: list });
   return sha256Hex(new TextEncoder().encode(text));
 }

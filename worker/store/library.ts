@@ -7,11 +7,12 @@ import { importModel, type ImportOptions, type ImportResult } from './import.ts'
 import { hubSource, packageUrlSource, urlSource, type ImportSource } from './sources.ts';
 import type { StoredModelInfo, StoreSpace, WeightStore } from './store.ts';
 
+/** weights: q4 (default) or f32; vision: keep the vision tower (default true). A package brings its own. */
 export type ImportRequest =
-  | { kind: 'hub'; repo: string; revision?: string; token?: string; weights?: WeightMode; endpoint?: string }
-  | { kind: 'url'; url: string; token?: string; weights?: WeightMode }
+  | { kind: 'hub'; repo: string; revision?: string; token?: string; weights?: WeightMode; vision?: boolean; endpoint?: string }
+  | { kind: 'url'; url: string; token?: string; weights?: WeightMode; vision?: boolean }
   | { kind: 'package'; url: string }
-  | { kind: 'folder'; files: File[] | FileSystemDirectoryHandle; weights?: WeightMode };
+  | { kind: 'folder'; files: File[] | FileSystemDirectoryHandle; weights?: WeightMode; vision?: boolean };
 
 export function sourceFor(request: ImportRequest, http: HttpOptions = {}): ImportSource {
   switch (request.kind) {
@@ -43,8 +44,8 @@ export class ModelLibrary {
   }
 
   /** Imports (or resumes importing) a model; the request's weights mode applies to checkpoints. */
-  import(request: ImportRequest, options: Omit<ImportOptions, 'weights'> & { id?: string } = {}): Promise<ImportResult> {
-    const weights = 'weights' in request ? request.weights : undefined;
-    return importModel(this.store, sourceFor(request, { signal: options.signal }), { ...options, weights });
+  import(request: ImportRequest, options: Omit<ImportOptions, 'weights' | 'vision'> = {}): Promise<ImportResult> {
+    const checkpoint = request.kind === 'package' ? {} : { weights: request.weights, vision: request.vision };
+    return importModel(this.store, sourceFor(request, { signal: options.signal }), { ...options, ...checkpoint });
   }
 }

@@ -1,5 +1,5 @@
 // A converted package loads into exactly the model the checkpoint loads into: the same tensors (q4 already
-// quantized) and bit-identical logits, on both fixtures in both weight modes.
+// quantized), bit-identical logits and image features, on both fixtures in both weight modes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ const gpu = createNodeGpu(); // one device for the file: pipelines compile once
 
 for (const fixture of ['tiny-scout', 'tiny-maverick']) {
   for (const weights of ['q4', 'f32'] as const) {
-    test(`${fixture} ${weights}: a converted package (split records) loads to bit-identical tensors and logits`, async () => {
+    test(`${fixture} ${weights}: a converted package (split records) loads to bit-identical tensors, logits and image features`, async () => {
       const dir = join(fixturesDir(), fixture);
       const out = mkdtempSync(join(tmpdir(), `tabscout-pkg-${fixture}-`));
       try {
@@ -54,7 +54,7 @@ for (const fixture of ['tiny-scout', 'tiny-maverick']) {
 
         const { ctx } = await gpu;
         const ref = await Reference.load(join(dir, 'reference'));
-        const a = await ModelSession.load(ctx, files, { weights, contextLength: 256, vision: false });
+        const a = await ModelSession.load(ctx, files, { weights, contextLength: 256 });
         const b = await loadSessionFromPackage(ctx, new FsModelFiles(out), { contextLength: 256 });
         try {
           assert.equal(b.weightMode, weights);
@@ -64,6 +64,16 @@ for (const fixture of ['tiny-scout', 'tiny-maverick']) {
           const lb = await b.logitsFor(ids);
           const at = la.findIndex((v, i) => !Object.is(v, lb[i]));
           assert.equal(at, -1, `chat: logits differ at ${at}`);
+          // the vision tower, kept as the checkpoint has it, encodes a tile to the same features
+          assert.ok(a.vision && b.vision, 'both sessions have the vision tower');
+          assert.equal(b.vision.weights.gpuBytes, a.vision.weights.gpuBytes);
+          const pixels = ref.f32('image_wide.pixel_values');
+          const tile = pixels.subarray(0, pixels.length / ref.shape('image_wide.pixel_values')[0]);
+          a.vision.encoder.encodeTile(tile);
+          const fa = await ctx.readF32(a.vision.encoder.features);
+          b.vision.encoder.encodeTile(tile);
+          const fb = await ctx.readF32(b.vision.encoder.features);
+          assert.equal(fa.findIndex((v, i) => !Object.is(v, fb[i])), -1, 'image features differ');
           assert.equal(b.tokenizer.applyChatTemplate([{ role: 'user', content: 'hi' }]), a.tokenizer.applyChatTemplate([{ role: 'user', content: 'hi' }]));
         } finally {
           a.destroy();

@@ -15,6 +15,7 @@ export type RecordProgress = (doneBytes: number, totalBytes: number, record: str
 export function recordsByTensor(manifest: Manifest): { tensor: string; records: RecordEntry[] }[] {
   const groups: { tensor: string; records: RecordEntry[] }[] = [];
   for (const r of manifest.records) {
+    if (r.chunk) continue;
     const tensor = r.parts[0].tensor;
     const last = groups[groups.length - 1];
     if (last && last.tensor === tensor) last.records.push(r);
@@ -46,9 +47,10 @@ function placeSegment(whole: Float32Array | Q4Data, payload: Uint8Array, p: Reco
 /** The engine tensors of a stored model, one at a time. */
 export async function* storeTensors(manifest: Manifest, read: ReadRecord, onProgress?: RecordProgress): AsyncGenerator<EngineTensor> {
   let done = 0;
+  const total = manifest.records.reduce((s, r) => s + (r.chunk ? 0 : r.bytes), 0);
   const progress = (r: RecordEntry) => {
     done += r.bytes;
-    onProgress?.(done, manifest.totalBytes, r.key);
+    onProgress?.(done, total, r.key);
   };
   for (const { tensor, records } of recordsByTensor(manifest)) {
     const first = records[0].parts[0];

@@ -1,18 +1,31 @@
 // A ModelSession from stored weights: the same session ModelSession.load() builds from a checkpoint, with the text
-// weights streamed from records (q4 already quantized) and config, tokenizer and chat template from the manifest.
+// weights streamed from records (q4 already quantized), config, tokenizer and chat template from the manifest, and
+// the vision tower from its kept safetensors file.
 import { EngineError, type LoadOptions } from '../api.ts';
 import type { GpuContext } from '../../kernels/runtime.ts';
 import type { ReadProgress } from '../model/engine-tensors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 import { ModelSession } from '../session.ts';
-import type { Manifest, RecordEntry } from './format.ts';
+import { VISION_FILE, type Manifest, type RecordEntry } from './format.ts';
 import { openPackage } from './package.ts';
 import { storeTensors } from './reader.ts';
 import type { WeightStore } from './store.ts';
 
-/** The manifest's text files as ModelFiles (config.json, tokenizer.json, chat template, processor configs). */
-export function manifestFiles(manifest: Manifest): ModelFiles {
-  const missing = (name: string) => new EngineError('bad-model', `${name} is not kept in the stored model ${manifest.name} (the store holds text weights only)`);
+/**
+ * A stored model as ModelFiles: the manifest's text files (config.json, tokenizer.json, chat template, processor
+ * configs), and the kept vision file as model.safetensors, read chunk record by chunk record (the last one cached,
+ * as the vision loader reads tensor after tensor).
+ */
+export function manifestFiles(manifest: Manifest, read: (entry: RecordEntry) => Promise<Uint8Array>): ModelFiles {
+  const chunks = manifest.records.filter((r) => r.chunk?.file === VISION_FILE);
+  const size = chunks.length ? chunks[chunks.length - 1].chunk!.end : 0;
+  const missing = (name: string) => new EngineError('bad-model', `${name} is not kept in the stored model ${manifest.name}`);
+  const isVision = (name: string) => name === 'model.safetensors' && chunks.length > 0;
+  let cached: { key: string; payload: Uint8Array } | null = null;
+  const chunk = async (r: RecordEntry) => {
+    if (cached?.key !== r.key) cached = { key: r.key, payload: await read(r) };
+    return cached.payload;
+  };
   return {
     label: `stored model ${manifest.name}`,
     maybeText: async (name) => manifest.files[name] ?? null,
@@ -22,12 +35,26 @@ export function manifestFiles(manifest: Manifest): ModelFiles {
       return t;
     },
     size: async (name) => {
-      throw missing(name);
+      if (!isVision(name)) throw missing(name);
+      return size;
     },
-    range: async (name) => {
-      throw missing(name);
+    range: async (name, begin, end) => {
+      if (!isVision(name)) throw missing(name);
+      end = Math.min(end, size);
+      const out = new Uint8Array(Math.max(0, end - begin));
+      for (const r of chunks) {
+        const { begin: b, end: e } = r.chunk!;
+        const lo = Math.max(begin, b), hi = Math.min(end, e);
+        if (lo < hi) out.set((await chunk(r)).subarray(lo - b, hi - b), lo - begin);
+      }
+      return out;
     },
   };
+}
+
+/** Whether a stored model kept its vision tower. */
+export function hasVision(manifest: Manifest): boolean {
+  return manifest.records.some((r) => r.chunk?.file === VISION_FILE);
 }
 
 export type StoreLoadOptions = Omit<LoadOptions, 'weights'> & {
@@ -36,9 +63,9 @@ export type StoreLoadOptions = Omit<LoadOptions, 'weights'> & {
 };
 
 function sessionFrom(ctx: GpuContext, manifest: Manifest, read: (entry: RecordEntry) => Promise<Uint8Array>, options: StoreLoadOptions, onProgress?: ReadProgress): Promise<ModelSession> {
-  // the vision tower is not stored (docs/STORE.md): a stored model reads text only
   const { verify: _, ...rest } = options;
-  return ModelSession.load(ctx, manifestFiles(manifest), { ...rest, weights: manifest.weights, vision: false }, undefined, () => storeTensors(manifest, read, onProgress));
+  const vision = options.vision !== false && hasVision(manifest);
+  return ModelSession.load(ctx, manifestFiles(manifest, read), { ...rest, weights: manifest.weights, vision }, undefined, () => storeTensors(manifest, read, onProgress));
 }
 
 /** Loads a completely stored model from the weight store. */

@@ -7,7 +7,7 @@ import { readCheckpointIndex, type ModelFiles } from '../model/safetensors.ts';
 import { CheckpointRecords, DEFAULT_MAX_RANGE_BYTES } from './checkpoint-records.ts';
 import { FORMAT_VERSION, MAX_RECORD_BYTES, MODEL_TEXT_FILES, parseManifest, RECORD_HEADER_BYTES, type Manifest, type ModelSource, type RecordEntry } from './format.ts';
 import { HttpFiles, type HttpOptions } from './http.ts';
-import { checkpointHasLmHead, modelDigest, planRecords, recordEntry, tensorLayout, type PlannedRecord } from './layout.ts';
+import { checkpointHasLmHead, modelDigest, planRecords, recordEntry, tensorLayout, visionFile, type PlannedRecord } from './layout.ts';
 import { recordFilePayload } from './package.ts';
 
 export interface ResolveOptions {
@@ -16,6 +16,8 @@ export interface ResolveOptions {
   maxRecordBytes?: number;
   /** store id (default: made from the source) */
   id?: string;
+  /** keep the vision tower when the model has one (default true) */
+  vision?: boolean;
   name?: string;
 }
 
@@ -62,9 +64,10 @@ export function checkpointSource(files: ModelFiles, info: ModelSource, options: 
       const texts = await readTexts(files);
       const config = parseConfig(JSON.parse(texts['config.json']));
       const index = await readCheckpointIndex(files);
-      const planned = planRecords(tensorLayout(config, weights, checkpointHasLmHead(config, index)), maxRecordBytes);
+      const vision = o.vision === false ? null : visionFile(config, index);
+      const planned = planRecords(tensorLayout(config, weights, checkpointHasLmHead(config, index)), maxRecordBytes, vision);
       const byKey = new Map(planned.map((r) => [r.key, r]));
-      const maker = new CheckpointRecords(files, index, options.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES);
+      const maker = new CheckpointRecords(files, index, options.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES, vision);
       const name = o.name ?? info.location.replace(/\/+$/, '').split('/').pop() ?? info.location;
       const manifest: Manifest = {
         formatVersion: FORMAT_VERSION,
@@ -73,7 +76,7 @@ export function checkpointSource(files: ModelFiles, info: ModelSource, options: 
         source: info,
         date: new Date().toISOString(),
         weights,
-        digest: await modelDigest(texts['config.json'], weights, maxRecordBytes, index.values()),
+        digest: await modelDigest(texts['config.json'], weights, maxRecordBytes, index.values(), vision !== null),
         maxRecordBytes,
         files: texts,
         totalBytes: planned.reduce((s, r) => s + r.bytes, 0),
@@ -88,7 +91,7 @@ export function checkpointSource(files: ModelFiles, info: ModelSource, options: 
         manifest,
         config,
         record: (entry) => maker.payload(plannedOf(entry)),
-        describe: (entry) => `${entry.parts[0].tensor} (from ${files.label})`,
+        describe: (entry) => `${entry.chunk ? entry.key : entry.parts[0].tensor} (from ${files.label})`,
       };
     },
   };

@@ -66,9 +66,14 @@ export interface StoreSpace {
   persisted: boolean | null;
 }
 
-/** Bytes a model's records take in the store, from its config alone (the text model: routed experts included). */
-export function storeBytesNeeded(config: ModelConfig, weights: WeightMode): number {
-  return memoryPlan(config, weights).text.bytes;
+/**
+ * Bytes a model's records take in the store, from its config alone: the text model (routed experts included) in
+ * the weights mode, and with `vision` the vision tower and projector as the checkpoint has them (2 bytes a
+ * parameter: bf16; its small safetensors header aside).
+ */
+export function storeBytesNeeded(config: ModelConfig, weights: WeightMode, vision = false): number {
+  const plan = memoryPlan(config, weights);
+  return plan.text.bytes + (vision ? 2 * (plan.vision.params + plan.projector.params) : 0);
 }
 
 export function isQuotaError(e: unknown): boolean {
