@@ -53,6 +53,8 @@ export interface LoadOptions {
   expertSlots?: number;
   /** alternatively, GPU memory for routed experts in bytes: as many slots per layer as fit (at least one) */
   expertBudgetBytes?: number;
+  /** memory for recently used experts between the weight store and the GPU (paged mode; default 2 GiB) */
+  ramTierBytes?: number;
 }
 
 export interface ModelInfo {

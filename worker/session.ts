@@ -8,7 +8,7 @@ import { createRunState, destroyRunState, Llama4Text, type EmbedOverride } from 
 import type { ModelFiles } from './model/safetensors.ts';
 import { destroyTextWeights, loadTextWeights, residentExperts, type TextWeights } from './model/weights.ts';
 import { engineTensors, type EngineTensor, type ReadProgress } from './model/engine-tensors.ts';
-import { ExpertPager, RamExperts } from './pager/pager.ts';
+import { CachedExperts, ExpertPager, RamExperts, type ExpertSource } from './pager/pager.ts';
 import { ChatTokenizer, StreamingDecoder } from './text/tokenizer.ts';
 import { destroyVisionWeights, loadVisionWeights, VisionEncoder, type VisionWeights } from './model/vision.ts';
 
@@ -28,6 +28,8 @@ export interface PrefillOptions {
 }
 
 const DEFAULT_CONTEXT = 4096;
+/** experts kept in memory between the weight store and the GPU slots */
+const DEFAULT_RAM_TIER = 2 * 1024 ** 3;
 
 export class ModelSession {
   private sampled: GPUBuffer;
@@ -56,12 +58,14 @@ export class ModelSession {
     options: LoadOptions,
     onProgress?: ReadProgress,
     textTensors?: (config: ModelConfig) => AsyncIterable<EngineTensor>,
+    /** where paged experts come from (the weight store); default: a RAM tier filled while loading */
+    expertSource?: ExpertSource,
   ): Promise<ModelSession> {
     const config = parseConfig(JSON.parse(await files.text('config.json')));
     const tokenizer = await ChatTokenizer.load(files);
     const slots = options.expertSlots ?? (options.expertBudgetBytes !== undefined ? slotsForBudget(config, options.weights, options.expertBudgetBytes) : undefined);
     const paged = slots !== undefined && slots < config.text.numExperts;
-    const pager = paged ? new ExpertPager(ctx, slots, new RamExperts()) : null;
+    const pager = paged ? new ExpertPager(ctx, slots, expertSource ? new CachedExperts(expertSource, options.ramTierBytes ?? DEFAULT_RAM_TIER) : new RamExperts()) : null;
     const sink = pager ?? residentExperts(config.text.numExperts, ctx);
     const weights = await loadTextWeights(ctx, config, textTensors?.(config) ?? engineTensors(files, config, options.weights, onProgress), sink);
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.text.maxPositionEmbeddings);

@@ -79,3 +79,27 @@ test('a GPU budget for experts becomes slots per layer (Scout q4: 67.5 MiB per e
   assert.equal(slotsForBudget(scout, 'q4', 1), 1);
   assert.equal(slotsForBudget(scout, 'q4', 1e15), 16);
 });
+
+test('the RAM tier keeps recently read experts up to its budget and shares concurrent reads', async () => {
+  const { CachedExperts } = await import('./pager.ts');
+  let reads = 0;
+  const part: MatrixPart = { part: 'p', format: 'f32', rows: 1, cols: 4, data: new Float32Array(4) };
+  const slow: ExpertSource = {
+    read: async () => {
+      reads++;
+      await new Promise((r) => setTimeout(r, 5));
+      return [part];
+    },
+    bytesOf: () => 100,
+  };
+  const tier = new CachedExperts(slow, 250); // room for two experts
+  await Promise.all([tier.read(0, 1), tier.read(0, 1)]);
+  assert.equal(reads, 1, 'one request for two concurrent reads');
+  await tier.read(0, 2);
+  await tier.read(0, 1); // hit, now most recent
+  await tier.read(0, 3); // evicts expert 2
+  await tier.read(0, 1); // still cached
+  assert.equal(reads, 3);
+  await tier.read(0, 2); // was evicted
+  assert.equal(reads, 4);
+});

@@ -152,3 +152,59 @@ export class ExpertPager implements ExpertSink {
     this.stats.prefetchAccuracy = this.stats.predictedRight / this.stats.predictions;
   }
 }
+
+/**
+ * A bounded RAM tier over a slower source (IndexedDB): recently read experts stay in memory up to `maxBytes`,
+ * least recently used first out; concurrent reads of one expert share one request.
+ */
+export class CachedExperts implements ExpertSource {
+  private cache = new Map<string, MatrixPart[]>();
+  private pending = new Map<string, Promise<MatrixPart[]>>();
+  private bytes = 0;
+  reads = 0;
+
+  constructor(
+    private source: ExpertSource,
+    private maxBytes: number,
+  ) {}
+
+  async read(layer: number, expert: number): Promise<MatrixPart[]> {
+    const key = `${layer}/${expert}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key); // re-insert: Map order is the LRU order
+      this.cache.set(key, hit);
+      return hit;
+    }
+    let p = this.pending.get(key);
+    if (!p) {
+      this.reads++;
+      p = this.source.read(layer, expert).then((parts) => {
+        this.pending.delete(key);
+        this.insert(key, parts);
+        return parts;
+      }, (e) => {
+        this.pending.delete(key);
+        throw e;
+      });
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+
+  private insert(key: string, parts: MatrixPart[]): void {
+    const size = this.bytesOf(parts);
+    if (size > this.maxBytes) return;
+    this.cache.set(key, parts);
+    this.bytes += size;
+    for (const [k, v] of this.cache) {
+      if (this.bytes <= this.maxBytes) break;
+      this.cache.delete(k);
+      this.bytes -= this.bytesOf(v);
+    }
+  }
+
+  bytesOf(parts: MatrixPart[]): number {
+    return this.source.bytesOf(parts);
+  }
+}

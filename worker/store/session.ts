@@ -1,6 +1,7 @@
 // A ModelSession from stored weights: the same session ModelSession.load() builds from a checkpoint, with the text
 // weights streamed from records (q4 already quantized), config, tokenizer and chat template from the manifest, and
 // the vision tower from its kept safetensors file.
+import type { ExpertSource } from '../pager/pager.ts';
 import { EngineError, type LoadOptions } from '../api.ts';
 import type { GpuContext } from '../../kernels/runtime.ts';
 import type { ReadProgress } from '../model/engine-tensors.ts';
@@ -62,16 +63,24 @@ export type StoreLoadOptions = Omit<LoadOptions, 'weights'> & {
   verify?: boolean;
 };
 
-function sessionFrom(ctx: GpuContext, manifest: Manifest, read: (entry: RecordEntry) => Promise<Uint8Array>, options: StoreLoadOptions, onProgress?: ReadProgress): Promise<ModelSession> {
+function sessionFrom(
+  ctx: GpuContext,
+  manifest: Manifest,
+  read: (entry: RecordEntry) => Promise<Uint8Array>,
+  options: StoreLoadOptions,
+  onProgress?: ReadProgress,
+  /** paged experts are read from here on demand */
+  experts?: ExpertSource,
+): Promise<ModelSession> {
   const { verify: _, ...rest } = options;
   const vision = options.vision !== false && hasVision(manifest);
-  return ModelSession.load(ctx, manifestFiles(manifest, read), { ...rest, weights: manifest.weights, vision }, undefined, () => storeTensors(manifest, read, onProgress));
+  return ModelSession.load(ctx, manifestFiles(manifest, read), { ...rest, weights: manifest.weights, vision }, undefined, () => storeTensors(manifest, read, onProgress), experts);
 }
 
 /** Loads a completely stored model from the weight store. */
 export async function loadSessionFromStore(ctx: GpuContext, store: WeightStore, id: string, options: StoreLoadOptions = {}, onProgress?: ReadProgress): Promise<ModelSession> {
   const manifest = await store.manifest(id);
-  return sessionFrom(ctx, manifest, (entry) => store.readRecord(manifest, entry, options.verify), options, onProgress);
+  return sessionFrom(ctx, manifest, (entry) => store.readRecord(manifest, entry, options.verify), options, onProgress, store.experts(manifest));
 }
 
 /** Loads a model straight from a package (a folder in Node, a URL), every record checked against its hash. */
