@@ -155,7 +155,28 @@ export interface EngineApi {
   onDeviceLost(callback: (lost: DeviceLostInfo) => void): void;
   /** Test hook: destroys the GPU device as a driver reset would. Throws unless the engine was made with test hooks. */
   loseDeviceForTest(): void;
+
+  // The model manager: models kept in the browser's weight store (IndexedDB)
+  /** Installed and partly installed models (name, size, source, date). */
+  listModels(): Promise<StoredModelInfo[]>;
+  /** Storage used and available to the store, or null where the browser does not tell. */
+  storageSpace(): Promise<StoreSpace | null>;
+  /** Imports a model from the Hub, a URL, a picked folder or a package, or resumes an import; refuses with the
+   * numbers when it does not fit. Progress reports bytes, records, rate and time left. */
+  importModel(request: ImportRequest, onProgress?: (p: ImportProgress) => void): Promise<StoredModelInfo>;
+  /** Stops a running import (what was written stays, and the import can be resumed). */
+  cancelImport(): void;
+  deleteModel(id: string): Promise<void>;
+  /** Loads an installed model; experts page from the store when `expertSlots`/`expertBudgetBytes` leave too few. */
+  loadStored(id: string, options: Omit<LoadOptions, 'weights'>, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
 }
+
+export type { StoredModelInfo, StoreSpace } from './store/store.ts';
+export type { ImportRequest } from './store/library.ts';
+export type { ImportProgress } from './store/import.ts';
+import type { StoredModelInfo, StoreSpace } from './store/store.ts';
+import type { ImportRequest } from './store/library.ts';
+import type { ImportProgress } from './store/import.ts';
 
 export interface DeviceLostInfo {
   reason: string;

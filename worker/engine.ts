@@ -20,6 +20,10 @@ import {
 import { HttpModelFiles } from './model/files.ts';
 import type { ModelFiles } from './model/safetensors.ts';
 import { ModelSession } from './session.ts';
+import { WeightStore, type StoredModelInfo, type StoreSpace } from './store/store.ts';
+import { ModelLibrary, type ImportRequest } from './store/library.ts';
+import type { ImportProgress } from './store/import.ts';
+import { loadSessionFromStore, manifestFiles } from './store/session.ts';
 import { buildPrompt, imageConfigFor, type DecodedPixels } from './chat-input.ts';
 import type { ImageProcessorConfig } from './image/processor-config.ts';
 import { ImageError } from './image/errors.ts';
@@ -47,7 +51,85 @@ export class Engine implements EngineApi {
     private filesFor: (baseUrl: string) => ModelFiles = (url) => new HttpModelFiles(url),
     /** decodes an attached image file to RGBA; the worker passes the browser's decoder */
     private decodeImage: (image: ChatImage) => Promise<DecodedPixels> = () => Promise.reject(new ImageError('No image decoder is available here.')),
+    /** the weight store of the model manager (IndexedDB in the browser) */
+    private openStore: () => WeightStore = () => WeightStore.indexedDb(),
   ) {}
+
+  private library: ModelLibrary | null = null;
+  private importAbort: AbortController | null = null;
+
+  private models(): ModelLibrary {
+    if (!this.library) {
+      const store = this.openStore();
+      this.library = new ModelLibrary(store);
+      void store.sweep().catch((e) => console.warn('weight store sweep failed:', e));
+    }
+    return this.library;
+  }
+
+  listModels(): Promise<StoredModelInfo[]> {
+    return this.models().list();
+  }
+
+  storageSpace(): Promise<StoreSpace | null> {
+    return this.models().space();
+  }
+
+  async importModel(request: ImportRequest, onProgress?: (p: ImportProgress) => void): Promise<StoredModelInfo> {
+    this.importAbort?.abort();
+    const abort = new AbortController();
+    this.importAbort = abort;
+    try {
+      const result = await this.models().import(request, { onProgress, signal: abort.signal });
+      const info = (await this.models().list()).find((m) => m.id === result.manifest.id);
+      if (!info) throw new EngineError('bad-model', `${result.manifest.name} was imported but is not listed`);
+      return info;
+    } finally {
+      if (this.importAbort === abort) this.importAbort = null;
+    }
+  }
+
+  cancelImport(): void {
+    this.importAbort?.abort();
+  }
+
+  async deleteModel(id: string): Promise<void> {
+    if (this.session && this.loadedId === id) throw new EngineError('busy', 'This model is in use: load another model before deleting it.');
+    await this.models().delete(id);
+  }
+
+  private loadedId: string | null = null;
+
+  async loadStored(id: string, options: Omit<LoadOptions, 'weights'>, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    await this.init();
+    if (this.busy) throw new EngineError('busy', 'A reply is being generated; stop it before loading another model.');
+    await this.unload();
+    const store = this.models().store;
+    const manifest = await store.manifest(id);
+    onProgress?.({ phase: 'config', loaded: 0, total: 0, message: `Opening ${manifest.name}…` });
+    const session = await loadSessionFromStore(this.ctx!, store, id, options, (loaded, total, tensor) =>
+      onProgress?.({ phase: 'weights', loaded, total, message: `Loading weights: ${tensor}` }),
+    );
+    this.imageConfig = session.vision ? await imageConfigFor(session, manifestFiles(manifest, (entry) => store.readRecord(manifest, entry))) : null;
+    this.session = session;
+    this.loadedId = id;
+    onProgress?.({ phase: 'ready', loaded: 1, total: 1, message: 'Model ready' });
+    return this.infoOf(manifest.name, session, manifest.weights);
+  }
+
+  private infoOf(name: string, session: ModelSession, weights: LoadOptions['weights']): ModelInfo {
+    const c = session.config;
+    return {
+      name,
+      architecture: c.architecture,
+      weights,
+      layers: c.text.numLayers,
+      experts: c.text.numExperts,
+      vocabSize: c.text.vocabSize,
+      contextLength: session.model.state.contextLength,
+      gpuBytes: session.weights.gpuBytes,
+    };
+  }
 
   async init(): Promise<DeviceReport> {
     if (this.report && this.ctx) return this.report;
@@ -86,18 +168,9 @@ export class Engine implements EngineApi {
     );
     this.imageConfig = session.vision ? await imageConfigFor(session, files) : null;
     this.session = session;
-    const c = session.config;
+    this.loadedId = null;
     onProgress?.({ phase: 'ready', loaded: 1, total: 1, message: 'Model ready' });
-    return {
-      name: baseUrl.replace(/\/+$/, '').split('/').pop() || baseUrl,
-      architecture: c.architecture,
-      weights: options.weights,
-      layers: c.text.numLayers,
-      experts: c.text.numExperts,
-      vocabSize: c.text.vocabSize,
-      contextLength: session.model.state.contextLength,
-      gpuBytes: session.weights.gpuBytes,
-    };
+    return this.infoOf(baseUrl.replace(/\/+$/, '').split('/').pop() || baseUrl, session, options.weights);
   }
 
   async generate(messages: ChatMessage[], options: SamplingOptions, onToken: (t: TokenEvent) => void, onProgress?: (p: GenerateProgress) => void): Promise<GenerationResult> {
@@ -144,6 +217,7 @@ export class Engine implements EngineApi {
   async unload(): Promise<void> {
     this.session?.destroy();
     this.session = null;
+    this.loadedId = null;
   }
 
   lastStats(): GenerationStats | null {
