@@ -162,6 +162,11 @@ export class EngineController {
   async load(spec: ModelSpec, recovering?: string): Promise<void> {
     const run = ++this.loadRun;
     const live = () => run === this.loadRun;
+    // The engine refuses to load while it writes a reply: stop the reply first.
+    if (this.generating) {
+      this.cancel();
+      await this.generating.catch(() => undefined);
+    }
     this.update({ spec, state: { kind: 'loading', progress: { phase: 'config', loaded: 0, total: 0, message: '' }, recovering } });
     try {
       const host = this.ensureHost();
