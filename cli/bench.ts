@@ -23,8 +23,8 @@ import { rooflineRef } from '../kernels/roofline/roofline.ref.ts';
 import { f16BitsToF32 } from '../kernels/f16.ts';
 
 const args = process.argv.slice(2);
-if (args[0] === 'paging') {
-  await import('./bench-paging.ts');
+if (args[0] === 'paging' || args[0] === 'storage') {
+  await import(args[0] === 'paging' ? './bench-paging.ts' : './bench-storage.ts');
   process.exit(0);
 }
 const QUICK = args.includes('--quick');

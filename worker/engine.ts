@@ -52,7 +52,7 @@ export class Engine implements EngineApi {
     /** decodes an attached image file to RGBA; the worker passes the browser's decoder */
     private decodeImage: (image: ChatImage) => Promise<DecodedPixels> = () => Promise.reject(new ImageError('No image decoder is available here.')),
     /** the weight store of the model manager (IndexedDB in the browser) */
-    private openStore: () => WeightStore = () => WeightStore.indexedDb(),
+    private openStore: () => WeightStore = () => WeightStore.browser(),
   ) {}
 
   private library: ModelLibrary | null = null;

@@ -5,6 +5,7 @@
 // - a model's manifest entry exists before its first record and is deleted before its records, so a record
 //   without a manifest entry is garbage (sweep());
 // - a model is written (imported, deleted) under the Web Lock 'tabscout-model-<id>', one tab at a time.
+import { OpfsRecords, opfsAvailable } from './opfs.ts';
 import { EngineError, type WeightMode } from '../api.ts';
 import { keys, type EngineTensor, type MatrixPart } from '../model/engine-tensors.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -105,6 +106,13 @@ export class WeightStore {
   /** The store on IndexedDB (databases "<prefix>-models" and "<prefix>-records"). */
   static indexedDb(options: WeightStoreOptions & { prefix?: string } = {}): WeightStore {
     return new WeightStore(new IdbRecords(options.prefix), new IdbIndex(options.prefix), options);
+  }
+
+  /** The browser's store: records in OPFS where the browser has it (ten times faster reads of 64 MiB records in
+   * Chromium, docs/PERFORMANCE.md), else in IndexedDB; the index always in IndexedDB. */
+  static browser(options: WeightStoreOptions & { prefix?: string } = {}): WeightStore {
+    const records = opfsAvailable() ? new OpfsRecords(`${options.prefix ?? 'tabscout'}-records`) : new IdbRecords(options.prefix);
+    return new WeightStore(records, new IdbIndex(options.prefix), options);
   }
 
   /** Runs fn holding the model's write lock; another tab holding it → EngineError('busy'). */
