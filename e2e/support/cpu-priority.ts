@@ -3,22 +3,8 @@
 // would be on a user's machine (a real GPU, the worker on another core), tests that time the main thread lower the
 // CPU priority of this test's Chromium GPU process and of its pages' dedicated-worker threads. Only processes
 // descended from this Node process are touched.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-
-function children(pid: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return []; // pgrep exits 1 when there are none
-  }
-}
-
-function descendants(pid: number): number[] {
-  const out: number[] = [];
-  for (const child of children(pid)) out.push(child, ...descendants(child));
-  return out;
-}
+import { setPriority } from 'node:os';
 
 const read = (path: string) => {
   try {
@@ -28,9 +14,31 @@ const read = (path: string) => {
   }
 };
 
+/** Every process below `root`, from the parent ids in /proc/<pid>/stat. */
+function descendants(root: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = read(`/proc/${name}/stat`);
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!parents.has(ppid)) parents.set(ppid, []);
+    parents.get(ppid)!.push(Number(name));
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const child of parents.get(pid) ?? []) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** setpriority() on a thread id changes that thread only (Linux). */
 function renice(tid: string): void {
   try {
-    execFileSync('renice', ['-n', '19', '-p', tid], { stdio: 'ignore' });
+    setPriority(Number(tid), 19);
   } catch {
     // the thread ended meanwhile
   }
