@@ -6,7 +6,7 @@ import { Chat } from './Chat.tsx';
 import { engineController } from './engine-client.ts';
 import { ModelPanel } from './ModelPanel.tsx';
 import { ModelStatus } from './ModelStatus.tsx';
-import { resolveSettings, saveUserSettings, modelUrlOf, type UserSettings } from './settings.ts';
+import { expertBudgetBytes, resolveSettings, saveUserSettings, modelUrlOf, type UserSettings } from './settings.ts';
 import { SettingsPanel } from './SettingsPanel.tsx';
 import { Sidebar } from './Sidebar.tsx';
 import { StatsPanel } from './StatsPanel.tsx';
@@ -28,7 +28,7 @@ export function App({ initialUser }: { initialUser: UserSettings }) {
   // Load the model once (the URL's or the saved choice); the model panel loads others.
   useEffect(() => {
     if (controller.getSnapshot().spec) return;
-    void controller.load({ url: settings.modelUrl, weights: settings.weights, vision: settings.vision });
+    void controller.load({ url: settings.modelUrl, weights: settings.weights, vision: settings.vision, expertBudgetBytes: expertBudgetBytes(settings) });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [controller]);
 
@@ -40,9 +40,16 @@ export function App({ initialUser }: { initialUser: UserSettings }) {
   const loadModel = useCallback(
     (url: string, weights: WeightMode) => {
       void saveSettings({ ...user, model: url, weights });
-      void controller.load({ url: modelUrlOf(url, window.location.href), weights, vision: settings.vision });
+      void controller.load({ url: modelUrlOf(url, window.location.href), weights, vision: settings.vision, expertBudgetBytes: expertBudgetBytes(settings) });
     },
-    [controller, saveSettings, settings.vision, user],
+    [controller, saveSettings, settings, user],
+  );
+
+  const loadStored = useCallback(
+    (id: string, source: string, weights: WeightMode) => {
+      void controller.load({ url: source, storedId: id, weights, vision: settings.vision, expertBudgetBytes: expertBudgetBytes(settings) });
+    },
+    [controller, settings],
   );
 
   const model = state.kind === 'ready' ? state.model : null;
@@ -93,7 +100,16 @@ export function App({ initialUser }: { initialUser: UserSettings }) {
           <aside className="panels" aria-label="Model, settings and statistics">
             <details className="panel" open>
               <summary>Model</summary>
-              <ModelPanel state={state} model={model} source={spec?.url ?? null} weights={settings.weights} onLoad={loadModel} />
+              <ModelPanel
+                state={state}
+                model={model}
+                source={spec?.url ?? null}
+                storedId={spec?.storedId ?? null}
+                weights={settings.weights}
+                controller={controller}
+                onLoad={loadModel}
+                onLoadStored={loadStored}
+              />
             </details>
             <details className="panel">
               <summary>Settings</summary>

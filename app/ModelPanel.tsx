@@ -1,8 +1,9 @@
-// The current model (name, size, source) and loading another one from a URL. The full model manager (Hub import,
-// local folders, stored models, quota) comes with the IndexedDB weight store.
+// The current model (name, size, source), loading another one from a URL, and the model manager (installed models,
+// storage, import: ModelManager.tsx).
 import { memo, useEffect, useState, type FormEvent } from 'react';
 import type { ModelInfo, WeightMode } from '../worker/api.ts';
-import type { EngineState } from './engine-client.ts';
+import type { EngineController, EngineState } from './engine-client.ts';
+import { ModelManager } from './ModelManager.tsx';
 import { downloadSize } from './model-size.ts';
 import { formatBytes } from './ModelStatus.tsx';
 
@@ -10,21 +11,26 @@ interface ModelPanelProps {
   state: EngineState;
   model: ModelInfo | null;
   source: string | null;
+  /** the installed model loaded, if it came from the weight store */
+  storedId: string | null;
   weights: WeightMode;
+  controller: EngineController;
   onLoad: (url: string, weights: WeightMode) => void;
+  onLoadStored: (id: string, source: string, weights: WeightMode) => void;
 }
 
-export const ModelPanel = memo(function ModelPanel({ state, model, source, weights, onLoad }: ModelPanelProps) {
+export const ModelPanel = memo(function ModelPanel({ state, model, source, storedId, weights, controller, onLoad, onLoadStored }: ModelPanelProps) {
   const [url, setUrl] = useState('');
   const [mode, setMode] = useState<WeightMode>(weights);
   const [download, setDownload] = useState<number | null>(null);
   useEffect(() => setMode(weights), [weights]);
   useEffect(() => {
-    if (!source) return;
+    setDownload(null);
+    if (!source || storedId) return;
     const abort = new AbortController();
     downloadSize(source, abort.signal).then(setDownload, () => setDownload(null));
     return () => abort.abort();
-  }, [source]);
+  }, [source, storedId]);
 
   const loading = state.kind === 'loading' || state.kind === 'starting';
 
@@ -43,7 +49,7 @@ export const ModelPanel = memo(function ModelPanel({ state, model, source, weigh
         <div className="stats-row">
           <dt>Size</dt>
           <dd>
-            {download !== null ? `${formatBytes(download)} download` : 'download size unknown'}
+            {storedId ? 'installed in this browser' : download !== null ? `${formatBytes(download)} download` : 'download size unknown'}
             {model ? ` · ${formatBytes(model.gpuBytes)} on the GPU (${model.weights})` : ''}
           </dd>
         </div>
@@ -86,6 +92,7 @@ export const ModelPanel = memo(function ModelPanel({ state, model, source, weigh
           </button>
         </div>
       </form>
+      <ModelManager controller={controller} loadedId={storedId} busy={loading} onLoad={onLoadStored} />
     </div>
   );
 });

@@ -12,9 +12,13 @@ import {
   type EngineApi,
   type GenerateProgress,
   type GenerationResult,
+  type ImportProgress,
+  type ImportRequest,
   type LoadProgress,
   type ModelInfo,
   type SamplingOptions,
+  type StoredModelInfo,
+  type StoreSpace,
   type TokenEvent,
   type WeightMode,
 } from '../worker/api.ts';
@@ -95,9 +99,14 @@ export type EngineState =
   | { kind: 'failed'; message: string };
 
 export interface ModelSpec {
+  /** the model folder's URL, or for a stored model a description of where it came from (shown as its source) */
   url: string;
   weights: WeightMode;
   vision: boolean;
+  /** GPU memory for routed experts (the settings' expert budget); undefined = all resident */
+  expertBudgetBytes?: number;
+  /** an installed model of the weight store, loaded with loadStored instead of from the URL */
+  storedId?: string;
 }
 
 /** What went wrong and what was done about it, for the banner. */
@@ -176,7 +185,10 @@ export class EngineController {
       const onProgress = Comlink.proxy((progress: LoadProgress) => {
         if (live()) this.update({ state: { kind: 'loading', progress, recovering } });
       });
-      const model = await host.call((r) => r.load(spec.url, { weights: spec.weights, vision: spec.vision }, onProgress));
+      const budget = spec.expertBudgetBytes !== undefined ? { expertBudgetBytes: spec.expertBudgetBytes } : {};
+      const model = spec.storedId
+        ? await host.call((r) => r.loadStored(spec.storedId!, { vision: spec.vision, ...budget }, onProgress))
+        : await host.call((r) => r.load(spec.url, { weights: spec.weights, vision: spec.vision, ...budget }, onProgress));
       if (live()) this.update({ state: { kind: 'ready', model } });
     } catch (error) {
       if (!live()) return;
@@ -258,6 +270,27 @@ export class EngineController {
 
   cancel(): void {
     void this.host?.remote.cancel().catch(() => undefined);
+  }
+
+  // The model manager: the weight store in the worker (no GPU needed)
+  listModels(): Promise<StoredModelInfo[]> {
+    return this.ensureHost().call((r) => r.listModels());
+  }
+
+  storageSpace(): Promise<StoreSpace | null> {
+    return this.ensureHost().call((r) => r.storageSpace());
+  }
+
+  importModel(request: ImportRequest, onProgress: (progress: ImportProgress) => void): Promise<StoredModelInfo> {
+    return this.ensureHost().call((r) => r.importModel(request, Comlink.proxy(onProgress)));
+  }
+
+  cancelImport(): void {
+    void this.host?.remote.cancelImport().catch(() => undefined);
+  }
+
+  deleteModel(id: string): Promise<void> {
+    return this.ensureHost().call((r) => r.deleteModel(id));
   }
 }
 

@@ -1,6 +1,7 @@
 // Settings. The user's choices (system prompt, sampling, expert budget, model) are kept in IndexedDB; the URL query
 // overrides any of them for this page only, which is how tests and links pin them
-// (?temperature=0&maxNewTokens=40&ignoreEos=1&weights=f32&vision=0&system=…&model=…&seed=1&testHooks=1).
+// (?temperature=0&maxNewTokens=40&ignoreEos=1&weights=f32&vision=0&system=…&model=…&seed=1&expertBudgetMiB=0.05&testHooks=1;
+// ?hubEndpoint=… points Hub imports at a mirror or a test server).
 import type { SamplingOptions, WeightMode } from '../worker/api.ts';
 import { appStore, get, set } from './db.ts';
 
@@ -60,7 +61,7 @@ export function cleanSettings(raw: Partial<UserSettings> | undefined): UserSetti
     temperature: Math.min(2, Math.max(0, finite(s.temperature, DEFAULT_SETTINGS.temperature))),
     topP: Math.min(1, Math.max(0, finite(s.topP, DEFAULT_SETTINGS.topP))),
     maxNewTokens: Math.max(1, Math.floor(finite(s.maxNewTokens, DEFAULT_SETTINGS.maxNewTokens))),
-    expertBudgetMiB: Math.max(0, Math.floor(finite(s.expertBudgetMiB, 0))),
+    expertBudgetMiB: Math.max(0, Math.round(finite(s.expertBudgetMiB, 0) * 1000) / 1000),
     model: typeof s.model === 'string' && s.model.trim() ? s.model.trim() : DEFAULT_MODEL_PATH,
     weights: s.weights === 'f32' ? 'f32' : 'q4',
   };
@@ -115,10 +116,20 @@ export function resolveSettings(user: UserSettings, location: { href: string; se
       ignoreEos: flag('ignoreEos'),
     },
     fixedSeed,
-    expertBudgetMiB: user.expertBudgetMiB,
+    expertBudgetMiB: Math.max(0, number('expertBudgetMiB', 'expertBudgetMiB', user.expertBudgetMiB)),
     testHooks: flag('testHooks'),
     pinned,
   };
+}
+
+/** The expert budget as LoadOptions.expertBudgetBytes: undefined when 0 (automatic: every expert resident). */
+export function expertBudgetBytes(settings: Settings): number | undefined {
+  return settings.expertBudgetMiB > 0 ? Math.round(settings.expertBudgetMiB * 2 ** 20) : undefined;
+}
+
+/** The Hub endpoint for imports (?hubEndpoint=, for tests and mirrors); undefined = huggingface.co. */
+export function hubEndpoint(location: { search: string }): string | undefined {
+  return new URLSearchParams(location.search).get('hubEndpoint') || undefined;
 }
 
 /** The worker resolves relative URLs against its own script, so model URLs are made absolute here. */

@@ -7,6 +7,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
 
+/** Another origin's page (the app under test) reads the files: CORS for simple reads, Range and Bearer tokens. */
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Headers': 'Range, Authorization',
+  'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges',
+};
+
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
 
 export interface Fault {
@@ -86,8 +93,12 @@ export class HubServer {
     this.log.push(entry);
     const send = (status: number, body = '') => {
       entry.status = status;
-      res.writeHead(status, { 'Content-Type': 'text/plain' }).end(body);
+      res.writeHead(status, { ...CORS, 'Content-Type': 'text/plain' }).end(body);
     };
+    if (req.method === 'OPTIONS') {
+      entry.status = 204;
+      return void res.writeHead(204, { ...CORS, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Max-Age': '600' }).end();
+    }
     const route = this.route(path);
     if (route?.token) {
       const auth = req.headers.authorization;
@@ -114,6 +125,7 @@ export class HubServer {
     let body = data.subarray(begin, end + 1);
     entry.status = m ? 206 : 200;
     res.writeHead(entry.status, {
+      ...CORS,
       'Content-Type': CONTENT_TYPES[extname(route.file)] ?? 'application/octet-stream',
       'Content-Length': String(body.byteLength),
       'Accept-Ranges': 'bytes',
