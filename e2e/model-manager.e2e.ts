@@ -1,0 +1,97 @@
+// Journey: the model manager. A Hub-like server on another origin (127.0.0.1, another port, with CORS) serves the
+// tiny-scout checkpoint; the page imports it through the import form (?hubEndpoint= points the form at it), the
+// progress bar reaches 100 % and the model is listed; it is loaded with a small expert budget (?expertBudgetMiB=:
+// 2 of 4 expert slots a layer, so experts page from the store), answers greedily, and the stats panel shows the
+// expert cache hit rate and the traffic plot; then another model is loaded and the installed one is deleted.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launch, type Browser } from './support/browser.ts';
+import { builtApp } from './support/build.ts';
+import { composer, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
+import { serveStatic, type StaticServer } from './support/static-server.ts';
+import { fixturesDir } from '../worker/testing/fixtures.ts';
+import { HubServer } from '../worker/store/testing/hub-server.ts';
+
+const REPO = 'meta-llama/tiny-scout';
+const TOKENS = 5;
+// tiny-scout q4: 6912 bytes an expert × 4 MoE layers = 27 KiB a slot; 0.06 MiB = 2 slots of 4 experts
+const BUDGET_MIB = '0.06';
+
+let server: StaticServer;
+let hub: HubServer;
+let browser: Browser;
+before(async () => {
+  server = await serveStatic(builtApp());
+  hub = await HubServer.start({ repos: { [REPO]: { main: join(fixturesDir(), 'tiny-scout', 'model') } } });
+  browser = await launch({ webgpu: true });
+});
+after(async () => {
+  await browser?.close();
+  await hub?.close();
+  await server?.close();
+});
+
+test('import from the Hub with progress, load with experts paged, chat, expert stats, delete', { timeout: 2 * LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS + 60_000 }, async () => {
+  const { page } = browser;
+  const query = new URLSearchParams({ temperature: '0', maxNewTokens: String(TOKENS), ignoreEos: '1', expertBudgetMiB: BUDGET_MIB, hubEndpoint: hub.url });
+  await page.goto(`${server.url}?${query}`);
+  await waitForModel(browser);
+  const installed = page.getByRole('list', { name: 'Installed models' });
+  await page.locator('[data-empty]').waitFor({ timeout: 30_000 });
+  assert.match((await page.locator('[data-storage]').textContent()) ?? '', /used · .* available/);
+
+  // import through the form: the progress bar reaches 100 % and the model is listed as complete
+  const form = page.getByRole('form', { name: 'Import a model' });
+  await form.getByLabel('Hugging Face repo').check();
+  await form.getByLabel('Repository id').fill(REPO);
+  assert.equal(await form.getByLabel(/^Access token/).getAttribute('type'), 'password');
+  await form.getByRole('button', { name: 'Import', exact: true }).click();
+  const bar = page.getByRole('progressbar', { name: 'Import progress' });
+  await bar.waitFor({ timeout: 10_000 });
+  await page
+    .waitForFunction(() => document.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow') === '100', null, { timeout: LOAD_TIMEOUT_MS })
+    .catch((error: Error) => assert.fail(withLog(browser, `import did not reach 100 %: ${error.message}; ${hub.log.map((l) => `${l.path} ${l.status}`).join(', ')}`)));
+  assert.match((await page.locator('[data-import-progress]').textContent()) ?? '', /100 % · .* of .*done/);
+  const item = installed.locator('[data-status=complete]');
+  await item.waitFor({ timeout: 10_000 });
+  assert.match((await item.textContent()) ?? '', /Hugging Face: meta-llama\/tiny-scout/);
+  assert.ok(hub.log.some((l) => l.path.endsWith('/model.safetensors') && l.status === 206), 'the weights came from the hub server in ranges');
+
+  // load it (the saved expert budget applies: experts page) and chat
+  await item.getByRole('button', { name: /^Load / }).click();
+  await page.waitForFunction(
+    () => document.querySelector('[role=status]')?.getAttribute('data-state') === 'ready' && document.body.textContent!.includes('installed in this browser'),
+    null,
+    { timeout: LOAD_TIMEOUT_MS },
+  );
+  await waitForModel(browser);
+  await composer(browser).fill('Hello from the store');
+  await composer(browser).press('Enter');
+  assert.equal(await waitForReplyEnd(browser), 'done', withLog(browser, 'reply with experts paged'));
+  assert.equal((await replyTokenIds(browser)).length, TOKENS);
+
+  // the stats panel shows the expert cache and the traffic plot
+  const hitRate = (await page.locator('[data-stat="Expert cache hit rate"]').textContent()) ?? '';
+  assert.match(hitRate, /^\d+(\.\d)? % \(\d+ hits, \d+ misses\)$/, withLog(browser, `hit rate: ${hitRate}`));
+  assert.match((await page.locator('[data-stat="Expert slots"]').textContent()) ?? '', /^2 per layer of 4 experts/);
+  assert.match((await page.locator('[data-stat="Paged in"]').textContent()) ?? '', /\d/);
+  const plot = page.getByRole('img', { name: /Expert traffic/ });
+  assert.equal(await plot.getAttribute('data-traffic-layers'), '4');
+  assert.equal(await plot.locator('rect.used').count(), 4, 'one expert a token in each of 4 layers');
+  assert.equal(await plot.locator('rect.resident').count(), 8, '2 resident slots in each of 4 layers');
+  assert.match((await plot.locator('desc').textContent()) ?? '', /layer \d+: used \d/);
+
+  // a loaded model cannot be deleted: load the built-in one, then delete with confirmation
+  await page.getByLabel('Model URL').fill('./models/tiny-scout/');
+  await page.getByRole('button', { name: 'Load model' }).click();
+  await page.waitForFunction(
+    () => document.querySelector('[role=status]')?.getAttribute('data-state') === 'ready' && !document.body.textContent!.includes('installed in this browser'),
+    null,
+    { timeout: LOAD_TIMEOUT_MS },
+  );
+  await item.getByRole('button', { name: /^Delete / }).click();
+  await page.getByRole('group', { name: /^Confirm deleting/ }).getByRole('button', { name: 'Yes, delete' }).click();
+  await page.locator('[data-empty]').waitFor({ timeout: 10_000 });
+  assert.equal(await installed.count(), 0);
+});
