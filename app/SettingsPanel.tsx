@@ -58,12 +58,12 @@ export const SettingsPanel = memo(function SettingsPanel({ user, settings, onSav
         <input type="number" min={1} step={1} {...num('maxNewTokens')} />
       </label>
       <label>
-        GPU memory for experts (MiB, 0 = automatic)
-        <input type="number" min={0} step={256} {...num('expertBudgetMiB')} />
+        GPU memory for experts (MiB, 0 = automatic){pinned('expertBudgetMiB')}
+        <input type="number" min={0} step="any" {...num('expertBudgetMiB')} />
       </label>
       <p className="panel-note">
-        The expert budget caps the GPU memory used for routed-expert slots when a model's experts do not all fit; it takes effect
-        the next time a model is loaded.
+        The expert budget caps the GPU memory for routed experts. When it holds fewer experts than the model has, experts are
+        paged in as tokens need them (the statistics show the cache hit rate). It applies the next time a model is loaded.
       </p>
       <div className="panel-actions">
         <button type="submit">Save settings</button>

@@ -60,11 +60,13 @@ test('import from the Hub with progress, load with experts paged, chat, expert s
 
   // load it (the saved expert budget applies: experts page) and chat
   await item.getByRole('button', { name: /^Load / }).click();
-  await page.waitForFunction(
-    () => document.querySelector('[role=status]')?.getAttribute('data-state') === 'ready' && document.body.textContent!.includes('installed in this browser'),
-    null,
-    { timeout: LOAD_TIMEOUT_MS },
-  );
+  await page
+    .waitForFunction(
+      () => !['starting', 'loading'].includes(document.querySelector('[role=status]')?.getAttribute('data-state') ?? '') && document.body.textContent!.includes('installed in this browser'),
+      null,
+      { timeout: LOAD_TIMEOUT_MS },
+    )
+    .catch(async (error: Error) => assert.fail(withLog(browser, `the installed model did not load: ${error.message}; status: ${await page.getByRole('status').textContent()}`)));
   await waitForModel(browser);
   await composer(browser).fill('Hello from the store');
   await composer(browser).press('Enter');
