@@ -7,11 +7,14 @@ import { launch } from './browser.ts';
 import { builtApp, repoRoot } from './build.ts';
 import { composer, waitForModel, waitForReplyEnd } from './chat-page.ts';
 import { serveStatic } from './static-server.ts';
+import { fixturesDir } from '../../worker/testing/fixtures.ts';
+import { HubServer } from '../../worker/store/testing/hub-server.ts';
 
 const out = join(repoRoot, 'docs', 'screenshots');
 const app = await serveStatic(builtApp());
 const pages = mkdtempSync(join(tmpdir(), 'tabscout-shots-'));
 const host = await serveStatic(pages);
+const hub = await HubServer.start({ repos: { 'meta-llama/tiny-scout': { main: join(fixturesDir(), 'tiny-scout', 'model') } } });
 const browser = await launch({ webgpu: true });
 const { page } = browser;
 try {
@@ -26,8 +29,19 @@ try {
   await page.locator('[data-update] button').click().catch(() => undefined);
   await page.screenshot({ path: join(out, 'chat.png') });
 
-  await page.locator('summary', { hasText: 'Settings' }).click();
-  await page.getByLabel('Model URL').fill('https://example.com/models/llama4-scout-q4/');
+  // the model manager: tiny-scout imported from a local Hub-like server, loaded with experts paged (2 of 4 slots)
+  const query = { temperature: '0.7', maxNewTokens: '24', seed: '7', expertBudgetMiB: '0.06', hubEndpoint: hub.url };
+  await page.setViewportSize({ width: 1280, height: 2000 });
+  await page.goto(`${app.url}?${new URLSearchParams(query)}`);
+  await waitForModel(browser);
+  await page.getByLabel('Repository id').fill('meta-llama/tiny-scout');
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.locator('[data-status=complete]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-status=complete]').getByRole('button', { name: /^Load / }).click();
+  await page.waitForFunction(() => document.querySelector('[role=status]')?.getAttribute('data-state') === 'ready' && document.body.textContent!.includes('installed in this browser'));
+  await composer(browser).fill('Which experts do you use?');
+  await composer(browser).press('Enter');
+  await waitForReplyEnd(browser);
   await page.locator('.panels').screenshot({ path: join(out, 'model-manager.png') });
 
   writeFileSync(
@@ -54,5 +68,6 @@ browser: nothing you type leaves this computer.</p><p>Lorem ipsum dolor sit amet
   await browser.close();
   await app.close();
   await host.close();
+  await hub.close();
   rmSync(pages, { recursive: true, force: true });
 }
