@@ -90,6 +90,12 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
     setProgress(null);
     try {
       const model = await controller.importModel(request, setProgress);
+      // an import that finds the model already stored reports no bytes: show it complete all the same
+      setProgress((p) =>
+        p?.phase === 'complete'
+          ? p
+          : { phase: 'complete', bytesDone: model.totalBytes, bytesTotal: model.totalBytes, recordsDone: model.records, recordsTotal: model.recordsTotal, bytesPerSecond: 0, secondsLeft: 0, record: null, message: '' },
+      );
       setNotice(`${model.name} is installed.`);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
