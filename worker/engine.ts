@@ -17,7 +17,7 @@ import {
   type SamplingOptions,
   type TokenEvent,
 } from './api.ts';
-import { HttpFiles } from './store/http.ts';
+import { HttpModelFiles } from './model/files.ts';
 import type { ModelFiles } from './model/safetensors.ts';
 import { ModelSession } from './session.ts';
 import { WeightStore, type StoredModelInfo, type StoreSpace } from './store/store.ts';
@@ -48,7 +48,7 @@ export class Engine implements EngineApi {
 
   constructor(
     private deviceSource: DeviceSource,
-    private filesFor: (baseUrl: string) => ModelFiles = (url) => new HttpFiles(url),
+    private filesFor: (baseUrl: string) => ModelFiles = (url) => new HttpModelFiles(url),
     /** decodes an attached image file to RGBA; the worker passes the browser's decoder */
     private decodeImage: (image: ChatImage) => Promise<DecodedPixels> = () => Promise.reject(new ImageError('No image decoder is available here.')),
     /** the weight store of the model manager (IndexedDB in the browser) */
