@@ -2,10 +2,10 @@
 // conversation list, a reply cut by a reload (crash) restored as interrupted, and untrusted Markdown rendered safely.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launch, type Browser } from './support/browser.ts';
-import { builtApp } from './support/build.ts';
+import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyText, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
-import { serveStatic, type StaticServer } from './support/static-server.ts';
+import type { StaticServer } from './support/static-server.ts';
+import { closeApp, openApp } from './support/app.ts';
 
 const SHORT = 6;
 const QUERY = new URLSearchParams({ temperature: '0', maxNewTokens: String(SHORT), ignoreEos: '1' });
@@ -13,14 +13,8 @@ const TIMEOUT = LOAD_TIMEOUT_MS + 4 * REPLY_TIMEOUT_MS;
 
 let server: StaticServer;
 let browser: Browser;
-before(async () => {
-  server = await serveStatic(builtApp());
-  browser = await launch({ webgpu: true });
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openApp()));
+after(() => closeApp(server, browser));
 
 const replies = () => browser.page.getByRole('article', { name: /^Assistant/ });
 const userMessages = () => browser.page.getByRole('article', { name: /^You/ });

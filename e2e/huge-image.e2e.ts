@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
-import { launch, type Browser } from './support/browser.ts';
-import { builtApp } from './support/build.ts';
+import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
-import { serveStatic, type StaticServer } from './support/static-server.ts';
+import type { StaticServer } from './support/static-server.ts';
+import { closeApp, openApp } from './support/app.ts';
 import { paste } from './support/transfer.ts';
 
 /** A 1-bit grayscale PNG with diagonal stripes: 13.5 MB of pixels that deflate to a few kB. */
@@ -33,14 +33,8 @@ function hugePng(width: number, height: number): Uint8Array {
 
 let server: StaticServer;
 let browser: Browser;
-before(async () => {
-  server = await serveStatic(builtApp());
-  browser = await launch({ webgpu: true });
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openApp()));
+after(() => closeApp(server, browser));
 
 test('a 12000×9000 screenshot is decoded downscaled and answered', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS }, async () => {
   await browser.page.goto(`${server.url}?temperature=0&maxNewTokens=3&ignoreEos=1&weights=q4`);

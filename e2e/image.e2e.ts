@@ -8,11 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixturesDir } from '../worker/testing/fixtures.ts';
-import { launch, type Browser } from './support/browser.ts';
-import { builtApp, repoRoot } from './support/build.ts';
+import type { Browser } from './support/browser.ts';
+import { repoRoot } from './support/build.ts';
 import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyText, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import { decodeTokens, readInt32Tensor } from './support/reference.ts';
-import { serveStatic, type StaticServer } from './support/static-server.ts';
+import type { StaticServer } from './support/static-server.ts';
+import { closeApp, openApp } from './support/app.ts';
 import { drop, paste } from './support/transfer.ts';
 
 const REFERENCE = join(fixturesDir(), 'tiny-scout', 'reference');
@@ -44,14 +45,8 @@ const TIMEOUT = LOAD_TIMEOUT_MS + 2 * REPLY_TIMEOUT_MS;
 
 let server: StaticServer;
 let browser: Browser;
-before(async () => {
-  server = await serveStatic(builtApp());
-  browser = await launch({ webgpu: true });
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openApp()));
+after(() => closeApp(server, browser));
 
 /** Opens the page (the previous test's conversation is restored from IndexedDB) and starts a new chat. */
 async function openChat(query = QUERY): Promise<void> {

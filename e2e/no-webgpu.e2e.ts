@@ -2,20 +2,14 @@
 // instead of showing the chat.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launch, type Browser } from './support/browser.ts';
-import { builtApp } from './support/build.ts';
-import { serveStatic, type StaticServer } from './support/static-server.ts';
+import type { Browser } from './support/browser.ts';
+import type { StaticServer } from './support/static-server.ts';
+import { closeApp, openApp } from './support/app.ts';
 
 let server: StaticServer;
 let browser: Browser;
-before(async () => {
-  server = await serveStatic(builtApp());
-  browser = await launch({ webgpu: false });
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openApp(false)));
+after(() => closeApp(server, browser));
 
 test('explains that WebGPU is missing instead of showing the chat', { timeout: 90_000 }, async () => {
   const { page, log } = browser;

@@ -3,24 +3,18 @@
 // settings are intact, the cut reply is marked interrupted, the user is told, and the next question is answered.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launch, type Browser } from './support/browser.ts';
-import { builtApp } from './support/build.ts';
+import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import { deprioritizeGpuAndWorkers } from './support/cpu-priority.ts';
-import { serveStatic, type StaticServer } from './support/static-server.ts';
+import type { StaticServer } from './support/static-server.ts';
+import { closeApp, openApp } from './support/app.ts';
 
 const TIMEOUT = LOAD_TIMEOUT_MS + 3 * REPLY_TIMEOUT_MS;
 
 let server: StaticServer;
 let browser: Browser;
-before(async () => {
-  server = await serveStatic(builtApp());
-  browser = await launch({ webgpu: true });
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openApp()));
+after(() => closeApp(server, browser));
 
 const button = (name: string) => browser.page.getByRole('button', { name, exact: true });
 

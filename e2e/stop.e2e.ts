@@ -1,10 +1,10 @@
 // Journey: Stop cancels a long reply mid-stream, and the same worker then answers the next message.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launch, type Browser } from './support/browser.ts';
-import { builtApp } from './support/build.ts';
+import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
-import { serveStatic, type StaticServer } from './support/static-server.ts';
+import type { StaticServer } from './support/static-server.ts';
+import { closeApp, openApp } from './support/app.ts';
 
 // Long enough to still be streaming when Stop is clicked, short enough for the tiny model's 512-token context.
 const LONG_REPLY = 400;
@@ -12,14 +12,8 @@ const SHORT_REPLY = 4;
 
 let server: StaticServer;
 let browser: Browser;
-before(async () => {
-  server = await serveStatic(builtApp());
-  browser = await launch({ webgpu: true });
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openApp()));
+after(() => closeApp(server, browser));
 
 test('Stop cancels the reply and the engine keeps serving', { timeout: LOAD_TIMEOUT_MS + 2 * REPLY_TIMEOUT_MS }, async () => {
   const { page } = browser;
