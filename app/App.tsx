@@ -1,7 +1,7 @@
 // The page: conversation list, chat, and the side panels (model, settings, stats). The engine loads the model in a
 // Web Worker; the UI only ever waits on messages from it.
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import type { WeightMode } from '../worker/api.ts';
+import type { WeightFormat } from '../protocol/api.ts';
 import { Chat } from './Chat.tsx';
 import { engineController } from './engine-client.ts';
 import { ModelPanel } from './ModelPanel.tsx';
@@ -38,7 +38,7 @@ export function App({ initialUser }: { initialUser: UserSettings }) {
   }, []);
 
   const loadModel = useCallback(
-    (url: string, weights: WeightMode) => {
+    (url: string, weights: WeightFormat) => {
       void saveSettings({ ...user, model: url, weights });
       void controller.load({ url: modelUrlOf(url, window.location.href), weights, vision: settings.vision, expertBudgetBytes: expertBudgetBytes(settings) });
     },
@@ -46,7 +46,7 @@ export function App({ initialUser }: { initialUser: UserSettings }) {
   );
 
   const loadStored = useCallback(
-    (id: string, source: string, weights: WeightMode) => {
+    (id: string, source: string, weights: WeightFormat) => {
       void controller.load({ url: source, storedId: id, weights, vision: settings.vision, expertBudgetBytes: expertBudgetBytes(settings) });
     },
     [controller, settings],

@@ -2,8 +2,8 @@
 // (Ctrl+V / Cmd+V), dropped onto the chat, or picked with "Attach image"; they go before the text. The last reply
 // can be regenerated and the last message edited and asked again; every reply has a copy button.
 import { memo, useCallback, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
-import type { GenerateProgress, GenerationResult, GenerationStats } from '../worker/api.ts';
-import { errorCode } from '../worker/comlink-errors.ts';
+import type { GenerateProgress, GenerationResult, GenerationStats } from '../protocol/api.ts';
+import { errorCode } from '../protocol/errors.ts';
 import { attach, attachmentName, dragHasFiles, filesOf, toChatImages, type Attachment } from './attachments.ts';
 import { copyText } from './clipboard.ts';
 import { newId, storeImages, toMessages, type AssistantTurn, type Turn, type UserTurn } from './conversations.ts';

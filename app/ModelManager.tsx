@@ -2,8 +2,8 @@
 // free, and importing a model from the Hugging Face Hub, a URL, a package or a local folder with a real progress
 // bar. The engine checks that a model fits before downloading anything; its errors are shown as they are written.
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { errorCode } from '../worker/comlink-errors.ts';
-import type { ImportProgress, ImportRequest, StoredModelInfo, StoreSpace, WeightMode } from '../worker/api.ts';
+import { errorCode } from '../protocol/errors.ts';
+import type { ImportProgress, ImportRequest, StoredModelInfo, StoreSpace, WeightFormat } from '../protocol/api.ts';
 import type { EngineController } from './engine-client.ts';
 import { formatBytes } from './ModelStatus.tsx';
 import { hubEndpoint } from './settings.ts';
@@ -22,7 +22,7 @@ interface ManagerProps {
   /** the installed model now loaded, if any */
   loadedId: string | null;
   busy: boolean;
-  onLoad: (id: string, source: string, weights: WeightMode) => void;
+  onLoad: (id: string, source: string, weights: WeightFormat) => void;
 }
 
 function describeSource(model: StoredModelInfo): string {
@@ -62,7 +62,7 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
   const [token, setToken] = useState('');
   const [url, setUrl] = useState('');
   const [files, setFiles] = useState<File[]>([]);
-  const [weights, setWeights] = useState<WeightMode>('q4');
+  const [weights, setWeights] = useState<WeightFormat>('q4');
   const [progress, setProgress] = useState<ImportProgress | null>(null);
   const [importing, setImporting] = useState(false);
   const [importError, setImportError] = useState<{ code: string | undefined; message: string } | null>(null);

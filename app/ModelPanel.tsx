@@ -1,7 +1,7 @@
 // The current model (name, size, source), loading another one from a URL, and the model manager (installed models,
 // storage, import: ModelManager.tsx).
 import { memo, useEffect, useState, type FormEvent } from 'react';
-import type { ModelInfo, WeightMode } from '../worker/api.ts';
+import type { ModelInfo, WeightFormat } from '../protocol/api.ts';
 import type { EngineController, EngineState } from './engine-client.ts';
 import { ModelManager } from './ModelManager.tsx';
 import { downloadSize } from './model-size.ts';
@@ -13,15 +13,15 @@ interface ModelPanelProps {
   source: string | null;
   /** the installed model loaded, if it came from the weight store */
   storedId: string | null;
-  weights: WeightMode;
+  weights: WeightFormat;
   controller: EngineController;
-  onLoad: (url: string, weights: WeightMode) => void;
-  onLoadStored: (id: string, source: string, weights: WeightMode) => void;
+  onLoad: (url: string, weights: WeightFormat) => void;
+  onLoadStored: (id: string, source: string, weights: WeightFormat) => void;
 }
 
 export const ModelPanel = memo(function ModelPanel({ state, model, source, storedId, weights, controller, onLoad, onLoadStored }: ModelPanelProps) {
   const [url, setUrl] = useState('');
-  const [mode, setMode] = useState<WeightMode>(weights);
+  const [mode, setMode] = useState<WeightFormat>(weights);
   const [download, setDownload] = useState<number | null>(null);
   useEffect(() => setMode(weights), [weights]);
   useEffect(() => {

@@ -2,7 +2,7 @@
 // paged the expert cache (hit rate, prediction accuracy, bytes paged in) with a plot of expert traffic. When every
 // expert is resident the panel says so (never made up).
 import { memo } from 'react';
-import type { DeviceReport, ExpertStats, GenerationStats, ModelInfo } from '../worker/api.ts';
+import type { DeviceReport, ExpertStats, GenerationStats, ModelInfo } from '../protocol/api.ts';
 import { formatBytes } from './ModelStatus.tsx';
 
 const percent = (x: number) => `${(100 * x).toFixed(1)} %`;

@@ -1,7 +1,7 @@
 // Images attached to the message being written: picked from the clipboard, a drop or the file picker. Files that
 // are not images are refused here with a message; whether an image file can actually be decoded is the worker's
 // call (its 'bad-image' error names the image as `attachmentName` does).
-import type { ChatImage } from '../worker/api.ts';
+import type { ChatImage } from '../protocol/api.ts';
 
 export interface Attachment {
   id: number;

@@ -1,7 +1,7 @@
 // Conversations and their persistence in IndexedDB. One record per conversation (turns without image bytes), one
 // record per image Blob (written once, when the message is sent), and an index of all conversations for the list.
 // A reply still streaming when the page died is restored as 'interrupted'.
-import type { ChatImage, ChatMessage, GenerationResult, GenerationStats } from '../worker/api.ts';
+import type { ChatImage, ChatMessage, GenerationResult, GenerationStats } from '../protocol/api.ts';
 import type { Attachment } from './attachments.ts';
 import { appStore, del, delMany, get, getMany, set, setMany } from './db.ts';
 

@@ -2,26 +2,25 @@
 // across failures. A lost GPU device is re-initialised in the same worker; a worker that dies (crash, out of
 // memory) is replaced by a new one. Either way the model is loaded again and the UI is told what happened.
 import * as Comlink from 'comlink';
-import '../worker/comlink-errors.ts';
-import { errorCode } from '../worker/comlink-errors.ts';
-import {
-  EngineError,
-  type ChatMessage,
-  type DeviceLostInfo,
-  type DeviceReport,
-  type EngineApi,
-  type GenerateProgress,
-  type GenerationResult,
-  type ImportProgress,
-  type ImportRequest,
-  type LoadProgress,
-  type ModelInfo,
-  type SamplingOptions,
-  type StoredModelInfo,
-  type StoreSpace,
-  type TokenEvent,
-  type WeightMode,
-} from '../worker/api.ts';
+import '../protocol/comlink-errors.ts';
+import { EngineError, errorCode } from '../protocol/errors.ts';
+import type {
+  ChatMessage,
+  DeviceLostInfo,
+  DeviceReport,
+  EngineApi,
+  GenerateProgress,
+  GenerationResult,
+  ImportProgress,
+  ImportRequest,
+  LoadProgress,
+  ModelInfo,
+  SamplingOptions,
+  StoredModelInfo,
+  StoreSpace,
+  TokenEvent,
+  WeightFormat,
+} from '../protocol/api.ts';
 
 export type Engine = Comlink.Remote<EngineApi>;
 
@@ -101,7 +100,7 @@ export type EngineState =
 export interface ModelSpec {
   /** the model folder's URL, or for a stored model a description of where it came from (shown as its source) */
   url: string;
-  weights: WeightMode;
+  weights: WeightFormat;
   vision: boolean;
   /** GPU memory for routed experts (the settings' expert budget); undefined = all resident */
   expertBudgetBytes?: number;

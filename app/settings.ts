@@ -2,7 +2,7 @@
 // overrides any of them for this page only, which is how tests and links pin them
 // (?temperature=0&maxNewTokens=40&ignoreEos=1&weights=f32&vision=0&system=…&model=…&seed=1&expertBudgetMiB=0.05&testHooks=1;
 // ?hubEndpoint=… points Hub imports at a mirror or a test server).
-import type { SamplingOptions, WeightMode } from '../worker/api.ts';
+import type { SamplingOptions, WeightFormat } from '../protocol/api.ts';
 import { appStore, get, set } from './db.ts';
 
 /** What the user can change in the settings panel; persisted. */
@@ -16,14 +16,14 @@ export interface UserSettings {
   expertBudgetMiB: number;
   /** model folder URL as typed (relative to the page) */
   model: string;
-  weights: WeightMode;
+  weights: WeightFormat;
 }
 
 /** Everything a page needs: the user's settings with the URL's overrides applied, and page-only options. */
 export interface Settings {
   /** absolute URL of the model folder (Hugging Face repo layout) */
   modelUrl: string;
-  weights: WeightMode;
+  weights: WeightFormat;
   /** load the model's vision tower (default true; ?vision=0 saves its GPU memory, and images are then refused) */
   vision: boolean;
   /** system prompt; empty = none */
@@ -95,7 +95,7 @@ export function resolveSettings(user: UserSettings, location: { href: string; se
   const flag = (name: string): boolean => ['1', 'true', 'yes'].includes((query.get(name) ?? '').toLowerCase());
   const queryWeights = query.get('weights');
   if (queryWeights) pinned.push('weights');
-  const weights: WeightMode = queryWeights ? (queryWeights === 'f32' ? 'f32' : 'q4') : user.weights;
+  const weights: WeightFormat = queryWeights ? (queryWeights === 'f32' ? 'f32' : 'q4') : user.weights;
   const model = query.get('model');
   if (model) pinned.push('model');
   const system = query.get('system');

@@ -2,7 +2,7 @@
 // ~60 renders a second however fast the model is), and the conversation is saved about once a second while it
 // streams, so a crash loses at most the last second of text.
 import { startTransition, useRef } from 'react';
-import type { TokenEvent } from '../worker/api.ts';
+import type { TokenEvent } from '../protocol/api.ts';
 import type { AssistantTurn, Conversation } from './conversations.ts';
 import type { SaveMode } from './use-conversations.ts';
 

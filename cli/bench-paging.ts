@@ -10,7 +10,7 @@ import { loadTextWeights, residentExperts, destroyTextWeights } from '../worker/
 import { createRunState, destroyRunState, Llama4Text } from '../worker/model/llama4.ts';
 import { ExpertPager, RamExperts } from '../worker/pager/pager.ts';
 import { sampleToken } from '../kernels/sample/sample.ts';
-import type { WeightMode } from '../worker/api.ts';
+import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -41,7 +41,7 @@ function syntheticConfig(): ModelConfig {
 }
 
 /** A seeded stream of random weights in the engine's layout (the same keys as engineTensors). */
-async function* syntheticTensors(config: ModelConfig, mode: WeightMode): AsyncGenerator<EngineTensor> {
+async function* syntheticTensors(config: ModelConfig, mode: WeightFormat): AsyncGenerator<EngineTensor> {
   const c = config.text, H = c.hiddenSize, F = c.intermediateSize;
   let seed = 12345;
   const random = (n: number, scale: number) => {

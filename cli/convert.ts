@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { quantizeQ4, type Q4Data } from '../kernels/linear/q4-format.ts';
-import type { WeightMode } from '../worker/api.ts';
+import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 import { parseConfig } from '../worker/model/config.ts';
 import { engineTensors, type EngineTensor } from '../worker/model/engine-tensors.ts';
 import { readCheckpointIndex } from '../worker/model/safetensors.ts';
@@ -18,7 +18,7 @@ import { recordFileBytes, recordFileName } from '../worker/store/package.ts';
 import { FsModelFiles } from './fs-model-files.ts';
 
 export interface ConvertOptions {
-  weights?: WeightMode;
+  weights?: WeightFormat;
   id?: string;
   name?: string;
   maxRecordBytes?: number;
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   });
   const [modelDir, outDir] = positionals;
   if (!modelDir || !outDir) throw new Error('usage: npm run convert -- <hf-model-dir> <out-dir> [--weights q4|f32] [--id ID] [--name NAME] [--max-record-mib N] [--text-only]');
-  const weights = values.weights as WeightMode;
+  const weights = values.weights as WeightFormat;
   if (weights !== 'q4' && weights !== 'f32') throw new Error(`--weights must be q4 or f32, got ${values.weights}`);
   const mib = values['max-record-mib'] !== undefined ? Number(values['max-record-mib']) : undefined;
   if (mib !== undefined && !(mib > 0)) throw new Error('--max-record-mib must be a positive number');

@@ -1,7 +1,7 @@
 // ModelFiles over a local folder (Node).
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EngineError } from '../worker/api.ts';
+import { EngineError } from '../protocol/errors.ts';
 import type { ModelFiles } from '../worker/model/safetensors.ts';
 
 export class FsModelFiles implements ModelFiles {

@@ -6,7 +6,7 @@ import { FsModelFiles } from './fs-model-files.ts';
 import { Reference } from './reference.ts';
 import { compareLogits } from './parity.ts';
 import { ModelSession } from '../worker/session.ts';
-import type { WeightMode } from '../worker/api.ts';
+import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 import { buildPrompt, imageConfigFor } from '../worker/chat-input.ts';
 import { decodePng } from '../worker/image/png.ts';
 import { readFile } from 'node:fs/promises';
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   if (!values.model || !values.reference) {
     throw new Error('usage: npm run verify -- --model <model-dir> --reference <reference-dir> --weights f32|q4 [--expert-slots N] [--json] [--vision [--image-reference <file>]]');
   }
-  const weights = values.weights as WeightMode;
+  const weights = values.weights as WeightFormat;
   if (weights !== 'f32' && weights !== 'q4') throw new Error(`--weights must be f32 or q4, got ${values.weights}`);
   if (values['expert-slots'] !== undefined && !(Number(values['expert-slots']) >= 1)) throw new Error('--expert-slots must be a positive integer');
   const log = (s: string) => (values.json ? console.error(s) : console.log(s));

@@ -1,5 +1,5 @@
 // Finds the browser's WebGPU adapter and asks for a device with the adapter's own (higher) limits.
-import { EngineError } from './api.ts';
+import { EngineError } from '../protocol/errors.ts';
 
 /** Below these the kernels cannot run at all. */
 const MIN_INVOCATIONS_PER_WORKGROUP = 256;

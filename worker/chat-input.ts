@@ -1,6 +1,6 @@
 // Turns chat messages (text and decoded images) into what the model runs: prompt ids with each image expanded
 // into its <|patch|> layout, and the images' preprocessed tiles in prompt order.
-import { EngineError } from './api.ts';
+import { EngineError } from '../protocol/errors.ts';
 import type { ModelSession, ImageTiles } from './session.ts';
 import { loadImageProcessorConfig, type ImageProcessorConfig } from './image/processor-config.ts';
 import { preprocessImage } from './image/preprocess.ts';

@@ -9,7 +9,7 @@ import { Engine } from './engine.ts';
 import { fixturesDir } from './testing/fixtures.ts';
 import { HubServer } from './store/testing/hub-server.ts';
 import { fakeStorage, testStore } from './store/testing/stores.ts';
-import type { ImportProgress } from './api.ts';
+import type { ImportProgress } from '../protocol/api.ts';
 
 let hub: HubServer | null = null;
 after(() => hub?.close());

@@ -1,28 +1,31 @@
 // The engine behind the EngineApi: owns the GPU device and at most one loaded model. The Web Worker exposes an
 // instance through Comlink (worker.ts); nothing here touches the DOM.
 import { GpuContext, isCpuAdapter } from '../kernels/runtime.ts';
-import {
-  EngineError,
-  type ChatMessage,
-  type DeviceReport,
-  type EngineApi,
-  type GenerationResult,
-  type GenerationStats,
-  type GenerateProgress,
-  type ChatImage,
-  type DeviceLostInfo,
-  type LoadOptions,
-  type LoadProgress,
-  type ModelInfo,
-  type SamplingOptions,
-  type TokenEvent,
-} from './api.ts';
+import { EngineError } from '../protocol/errors.ts';
+import type {
+  ChatMessage,
+  DeviceReport,
+  EngineApi,
+  GenerationResult,
+  GenerationStats,
+  GenerateProgress,
+  ChatImage,
+  DeviceLostInfo,
+  LoadOptions,
+  LoadProgress,
+  ModelInfo,
+  SamplingOptions,
+  TokenEvent,
+  StoredModelInfo,
+  StoreSpace,
+  ImportRequest,
+  ImportProgress,
+} from '../protocol/api.ts';
 import { HttpModelFiles } from './model/files.ts';
 import type { ModelFiles } from './model/safetensors.ts';
 import { ModelSession } from './session.ts';
-import { WeightStore, type StoredModelInfo, type StoreSpace } from './store/store.ts';
-import { ModelLibrary, type ImportRequest } from './store/library.ts';
-import type { ImportProgress } from './store/import.ts';
+import { WeightStore } from './store/store.ts';
+import { ModelLibrary } from './store/library.ts';
 import { loadSessionFromStore, manifestFiles } from './store/session.ts';
 import { buildPrompt, imageConfigFor, type DecodedPixels } from './chat-input.ts';
 import type { ImageProcessorConfig } from './image/processor-config.ts';

@@ -2,7 +2,9 @@
 // No DOM here: the Web Worker and Node (verify, tests) both use it.
 import { GpuContext } from '../kernels/runtime.ts';
 import { sampleToken, seededRandom } from '../kernels/sample/sample.ts';
-import { EngineError, type GenerationResult, type LoadOptions, type SamplingOptions, type TokenEvent, type WeightMode } from './api.ts';
+import { EngineError } from '../protocol/errors.ts';
+import type { GenerationResult, LoadOptions, SamplingOptions, TokenEvent } from '../protocol/api.ts';
+import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 import { parseConfig, type ModelConfig } from './model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, type EmbedOverride } from './model/llama4.ts';
 import type { ModelFiles } from './model/safetensors.ts';
@@ -40,7 +42,7 @@ export class ModelSession {
     readonly tokenizer: ChatTokenizer,
     readonly weights: TextWeights,
     readonly model: Llama4Text,
-    readonly weightMode: WeightMode,
+    readonly weightMode: WeightFormat,
     readonly vision: { weights: VisionWeights; encoder: VisionEncoder } | null,
   ) {
     this.sampled = ctx.createBuffer(4, 'sampled');
@@ -235,7 +237,7 @@ function contiguousRuns(rows: number[], source: GPUBuffer): EmbedOverride[] {
 }
 
 /** Expert slots per MoE layer that fit a GPU budget for routed experts (at least one). */
-export function slotsForBudget(config: ModelConfig, mode: WeightMode, budgetBytes: number): number {
+export function slotsForBudget(config: ModelConfig, mode: WeightFormat, budgetBytes: number): number {
   const c = config.text;
   const H = c.hiddenSize, F = c.intermediateSize;
   const matrix = (rows: number, cols: number) => (mode === 'q4' && cols % 32 === 0 ? (rows * cols * 18) / 32 : rows * cols * 4);

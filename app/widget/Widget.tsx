@@ -2,8 +2,8 @@
 // downloads only after the visitor (or the host, by asking, or ?autoload=1) starts it; before that the widget says
 // how big the download is.
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import type { ChatMessage } from '../../worker/api.ts';
-import { errorCode } from '../../worker/comlink-errors.ts';
+import type { ChatMessage } from '../../protocol/api.ts';
+import { errorCode } from '../../protocol/errors.ts';
 import { engineController, WorkerCrashed } from '../engine-client.ts';
 import { Markdown } from '../Markdown.tsx';
 import { downloadSize } from '../model-size.ts';

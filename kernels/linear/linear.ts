@@ -2,12 +2,13 @@
 // binding exceeds the device limit. Expert weights are one LinearWeight with `rowsPerExpert` rows per expert.
 import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
 import { q4Bytes, quantizeQ4 } from './q4-format.ts';
+import type { WeightFormat } from './weight-format.ts';
 import q4Source from './linear_q4.wgsl';
 import f32Source from './linear_f32.wgsl';
 import rowsQ4Source from './linear_rows_q4.wgsl';
 import rowsF32Source from './linear_rows_f32.wgsl';
 
-export type WeightFormat = 'f32' | 'q4';
+export type { WeightFormat } from './weight-format.ts';
 
 const uniforms = ['rows:u32', 'cols:u32', 'items:u32', 'xRowDiv:u32', 'xStride:u32', 'yStride:u32', 'yOffset:u32', 'expertBase:u32', 'expertCount:u32'] as const;
 export const linearQ4Kernel: KernelSpec = { name: 'linear_q4', source: q4Source, uniforms };

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { fixturesDir } from '../testing/fixtures.ts';

@@ -2,7 +2,7 @@
 // or the `image_processor` object of `processor_config.json` (transformers 5), plus the patch size and the
 // pixel-shuffle ratio that fix how many `<|patch|>` tokens a tile becomes. Nothing is assumed about the tile size
 // (336 on the real checkpoints, 112 on the test fixtures): it comes from `size`, else from vision_config.image_size.
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 
 export interface ImageProcessorConfig {

@@ -6,7 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { testGpu } from '../../kernels/testing.ts';
-import { EngineError, type EngineErrorCode, type SamplingOptions } from '../api.ts';
+import { EngineError, type EngineErrorCode } from '../../protocol/errors.ts';
+import type { SamplingOptions } from '../../protocol/api.ts';
 import { ModelSession } from '../session.ts';
 import { fixturesDir, readSafetensorsFile, removeDir, tempModelCopy, writeSafetensorsFile } from '../testing/fixtures.ts';
 

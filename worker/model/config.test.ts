@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import { fixturesDir } from '../testing/fixtures.ts';
 import { parseConfig } from './config.ts';
 

@@ -2,7 +2,7 @@
 // `rope_scaling` + `rope_theta`), Llama4ForConditionalGeneration (with text_config) and text-only Llama4ForCausalLM.
 // Derivations follow HF configuration_llama4.py (see ../shared/docs/llama4-spec.md §1).
 import type { RopeScaling } from '../../kernels/rope/rope.ts';
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 
 export interface TextConfig {
   vocabSize: number;

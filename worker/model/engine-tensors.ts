@@ -4,7 +4,8 @@
 // gate_up [2F, hidden] and down [hidden, F] parts, so it can be stored and paged as one record.
 // In q4 mode every linear whose input dimension is a multiple of 32 is marked q4; routers and norms stay f32.
 // The GPU loader (weights.ts) and the package converter both walk this list, so the layout lives in one place.
-import { EngineError, type WeightMode } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
+import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import type { ModelConfig } from './config.ts';
 import { readCheckpointIndex, toF32, type ModelFiles, type TensorInfo } from './safetensors.ts';
 import type { Q4Data } from '../../kernels/linear/q4-format.ts';
@@ -46,7 +47,7 @@ export const keys = {
   expert: (l: number, e: number) => `layers.${l}.experts.${e}`,
 };
 
-export function formatFor(mode: WeightMode, cols: number): TensorFormat {
+export function formatFor(mode: WeightFormat, cols: number): TensorFormat {
   return mode === 'q4' && cols % 32 === 0 ? 'q4' : 'f32';
 }
 
@@ -90,7 +91,7 @@ function transpose(w: Float32Array, inDim: number, outDim: number): Float32Array
  * Walks the text model's tensors from a checkpoint, one at a time (each routed expert read by range on its own,
  * so memory stays bounded by one expert or one dense tensor).
  */
-export async function* engineTensors(files: ModelFiles, config: ModelConfig, mode: WeightMode, onProgress?: ReadProgress): AsyncGenerator<EngineTensor> {
+export async function* engineTensors(files: ModelFiles, config: ModelConfig, mode: WeightFormat, onProgress?: ReadProgress): AsyncGenerator<EngineTensor> {
   const tensors = await readCheckpointIndex(files);
   const c = config.text;
   const p = config.textPrefix;

@@ -1,6 +1,6 @@
 // ModelFiles over HTTP: a base URL laid out like a Hugging Face repo (…/resolve/<rev>/ or a static folder),
 // read with Range requests so no shard is ever fetched whole.
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from './safetensors.ts';
 
 export class HttpModelFiles implements ModelFiles {

@@ -12,7 +12,7 @@ import { attention } from '../../kernels/attention/attention.ts';
 import { routeTopK } from '../../kernels/router/router.ts';
 import { swiglu } from '../../kernels/swiglu/swiglu.ts';
 import { residualAdd } from '../../kernels/residual/residual.ts';
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import type { TextConfig } from './config.ts';
 import type { LayerWeights, MlpWeights, MoeWeights, TextWeights } from './weights.ts';
 import type { ExpertPager } from '../pager/pager.ts';

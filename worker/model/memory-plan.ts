@@ -1,7 +1,7 @@
 // What a model costs, from its config alone (before any download): parameters, bytes as the engine stores them,
 // the spec's int4 accounting (llama4-spec.md §6), the KV cache, and the per-layer schedule.
 // Shapes follow llama4-spec.md §5.1 / HF modeling_llama4.py.
-import type { WeightMode } from '../api.ts';
+import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import type { ModelConfig } from './config.ts';
 
 /** One group of tensors. */
@@ -14,7 +14,7 @@ export interface Part {
 }
 
 export interface MemoryPlan {
-  weights: WeightMode;
+  weights: WeightFormat;
   embedding: Part;
   lmHead: Part;
   attention: Part;
@@ -55,7 +55,7 @@ const INT4_BYTES_PER_PARAM = 18 / 32;
 class Acc {
   params = 0;
   bytes = 0;
-  constructor(private mode: WeightMode) {}
+  constructor(private mode: WeightFormat) {}
   /** a weight of `rows` outputs × `cols` inputs (times `count`); `quantizable` false keeps it f32 */
   add(rows: number, cols: number, count = 1, quantizable = true): this {
     const n = rows * cols * count;
@@ -78,7 +78,7 @@ const sum = (...parts: Part[]): Part => ({
   int4Bytes: parts.reduce((s, p) => s + p.int4Bytes, 0),
 });
 
-export function memoryPlan(config: ModelConfig, weights: WeightMode): MemoryPlan {
+export function memoryPlan(config: ModelConfig, weights: WeightFormat): MemoryPlan {
   const c = config.text;
   const acc = () => new Acc(weights);
   const H = c.hiddenSize, F = c.intermediateSize;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import { encodeSafetensors, fixturesDir, readSafetensorsFile, removeDir, tempModelCopy } from '../testing/fixtures.ts';
 import { parseHeader, readCheckpointIndex, readSafetensorsHeader, toF32 } from './safetensors.ts';
 

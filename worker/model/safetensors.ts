@@ -1,6 +1,6 @@
 // safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then data.
 // Tensors are read one at a time through a ModelFiles source (HTTP Range, files), never a whole file at once.
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/f16.ts';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8';

@@ -10,7 +10,8 @@ import { rope } from '../../kernels/rope/rope.ts';
 import { attention } from '../../kernels/attention/attention.ts';
 import { gelu } from '../../kernels/gelu/gelu.ts';
 import { pixelShuffle } from '../../kernels/pixel-shuffle/pixel-shuffle.ts';
-import { EngineError, type WeightMode } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
+import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import type { ModelConfig, VisionConfig } from './config.ts';
 import { readCheckpointIndex, toF32, type ModelFiles, type TensorInfo } from './safetensors.ts';
 
@@ -53,7 +54,7 @@ export function tokensPerTile(v: VisionConfig): number {
   return Math.round((v.imageSize / v.patchSize) ** 2 * v.pixelShuffleRatio ** 2);
 }
 
-export async function loadVisionWeights(ctx: GpuContext, files: ModelFiles, config: ModelConfig, mode: WeightMode): Promise<VisionWeights> {
+export async function loadVisionWeights(ctx: GpuContext, files: ModelFiles, config: ModelConfig, mode: WeightFormat): Promise<VisionWeights> {
   const v = config.vision;
   if (!v) throw new EngineError('bad-model', 'This model has no vision tower (config.json has no vision_config): it cannot read images.');
   if (v.pixelShuffleRatio !== 0.5) throw new EngineError('bad-model', `vision_config.pixel_shuffle_ratio ${v.pixelShuffleRatio} is not supported (Llama 4 uses 0.5)`);

@@ -1,7 +1,7 @@
 // Llama 4 text weights on the GPU, built from a stream of engine tensors (engine-tensors.ts): from a checkpoint
 // (quantized on the way when q4) or from a weight package (already quantized). Routed experts go to an
 // ExpertSink: straight into a GPU pool with one slot per expert (resident), or to a pager's RAM tier.
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import { linearBytes, destroyLinear, type LinearWeight } from '../../kernels/linear/linear.ts';
 import { createLinearPool, writeSlot } from '../../kernels/linear/pool.ts';
 import { uploadMatrix } from '../../kernels/linear/upload.ts';

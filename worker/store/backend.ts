@@ -1,6 +1,7 @@
 // The two halves of the weight store, as interfaces so tests can inject faults (a full disk, a crash between two
 // writes): records (the weight bytes) and the index (manifests, their text files, and one commit entry per stored
 // record). idb.ts implements both on IndexedDB; every method is one transaction.
+import type { ModelStatus } from '../../protocol/api.ts';
 import type { Manifest } from './format.ts';
 
 /** A record as stored: the payload and what it belongs to, so a record of another model is never taken. */
@@ -24,8 +25,6 @@ export interface RecordBackend {
   models(): Promise<string[]>;
   deleteModel(model: string): Promise<void>;
 }
-
-export type ModelStatus = 'partial' | 'complete';
 
 /** A manifest without its text files (kept apart so listing models stays light). */
 export interface ModelEntry extends Omit<Manifest, 'files'> {

@@ -2,7 +2,7 @@
 // at most maxRangeBytes, and quantizing each piece as it arrives. Memory stays bounded by one record (plus, for a
 // routed expert, its part transposed in the checkpoint's own dtype): never a whole shard or tensor. Chunks of the
 // vision file are the checkpoint's bytes as they are.
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import { quantizeQ4 } from '../../kernels/linear/q4-format.ts';
 import { toF32, type ModelFiles, type TensorInfo } from '../model/safetensors.ts';
 import type { PartEntry } from './format.ts';

@@ -1,6 +1,6 @@
 // A model folder the user picked, as ModelFiles: the files of an <input webkitdirectory> (or dropped files), or a
 // FileSystemDirectoryHandle from showDirectoryPicker(). Ranges are Blob slices: nothing is read whole.
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 import { checkpointSource, type ImportSource } from './sources.ts';
 

@@ -6,24 +6,15 @@
 // (16 B per block of 32 weights, Q4Data.qs) followed by their f16 scales (Q4Data.scales, padded to an even count so
 // the section is a whole number of u32); an f32 part is the row-major f32 values. Every section starts on a 4-byte
 // boundary, so a reader takes typed views of the payload without copying.
-import type { WeightMode } from '../api.ts';
-import { EngineError } from '../api.ts';
+import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
+import { EngineError } from '../../protocol/errors.ts';
+import type { ModelSource } from '../../protocol/api.ts';
 import type { Q4Data } from '../../kernels/linear/q4-format.ts';
 import type { EngineTensor, MatrixPart, TensorFormat } from '../model/engine-tensors.ts';
 
 export const FORMAT_VERSION = 1;
 /** No record is larger than one binding the smallest GPUs allow (experts excepted in f32 mode, see planRecords). */
 export const MAX_RECORD_BYTES = 128 * 1024 * 1024;
-
-export type SourceKind = 'hub' | 'url' | 'folder' | 'package' | 'checkpoint';
-
-export interface ModelSource {
-  kind: SourceKind;
-  /** repo id, base URL, folder name or package URL */
-  location: string;
-  /** Hub revision (branch, tag or commit) where there is one */
-  revision: string | null;
-}
 
 /** One part of a record: rows [rowStart, rowEnd) of part `part` of engine tensor `tensor`. */
 export interface PartEntry {
@@ -65,7 +56,7 @@ export interface Manifest {
   source: ModelSource;
   /** ISO date of the conversion or import */
   date: string;
-  weights: WeightMode;
+  weights: WeightFormat;
   /** SHA-256 of what the records are made from (modelDigest): a record or manifest of another model differs */
   digest: string;
   maxRecordBytes: number;

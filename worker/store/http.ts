@@ -2,7 +2,7 @@
 // every request retried with exponential backoff on network errors, 5xx/429, dropped connections and stalls (no
 // bytes for idleTimeoutMs), resuming a range from the last byte received. 401/403 ask for a token; 404 is a
 // missing file. Every loop is bounded: attempts per request, and a retry that made no progress counts against it.
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 
 export interface HttpOptions {

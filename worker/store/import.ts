@@ -2,26 +2,11 @@
 // kept and skipped, the rest is made (or fetched), hashed, written and committed one by one. A package record
 // whose hash does not match is fetched again (hashAttempts times, then an error naming the file); network faults
 // are retried by the HTTP layer; a full disk stops the import cleanly with the space still needed.
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
+import type { ImportProgress } from '../../protocol/api.ts';
 import { formatGB, sha256Hex, type Manifest, type RecordEntry } from './format.ts';
 import type { ImportSource, ResolvedModel, ResolveOptions } from './sources.ts';
 import { entryOf, isQuotaError, storeBytesNeeded, type WeightStore } from './store.ts';
-
-export interface ImportProgress {
-  phase: 'resolving' | 'importing' | 'complete';
-  /** bytes of records stored (as the store counts them), and of all of them */
-  bytesDone: number;
-  bytesTotal: number;
-  recordsDone: number;
-  recordsTotal: number;
-  /** over the last few seconds of this run (0 until two records are in) */
-  bytesPerSecond: number;
-  /** null until there is a rate */
-  secondsLeft: number | null;
-  /** the record just stored */
-  record: string | null;
-  message: string;
-}
 
 export interface ImportOptions extends ResolveOptions {
   onProgress?: (p: ImportProgress) => void;

@@ -1,7 +1,7 @@
 // Which records a model has, from its config alone: the engine tensors in the order engineTensors() yields them
 // (engine-tensors.ts is the contract; layout.test.ts checks this list against it tensor by tensor), where each
 // comes from in a Hugging Face checkpoint, and how they are cut into records.
-import type { WeightMode } from '../api.ts';
+import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { formatFor, keys, type EngineTensor, type TensorFormat } from '../model/engine-tensors.ts';
 import type { TensorInfo } from '../model/safetensors.ts';
@@ -32,7 +32,7 @@ export interface LayoutTensor {
 }
 
 /** Every engine tensor of the text model, in engineTensors() order. hasLmHead: false for a tied checkpoint without lm_head. */
-export function tensorLayout(config: ModelConfig, mode: WeightMode, hasLmHead = true): LayoutTensor[] {
+export function tensorLayout(config: ModelConfig, mode: WeightFormat, hasLmHead = true): LayoutTensor[] {
   const c = config.text;
   const p = config.textPrefix;
   const m = `${p}model.`;
@@ -174,7 +174,7 @@ export function recordEntry(r: PlannedRecord): RecordEntry {
  * vision file is kept, config.json and every checkpoint tensor's name, dtype, shape and place. Two imports of the same checkpoint (Hub, folder or
  * converted package) get the same digest; a changed repo or another model gets another.
  */
-export async function modelDigest(configText: string, mode: WeightMode, maxRecordBytes: number, tensors: Iterable<TensorInfo>, vision: boolean): Promise<string> {
+export async function modelDigest(configText: string, mode: WeightFormat, maxRecordBytes: number, tensors: Iterable<TensorInfo>, vision: boolean): Promise<string> {
   const list = [...tensors].map((t) => [t.name, t.dtype, t.shape, t.file, t.begin, t.end]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const text = JSON.stringify({ formatVersion: FORMAT_VERSION, mode, maxRecordBytes, vision, config: configText, tensors: list });
   return sha256Hex(new TextEncoder().encode(text));

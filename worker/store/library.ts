@@ -1,18 +1,11 @@
-// What the engine host exposes of the store: a source described as plain data (it crosses postMessage: File
-// objects and directory handles are structured-cloneable), and the store operations the model manager needs.
-import type { WeightMode } from '../api.ts';
+// What the engine host exposes of the store: the import request (protocol/api.ts ImportRequest) turned into a
+// source, and the store operations the model manager needs.
 import { FolderFiles, folderSource } from './folder.ts';
 import type { HttpOptions } from './http.ts';
 import { importModel, type ImportOptions, type ImportResult } from './import.ts';
 import { hubSource, packageUrlSource, urlSource, type ImportSource } from './sources.ts';
-import type { StoredModelInfo, StoreSpace, WeightStore } from './store.ts';
-
-/** weights: q4 (default) or f32; vision: keep the vision tower (default true). A package brings its own. */
-export type ImportRequest =
-  | { kind: 'hub'; repo: string; revision?: string; token?: string; weights?: WeightMode; vision?: boolean; endpoint?: string }
-  | { kind: 'url'; url: string; token?: string; weights?: WeightMode; vision?: boolean }
-  | { kind: 'package'; url: string }
-  | { kind: 'folder'; files: File[] | FileSystemDirectoryHandle; weights?: WeightMode; vision?: boolean };
+import type { WeightStore } from './store.ts';
+import type { ImportRequest, StoredModelInfo, StoreSpace } from '../../protocol/api.ts';
 
 export function sourceFor(request: ImportRequest, http: HttpOptions = {}): ImportSource {
   switch (request.kind) {

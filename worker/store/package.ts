@@ -1,6 +1,6 @@
 // A weight package on disk or on a static host: manifest.json (format.ts) and records/<key>.bin, each a 512-byte
 // header (model digest, key, size, SHA-256) followed by the record payload.
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 import { decodeRecordHeader, encodeRecordHeader, FORMAT_VERSION, parseManifest, RECORD_HEADER_BYTES, sha256Hex, type Manifest, type RecordEntry } from './format.ts';
 

@@ -1,7 +1,7 @@
 // Engine tensors from stored records (IndexedDB or a package): what loadTextWeights() consumes, with q4 parts as
 // Q4Data so nothing is quantized at load. A tensor of one record is a set of views of that record; a tensor cut
 // into several records is put back together (its segments start on even q4 blocks, so they concatenate).
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import type { Q4Data } from '../../kernels/linear/q4-format.ts';
 import type { EngineTensor, MatrixPart } from '../model/engine-tensors.ts';
 import { partData, type Manifest, type RecordEntry } from './format.ts';

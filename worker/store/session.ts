@@ -2,7 +2,8 @@
 // weights streamed from records (q4 already quantized), config, tokenizer and chat template from the manifest, and
 // the vision tower from its kept safetensors file.
 import type { ExpertSource } from '../pager/pager.ts';
-import { EngineError, type LoadOptions } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
+import type { LoadOptions } from '../../protocol/api.ts';
 import type { GpuContext } from '../../kernels/runtime.ts';
 import type { ReadProgress } from '../model/engine-tensors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';

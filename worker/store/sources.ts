@@ -1,18 +1,20 @@
 // What a model can be imported from (design decision 6): a Hugging Face repo or any base URL with the same layout,
 // a local folder, and a pre-quantized package. The first two are checkpoints (records made here, quantized as the
 // tensors arrive); a package brings its records and their hashes.
-import { EngineError, type WeightMode } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
+import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import { parseConfig, type ModelConfig } from '../model/config.ts';
 import { readCheckpointIndex, type ModelFiles } from '../model/safetensors.ts';
 import { CheckpointRecords, DEFAULT_MAX_RANGE_BYTES } from './checkpoint-records.ts';
-import { FORMAT_VERSION, MAX_RECORD_BYTES, MODEL_TEXT_FILES, parseManifest, RECORD_HEADER_BYTES, type Manifest, type ModelSource, type RecordEntry } from './format.ts';
+import { FORMAT_VERSION, MAX_RECORD_BYTES, MODEL_TEXT_FILES, parseManifest, RECORD_HEADER_BYTES, type Manifest, type RecordEntry } from './format.ts';
+import type { ModelSource } from '../../protocol/api.ts';
 import { HttpFiles, type HttpOptions } from './http.ts';
 import { checkpointHasLmHead, modelDigest, planRecords, recordEntry, tensorLayout, visionFile, type PlannedRecord } from './layout.ts';
 import { recordFilePayload } from './package.ts';
 
 export interface ResolveOptions {
   /** q4 (default) or f32; a package has its own */
-  weights?: WeightMode;
+  weights?: WeightFormat;
   maxRecordBytes?: number;
   /** store id (default: made from the source) */
   id?: string;
@@ -38,7 +40,7 @@ export interface ImportSource {
 }
 
 /** A readable store id from a source: "org/name@main q4" → "org--name@main-q4". */
-export function defaultModelId(info: ModelSource, weights: WeightMode): string {
+export function defaultModelId(info: ModelSource, weights: WeightFormat): string {
   const base = info.location.replace(/^https?:\/\//, '').replace(/\/+$/, '').replace(/[^\w.@-]+/g, '--');
   return `${base}${info.revision ? '@' + info.revision : ''}-${weights}`;
 }

@@ -6,12 +6,14 @@
 //   without a manifest entry is garbage (sweep());
 // - a model is written (imported, deleted) under the Web Lock 'tabscout-model-<id>', one tab at a time.
 import { OpfsRecords, opfsAvailable } from './opfs.ts';
-import { EngineError, type WeightMode } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
+import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import { keys, type EngineTensor, type MatrixPart } from '../model/engine-tensors.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { memoryPlan } from '../model/memory-plan.ts';
-import type { IndexBackend, ModelEntry, ModelStatus, RecordBackend } from './backend.ts';
-import { expertParts, formatGB, sha256Hex, type Manifest, type ModelSource, type RecordEntry } from './format.ts';
+import type { ModelStatus, StoredModelInfo, StoreSpace } from '../../protocol/api.ts';
+import type { IndexBackend, ModelEntry, RecordBackend } from './backend.ts';
+import { expertParts, formatGB, sha256Hex, type Manifest, type RecordEntry } from './format.ts';
 import { IdbIndex, IdbRecords } from './idb.ts';
 import { storeTensors, type RecordProgress } from './reader.ts';
 
@@ -46,33 +48,12 @@ export function memoryLocks(): Locks {
   };
 }
 
-export interface StoredModelInfo {
-  id: string;
-  name: string;
-  source: ModelSource;
-  date: string;
-  weights: WeightMode;
-  status: ModelStatus;
-  /** bytes of the records stored so far, and of all of them */
-  bytes: number;
-  totalBytes: number;
-  records: number;
-  recordsTotal: number;
-}
-
-export interface StoreSpace {
-  quota: number;
-  usage: number;
-  free: number;
-  persisted: boolean | null;
-}
-
 /**
  * Bytes a model's records take in the store, from its config alone: the text model (routed experts included) in
  * the weights mode, and with `vision` the vision tower and projector as the checkpoint has them (2 bytes a
  * parameter: bf16; its small safetensors header aside).
  */
-export function storeBytesNeeded(config: ModelConfig, weights: WeightMode, vision = false): number {
+export function storeBytesNeeded(config: ModelConfig, weights: WeightFormat, vision = false): number {
   const plan = memoryPlan(config, weights);
   return plan.text.bytes + (vision ? 2 * (plan.vision.params + plan.projector.params) : 0);
 }

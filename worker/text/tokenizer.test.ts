@@ -6,7 +6,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { Reference } from '../../cli/reference.ts';
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import { fixturesDir, removeDir, tempModelCopy } from '../testing/fixtures.ts';
 import { ChatTokenizer, StreamingDecoder } from './tokenizer.ts';
 

@@ -2,7 +2,7 @@
 // transformers.js reads the template only from tokenizer_config.json; Hub repos ship it as chat_template.jinja
 // or chat_template.json, so we find it ourselves and pass it in.
 import { PreTrainedTokenizer } from '@huggingface/transformers';
-import { EngineError } from '../api.ts';
+import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 
 export interface TemplateMessage {

@@ -2,7 +2,7 @@
 // Comlink serialises a thrown Error as {message, name, stack} only; we add the error code and rebuild an
 // EngineError on the receiving side, so the UI can branch on `error.code`.
 import * as Comlink from 'comlink';
-import { EngineError, type EngineErrorCode } from './api.ts';
+import { EngineError, type EngineErrorCode } from './errors.ts';
 
 interface SerializedThrow {
   isError: boolean;
@@ -41,10 +41,4 @@ if (builtin && !(builtin as { engineErrors?: boolean }).engineErrors) {
   };
   // Same key: the Map keeps its position, so Comlink still checks it before any later handler.
   Comlink.transferHandlers.set('throw', handler);
-}
-
-/** Narrows an unknown thrown value to an EngineError code, if it carries one. */
-export function errorCode(error: unknown): EngineErrorCode | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? (code as EngineErrorCode) : undefined;
 }

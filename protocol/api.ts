@@ -1,32 +1,10 @@
 // The one typed API between the UI (app/) and the engine (worker/), reached through Comlink. Also used in Node.
+// Types only (the runtime both sides share is errors.ts and comlink-errors.ts); it imports nothing from worker/.
 
-export type WeightMode = 'f32' | 'q4';
+import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 
-/** Closed set of error codes; every message says what the user can do. */
-export type EngineErrorCode =
-  | 'no-webgpu'
-  | 'gpu-limits'
-  | 'device-lost'
-  | 'bad-model'
-  | 'download-failed'
-  | 'context-too-long'
-  | 'not-loaded'
-  | 'busy'
-  | 'cancelled'
-  | 'bad-image'
-  /** a gated or private model: the message asks for an access token */
-  | 'auth-required'
-  /** the browser's storage cannot hold the model: the message says how much is needed and free */
-  | 'quota-exceeded';
-
-export class EngineError extends Error {
-  readonly code: EngineErrorCode;
-  constructor(code: EngineErrorCode, message: string) {
-    super(message);
-    this.code = code;
-    this.name = 'EngineError';
-  }
-}
+export type { WeightFormat };
+export type { EngineErrorCode } from './errors.ts';
 
 export interface DeviceReport {
   adapter: string;
@@ -44,7 +22,7 @@ export interface LoadProgress {
 }
 
 export interface LoadOptions {
-  weights: WeightMode;
+  weights: WeightFormat;
   /** tokens of context to reserve KV cache for (capped by the model's max_position_embeddings) */
   contextLength?: number;
   /** load the vision tower when the model has one (default true) */
@@ -60,7 +38,7 @@ export interface LoadOptions {
 export interface ModelInfo {
   name: string;
   architecture: string;
-  weights: WeightMode;
+  weights: WeightFormat;
   layers: number;
   experts: number;
   vocabSize: number;
@@ -171,14 +149,68 @@ export interface EngineApi {
   loadStored(id: string, options: Omit<LoadOptions, 'weights'>, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
 }
 
-export type { StoredModelInfo, StoreSpace } from './store/store.ts';
-export type { ImportRequest } from './store/library.ts';
-export type { ImportProgress } from './store/import.ts';
-import type { StoredModelInfo, StoreSpace } from './store/store.ts';
-import type { ImportRequest } from './store/library.ts';
-import type { ImportProgress } from './store/import.ts';
-
 export interface DeviceLostInfo {
   reason: string;
+  message: string;
+}
+
+// The model manager's view of the weight store (worker/store/ implements it)
+
+export type SourceKind = 'hub' | 'url' | 'folder' | 'package' | 'checkpoint';
+
+/** Where a stored model came from. */
+export interface ModelSource {
+  kind: SourceKind;
+  /** repo id, base URL, folder name or package URL */
+  location: string;
+  /** Hub revision (branch, tag or commit) where there is one */
+  revision: string | null;
+}
+
+export type ModelStatus = 'partial' | 'complete';
+
+export interface StoredModelInfo {
+  id: string;
+  name: string;
+  source: ModelSource;
+  date: string;
+  weights: WeightFormat;
+  status: ModelStatus;
+  /** bytes of the records stored so far, and of all of them */
+  bytes: number;
+  totalBytes: number;
+  records: number;
+  recordsTotal: number;
+}
+
+export interface StoreSpace {
+  quota: number;
+  usage: number;
+  free: number;
+  persisted: boolean | null;
+}
+
+/** What to import, as plain data (it crosses postMessage: File objects and directory handles are
+ * structured-cloneable). weights: q4 (default) or f32; vision: keep the vision tower (default true). A package
+ * brings its own. */
+export type ImportRequest =
+  | { kind: 'hub'; repo: string; revision?: string; token?: string; weights?: WeightFormat; vision?: boolean; endpoint?: string }
+  | { kind: 'url'; url: string; token?: string; weights?: WeightFormat; vision?: boolean }
+  | { kind: 'package'; url: string }
+  | { kind: 'folder'; files: File[] | FileSystemDirectoryHandle; weights?: WeightFormat; vision?: boolean };
+
+export interface ImportProgress {
+  phase: 'resolving' | 'importing' | 'complete';
+  /** bytes of records stored (as the store counts them), and of all of them */
+  bytesDone: number;
+  bytesTotal: number;
+  recordsDone: number;
+  recordsTotal: number;
+  /** over the last few seconds of this run (0 until two records are in) */
+  bytesPerSecond: number;
+  /** null until there is a rate */
+  secondsLeft: number | null;
+  /** the record just stored */
+  record: string | null;
   message: string;
 }

@@ -1,0 +1,56 @@
+// The layers stay acyclic and each folder imports only what docs/ARCHITECTURE.md allows.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { findCycles, importGraph } from './import-graph.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const graph = importGraph(root);
+
+test('findCycles finds a cycle and only cycles', () => {
+  const g = new Map([
+    ['a.ts', ['b.ts']],
+    ['b.ts', ['c.ts', 'd.ts']],
+    ['c.ts', ['a.ts']],
+    ['d.ts', []],
+    ['e.ts', ['e.ts']],
+  ]);
+  assert.deepEqual(findCycles(g).sort(), [['a.ts', 'b.ts', 'c.ts', 'a.ts'], ['e.ts', 'e.ts']]);
+  assert.deepEqual(findCycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]])), []);
+});
+
+test('the import graph was read', () => {
+  assert.ok(graph.size > 100, `only ${graph.size} files`);
+  assert.ok(graph.get('worker/engine.ts')?.includes('protocol/api.ts'), 'worker/engine.ts → protocol/api.ts not seen');
+});
+
+test('no import cycles', () => {
+  const cycles = findCycles(graph);
+  assert.deepEqual(cycles.map((c) => c.join(' → ')), []);
+});
+
+/** Node-side code that may live next to what it tests: test files and test helpers. */
+const nodeSide = (file: string) => /\.test\.tsx?$/.test(file) || /(^|\/)testing(\/|\.ts$)/.test(file);
+
+/** What the code that runs in the browser may import, by folder (first matching prefix wins). */
+const allowed: [folder: string, imports: string[]][] = [
+  // the UI talks to the engine only through the contract
+  ['app/', ['app/', 'protocol/']],
+  // the contract: types, the error type and its Comlink bridge; the weight format is the kernels' one
+  ['protocol/', ['protocol/', 'kernels/linear/weight-format.ts']],
+  ['worker/', ['worker/', 'protocol/', 'kernels/']],
+  ['kernels/', ['kernels/']],
+];
+
+test('each folder imports only what it may', () => {
+  const violations: string[] = [];
+  for (const [file, targets] of graph) {
+    if (nodeSide(file)) continue;
+    const rule = allowed.find(([folder]) => file.startsWith(folder));
+    if (!rule) continue;
+    for (const target of targets) {
+      if (!rule[1].some((prefix) => target.startsWith(prefix))) violations.push(`${file} → ${target}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
