@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fixturesDir } from '../worker/testing/fixtures.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

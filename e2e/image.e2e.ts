@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fixturesDir } from '../worker/testing/fixtures.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
 import type { Browser } from './support/browser.ts';
 import { repoRoot } from './support/build.ts';
 import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyText, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';

@@ -10,8 +10,8 @@ import { launch, type Browser } from './support/browser.ts';
 import { builtApp } from './support/build.ts';
 import { composer, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import { serveStatic, type StaticServer } from './support/static-server.ts';
-import { fixturesDir } from '../worker/testing/fixtures.ts';
-import { HubServer } from '../worker/store/testing/hub-server.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
+import { HubServer } from '../testing/hub-server.ts';
 
 const REPO = 'meta-llama/tiny-scout';
 const TOKENS = 5;

@@ -5,9 +5,8 @@ import { after, before, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'vite';
 import { launch, type Browser } from './support/browser.ts';
-import { repoRoot } from './support/build.ts';
+import { bundleForBrowser } from '../testing/browser-bundle.ts';
 import { serveStatic, type StaticServer } from './support/static-server.ts';
 
 let dir: string;
@@ -16,12 +15,7 @@ let browser: Browser;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tabscout-opfs-page-'));
-  await build({
-    configFile: false,
-    root: repoRoot,
-    logLevel: 'warn',
-    build: { outDir: dir, emptyOutDir: true, minify: false, lib: { entry: join(repoRoot, 'worker/store/testing/opfs-check.ts'), formats: ['es'], fileName: () => 'opfs-check.js' } },
-  });
+  await bundleForBrowser('testing/browser/opfs-check.ts', dir, 'opfs-check.js');
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>opfs check</title><script type="module" src="./opfs-check.js"></script>');
   server = await serveStatic(dir);
   browser = await launch({ webgpu: false });

@@ -7,13 +7,12 @@ import { after, before, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'vite';
 import { launch, type Browser } from './support/browser.ts';
-import { repoRoot } from './support/build.ts';
+import { bundleForBrowser } from '../testing/browser-bundle.ts';
 import { convertCheckpoint } from '../cli/convert.ts';
-import { fixturesDir } from '../worker/testing/fixtures.ts';
-import { HubServer } from '../worker/store/testing/hub-server.ts';
-import type { storeCheck as StoreCheck } from '../worker/store/testing/browser-check.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
+import { HubServer } from '../testing/hub-server.ts';
+import type { storeCheck as StoreCheck } from '../testing/browser/store-check.ts';
 import type { Manifest } from '../worker/store/format.ts';
 
 declare const storeCheck: typeof StoreCheck;
@@ -28,12 +27,7 @@ let browser: Browser;
 before(async () => {
   page = mkdtempSync(join(tmpdir(), 'tabscout-store-page-'));
   pkgDir = mkdtempSync(join(tmpdir(), 'tabscout-store-pkg-'));
-  await build({
-    configFile: false,
-    root: repoRoot,
-    logLevel: 'warn',
-    build: { outDir: page, emptyOutDir: true, minify: false, lib: { entry: join(repoRoot, 'worker/store/testing/browser-check.ts'), formats: ['es'], fileName: () => 'store-check.js' } },
-  });
+  await bundleForBrowser('testing/browser/store-check.ts', page, 'store-check.js');
   writeFileSync(join(page, 'index.html'), '<!doctype html><title>store check</title><script type="module" src="./store-check.js"></script>');
   const model = join(fixturesDir(), 'tiny-scout', 'model');
   pkg = await convertCheckpoint(model, pkgDir, { weights: 'q4', maxRecordBytes: ARGS.maxRecordBytes });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bf16BitsToF32, f16BitsToF32, f32ToF16Bits } from './f16.ts';
-import { rng } from './testing.ts';
+import { rng } from '../testing/gpu.ts';
 
 const fr = Math.fround;
 

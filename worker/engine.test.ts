@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createNodeGpu } from '../cli/node-gpu.ts';
 import { Reference } from '../cli/reference.ts';
 import { Engine } from './engine.ts';
-import { fixturesDir } from './testing/fixtures.ts';
-import { HubServer } from './store/testing/hub-server.ts';
-import { fakeStorage, testStore } from './store/testing/stores.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
+import { HubServer } from '../testing/hub-server.ts';
+import { fakeStorage, testStore } from '../testing/stores.ts';
 import type { ImportProgress } from '../protocol/api.ts';
 
 let hub: HubServer | null = null;

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { kernelVariants, randomArray, assertClose } from '../testing.ts';
+import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
 import { attention, type AttentionCall } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { kvWrite } from '../kv-write/kv-write.ts';

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { testGpu, randomArray, assertClose } from '../testing.ts';
+import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
 import { uploadLinear, type WeightFormat } from '../linear/linear.ts';
 import { dequantizeQ4, quantizeQ4 } from '../linear/q4-format.ts';
 import { GpuContext } from '../runtime.ts';

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { testGpu, randomArray, assertClose } from '../testing.ts';
+import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
 import { kvWrite } from './kv-write.ts';
 import { kvWriteRef } from './kv-write.ref.ts';
 

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { kernelVariants, randomArray, assertClose } from '../testing.ts';
+import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
 import { layernorm } from './layernorm.ts';
 import { layernormRef } from './layernorm.ref.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testGpu, kernelVariants, randomArray, assertClose } from '../testing.ts';
+import { testGpu, kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
 import { linear, uploadLinear, type WeightFormat } from './linear.ts';
 import { linearRef } from './linear.ref.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { testGpu, randomArray, assertClose } from '../testing.ts';
+import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
 import { linear, uploadLinear, type WeightFormat } from './linear.ts';
 import { createLinearPool, writeSlot } from './pool.ts';
 import { GpuContext } from '../runtime.ts';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
 import { dequantizeQ4, q4Bytes, quantizeQ4, type Q4Data } from './q4-format.ts';
-import { rng } from '../testing.ts';
+import { rng } from '../../testing/gpu.ts';
 
 const fr = Math.fround;
 

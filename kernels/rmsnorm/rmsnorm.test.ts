@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { kernelVariants, randomArray, assertClose } from '../testing.ts';
+import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
 import { rmsnorm } from './rmsnorm.ts';
 import { rmsnormRef } from './rmsnorm.ref.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testGpu, rng } from '../testing.ts';
+import { testGpu, rng } from '../../testing/gpu.ts';
 import { rooflineRead } from './roofline.ts';
 import { rooflineRef } from './roofline.ref.ts';
 

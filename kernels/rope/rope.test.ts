@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testGpu, randomArray, assertClose } from '../testing.ts';
+import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
 import { rope, ropeInvFreq, ropeTable } from './rope.ts';
 import { ropeRef } from './rope.ref.ts';
 

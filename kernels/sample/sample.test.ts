@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testGpu, randomArray } from '../testing.ts';
+import { testGpu, randomArray } from '../../testing/gpu.ts';
 import { sampleToken, seededRandom, type SampleParams } from './sample.ts';
 import { sampleRef } from './sample.ref.ts';
 

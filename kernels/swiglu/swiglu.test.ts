@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { testGpu, randomArray, assertClose } from '../testing.ts';
+import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
 import { swiglu } from './swiglu.ts';
 import { swigluRef } from './swiglu.ref.ts';
 

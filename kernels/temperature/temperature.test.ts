@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testGpu, randomArray, assertClose } from '../testing.ts';
+import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
 import { applyTemperature, attentionTemperatures } from './temperature.ts';
 import { temperatureRef } from './temperature.ref.ts';
 

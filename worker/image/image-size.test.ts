@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixturesDir } from '../testing/fixtures.ts';
+import { fixturesDir } from '../../testing/fixtures.ts';
 import { readImageSize } from './image-size.ts';
 
 test('reads PNG sizes of the fixture images without decoding', () => {

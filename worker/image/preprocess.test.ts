@@ -1,6 +1,6 @@
 // Preprocessing against Hugging Face: the three fixture images of both fixtures (tile grid, input_ids exactly,
 // pixel_values max/mean abs diff), digests of HF's pixel_values for synthetic images over more shapes and settings
-// (made by hf_reference_digests.py with transformers 5.17.0 / torchvision 0.26.0), bfloat16 normalisation, and bad
+// (made by tools/hf_reference_digests.py with transformers 5.17.0 / torchvision 0.26.0), bfloat16 normalisation, and bad
 // input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { Reference } from '../../cli/reference.ts';
-import { fixturesDir } from '../testing/fixtures.ts';
+import { fixturesDir } from '../../testing/fixtures.ts';
 import { ChatTokenizer, type TemplateMessage } from '../text/tokenizer.ts';
 import { ImageError } from './errors.ts';
 import { decodePng } from './png.ts';
@@ -86,7 +86,7 @@ test('fixture images: the expected grids (wide 1×3, tall 3×1, small 1×1)', as
   }
 });
 
-// ---- HF digests: synthetic images through transformers' Llama4ImageProcessor (see hf_reference_digests.py) ----
+// ---- HF digests: synthetic images through transformers' Llama4ImageProcessor (see tools/hf_reference_digests.py) ----
 
 const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
@@ -121,7 +121,7 @@ const DIGESTS: DigestCase[] = [
   { name: 'rgba', h: 150, w: 90, tile: 112, max: 4, rgba: true, shape: [3, 3, 112, 112], grid: [2, 1], fnv1a: 0x549fdb14 },
 ];
 
-/** The synthetic image of hf_reference_digests.py (RGB, or RGBA with a varying alpha). */
+/** The synthetic image of tools/hf_reference_digests.py (RGB, or RGBA with a varying alpha). */
 function synthetic(h: number, w: number, rgba: boolean): Uint8Array {
   const ch = rgba ? 4 : 3;
   const px = new Uint8Array(h * w * ch);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
-import { fixturesDir } from '../testing/fixtures.ts';
+import { fixturesDir } from '../../testing/fixtures.ts';
 import { loadImageProcessorConfig, parseImageProcessorConfig, tokensPerTile } from './processor-config.ts';
 
 type Json = Record<string, any>;

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
-import { testGpu } from '../../kernels/testing.ts';
+import { testGpu } from '../../testing/gpu.ts';
 import { EngineError, type EngineErrorCode } from '../../protocol/errors.ts';
 import type { SamplingOptions } from '../../protocol/api.ts';
 import { ModelSession } from '../session.ts';
-import { fixturesDir, readSafetensorsFile, removeDir, tempModelCopy, writeSafetensorsFile } from '../testing/fixtures.ts';
+import { fixturesDir, readSafetensorsFile, removeDir, tempModelCopy, writeSafetensorsFile } from '../../testing/fixtures.ts';
 
 const temps: string[] = [];
 after(() => temps.forEach(removeDir));

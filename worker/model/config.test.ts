@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../../protocol/errors.ts';
-import { fixturesDir } from '../testing/fixtures.ts';
+import { fixturesDir } from '../../testing/fixtures.ts';
 import { parseConfig } from './config.ts';
 
 type Json = Record<string, any>;

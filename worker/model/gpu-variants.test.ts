@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createNodeGpu } from '../../cli/node-gpu.ts';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { GpuContext } from '../../kernels/runtime.ts';
-import { maxAbsDiff } from '../../kernels/testing.ts';
+import { maxAbsDiff } from '../../testing/gpu.ts';
 import { ModelSession } from '../session.ts';
-import { fixturesDir } from '../testing/fixtures.ts';
+import { fixturesDir } from '../../testing/fixtures.ts';
 
 test('tiny-scout q4: GPU kernel variants match the CPU variants (logits and greedy tokens)', async () => {
   const { ctx } = await createNodeGpu();

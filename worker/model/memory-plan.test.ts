@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
-import { fixturesDir } from '../testing/fixtures.ts';
+import { fixturesDir } from '../../testing/fixtures.ts';
 import { parseConfig } from './config.ts';
 import { kvCacheBytes, layerSchedule, memoryPlan } from './memory-plan.ts';
 import { readCheckpointIndex } from './safetensors.ts';

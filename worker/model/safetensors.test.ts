@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { EngineError } from '../../protocol/errors.ts';
-import { encodeSafetensors, fixturesDir, readSafetensorsFile, removeDir, tempModelCopy } from '../testing/fixtures.ts';
+import { encodeSafetensors, fixturesDir, readSafetensorsFile, removeDir, tempModelCopy } from '../../testing/fixtures.ts';
 import { parseHeader, readCheckpointIndex, readSafetensorsHeader, toF32 } from './safetensors.ts';
 
 const scoutDir = join(fixturesDir(), 'tiny-scout', 'model');

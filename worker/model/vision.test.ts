@@ -7,8 +7,8 @@ import { createNodeGpu } from '../../cli/node-gpu.ts';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { Reference } from '../../cli/reference.ts';
 import { ModelSession } from '../session.ts';
-import { fixturesDir } from '../testing/fixtures.ts';
-import { maxAbsDiff } from '../../kernels/testing.ts';
+import { fixturesDir } from '../../testing/fixtures.ts';
+import { maxAbsDiff } from '../../testing/gpu.ts';
 
 const hfImage = (fixture: string) => fileURLToPath(new URL(`../../fixtures/hf-image/${fixture}.image.safetensors`, import.meta.url));
 

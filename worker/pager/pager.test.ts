@@ -5,7 +5,7 @@ import { createNodeGpu } from '../../cli/node-gpu.ts';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { Reference } from '../../cli/reference.ts';
 import { ModelSession } from '../session.ts';
-import { fixturesDir } from '../testing/fixtures.ts';
+import { fixturesDir } from '../../testing/fixtures.ts';
 import { ExpertPager, type ExpertSource } from './pager.ts';
 import { createLinearPool } from '../../kernels/linear/pool.ts';
 import type { MatrixPart } from '../model/engine-tensors.ts';

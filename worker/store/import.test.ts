@@ -7,15 +7,15 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '../../cli/convert.ts';
-import { fixturesDir, removeDir } from '../testing/fixtures.ts';
+import { fixturesDir, removeDir } from '../../testing/fixtures.ts';
 import { FolderFiles, folderSource } from './folder.ts';
 import type { Manifest } from './format.ts';
 import type { HttpOptions } from './http.ts';
 import type { ImportProgress } from '../../protocol/api.ts';
 import { importModel } from './import.ts';
 import { hubSource, packageUrlSource, urlSource } from './sources.ts';
-import { HubServer } from './testing/hub-server.ts';
-import { testStore, type TestStore } from './testing/stores.ts';
+import { HubServer } from '../../testing/hub-server.ts';
+import { testStore, type TestStore } from '../../testing/stores.ts';
 
 const MAX_RECORD = 8192;
 const MAX_RANGE = 16384;

@@ -10,7 +10,7 @@ import { parseConfig } from '../model/config.ts';
 import { engineTensors } from '../model/engine-tensors.ts';
 import { memoryPlan } from '../model/memory-plan.ts';
 import { readCheckpointIndex, type ModelFiles } from '../model/safetensors.ts';
-import { fixturesDir, removeDir } from '../testing/fixtures.ts';
+import { fixturesDir, removeDir } from '../../testing/fixtures.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { CheckpointRecords } from './checkpoint-records.ts';

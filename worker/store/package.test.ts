@@ -13,7 +13,7 @@ import { quantizeQ4 } from '../../kernels/linear/q4-format.ts';
 import { parseConfig } from '../model/config.ts';
 import { engineTensors } from '../model/engine-tensors.ts';
 import { ModelSession } from '../session.ts';
-import { fixturesDir, removeDir } from '../testing/fixtures.ts';
+import { fixturesDir, removeDir } from '../../testing/fixtures.ts';
 import { openPackage } from './package.ts';
 import { storeTensors } from './reader.ts';
 import { loadSessionFromPackage } from './session.ts';

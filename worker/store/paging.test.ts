@@ -9,11 +9,11 @@ import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { convertCheckpoint } from '../../cli/convert.ts';
 import { createNodeGpu } from '../../cli/node-gpu.ts';
 import { Reference } from '../../cli/reference.ts';
-import { fixturesDir, removeDir } from '../testing/fixtures.ts';
+import { fixturesDir, removeDir } from '../../testing/fixtures.ts';
 import { importModel } from './import.ts';
 import { loadSessionFromStore } from './session.ts';
 import { packageSource } from './sources.ts';
-import { fakeStorage, testStore } from './testing/stores.ts';
+import { fakeStorage, testStore } from '../../testing/stores.ts';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));

@@ -11,13 +11,13 @@ import { createNodeGpu } from '../../cli/node-gpu.ts';
 import { Reference } from '../../cli/reference.ts';
 import { parseConfig } from '../model/config.ts';
 import { ModelSession } from '../session.ts';
-import { fixturesDir, removeDir } from '../testing/fixtures.ts';
+import { fixturesDir, removeDir } from '../../testing/fixtures.ts';
 import type { Manifest } from './format.ts';
 import { importModel } from './import.ts';
 import { loadSessionFromStore } from './session.ts';
 import { packageSource, type ImportSource } from './sources.ts';
 import { memoryLocks, storeBytesNeeded, WeightStore, type Locks } from './store.ts';
-import { fakeStorage, testStore, type TestStore } from './testing/stores.ts';
+import { fakeStorage, testStore, type TestStore } from '../../testing/stores.ts';
 
 let scoutDir = '';
 let maverickDir = '';

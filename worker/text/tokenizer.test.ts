@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { Reference } from '../../cli/reference.ts';
 import { EngineError } from '../../protocol/errors.ts';
-import { fixturesDir, removeDir, tempModelCopy } from '../testing/fixtures.ts';
+import { fixturesDir, removeDir, tempModelCopy } from '../../testing/fixtures.ts';
 import { ChatTokenizer, StreamingDecoder } from './tokenizer.ts';
 
 const FIXTURES = ['tiny-scout', 'tiny-maverick'];

@@ -1,8 +1,8 @@
 // The weight store in a real browser (e2e/store.e2e.ts): a page exposes `storeCheck`, which imports from a Hub-like
 // server into the real IndexedDB, with the real navigator.locks and navigator.storage, and reports back.
-import { WeightStore } from '../store.ts';
-import { importModel } from '../import.ts';
-import { hubSource } from '../sources.ts';
+import { WeightStore } from '../../worker/store/store.ts';
+import { importModel } from '../../worker/store/import.ts';
+import { hubSource } from '../../worker/store/sources.ts';
 
 const store = WeightStore.indexedDb({ prefix: 'tabscout-e2e' });
 

@@ -1,7 +1,7 @@
 // OPFS records in a real browser (e2e/opfs-store.e2e.ts): run in a worker (sync access handles) and on the page
 // (File / writable streams), a round trip of records must give back exactly what was put.
-import { OpfsRecords } from '../opfs.ts';
-import type { StoredRecord } from '../backend.ts';
+import { OpfsRecords } from '../../worker/store/opfs.ts';
+import type { StoredRecord } from '../../worker/store/backend.ts';
 
 function record(model: string, key: string, size: number, seed: number): StoredRecord {
   const data = new Uint8Array(size);

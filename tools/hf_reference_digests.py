@@ -1,7 +1,7 @@
 # Regenerates the HF reference digests in preprocess.test.ts ("HF digests"): runs transformers' Llama4ImageProcessor
 # (torchvision backend; verified with transformers 5.17.0, torch 2.11.0, torchvision 0.26.0 on an x86-64 CPU) on
 # synthetic images and prints, per case, the pixel_values shape, aspect ratio and the FNV-1a 32-bit hash of the
-# bfloat16 pixel_values bytes (little-endian). Run: python3 worker/image/hf_reference_digests.py
+# bfloat16 pixel_values bytes (little-endian). Run: python3 tools/hf_reference_digests.py
 import json
 import numpy as np
 import torch

@@ -1,8 +1,8 @@
-// Renders the app icons (public/icons/*.png) from public/favicon.svg with Chromium: `node --import tsx e2e/support/make-icons.ts`.
+// Renders the app icons (public/icons/*.png) from public/favicon.svg with Chromium: `node --import tsx tools/make-icons.ts`.
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { CHROMIUM } from './browser.ts';
-import { repoRoot } from './build.ts';
+import { CHROMIUM } from '../e2e/support/browser.ts';
+import { repoRoot } from '../e2e/support/build.ts';
 
 const svg = readFileSync(`${repoRoot}/public/favicon.svg`, 'utf8');
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });

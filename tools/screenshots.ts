@@ -1,14 +1,14 @@
-// Takes the screenshots in docs/screenshots/ from a fresh build: `node --import tsx --import ./tools/wgsl-hook.mjs e2e/support/screenshots.ts`.
+// Takes the screenshots in docs/screenshots/ from a fresh build: `node --import tsx --import ./tools/wgsl-hook.mjs tools/screenshots.ts`.
 // The replies are real: the embedded tiny model has random weights, so its text is gibberish by design.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch } from './browser.ts';
-import { builtApp, repoRoot } from './build.ts';
-import { composer, waitForModel, waitForReplyEnd } from './chat-page.ts';
-import { serveStatic } from './static-server.ts';
-import { fixturesDir } from '../../worker/testing/fixtures.ts';
-import { HubServer } from '../../worker/store/testing/hub-server.ts';
+import { launch } from '../e2e/support/browser.ts';
+import { builtApp, repoRoot } from '../e2e/support/build.ts';
+import { composer, waitForModel, waitForReplyEnd } from '../e2e/support/chat-page.ts';
+import { serveStatic } from '../e2e/support/static-server.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
+import { HubServer } from '../testing/hub-server.ts';
 
 const out = join(repoRoot, 'docs', 'screenshots');
 const app = await serveStatic(builtApp());

@@ -1,9 +1,9 @@
 // Test doubles for the weight store: IndexedDB from fake-indexeddb (a fresh database pair per store), a record
 // backend that counts writes and can run out of space or crash, and a StorageManager with a set quota.
 import 'fake-indexeddb/auto';
-import type { CommittedRecord, IndexBackend, RecordBackend, StoredRecord } from '../backend.ts';
-import { IdbIndex, IdbRecords } from '../idb.ts';
-import { WeightStore, type Locks, type StorageLike } from '../store.ts';
+import type { CommittedRecord, IndexBackend, RecordBackend, StoredRecord } from '../worker/store/backend.ts';
+import { IdbIndex, IdbRecords } from '../worker/store/idb.ts';
+import { WeightStore, type Locks, type StorageLike } from '../worker/store/store.ts';
 
 let stores = 0;
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export function fixturesDir(): string {
   const env = process.env.TABSCOUT_FIXTURES;
-  return env ? resolve(env) : fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+  return env ? resolve(env) : fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
 }
 
 /** A writable temp copy of `<fixture>/model`; remove it with `removeDir(dir)`. */

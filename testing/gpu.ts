@@ -2,7 +2,7 @@
 // print the failing case.
 import assert from 'node:assert/strict';
 import { createNodeGpu } from '../cli/node-gpu.ts';
-import type { GpuContext } from './runtime.ts';
+import type { GpuContext } from '../kernels/runtime.ts';
 
 let ctxPromise: Promise<GpuContext> | null = null;
 
@@ -50,7 +50,7 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
  */
 export async function kernelVariants(): Promise<[string, GpuContext][]> {
   const ctx = await testGpu();
-  const { GpuContext: Ctx } = await import('./runtime.ts');
+  const { GpuContext: Ctx } = await import('../kernels/runtime.ts');
   return [
     ['cpu variant', new Ctx(ctx.device, { cpuKernels: true })],
     ['gpu variant', new Ctx(ctx.device, { cpuKernels: false })],
