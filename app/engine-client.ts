@@ -1,4 +1,4 @@
-// The UI's one handle on the engine: a Comlink proxy to the Web Worker (only types come from worker/), kept alive
+// The UI's one handle on the engine: a Comlink proxy to the Web Worker (the contract comes from protocol/), kept alive
 // across failures. A lost GPU device is re-initialised in the same worker; a worker that dies (crash, out of
 // memory) is replaced by a new one. Either way the model is loaded again and the UI is told what happened.
 import * as Comlink from 'comlink';
