@@ -1,6 +1,7 @@
 // Vite build of the static app: React UI on the main thread, the engine in an ES-module Web Worker.
 import { readFile } from 'node:fs/promises';
-import { defineConfig, type Plugin } from 'vite';
+import { resolve } from 'node:path';
+import { build, defineConfig, type LogLevel, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
 
@@ -45,6 +46,48 @@ function withoutOnnxRuntime(): Plugin {
   };
 }
 
+/**
+ * The ES-module library (lib/tabscout.ts: createEngine + OpenAI-style chat completions) is built by the same
+ * `vite build`, after the app, into <outDir>/lib/: tabscout.js, its worker bundle and tabscout.d.ts. It is a second,
+ * self-contained build (library mode: one entry, exports kept) over the same worker.
+ */
+function library(): Plugin {
+  let outDir = '';
+  let root = '';
+  let logLevel: LogLevel = 'info';
+  return {
+    name: 'tabscout-library',
+    apply: 'build',
+    configResolved(config) {
+      root = config.root;
+      outDir = resolve(config.root, config.build.outDir);
+      logLevel = config.logLevel ?? 'info';
+    },
+    async closeBundle() {
+      const libDir = resolve(outDir, 'lib');
+      await build({
+        configFile: false,
+        root,
+        base: './',
+        logLevel,
+        plugins: [wgsl(), withoutOnnxRuntime()],
+        worker: { format: 'es', plugins: () => [wgsl(), withoutOnnxRuntime()] },
+        build: {
+          outDir: libDir,
+          emptyOutDir: true,
+          copyPublicDir: false,
+          target: 'es2022',
+          sourcemap: true,
+          chunkSizeWarningLimit: 4096,
+          lib: { entry: resolve(root, 'lib/tabscout.ts'), formats: ['es'], fileName: () => 'tabscout.js' },
+        },
+      });
+      const { emitDeclarations } = await import('./tools/lib-declarations.ts');
+      emitDeclarations(resolve(root, 'lib/tabscout.ts'), libDir);
+    },
+  };
+}
+
 const host = '127.0.0.1';
 
 /**
@@ -75,7 +118,8 @@ const pwa = VitePWA({
   },
   workbox: {
     globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}', 'models/tiny-scout/*'],
-    globIgnores: ['**/*.map'],
+    // the library (lib/: tabscout.js and its own worker) is for other pages, not part of the app's offline shell
+    globIgnores: ['**/*.map', 'lib/**'],
     // the worker bundle (~0.5 MB) and the embedded model (~1 MB) are precached too
     maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
     // pages carry settings in their query (?temperature=0…): match the precached page whatever the query
@@ -104,7 +148,7 @@ export default defineConfig({
   // No SPA fallback: a missing file must be a 404 (the loader probes optional model files such as
   // model.safetensors.index.json), never index.html with status 200.
   appType: 'mpa',
-  plugins: [wgsl(), withoutOnnxRuntime(), react(), pwa],
+  plugins: [wgsl(), withoutOnnxRuntime(), react(), pwa, library()],
   worker: {
     format: 'es',
     plugins: () => [wgsl(), withoutOnnxRuntime()],
