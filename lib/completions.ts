@@ -201,7 +201,7 @@ export class ChatCompletions implements Completions {
           if (rest || pendingIds.length) onDelta({ content: rest, tokenIds: pendingIds });
         }
         const finishReason: FinishReason = gate.stopped || result.stopReason === 'eos' ? 'stop' : 'length';
-        const outcome: Outcome = { text: gate.text, tokenIds: result.tokenIds, finishReason, stats: result.stats };
+        const outcome: Outcome = { text: gate.text, tokenIds: result.tokenIds, finishReason, stats: plain(result.stats) };
         if (signal?.aborted || (result.stopReason === 'cancelled' && !gate.stopped)) throw aborted(outcome);
         return outcome;
       } catch (error) {
@@ -214,6 +214,12 @@ export class ChatCompletions implements Completions {
     this.tail = turn.catch(() => undefined);
     return turn;
   }
+}
+
+/** The stats without undefined fields (the engine leaves `experts: undefined` when every expert is resident). */
+function plain(stats: GenerationStats): GenerationStats {
+  const { experts, ...rest } = stats;
+  return experts ? { ...rest, experts } : rest;
 }
 
 function emptyStats(): GenerationStats {
