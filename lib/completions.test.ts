@@ -27,7 +27,7 @@ async function decodeRaw(image: ChatImage) {
   return { width: view.getUint32(0, true), height: view.getUint32(4, true), data: bytes.subarray(8) };
 }
 
-function rawImage(width: number, height: number): Uint8Array {
+function rawImage(width: number, height: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(8 + width * height * 4);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, width, true);

@@ -123,6 +123,9 @@ export class ChatCompletions implements Completions {
     const abort = new AbortController();
     const signal = request.signal ? AbortSignal.any([request.signal, abort.signal]) : abort.signal;
     const queue = new ChunkQueue();
+    // After an abort no more chunks are read, not even those already buffered: the next read rejects (as an aborted
+    // fetch does) once the engine has stopped, with the partial reply on the error.
+    signal.addEventListener('abort', () => queue.drop(), { once: true });
     let first = true;
     const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], tokenIds: number[], finish: FinishReason | null): ChatCompletionChunk => ({
       ...base,
@@ -233,10 +236,18 @@ class ChunkQueue {
   private error: unknown = null;
   private wake: (() => void) | null = null;
   private taken = false;
+  private dropping = false;
 
   push(chunk: ChatCompletionChunk): void {
+    if (this.dropping) return;
     this.items.push(chunk);
     this.notify();
+  }
+
+  /** Discards what is buffered and anything pushed from now on. */
+  drop(): void {
+    this.dropping = true;
+    this.items = [];
   }
 
   end(): void {

@@ -61,9 +61,20 @@ export class WorkerHost {
     if (this.watching) return;
     this.watching = true;
     if (!('locks' in navigator)) return;
-    void navigator.locks.request(this.lockName, () => {
-      if (!this.closing) this.kill(new WorkerCrashed());
-    });
+    void (async () => {
+      // Ask for the lock only once the worker holds it: a request made before would be granted at once, and read as
+      // a crash. The worker takes it as it starts, so it holds it by the time it answers a call.
+      for (let tries = 0; ; tries++) {
+        if (this.closing) return;
+        const { held = [] } = await navigator.locks.query();
+        if (held.some((lock) => lock.name === this.lockName)) break;
+        if (tries === 200) return console.warn('TabScout: the engine worker holds no lock, so a crash of it will not be noticed.');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await navigator.locks.request(this.lockName, () => {
+        if (!this.closing) this.kill(new WorkerCrashed());
+      });
+    })();
   }
 
   /** Races a call to the worker against its death. */

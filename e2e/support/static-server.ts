@@ -30,11 +30,14 @@ export interface StaticServer {
 
 /**
  * Serves `root` on 127.0.0.1 at a free port under the URL path `prefix` (e.g. '/tabscout/' to check that the
- * build works from a sub-path); folders map to their index.html.
+ * build works from a sub-path); folders map to their index.html. `cors` lets pages of any origin read the files
+ * (as a CDN would: the library imported from another origin).
  */
-export async function serveStatic(root: string, prefix = '/'): Promise<StaticServer> {
+export async function serveStatic(root: string, prefix = '/', { cors = false } = {}): Promise<StaticServer> {
   const base = resolve(root);
   const server: Server = createServer(async (request, response) => {
+    // on every answer, 404s included: a page on another origin must see "not found", not a network error
+    if (cors) response.setHeader('access-control-allow-origin', '*');
     try {
       const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
       if (!pathname.startsWith(prefix)) {
