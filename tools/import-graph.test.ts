@@ -35,8 +35,10 @@ const isTest = (file: string) => /\.test\.tsx?$/.test(file);
 /** What the code that runs in the browser may import, by folder (first matching prefix wins). The tsconfig project
  * references say the same per folder; this table also pins protocol/ to the one kernels file it needs. */
 const allowed: [folder: string, imports: string[]][] = [
-  // the UI talks to the engine only through the contract
-  ['app/', ['app/', 'protocol/']],
+  // the UI talks to the engine only through the contract (and the library's chat completions over it)
+  ['app/', ['app/', 'lib/', 'protocol/']],
+  // the ES-module library for other pages: over the same contract
+  ['lib/', ['lib/', 'protocol/']],
   // the contract: types, the error type and its Comlink bridge; the weight format is the kernels' one
   ['protocol/', ['protocol/', 'kernels/linear/weight-format.ts']],
   ['worker/', ['worker/', 'protocol/', 'kernels/']],

@@ -7,10 +7,10 @@ import ts from 'typescript';
 
 export function emitDeclarations(entry: string, outDir: string): void {
   const root = join(dirname(entry), '..');
-  const configPath = join(root, 'tsconfig.json');
+  const configPath = join(root, 'lib', 'tsconfig.json');
   const config = ts.readConfigFile(configPath, ts.sys.readFile);
   if (config.error) throw new Error(ts.flattenDiagnosticMessageText(config.error.messageText, '\n'));
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
+  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, join(root, 'lib'));
   const typesDir = join(outDir, 'types');
   const options: ts.CompilerOptions = {
     ...parsed.options,
@@ -18,6 +18,9 @@ export function emitDeclarations(entry: string, outDir: string): void {
     declaration: true,
     emitDeclarationOnly: true,
     noCheck: true,
+    composite: false,
+    incremental: false,
+    outDir: undefined,
     declarationDir: typesDir,
     rootDir: root,
     sourceMap: false,
