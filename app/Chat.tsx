@@ -3,15 +3,15 @@
 // can be regenerated and the last message edited and asked again; every reply has a copy button.
 import { memo, useCallback, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
 import type { GenerateProgress, GenerationResult, GenerationStats } from '../protocol/api.ts';
-import { errorCode } from '../protocol/errors.ts';
 import { attach, attachmentName, dragHasFiles, filesOf, toChatImages, type Attachment } from './attachments.ts';
 import { copyText } from './clipboard.ts';
 import { newId, storeImages, toMessages, type AssistantTurn, type Turn, type UserTurn } from './conversations.ts';
-import { WorkerCrashed, type EngineController } from './engine-client.ts';
+import type { EngineController } from './engine-client.ts';
 import { Markdown } from './Markdown.tsx';
 import { samplingFor, type Settings } from './settings.ts';
 import { Thumbnail } from './Thumbnail.tsx';
 import type { Conversations } from './use-conversations.ts';
+import { useReply } from './use-reply.ts';
 import { useReplyStream } from './use-reply-stream.ts';
 
 function lastIndexOf<T>(items: T[], test: (item: T) => boolean): number {
@@ -47,6 +47,7 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
   const removeButtons = useRef<(HTMLButtonElement | null)[]>([]);
   const focusAfterRemove = useRef<number | null>(null);
   const stream = useReplyStream(update);
+  const replies = useReply(engine?.chat.completions ?? null);
 
   const setBusy = (value: boolean) => {
     setBusyState(value);
@@ -107,35 +108,32 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
     };
     stream.start(answer.id);
     try {
-      const result = await engine.generate(
-        messages,
-        samplingFor(settings),
-        (token) => {
+      const outcome = await replies.run(messages, samplingFor(settings), {
+        onText: (text, tokenIds) => {
           doneReading();
-          stream.push(token);
+          stream.push(text, tokenIds);
         },
         onProgress,
-      );
-      // Token callbacks come through their own message port and may land after the result: the result's text and
-      // ids are the whole reply.
-      stream.finish({ state: 'done', stopReason: result.stopReason, stats: result.stats, text: result.text, tokenIds: result.tokenIds });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const code = errorCode(error);
+      });
       const sent = user.attachments ?? [];
-      if (code === 'bad-image' || (code === 'bad-model' && user.images.length > 0 && sent.length > 0)) {
+      if (outcome.state === 'done') {
+        // the outcome's text and ids are the whole reply (stopped by the user: what was written)
+        stream.finish({ state: 'done', stopReason: outcome.stopReason, stats: outcome.stats, text: outcome.text, tokenIds: outcome.tokenIds });
+      } else if (outcome.state === 'error' && (outcome.code === 'bad-image' || (outcome.code === 'bad-model' && user.images.length > 0 && sent.length > 0))) {
         // The images could not be read: nothing was said yet, so give the message back to fix and resend.
         stream.discard();
         update((c) => ({ ...c, turns: c.turns.filter((t) => t.id !== user.id && t.id !== answer.id) }), 'now');
         setDraft((current) => (current.trim() ? `${user.text}\n${current}` : user.text));
         setAttachments((current) => [...sent, ...current]);
-        setProblem(message);
+        setProblem(outcome.error);
         textbox.current?.focus();
-      } else if (code === 'device-lost' || error instanceof WorkerCrashed) {
-        const what = code === 'device-lost' ? 'the GPU device was lost' : 'the engine worker stopped';
+      } else if (outcome.state === 'interrupted') {
+        const what = outcome.code === 'device-lost' ? 'the GPU device was lost' : 'the engine worker stopped';
         stream.finish({ state: 'interrupted', error: `Interrupted: ${what} while this reply was being written.` });
+      } else if (outcome.state === 'error') {
+        stream.finish({ state: 'error', error: outcome.error });
       } else {
-        stream.finish({ state: 'error', error: message });
+        stream.finish({ state: 'done', stopReason: 'cancelled', text: outcome.text });
       }
     } finally {
       doneReading();
@@ -310,7 +308,7 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
           <button type="submit" disabled={!canSend}>
             Send
           </button>
-          <button type="button" disabled={!busy} onClick={() => engine?.cancel()}>
+          <button type="button" disabled={!busy} onClick={() => replies.stop()}>
             Stop
           </button>
           <button type="button" onClick={() => picker.current?.click()}>

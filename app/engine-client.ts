@@ -2,6 +2,8 @@
 // across failures. A lost GPU device is re-initialised in the same worker; a worker that dies (crash, out of
 // memory) is replaced by a new one. Either way the model is loaded again and the UI is told what happened.
 import * as Comlink from 'comlink';
+import { ChatCompletions } from '../lib/completions.ts';
+import { WorkerCrashed, WorkerHost } from '../lib/worker-host.ts';
 import '../protocol/comlink-errors.ts';
 import { EngineError, errorCode } from '../protocol/errors.ts';
 import type {
@@ -24,71 +26,10 @@ import type {
 
 export type Engine = Comlink.Remote<EngineApi>;
 
-/** The worker stopped (crashed, ran out of memory or was terminated): the engine's calls can never answer. */
-export class WorkerCrashed extends Error {
-  readonly code = 'worker-crashed';
-  constructor(message = 'The engine worker stopped unexpectedly (it may have run out of memory).') {
-    super(message);
-    this.name = 'WorkerCrashed';
-  }
-}
+export { WorkerCrashed };
 
-let workerCount = 0;
-
-/** One worker: its Comlink proxy and a promise that rejects when the worker dies. */
-class WorkerHost {
-  readonly remote: Engine;
-  readonly dead: Promise<never>;
-  private worker: Worker;
-  private closing = false;
-  private kill!: (error: Error) => void;
-  private readonly lockName: string;
-
-  constructor(testHooks: boolean) {
-    this.lockName = `tabscout-engine ${Date.now().toString(36)}-${++workerCount}-${Math.random().toString(36).slice(2)}`;
-    this.worker = new Worker(new URL('../worker/worker.ts', import.meta.url), {
-      type: 'module',
-      name: testHooks ? `${this.lockName} testHooks` : this.lockName,
-    });
-    this.dead = new Promise<never>((_, reject) => {
-      this.kill = reject;
-    });
-    this.dead.catch(() => undefined);
-    // A worker that fails to load its script never answers: turn that into an error instead of a silent hang.
-    this.worker.addEventListener('error', (event) => {
-      if (!this.watching) this.kill(new Error(`The engine worker failed to start: ${event.message || 'script error'}. Reload the page.`));
-    });
-    this.remote = Comlink.wrap<EngineApi>(this.worker);
-  }
-
-  private watching = false;
-
-  /** Starts watching for the worker's death through the Web Lock it holds for its whole life (see worker.ts). */
-  watch(): void {
-    if (this.watching) return;
-    this.watching = true;
-    if (!('locks' in navigator)) return;
-    void navigator.locks.request(this.lockName, () => {
-      if (!this.closing) this.kill(new WorkerCrashed());
-    });
-  }
-
-  /** Races a call to the worker against its death. */
-  call<T>(work: (remote: Engine) => Promise<T>): Promise<T> {
-    return Promise.race([work(this.remote), this.dead]);
-  }
-
-  terminate(): void {
-    this.closing = true;
-    this.remote[Comlink.releaseProxy]();
-    this.worker.terminate();
-  }
-
-  /** Test hook: kills the worker the way a crash would (no warning to anyone). */
-  crash(): void {
-    this.worker.terminate();
-  }
-}
+/** The app's worker (Vite bundles the worker from this `new Worker(new URL(…))`), named for its Web Lock. */
+const startWorker = (name: string) => new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name });
 
 export type EngineState =
   | { kind: 'starting' }
@@ -136,6 +77,18 @@ export class EngineController {
   /** the reply being generated, if any (recovery waits for it to settle before loading again) */
   private generating: Promise<unknown> | null = null;
   private loadRun = 0;
+
+  /** The chat's one way to the engine: the library's OpenAI-style completions (lib/), over generate()/cancel() below
+   * and so over this controller's recovery. */
+  readonly chat: { completions: ChatCompletions } = {
+    completions: new ChatCompletions(
+      () => this,
+      () => {
+        const state = this.snapshot.state;
+        return state.kind === 'ready' ? state.model.name : (this.snapshot.spec?.url ?? 'none');
+      },
+    ),
+  };
 
   constructor(private testHooks = false) {
     if (testHooks) {
@@ -205,7 +158,7 @@ export class EngineController {
 
   private ensureHost(): WorkerHost {
     if (this.host) return this.host;
-    const host = new WorkerHost(this.testHooks);
+    const host = new WorkerHost(startWorker, this.testHooks);
     this.host = host;
     void host.remote.onDeviceLost(Comlink.proxy((lost: DeviceLostInfo) => this.onDeviceLost(host, lost))).catch(() => undefined);
     host.dead.catch((error) => {

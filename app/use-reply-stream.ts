@@ -2,7 +2,6 @@
 // ~60 renders a second however fast the model is), and the conversation is saved about once a second while it
 // streams, so a crash loses at most the last second of text.
 import { startTransition, useRef } from 'react';
-import type { TokenEvent } from '../protocol/api.ts';
 import type { AssistantTurn, Conversation } from './conversations.ts';
 import type { SaveMode } from './use-conversations.ts';
 
@@ -39,10 +38,10 @@ export function useReplyStream(update: Update) {
     start(id: string) {
       state.current = { id, text: '', ids: [], frame: null };
     },
-    push(token: TokenEvent) {
+    push(text: string, tokenIds: number[]) {
       const s = state.current;
-      s.text += token.text;
-      if (token.tokenId >= 0) s.ids.push(token.tokenId);
+      s.text += text;
+      s.ids.push(...tokenIds);
       // requestAnimationFrame does not run in a background tab: fall back to a timer there.
       if (s.frame !== null) return;
       if (document.hidden) {
