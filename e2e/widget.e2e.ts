@@ -1,6 +1,7 @@
 // Journeys of the embeddable widget across origins: a host page on a second origin embeds it with embed.js, asks
-// through postMessage and gets the streamed tokens and the whole reply; a third origin's messages are ignored and
-// the widget never posts to it.
+// through postMessage and gets the streamed tokens and the whole reply; a reset (the host's, or the visitor's New
+// chat) during a reply cancels it (tabscout:error with code 'cancelled', no done); the visitor's Stop ends it with
+// done; a third origin's messages are ignored and the widget never posts to it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,8 @@ import { LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, withLog } from './support/chat-page.
 import { serveStatic, type StaticServer } from './support/static-server.ts';
 
 const TOKENS = 8;
+// the built-in model's context (512) ends a reply at about 450 tokens, a few seconds on SwiftShader
+const LONG = 1000;
 
 let app: StaticServer; // origin A: the TabScout deployment
 let host: StaticServer; // origin B: a site that embeds the widget
@@ -35,6 +38,21 @@ before(async () => {
 <script>window.received = []; addEventListener('message', (e) => { if (e.origin === ${JSON.stringify(A)}) received.push(e.data); });</script>
 <script src="${app.url}embed.js" data-origins="${B}" data-autoload="1" data-temperature="0" data-max-new-tokens="${TOKENS}" data-ignore-eos="1"></script>
 <iframe src="${other.url}sneak.html" title="third party" style="width:10px;height:10px"></iframe>`,
+  );
+  // B's page with long replies, to reset and stop them while they are being written.
+  writeFileSync(
+    join(pages, 'long.html'),
+    `<!doctype html><meta charset="utf-8"><title>Host</title><h1>Long answers</h1>
+<script>window.received = []; window.resetAtFirstToken = null;
+addEventListener('message', (e) => {
+  if (e.origin !== ${JSON.stringify(A)}) return;
+  received.push(e.data);
+  // a reset sent the moment the reply starts, with no round trip through the test
+  if (e.data.type === 'tabscout:token' && e.data.id === resetAtFirstToken) { resetAtFirstToken = null; reset(); }
+});
+window.ask = (id, text) => document.querySelector('iframe.tabscout-widget').contentWindow.postMessage({ type: 'tabscout:ask', id, text }, ${JSON.stringify(A)});
+window.reset = () => document.querySelector('iframe.tabscout-widget').contentWindow.postMessage({ type: 'tabscout:reset' }, ${JSON.stringify(A)});</script>
+<script src="${app.url}embed.js" data-origins="${B}" data-autoload="1" data-temperature="0" data-max-new-tokens="${LONG}" data-ignore-eos="1"></script>`,
   );
   // C's frame inside B: posts asks to the widget (its sibling) with every target origin it can.
   writeFileSync(
@@ -62,7 +80,7 @@ after(async () => {
   rmSync(pages, { recursive: true, force: true });
 });
 
-type Received = { type: string; id?: string; text?: string; message?: string; version?: number }[];
+type Received = { type: string; id?: string; text?: string; code?: string; message?: string; version?: number }[];
 const received = () => browser.page.evaluate(() => (window as unknown as { received: Received }).received);
 
 test('a host on another origin asks through postMessage and gets the streamed reply', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS }, async () => {
@@ -98,6 +116,76 @@ test('a host on another origin asks through postMessage and gets the streamed re
   assert.equal(await frame.getByRole('article', { name: /^Assistant/ }).first().getAttribute('data-text'), done.text);
   assert.ok(!messages.some((m) => m.id === 'sneak'), 'nothing about the third origin\u2019s ask');
   assert.equal(await frame.getByRole('status').getAttribute('data-state'), 'ready');
+});
+
+test('a reset or New chat during a reply cancels it; Stop ends it with done; the status line is plain', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS }, async () => {
+  const { page } = browser;
+  await page.goto(`${host.url}long.html`);
+  const frame = page.frameLocator('iframe.tabscout-widget');
+  const status = frame.locator('.widget-header [role=status]');
+  const newChat = frame.locator('.widget-header button', { hasText: 'New chat' });
+  await page
+    .waitForFunction(() => (window as unknown as { received: Received }).received.some((m) => m.type === 'tabscout:ready'), null, { timeout: 30_000 })
+    .catch((error: Error) => assert.fail(withLog(browser, `no tabscout:ready: ${error.message}`)));
+  const firstToken = (id: string) =>
+    page
+      .waitForFunction((id) => (window as unknown as { received: Received }).received.some((m) => m.id === id && m.type === 'tabscout:token'), id, { timeout: LOAD_TIMEOUT_MS })
+      .catch((error: Error) => assert.fail(withLog(browser, `no token for ${id}: ${error.message}`)));
+  const ended = (...ids: string[]) =>
+    page
+      .waitForFunction(
+        (ids) => ids.every((id) => (window as unknown as { received: Received }).received.some((m) => m.id === id && (m.type === 'tabscout:done' || m.type === 'tabscout:error'))),
+        ids,
+        { timeout: REPLY_TIMEOUT_MS / 2 },
+      )
+      .catch((error: Error) => assert.fail(withLog(browser, `${ids.join(', ')} did not end: ${error.message}`)));
+  const about = async (id: string) => (await received()).filter((m) => m.id === id).map((m) => m.type);
+  const errorOf = async (id: string) => (await received()).find((m) => m.id === id && m.type === 'tabscout:error');
+
+  // The host resets while the reply is being written (at its first token).
+  await page.evaluate(() => {
+    const w = window as unknown as { ask: (id: string, text: string) => void; resetAtFirstToken: string };
+    w.resetAtFirstToken = 'r1';
+    w.ask('r1', 'Tell me a long story.');
+  });
+  await ended('r1');
+  assert.equal((await errorOf('r1'))?.code, 'cancelled', JSON.stringify(await errorOf('r1')));
+  assert.ok(!(await about('r1')).includes('tabscout:done'), 'no done with a partial text after a reset');
+  assert.equal(await frame.locator('article').count(), 0, 'the conversation is gone');
+
+  // The visitor's New chat cancels the reply being written and the question waiting behind it.
+  await page.evaluate(() => {
+    const w = window as unknown as { ask: (id: string, text: string) => void };
+    w.ask('r2', 'Another long story, please.');
+    w.ask('r3', 'And one more.');
+  });
+  await firstToken('r2');
+  await newChat.click();
+  await ended('r2', 'r3');
+  for (const id of ['r2', 'r3']) {
+    assert.equal((await errorOf(id))?.code, 'cancelled', `${id}: ${JSON.stringify(await errorOf(id))}`);
+    assert.ok(!(await about(id)).includes('tabscout:done'), `no done for ${id}`);
+  }
+  assert.equal(await frame.locator('article').count(), 0);
+  await frame.locator('.widget-header [role=status]', { hasText: /^Ready$/ }).waitFor({ timeout: 10_000 });
+  assert.equal(await newChat.isDisabled(), true, 'nothing to forget');
+
+  // The visitor's Stop keeps what was written: done, and the pieces add up to it. The status line says what it does.
+  await page.evaluate(() => (window as unknown as { ask: (id: string, text: string) => void }).ask('r4', 'A last long story.'));
+  await firstToken('r4');
+  await frame.locator('.widget-header [role=status]', { hasText: /^Writing…$/ }).waitFor({ timeout: 5_000 }).catch(async () => assert.fail(`status while writing: ${await status.textContent()}`));
+  await frame.locator('.composer button', { hasText: 'Stop' }).click();
+  await ended('r4');
+  const messages = await received();
+  const done = messages.find((m) => m.id === 'r4' && m.type === 'tabscout:done');
+  assert.ok(done, `Stop ends with done: ${JSON.stringify(messages.filter((m) => m.id === 'r4').map((m) => m.type))}`);
+  const pieces = messages.filter((m) => m.id === 'r4' && m.type === 'tabscout:token').map((m) => m.text).join('');
+  assert.equal(pieces, done.text);
+  assert.ok(done.text!.length > 0);
+  const reply = frame.locator('article.turn-assistant');
+  assert.equal(await reply.getAttribute('data-state'), 'done');
+  assert.equal(await reply.getAttribute('data-text'), done.text);
+  assert.equal(await newChat.isDisabled(), false);
 });
 
 test('a third origin is ignored and never posted to', { timeout: 60_000 }, async () => {

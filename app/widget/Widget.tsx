@@ -3,12 +3,13 @@
 // how big the download is.
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ChatMessage } from '../../protocol/api.ts';
-import { errorCode } from '../../protocol/errors.ts';
-import { engineController, WorkerCrashed } from '../engine-client.ts';
+import { engineController } from '../engine-client.ts';
 import { Markdown } from '../Markdown.tsx';
 import { downloadSize } from '../model-size.ts';
-import { formatBytes, ModelStatus } from '../ModelStatus.tsx';
+import type { EngineState } from '../engine-client.ts';
+import { formatBytes } from '../ModelStatus.tsx';
 import { samplingFor, type Settings } from '../settings.ts';
+import { useReply } from '../use-reply.ts';
 import { makePoster, PROTOCOL_VERSION, readHostMessage, type MessageId } from './protocol.ts';
 import { requestStorageAccess, storageAccessState, type StorageAccess } from './storage-access.ts';
 
@@ -38,7 +39,10 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
   const [turns, setTurns] = useState<Turn[]>([]);
   const turnsRef = useRef<Turn[]>([]);
   const [draft, setDraft] = useState('');
-  const [busy, setBusy] = useState(false);
+  const replies = useReply(controller.chat.completions);
+  /** a question waits for the model to load */
+  const [waiting, setWaiting] = useState(false);
+  const busy = waiting || replies.busy;
   const [size, setSize] = useState<number | null | undefined>(undefined);
   const [access, setAccess] = useState<StorageAccess>('unsupported');
   const [started, setStarted] = useState(false);
@@ -96,48 +100,82 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
       });
     });
 
-  /** Answers one question, in turn after any before it. */
+  /** Answers one question, in turn after any before it. A reset (the host's, or New chat) cancels it. */
   const ask = ({ id, text, origin }: Ask) => {
     const run = generation.current;
+    const cancelled = () => {
+      if (id !== null) post({ type: 'tabscout:error', id, code: 'cancelled', message: 'Cancelled: the conversation was reset.' }, origin);
+    };
     const task = queue.current.then(async () => {
-      if (run !== generation.current) {
-        if (id !== null) post({ type: 'tabscout:error', id, message: 'Cancelled: the conversation was reset.' }, origin);
-        return;
-      }
-      setBusy(true);
+      if (run !== generation.current) return cancelled();
+      setWaiting(true);
       const history: ChatMessage[] = [
         ...(settings.current.system ? [{ role: 'system' as const, content: settings.current.system }] : []),
         ...turnsRef.current.filter((t) => t.state !== 'error' && t.state !== 'streaming').map((t) => ({ role: t.role, content: t.text })),
         { role: 'user', content: text },
       ];
       setAll([...turnsRef.current, { key: nextKey++, role: 'user', text }, { key: nextKey++, role: 'assistant', text: '', state: 'streaming' }]);
-      let streamed = '';
-      let finished = false;
       try {
         await whenReady();
-        const result = await controller.generate(history, samplingFor(settings.current), (token) => {
-          if (finished || !token.text) return;
-          streamed += token.text;
-          patchLast({ text: streamed });
-          if (id !== null) post({ type: 'tabscout:token', id, text: token.text }, origin);
-        });
-        finished = true;
-        // The last token event may still be on its way (it has its own message port): send what is missing.
-        if (id !== null && result.text.startsWith(streamed) && result.text.length > streamed.length)
-          post({ type: 'tabscout:token', id, text: result.text.slice(streamed.length) }, origin);
-        patchLast({ text: result.text, state: 'done' });
-        if (id !== null) post({ type: 'tabscout:done', id, text: result.text }, origin);
       } catch (error) {
-        finished = true;
         const message = error instanceof Error ? error.message : String(error);
-        const interrupted = errorCode(error) === 'device-lost' || error instanceof WorkerCrashed;
-        patchLast({ state: interrupted ? 'interrupted' : 'error', error: message });
-        if (id !== null) post({ type: 'tabscout:error', id, message }, origin);
+        if (run !== generation.current) return cancelled();
+        patchLast({ state: 'error', error: message });
+        if (id !== null) post({ type: 'tabscout:error', id, code: 'not-loaded', message }, origin);
+        return;
       } finally {
-        setBusy(false);
+        setWaiting(false);
+      }
+      if (run !== generation.current) return cancelled();
+      let streamed = '';
+      // The reply on screen is updated once per animation frame (or every 100 ms in a background tab), not per token.
+      let frame: (() => void) | null = null;
+      const show = () => {
+        frame = null;
+        if (run === generation.current) patchLast({ text: streamed });
+      };
+      const outcome = await replies.run(history, samplingFor(settings.current), {
+        onText: (piece) => {
+          if (!piece) return;
+          streamed += piece;
+          if (frame === null) {
+            if (document.hidden) {
+              const timer = setTimeout(show, 100);
+              frame = () => clearTimeout(timer);
+            } else {
+              const handle = requestAnimationFrame(show);
+              frame = () => cancelAnimationFrame(handle);
+            }
+          }
+          if (id !== null) post({ type: 'tabscout:token', id, text: piece }, origin);
+        },
+      });
+      (frame as (() => void) | null)?.();
+      switch (outcome.state) {
+        case 'done':
+          // Stopped by the visitor: the pieces not streamed yet are sent before done, so that they add up to it.
+          if (id !== null && outcome.text.startsWith(streamed) && outcome.text.length > streamed.length)
+            post({ type: 'tabscout:token', id, text: outcome.text.slice(streamed.length) }, origin);
+          patchLast({ text: outcome.text, state: 'done' });
+          if (id !== null) post({ type: 'tabscout:done', id, text: outcome.text }, origin);
+          break;
+        case 'cancelled':
+          cancelled();
+          break;
+        default:
+          patchLast({ state: outcome.state, error: outcome.error });
+          if (id !== null) post({ type: 'tabscout:error', id, code: outcome.code, message: outcome.error }, origin);
       }
     });
     queue.current = task.catch(() => undefined);
+  };
+
+  /** Forgets the conversation: the reply being written and the questions waiting are cancelled. */
+  const reset = () => {
+    generation.current++;
+    replies.cancel();
+    setAll([]);
+    queue.current = queue.current.then(() => setAll([]));
   };
 
   // The postMessage API.
@@ -151,7 +189,7 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
       const message = readHostMessage(event.data);
       if (!message) return;
       if ('invalid' in message) {
-        post({ type: 'tabscout:error', id: message.id, message: message.invalid }, event.origin);
+        post({ type: 'tabscout:error', id: message.id, code: 'invalid-request', message: message.invalid }, event.origin);
         return;
       }
       switch (message.type) {
@@ -159,9 +197,7 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
           ask({ id: message.id, text: message.text, origin: event.origin });
           break;
         case 'tabscout:reset':
-          generation.current++;
-          controller.cancel();
-          queue.current = queue.current.then(() => setAll([]));
+          reset();
           break;
         case 'tabscout:config':
           settings.current = {
@@ -200,14 +236,16 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
     <div className="widget">
       <header className="widget-header">
         <strong>TabScout</strong>
-        {idle ? (
-          <p role="status" className="model-status" data-state="idle">
-            Not loaded
-          </p>
-        ) : (
-          <ModelStatus state={state} />
-        )}
+        <WidgetStatus state={idle ? null : state} writing={replies.busy} />
+        <button type="button" className="widget-new-chat" disabled={turns.length === 0} onClick={reset} title="Forget this conversation and start a new one">
+          New chat
+        </button>
       </header>
+      {state.kind === 'failed' && (
+        <div role="alert" className="notice" data-notice="failed">
+          {state.message}
+        </div>
+      )}
       {notice && (
         <div role="alert" className="notice" data-notice={notice.kind}>
           <span>{notice.message}</span>
@@ -264,11 +302,45 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
           <button type="submit" disabled={busy || !draft.trim()}>
             Send
           </button>
-          <button type="button" disabled={!busy} onClick={() => controller.cancel()}>
+          <button type="button" disabled={!replies.busy} onClick={() => replies.stop()}>
             Stop
           </button>
         </div>
       </form>
     </div>
+  );
+}
+
+/** The widget's status line, in plain words (the app's line names the model's layers and experts). `data-state` is
+ * the engine's state, or 'idle' before the model is started. */
+function WidgetStatus({ state, writing }: { state: EngineState | null; writing: boolean }) {
+  let text: string;
+  switch (state?.kind) {
+    case undefined:
+      text = 'Not loaded';
+      break;
+    case 'starting':
+      text = 'Starting…';
+      break;
+    case 'loading': {
+      const { loaded, total } = state.progress;
+      const percent = total > 0 ? ` ${Math.floor((100 * loaded) / total)}%` : '';
+      text = state.recovering ? `Restarting…${percent}` : `Loading the model…${percent}`;
+      break;
+    }
+    case 'ready':
+      text = writing ? 'Writing…' : 'Ready';
+      break;
+    case 'unsupported':
+      text = 'Cannot run in this browser';
+      break;
+    case 'failed':
+      text = 'Could not load the model';
+      break;
+  }
+  return (
+    <p role="status" className="model-status" data-state={state?.kind ?? 'idle'}>
+      {text}
+    </p>
   );
 }

@@ -1,7 +1,11 @@
 // The widget's postMessage API, version 1.
 //   host → widget: {type:'tabscout:ask', id, text} · {type:'tabscout:reset'} · {type:'tabscout:config', systemPrompt?, temperature?}
 //   widget → host: {type:'tabscout:ready', version} · {type:'tabscout:token', id, text} · {type:'tabscout:done', id, text}
-//                  · {type:'tabscout:error', id, message}
+//                  · {type:'tabscout:error', id, code, message}
+//   `code` says why an ask failed: 'cancelled' when a reset (the host's tabscout:reset, or the visitor's New chat)
+//   ended it, before or while it was answered (the partial reply is dropped: no tabscout:done follows);
+//   'invalid-request' for a malformed message; otherwise the engine's code ('not-loaded', 'context-too-long', …).
+//   Added in v1 without a version change: hosts that read only `message` keep working.
 // Only messages from the parent window whose origin is in the allow-list (?origins=) are read, and the widget only
 // ever posts to an allowed origin: never to '*'.
 export const PROTOCOL_VERSION = 1;
@@ -17,7 +21,7 @@ export type WidgetMessage =
   | { type: 'tabscout:ready'; version: number }
   | { type: 'tabscout:token'; id: MessageId; text: string }
   | { type: 'tabscout:done'; id: MessageId; text: string }
-  | { type: 'tabscout:error'; id: MessageId | null; message: string };
+  | { type: 'tabscout:error'; id: MessageId | null; code: string; message: string };
 
 /** Origins from a list such as "https://a.example, https://b.example" (invalid entries, '*' and 'null' dropped). */
 export function parseOrigins(list: string | null): string[] {
