@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { build, defineConfig, type LogLevel, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
+import { BUILT_IN_MODEL_PATH } from './lib/default-model.ts';
 
 /** `import src from './x.wgsl'` yields the file's text (Node does the same through tools/wgsl-loader.mjs). */
 function wgsl(): Plugin {
@@ -117,7 +118,7 @@ const pwa = VitePWA({
     ],
   },
   workbox: {
-    globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}', 'models/tiny-scout/*'],
+    globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}', `${BUILT_IN_MODEL_PATH}*`],
     // the library (lib/: tabscout.js and its own worker) is for other pages, not part of the app's offline shell
     globIgnores: ['**/*.map', 'lib/**'],
     // the worker bundle (~0.5 MB) and the embedded model (~1 MB) are precached too

@@ -28,7 +28,8 @@ export function toRequestMessages(messages: ChatMessage[]): ChatCompletionMessag
     if (!m.images?.length) return { role: m.role, content: m.content };
     const parts: ContentPart[] = m.images.map((image) => ({
       type: 'image_url',
-      image_url: { url: image.name && !(image.data instanceof File) ? new File([image.data], image.name, { type: image.data.type }) : image.data },
+      // the engine names the image in its messages by the file's name: keep the app's ("Image 1 (x.png)")
+      image_url: { url: image.name && !(image.data instanceof File && image.data.name === image.name) ? new File([image.data], image.name, { type: image.data.type }) : image.data },
     }));
     return { role: m.role, content: [...parts, { type: 'text', text: m.content }] };
   });
