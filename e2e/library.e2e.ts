@@ -161,6 +161,29 @@ test('a page on another origin imports dist/lib/tabscout.js, streams about an im
   assert.match(j.afterUnload!.message, /createEngine\(\) again/);
 });
 
+test('without WebGPU, createEngine rejects with a typed error that says what to do', { timeout: 60_000 }, async () => {
+  const plain = await launch({ webgpu: false });
+  try {
+    await plain.page.goto(`${site.url}none.html`).catch(() => undefined); // a 404 page of origin B is enough
+    const error = await plain.page.evaluate(async (url) => {
+      const { createEngine, TabScoutError } = await import(url);
+      try {
+        await createEngine();
+        return null;
+      } catch (error) {
+        return { isTabScoutError: error instanceof TabScoutError, code: (error as { code?: string }).code, message: (error as Error).message };
+      }
+    }, `${cdn.url}lib/tabscout.js`);
+    assert.ok(error, withLog(plain, 'createEngine() resolved without WebGPU'));
+    assert.equal(error.isTabScoutError, true);
+    assert.equal(error.code, 'no-webgpu');
+    assert.match(error.message, /WebGPU/);
+    assert.match(error.message, /Chrome|enable/);
+  } finally {
+    await plain.close();
+  }
+});
+
 test('the built type declarations compile a strict TypeScript consumer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tabscout-lib-types-'));
   try {
