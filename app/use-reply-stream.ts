@@ -3,6 +3,7 @@
 // streams, so a crash loses at most the last second of text.
 import { startTransition, useRef } from 'react';
 import type { AssistantTurn, Conversation } from './conversations.ts';
+import { nextFrame } from './next-frame.ts';
 import type { SaveMode } from './use-conversations.ts';
 
 type Update = (change: (conversation: Conversation) => Conversation, save: SaveMode) => void;
@@ -42,15 +43,7 @@ export function useReplyStream(update: Update) {
       const s = state.current;
       s.text += text;
       s.ids.push(...tokenIds);
-      // requestAnimationFrame does not run in a background tab: fall back to a timer there.
-      if (s.frame !== null) return;
-      if (document.hidden) {
-        const timer = setTimeout(() => apply(), 100);
-        s.frame = () => clearTimeout(timer);
-      } else {
-        const frame = requestAnimationFrame(() => apply());
-        s.frame = () => cancelAnimationFrame(frame);
-      }
+      if (s.frame === null) s.frame = nextFrame(() => apply());
     },
     /** Applies what is left and ends the reply in its final state, saved at once. */
     finish(final: Partial<AssistantTurn>) {

@@ -6,10 +6,11 @@ import type { ChatMessage } from '../../protocol/api.ts';
 import { engineController } from '../engine-client.ts';
 import { Markdown } from '../Markdown.tsx';
 import { downloadSize } from '../model-size.ts';
-import type { EngineState } from '../engine-client.ts';
 import { formatBytes } from '../ModelStatus.tsx';
 import { samplingFor, type Settings } from '../settings.ts';
+import { nextFrame } from '../next-frame.ts';
 import { useReply } from '../use-reply.ts';
+import { WidgetStatus } from './WidgetStatus.tsx';
 import { makePoster, PROTOCOL_VERSION, readHostMessage, type MessageId } from './protocol.ts';
 import { requestStorageAccess, storageAccessState, type StorageAccess } from './storage-access.ts';
 
@@ -128,7 +129,7 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
       }
       if (run !== generation.current) return cancelled();
       let streamed = '';
-      // The reply on screen is updated once per animation frame (or every 100 ms in a background tab), not per token.
+      // The reply on screen is updated once per animation frame, not per token.
       let frame: (() => void) | null = null;
       const show = () => {
         frame = null;
@@ -138,15 +139,7 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
         onText: (piece) => {
           if (!piece) return;
           streamed += piece;
-          if (frame === null) {
-            if (document.hidden) {
-              const timer = setTimeout(show, 100);
-              frame = () => clearTimeout(timer);
-            } else {
-              const handle = requestAnimationFrame(show);
-              frame = () => cancelAnimationFrame(handle);
-            }
-          }
+          frame ??= nextFrame(show);
           if (id !== null) post({ type: 'tabscout:token', id, text: piece }, origin);
         },
       });
@@ -311,36 +304,3 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
   );
 }
 
-/** The widget's status line, in plain words (the app's line names the model's layers and experts). `data-state` is
- * the engine's state, or 'idle' before the model is started. */
-function WidgetStatus({ state, writing }: { state: EngineState | null; writing: boolean }) {
-  let text: string;
-  switch (state?.kind) {
-    case undefined:
-      text = 'Not loaded';
-      break;
-    case 'starting':
-      text = 'Starting…';
-      break;
-    case 'loading': {
-      const { loaded, total } = state.progress;
-      const percent = total > 0 ? ` ${Math.floor((100 * loaded) / total)}%` : '';
-      text = state.recovering ? `Restarting…${percent}` : `Loading the model…${percent}`;
-      break;
-    }
-    case 'ready':
-      text = writing ? 'Writing…' : 'Ready';
-      break;
-    case 'unsupported':
-      text = 'Cannot run in this browser';
-      break;
-    case 'failed':
-      text = 'Could not load the model';
-      break;
-  }
-  return (
-    <p role="status" className="model-status" data-state={state?.kind ?? 'idle'}>
-      {text}
-    </p>
-  );
-}
