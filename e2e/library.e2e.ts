@@ -3,7 +3,7 @@
 // built-in model, streams a reply about an image, aborts a reply, reads usage, lists models, reads stats, unloads.
 // The built type declarations compile a consumer under strict settings.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -159,6 +159,44 @@ test('a page on another origin imports dist/lib/tabscout.js, streams about an im
   assert.equal(j.stats.experts, null, 'every expert resident');
   assert.equal(j.afterUnload?.code, 'not-loaded');
   assert.match(j.afterUnload!.message, /createEngine\(\) again/);
+});
+
+test('a page of the same origin, under a sub-path: the worker starts directly, experts page within a budget', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS }, async () => {
+  // a copy of the build with the developer's page in it, served under /site/
+  const root = mkdtempSync(join(tmpdir(), 'tabscout-lib-same-'));
+  cpSync(builtApp(), root, { recursive: true });
+  writeFileSync(
+    join(root, 'my-page.html'),
+    `<!doctype html><meta charset="utf-8"><title>Same origin</title><script type="module">
+import { createEngine } from './lib/tabscout.js';
+try {
+  const engine = await createEngine({ expertBudgetBytes: 1 });
+  const reply = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 6, ignore_eos: true, temperature: 0 });
+  window.result = { reply, stats: engine.stats(), models: await engine.models.list() };
+} catch (error) {
+  window.result = { error: { code: error.code, message: error.message } };
+}
+</script>`,
+  );
+  const server = await serveStatic(root, '/site/');
+  const plain = await launch({ webgpu: true });
+  try {
+    await plain.page.goto(`${server.url}my-page.html`);
+    await plain.page
+      .waitForFunction(() => 'result' in window, null, { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS - 30_000, polling: 500 })
+      .catch((error: Error) => assert.fail(withLog(plain, `the page did not finish: ${error.message}`)));
+    const result = await plain.page.evaluate(() => (window as unknown as { result: { error?: unknown; reply: Journey['reply']; stats: { experts: { slotsPerLayer: number; hitRate: number; misses: number } | null }; models: Journey['models'] } }).result);
+    assert.equal(result.error, undefined, withLog(plain, JSON.stringify(result.error)));
+    assert.equal(result.models.data[0].id, `${server.url}models/tiny-scout/`, 'the built-in model next to the library, under the sub-path');
+    assert.ok(plain.log.some((line) => line.startsWith(`[worker] ${server.url}lib/assets/worker-`)), withLog(plain, 'same origin: the worker script itself, no trampoline'));
+    assert.equal(result.reply.usage.completion_tokens, 6);
+    const experts = result.stats.experts;
+    assert.ok(experts && experts.slotsPerLayer >= 1 && experts.misses > 0 && experts.hitRate >= 0 && experts.hitRate <= 1, `experts paged: ${JSON.stringify(experts)}`);
+  } finally {
+    await plain.close();
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('without WebGPU, createEngine rejects with a typed error that says what to do', { timeout: 60_000 }, async () => {
