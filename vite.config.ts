@@ -1,4 +1,5 @@
-// Vite build of the static app: React UI on the main thread, the engine in an ES-module Web Worker.
+// Vite build of the static app: React UI on the main thread, the engine in an ES-module Web Worker; and, in the same
+// build, the ES-module library (dist/lib/tabscout.js, see library() below and docs/API.md).
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { build, defineConfig, type LogLevel, type Plugin } from 'vite';
