@@ -25,17 +25,19 @@ export class TabScoutError extends Error {
   }
 }
 
-const ENGINE_CODES = new Set<string>([
-  'no-webgpu', 'gpu-limits', 'device-lost', 'bad-model', 'download-failed', 'context-too-long', 'not-loaded', 'busy',
-  'cancelled', 'bad-image', 'auth-required', 'quota-exceeded', 'invalid-request', 'worker-crashed', 'internal',
-] satisfies TabScoutErrorCode[]);
+/** Every code (a Record, so that the compiler notices a code missing here). */
+const CODES: Record<TabScoutErrorCode, true> = {
+  'no-webgpu': true, 'gpu-limits': true, 'device-lost': true, 'bad-model': true, 'download-failed': true,
+  'context-too-long': true, 'not-loaded': true, busy: true, cancelled: true, 'bad-image': true, 'auth-required': true,
+  'quota-exceeded': true, 'invalid-request': true, 'worker-crashed': true, internal: true,
+};
 
 /** Any thrown value as a TabScoutError, keeping the engine's code and message. */
 export function toTabScoutError(error: unknown): TabScoutError {
   if (error instanceof TabScoutError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  if (typeof code === 'string' && ENGINE_CODES.has(code)) return new TabScoutError(code as TabScoutErrorCode, message, { cause: error });
+  if (typeof code === 'string' && Object.hasOwn(CODES, code)) return new TabScoutError(code as TabScoutErrorCode, message, { cause: error });
   return new TabScoutError('internal', `The engine failed: ${message}. Reload the page; if it happens again, report it with the browser console's output.`, { cause: error });
 }
 
