@@ -1,0 +1,187 @@
+"""Train TabScout-tiny (Llama 4 architecture) from scratch or resume it, for a fixed wall-clock budget.
+
+    python3 train/train.py --tokenizer TOK_DIR --out CKPT_DIR [--resume CKPT_DIR] [--budget-s 480]
+    torchrun --nproc-per-node N train/train.py ...        (data parallel, unchanged)
+
+Stages by share of the budget: text pretraining (--pretrain), then supervised chat with screenshots and prose
+replay (the rest). A checkpoint (CKPT_DIR) holds model.safetensors (bfloat16, Hugging Face tensor names), the Adam
+moments in bfloat16 (optim_m.safetensors, optim_v.safetensors) and state.json; each file stays under 16 MiB.
+"""
+import argparse, json, math, os, sys, time
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+sys.path.insert(0, os.path.dirname(__file__))
+from model import Llama4, TextConfig, VisionConfig, init_weights  # noqa: E402
+import data  # noqa: E402
+
+PRESETS = {
+    # ~7.7M parameters: 15.4 MB in bfloat16
+    "tiny": dict(
+        text=dict(vocab_size=8192, hidden_size=192, intermediate_size=64, intermediate_size_mlp=576, num_hidden_layers=6,
+                  num_attention_heads=6, num_key_value_heads=2, head_dim=32, num_local_experts=16, num_experts_per_tok=1,
+                  interleave_moe_layer_step=2, no_rope_layer_interval=4, attention_chunk_size=2048, use_qk_norm=True,
+                  attn_temperature_tuning=True, floor_scale=1024, attn_scale=0.1, rms_norm_eps=1e-5,
+                  rope_parameters={"rope_type": "default", "rope_theta": 500000.0}),
+        vision=dict(hidden_size=128, num_hidden_layers=3, num_attention_heads=4, intermediate_size=512, image_size=336,
+                    patch_size=14, pixel_shuffle_ratio=0.5, projector_input_dim=192, projector_output_dim=192,
+                    vision_output_dim=192)),
+    # for CPU smoke tests of the script
+    "micro": dict(
+        text=dict(vocab_size=8192, hidden_size=64, intermediate_size=32, intermediate_size_mlp=128, num_hidden_layers=4,
+                  num_attention_heads=4, num_key_value_heads=2, head_dim=16, num_local_experts=16, interleave_moe_layer_step=2,
+                  attention_chunk_size=2048, floor_scale=1024),
+        vision=dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=128, image_size=336,
+                    patch_size=14, pixel_shuffle_ratio=0.5, projector_input_dim=64, projector_output_dim=64, vision_output_dim=64)),
+}
+
+
+def build_model(preset, image_token_id):
+    p = PRESETS[preset]
+    return Llama4(TextConfig(**p["text"]), VisionConfig(**p["vision"]), image_token_id)
+
+
+def save_checkpoint(out, model, opt, state):
+    os.makedirs(out, exist_ok=True)
+    sd = {k: v.detach().to(torch.bfloat16).contiguous() for k, v in model.state_dict().items()}
+    save_file(sd, os.path.join(out, "model.safetensors"))
+    names = {id(p): n for n, p in model.named_parameters()}
+    for key, fname in (("exp_avg", "optim_m.safetensors"), ("exp_avg_sq", "optim_v.safetensors")):
+        t = {names[id(p)]: s[key].to(torch.bfloat16).contiguous() for p, s in opt.state.items() if key in s}
+        save_file(t, os.path.join(out, fname))
+    state["optim_step"] = max((int(s["step"]) for s in opt.state.values() if "step" in s), default=0)
+    json.dump(state, open(os.path.join(out, "state.json"), "w"), indent=1)
+
+
+def load_checkpoint(path, model, opt):
+    sd = load_file(os.path.join(path, "model.safetensors"))
+    model.load_state_dict({k: v.float() for k, v in sd.items()})
+    state = json.load(open(os.path.join(path, "state.json")))
+    mf, vf = os.path.join(path, "optim_m.safetensors"), os.path.join(path, "optim_v.safetensors")
+    if os.path.exists(mf) and os.path.exists(vf):
+        m, v = load_file(mf), load_file(vf)
+        for n, p in model.named_parameters():
+            if n in m:
+                opt.state[p] = {"step": torch.tensor(float(state["optim_step"])), "exp_avg": m[n].float().to(p.device),
+                                "exp_avg_sq": v[n].float().to(p.device)}
+        state["optimizer_restored"] = True
+    return state
+
+
+def balance_loss(router, E):
+    """Switch-style load balancing: E * sum_e (share of tokens routed to e) * (mean softmax probability of e)."""
+    tot = 0.0
+    for logits, idx in router:
+        frac = torch.bincount(idx, minlength=E).float() / idx.numel()
+        tot = tot + E * (frac * logits.float().softmax(-1).mean(0)).sum()
+    return tot / max(1, len(router))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tokenizer", required=True); ap.add_argument("--out", required=True)
+    ap.add_argument("--resume"); ap.add_argument("--preset", default="tiny")
+    ap.add_argument("--budget-s", type=float, default=480); ap.add_argument("--pretrain", type=float, default=0.4)
+    ap.add_argument("--lr", type=float, default=2e-3); ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=96); ap.add_argument("--length", type=int, default=512)
+    ap.add_argument("--sft-batch", type=int, default=40); ap.add_argument("--sft-length", type=int, default=1280)
+    ap.add_argument("--image-rate", type=float, default=0.5); ap.add_argument("--workers", type=int, default=6)
+    ap.add_argument("--sft-workers", type=int, default=9); ap.add_argument("--max-steps", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0); ap.add_argument("--log-every", type=int, default=25)
+    a = ap.parse_args()
+    t0 = time.time()
+
+    ddp = int(os.environ.get("WORLD_SIZE", 1)) > 1
+    if ddp:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+    else:
+        rank, world = 0, 1
+    dev = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+        torch.backends.cuda.matmul.allow_tf32 = True
+    log = (lambda s: print(s, flush=True)) if rank == 0 else (lambda s: None)
+    torch.manual_seed(a.seed + rank)
+
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(a.tokenizer)
+    model = build_model(a.preset, tok.convert_tokens_to_ids("<|patch|>")).to(dev)
+    init_weights(model)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n and "router" not in n]
+    other = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n and "router" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}], lr=a.lr,
+                            betas=(0.9, 0.95), eps=1e-8, fused=dev.type == "cuda")
+    state = {"step": 0, "tokens": 0, "runs": []}
+    if a.resume:
+        state = load_checkpoint(a.resume, model, opt)
+        log(f"resumed from {a.resume}: step {state['step']}, optimizer restored: {state.get('optimizer_restored', False)}")
+    nparam = sum(p.numel() for p in model.parameters())
+    log(f"parameters {nparam:,} ({2 * nparam / 1e6:.2f} MB in bf16); world {world}; device {dev}")
+    core = model
+    if ddp:
+        model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+
+    def loader(mode, batch, length, workers):
+        ds = data.PackedStream(a.tokenizer, mode, length, seed=a.seed * 7919 + state["step"], image_rate=a.image_rate)
+        return iter(torch.utils.data.DataLoader(ds, batch_size=batch, collate_fn=data.collate, num_workers=workers,
+                                                 prefetch_factor=4 if workers else None, persistent_workers=workers > 0,
+                                                 pin_memory=dev.type == "cuda"))
+    pre_iter = loader("pretrain", a.batch, a.length, a.workers) if a.pretrain > 0 else None
+    sft_iter = loader("sft", a.sft_batch, a.sft_length, a.sft_workers)  # starts rendering now, while pretraining runs
+    log(f"setup {time.time() - t0:.1f}s")
+
+    budget_start = time.time()
+    E = core.tc.num_local_experts
+    run = {"start_step": state["step"], "budget_s": a.budget_s}
+    step0, tokens0, last = state["step"], state["tokens"], time.time()
+    warm = a.warmup if not state.get("optimizer_restored") else max(20, a.warmup // 10)
+    hist = {"pretrain": [], "sft": []}
+    while True:
+        frac = (time.time() - budget_start) / a.budget_s
+        if frac >= 1 or (a.max_steps and state["step"] - step0 >= a.max_steps):
+            break
+        stage = "pretrain" if frac < a.pretrain and pre_iter is not None else "sft"
+        b = next(pre_iter if stage == "pretrain" else sft_iter)
+        ids, labels = b["ids"].to(dev, non_blocking=True), b["labels"].to(dev, non_blocking=True)
+        px = b["px"].to(dev, non_blocking=True) if b["px"] is not None else None
+        k = state["step"] - step0
+        lr = a.lr * min(1.0, (k + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            out = model(ids, px, return_router=True)
+            lm = F.cross_entropy(out["logits"][:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
+            aux = balance_loss(out["router"], E)
+            loss = lm + 0.01 * aux
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(core.parameters(), 1.0)
+        opt.step()
+        state["step"] += 1
+        state["tokens"] += ids.numel() * world
+        hist[stage].append(lm.item() if state["step"] % a.log_every == 0 else None)
+        if state["step"] % a.log_every == 0:
+            dt = time.time() - last; last = time.time()
+            tok_s = a.log_every * ids.numel() * world / dt
+            load = torch.bincount(out["router"][0][1], minlength=E).float()
+            ent = -(load / load.sum() * torch.log(load / load.sum() + 1e-9)).sum().item() / math.log(E)
+            log(f"step {state['step']} {stage} t={time.time() - budget_start:.0f}s loss {lm.item():.3f} aux {aux.item():.3f} "
+                f"lr {lr:.2e} gnorm {gn.item():.2f} {tok_s / 1e3:.0f}k tok/s images {0 if px is None else px.shape[0]} "
+                f"expert-load entropy {ent:.2f}")
+    run.update(end_step=state["step"], tokens=state["tokens"] - tokens0, seconds=time.time() - budget_start,
+               final_losses={k: [x for x in v if x is not None][-5:] for k, v in hist.items()})
+    state["runs"].append(run)
+    if rank == 0:
+        save_checkpoint(a.out, core, opt, state)
+        log(f"saved {a.out}: step {state['step']}, {state['tokens'] / 1e6:.1f}M tokens in all; this run {run['tokens'] / 1e6:.1f}M "
+            f"tokens in {run['seconds']:.0f}s")
+    if ddp:
+        dist.destroy_process_group()
+    os._exit(0)  # do not wait for the data workers' queues
+
+
+if __name__ == "__main__":
+    main()
