@@ -89,18 +89,21 @@ def references(hf, hfq, proc, out, image, tail_rows=8):
     im_prompt = proc.apply_chat_template(im_msgs, add_generation_prompt=True, tokenize=False)
     b = proc(text=im_prompt, images=[image], return_tensors="pt")
     px = b["pixel_values"].to(torch.float32)
+    dev = next(hf.parameters()).device
+    ids, px = ids.to(dev), px.to(dev)
+    b["input_ids"] = b["input_ids"].to(dev)
     for name, in_ids, pv, gen, rows, m, p in (("chat", ids, None, 24, None, msgs, prompt), ("image", b["input_ids"], px, 16, tail_rows, im_msgs, im_prompt)):
-        tensors[f"{name}.input_ids"] = in_ids[0].to(torch.int32).contiguous()
+        tensors[f"{name}.input_ids"] = in_ids[0].to(torch.int32).cpu().contiguous()
         if pv is not None:
-            tensors[f"{name}.pixel_values"] = pv.contiguous()
+            tensors[f"{name}.pixel_values"] = pv.cpu().contiguous()
         case = dict(name=name, seq_len=int(in_ids.shape[1]), prompt=p, messages=m, add_generation_prompt=True)
         for tag, model in (("", hf), (".q4", hfq)):
             with torch.no_grad():
                 lg = model(input_ids=in_ids, pixel_values=pv, use_cache=False).logits[0].float()
-            tensors[f"{name}{tag}.logits"] = (lg[-rows:] if rows else lg).contiguous()
+            tensors[f"{name}{tag}.logits"] = (lg[-rows:] if rows else lg).cpu().contiguous()
             g_ids, g_logits = greedy(model, in_ids, gen, pv)
-            tensors[f"{name}{tag}.generated_ids"] = g_ids.to(torch.int32).contiguous()
-            tensors[f"{name}{tag}.generated_logits"] = g_logits.contiguous()
+            tensors[f"{name}{tag}.generated_ids"] = g_ids.to(torch.int32).cpu().contiguous()
+            tensors[f"{name}{tag}.generated_logits"] = g_logits.cpu().contiguous()
             case[f"generated_text{tag.replace('.', '_')}"] = tok.decode(g_ids)
         if pv is not None:
             case.update(image="images/screenshot.png", image_size=[image.width, image.height], num_tiles=int(pv.shape[0]),
@@ -146,7 +149,7 @@ def score(expect, reply):
     return max(0.0, 1.0 - cer)
 
 
-def run_evals(model, proc, task_file, max_new=96, dev="cuda", limit=0):
+def run_evals(model, proc, task_file, max_new=64, dev="cuda", limit=0):
     """The contract of `npm run eval`, run by transformers: greedy, scored the same way."""
     from PIL import Image
     base = os.path.dirname(task_file)
@@ -263,32 +266,47 @@ def main():
     hfq = None
     if a.fixture_tool:
         hfq = copy.deepcopy(hf); q4_tools(a.fixture_tool).quantize_model_q4(hfq)
-    if a.reference and hfq is not None:
+    def guarded(name, fn):
+        try:
+            fn()
+        except Exception as e:  # keep going: the weights and the other results still come back
+            import traceback; traceback.print_exc()
+            report.setdefault("errors", {})[name] = repr(e)
+
+    def refs():
         from PIL import Image
         references(hf, hfq, proc, a.reference, Image.open(a.image).convert("RGB"))
         print(f"references written to {a.reference} ({time.time() - t0:.0f}s)", flush=True)
-    if a.heldout:
+    if a.reference and hfq is not None:
+        guarded("references", refs)
+
+    def ppl():
         report["perplexity_f32"] = perplexity(hf, proc.tokenizer, a.heldout, dev=dev)
         if hfq is not None:
             report["perplexity_q4"] = perplexity(hfq, proc.tokenizer, a.heldout, dev=dev)
         print("perplexity", report.get("perplexity_f32"), report.get("perplexity_q4"), flush=True)
-    if a.trace:
+
+    def trace():
         tr = expert_trace(ours, proc, dev, ["Hello! What can you do?", "What is the capital of Japan?", "What is 47 + 38?",
                                             "What does happy mean?", "Tell me a short story about a fox.",
                                             "How many minutes are in 3 hours?", "What is a synonym of big?"])
         json.dump(tr, open(a.trace, "w"))
         report["expert_trace"] = trace_stats(tr) | {"tokens": tr["tokens"]}
         print("trace", report["expert_trace"], flush=True)
-    if a.evals:
+
+    def evals():
         report["evals"] = {}
         for f in sorted(os.listdir(a.evals)):
             if f.endswith(".jsonl"):
-                for tag, m in (("f32", hf), ("q4", hfq)):
-                    if m is None:
-                        continue
-                    r = run_evals(m, proc, os.path.join(a.evals, f), dev=dev, limit=a.evals_limit)
-                    report["evals"][f"{f}:{tag}"] = r
-                    print(f"eval {f} {tag}: mean {r['mean_score']:.3f}  e.g. {r['tasks'][0]['reply'][:80]!r}", flush=True)
+                r = run_evals(hf, proc, os.path.join(a.evals, f), dev=dev, limit=a.evals_limit)
+                report["evals"][f"{f}:f32"] = r
+                print(f"eval {f} f32 (first {a.evals_limit}): mean {r['mean_score']:.3f}; replies {[t['reply'][:60] for t in r['tasks'][:3]]}", flush=True)
+    if a.heldout:
+        guarded("perplexity", ppl)
+    if a.trace:
+        guarded("trace", trace)
+    if a.evals:
+        guarded("evals", evals)
     if a.report:
         json.dump(report, open(a.report, "w"), indent=1)
     print(f"export done in {time.time() - t0:.0f}s", flush=True)
