@@ -56,3 +56,20 @@ for (const fixture of ['tiny-scout', 'tiny-maverick']) {
     });
   }
 }
+
+// the trained default model (public/models/tabscout-tiny) against its own Hugging Face references
+for (const weights of ['f32', 'q4']) {
+  test(`verify tabscout-tiny --weights ${weights} --vision passes: |Δlogit| ≤ 1e-3, greedy tokens identical, chat and screenshot`, () => {
+    const { run, report } = verify(['--model', join(root, 'public', 'models', 'tabscout-tiny'), '--reference', join(root, 'fixtures', 'tabscout-tiny', 'reference'), '--weights', weights, '--vision']);
+    for (const name of ['chat', 'image']) {
+      const c = report.cases.find((x: { name: string }) => x.name === name);
+      assert.equal(c.template_match, true, `${name} chat template`);
+      assert.equal(c.input_ids_match, true, `${name} prompt ids`);
+      assert.ok(c.max_abs_diff <= 1e-3, `${name}: max |Δlogit| ${c.max_abs_diff}`);
+      assert.equal(c.top1_agreement, 1, `${name} top-1 agreement`);
+      assert.equal(c.greedy_match, true, `${name} greedy decode`);
+    }
+    assert.equal(report.pass, true);
+    assert.equal(run.status, 0, run.stderr);
+  });
+}
