@@ -167,12 +167,12 @@ export class ChatCompletions implements Completions {
       const backend = this.backend();
       const gate = new StopGate(stops);
       let streamedText = '';
-      let streamedIds: number[] = [];
+      let streamedIds = 0;
       let pendingIds: number[] = [];
       let settled = false;
       const emit = (text: string, ids: number[]) => {
         streamedText += text;
-        streamedIds = streamedIds.concat(ids);
+        streamedIds += ids.length;
         const content = gate.push(text);
         pendingIds.push(...ids);
         if (content === '' && pendingIds.length === 0) return;
@@ -196,7 +196,7 @@ export class ChatCompletions implements Completions {
         // reply, so send what did not arrive yet.
         if (!gate.stopped) {
           const missingText = result.text.startsWith(streamedText) ? result.text.slice(streamedText.length) : '';
-          const missingIds = result.tokenIds.slice(streamedIds.length);
+          const missingIds = result.tokenIds.slice(streamedIds);
           if (missingText || missingIds.length) emit(missingText, missingIds);
         }
         if (!gate.stopped) {
