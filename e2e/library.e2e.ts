@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import ts from 'typescript';
+import { BUILT_IN_MODEL_PATH } from '../lib/default-model.ts';
 import { launch, type Browser } from './support/browser.ts';
 import { builtApp } from './support/build.ts';
 import { LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, withLog } from './support/chat-page.ts';
@@ -151,9 +152,9 @@ test('a page on another origin imports dist/lib/tabscout.js, streams about an im
 
   // models, stats, unload
   assert.equal(j.models.object, 'list');
-  assert.equal(j.models.data[0].id, `${cdn.url}models/tiny-scout/`);
+  assert.equal(j.models.data[0].id, `${cdn.url}${BUILT_IN_MODEL_PATH}`);
   assert.equal(j.models.data[0].loaded, true);
-  assert.equal(j.stats.model, 'tiny-scout');
+  assert.equal(j.stats.model, BUILT_IN_MODEL_PATH.split('/').filter(Boolean).at(-1));
   assert.equal(j.stats.lastReply?.completionTokens, j.reply.usage.completion_tokens);
   assert.ok(j.stats.lastReply!.decodeTokensPerSecond > 0);
   assert.equal(j.stats.experts, null, 'every expert resident');
@@ -187,7 +188,7 @@ try {
       .catch((error: Error) => assert.fail(withLog(plain, `the page did not finish: ${error.message}`)));
     const result = await plain.page.evaluate(() => (window as unknown as { result: { error?: unknown; reply: Journey['reply']; stats: { experts: { slotsPerLayer: number; hitRate: number; misses: number } | null }; models: Journey['models'] } }).result);
     assert.equal(result.error, undefined, withLog(plain, JSON.stringify(result.error)));
-    assert.equal(result.models.data[0].id, `${server.url}models/tiny-scout/`, 'the built-in model next to the library, under the sub-path');
+    assert.equal(result.models.data[0].id, `${server.url}${BUILT_IN_MODEL_PATH}`, 'the built-in model next to the library, under the sub-path');
     assert.ok(plain.log.some((line) => line.startsWith(`[worker] ${server.url}lib/assets/worker-`)), withLog(plain, 'same origin: the worker script itself, no trampoline'));
     assert.equal(result.reply.usage.completion_tokens, 6);
     const experts = result.stats.experts;
