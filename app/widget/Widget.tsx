@@ -91,7 +91,8 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
       const check = () => {
         const s = controller.getSnapshot().state;
         if (s.kind === 'ready') resolve();
-        else if (s.kind === 'failed' || s.kind === 'unsupported') reject(new Error(s.message));
+        // the code for the host: why the model is not there ('no-webgpu', 'gpu-limits', or 'not-loaded' after a failed load)
+        else if (s.kind === 'failed' || s.kind === 'unsupported') reject(Object.assign(new Error(s.message), { code: s.kind === 'unsupported' ? s.code : 'not-loaded' }));
         else return false;
         return true;
       };
@@ -122,7 +123,7 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
         const message = error instanceof Error ? error.message : String(error);
         if (run !== generation.current) return cancelled();
         patchLast({ state: 'error', error: message });
-        if (id !== null) post({ type: 'tabscout:error', id, code: 'not-loaded', message }, origin);
+        if (id !== null) post({ type: 'tabscout:error', id, code: (error as { code?: string }).code ?? 'not-loaded', message }, origin);
         return;
       } finally {
         setWaiting(false);
@@ -144,6 +145,8 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
         },
       });
       (frame as (() => void) | null)?.();
+      // a reset that came as the reply ended: the conversation is gone, the ask is cancelled all the same
+      if (run !== generation.current) return cancelled();
       switch (outcome.state) {
         case 'done':
           // Stopped by the visitor: the pieces not streamed yet are sent before done, so that they add up to it.
