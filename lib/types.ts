@@ -100,6 +100,13 @@ export interface ChatCompletionRequest {
   signal?: AbortSignal;
   /** only 1 */
   n?: number;
+  /** accepted for compatibility when they ask for nothing TabScout lacks: 0 */
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
+  /** only false: TabScout returns no logprobs */
+  logprobs?: boolean | null;
+  /** only { type: 'text' } */
+  response_format?: { type: 'text' } | null;
   /** accepted for compatibility: usage is always sent as the last chunk */
   stream_options?: { include_usage?: boolean } | null;
   // TabScout extensions
