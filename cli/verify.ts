@@ -1,5 +1,7 @@
 // npm run verify -- --model <model-dir> --reference <reference-dir> --weights f32|q4 [--expert-slots N] [--json]
-// Runs every case of a fixture's cases.json through the engine (Node + WebGPU) and compares with Hugging Face.
+// Runs every case of a fixture's cases.json through the engine (Node + WebGPU) and compares with Hugging Face:
+// logits and greedy tokens of every case that has them (image cases through the vision tower), the image cases'
+// preprocessing and prompt layout, and the vision tower's features where the reference has them.
 import { parseArgs } from 'node:util';
 import { createNodeGpu } from './node-gpu.ts';
 import { FsModelFiles } from './fs-model-files.ts';
@@ -7,7 +9,8 @@ import { Reference } from './reference.ts';
 import { compareLogits } from './parity.ts';
 import { ModelSession } from '../worker/session.ts';
 import type { WeightFormat } from '../kernels/linear/weight-format.ts';
-import { buildPrompt, imageConfigFor } from '../worker/chat-input.ts';
+import { imageKey } from '../worker/chat-input.ts';
+import { maxAbsDiff } from '../kernels/testing.ts';
 import { decodePng } from '../worker/image/png.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +28,9 @@ interface CaseReport {
   greedy_match: boolean | null;
   pixel_values_max_abs_diff?: number;
   pixel_values_mean_abs_diff?: number;
+  /** max |Δ| of the vision adapter's output and of the projected features, per tile as HF computes them */
+  vision_features_max_abs_diff?: number;
+  projected_features_max_abs_diff?: number;
   skipped?: string;
 }
 
@@ -36,14 +42,10 @@ async function main(): Promise<number> {
       weights: { type: 'string', default: 'f32' },
       'expert-slots': { type: 'string' },
       json: { type: 'boolean', default: false },
-      // image cases through the vision tower; off by default until it matches Hugging Face (issue: vision)
-      vision: { type: 'boolean', default: false },
-      // a safetensors file whose image-case tensors replace the fixture's (see docs/FIXTURES.md)
-      'image-reference': { type: 'string' },
     },
   });
   if (!values.model || !values.reference) {
-    throw new Error('usage: npm run verify -- --model <model-dir> --reference <reference-dir> --weights f32|q4 [--expert-slots N] [--json] [--vision [--image-reference <file>]]');
+    throw new Error('usage: npm run verify -- --model <model-dir> --reference <reference-dir> --weights f32|q4 [--expert-slots N] [--json]');
   }
   const weights = values.weights as WeightFormat;
   if (weights !== 'f32' && weights !== 'q4') throw new Error(`--weights must be f32 or q4, got ${values.weights}`);
@@ -51,24 +53,14 @@ async function main(): Promise<number> {
   const log = (s: string) => (values.json ? console.error(s) : console.log(s));
 
   const { ctx, adapterName } = await createNodeGpu();
-  const fixture = await Reference.load(values.reference);
-  const override = values['image-reference'] ? await Reference.fromTensors([], values['image-reference']) : null;
-  // tensors of the override file win over the fixture's
-  const reference = {
-    cases: fixture.cases,
-    has: (n: string) => override?.has(n) || fixture.has(n),
-    shape: (n: string) => (override?.has(n) ? override : fixture).shape(n),
-    f32: (n: string) => (override?.has(n) ? override : fixture).f32(n),
-    ids: (n: string) => (override?.has(n) ? override : fixture).ids(n),
-  };
+  const reference = await Reference.load(values.reference);
   const files = new FsModelFiles(values.model);
   log(`adapter: ${adapterName}`);
   const longest = Math.max(...reference.cases.map((c) => (reference.has(`${c.name}.input_ids`) ? reference.shape(`${c.name}.input_ids`)[0] : 0)));
   const genLongest = Math.max(0, ...reference.cases.map((c) => (reference.has(`${c.name}.generated_ids`) ? reference.shape(`${c.name}.generated_ids`)[0] : 0)));
   const expertSlots = values['expert-slots'] !== undefined ? Number(values['expert-slots']) : undefined;
-  const session = await ModelSession.load(ctx, files, { weights, contextLength: longest + genLongest + 1, vision: values.vision, expertSlots });
+  const session = await ModelSession.load(ctx, files, { weights, contextLength: longest + genLongest + 1, expertSlots });
   const vocab = session.config.text.vocabSize;
-  const imageConfig = await imageConfigFor(session, files);
   const tag = weights === 'q4' ? '.q4' : '';
   const reports: CaseReport[] = [];
 
@@ -79,17 +71,18 @@ async function main(): Promise<number> {
     }
     const refIds = reference.ids(`${c.name}.input_ids`);
     if (c.image) {
-      if (!imageConfig) {
+      if (!session.vision) {
         r.skipped = 'the model has no vision tower';
         reports.push(r);
         continue;
       }
       // preprocessing and prompt layout from the case's PNG, as the app does it
-      const png = decodePng(await readFile(join(values.reference, c.image)), inflateSync);
-      const prompt = buildPrompt(session, imageConfig, [{ role: 'user', content: textOf(c), images: [png] }]);
+      const bytes = await readFile(join(values.reference, c.image));
+      const image = await session.image(await imageKey(bytes), async () => decodePng(bytes, inflateSync));
+      const prompt = session.prompt([{ role: 'user', content: textOf(c), images: [image] }]);
       r.input_ids_match = prompt.ids.length === refIds.length && prompt.ids.every((v, i) => v === refIds[i]);
       const refPixels = reference.f32(`${c.name}.pixel_values`);
-      const ours = prompt.images[0].pixelValues;
+      const ours = await image.pixels();
       if (ours.length === refPixels.length) {
         let max = 0, sum = 0;
         for (let i = 0; i < ours.length; i++) {
@@ -106,11 +99,10 @@ async function main(): Promise<number> {
     }
     // image cases run the vision tower on the reference pixel_values, so it is tested apart from the resize
     const images = c.image ? [{ pixelValues: reference.f32(`${c.name}.pixel_values`), tiles: reference.shape(`${c.name}.pixel_values`)[0] }] : [];
-    if (c.image && (!values.vision || !session.vision) && reference.has(`${c.name}${tag}.logits`)) {
-      r.skipped = 'no vision yet: the image references of the shared fixtures have a defect (docs/FIXTURES.md); use --vision';
-      log(`${c.name}: logits skipped (${r.skipped}), template_match=${r.template_match} input_ids_match=${r.input_ids_match} pixel_values max/mean |Δ| ${r.pixel_values_max_abs_diff}/${r.pixel_values_mean_abs_diff}`);
-      reports.push(r);
-      continue;
+    if (c.image && reference.has(`${c.name}${tag}.vision_features`)) {
+      const features = await visionFeatures(session, images[0].pixelValues, images[0].tiles);
+      r.vision_features_max_abs_diff = maxAbsDiff(features.vision, reference.f32(`${c.name}${tag}.vision_features`));
+      r.projected_features_max_abs_diff = maxAbsDiff(features.projected, reference.f32(`${c.name}${tag}.projected_features`));
     }
     if (c.prompt !== undefined && !c.image) {
       const ids = session.tokenizer.encode(c.prompt);
@@ -127,18 +119,21 @@ async function main(): Promise<number> {
     }
     if (reference.has(`${c.name}${tag}.generated_ids`)) {
       const expected = reference.ids(`${c.name}${tag}.generated_ids`);
-      const result = await session.generate(refIds, { maxNewTokens: expected.length, temperature: 0, topK: 0, topP: 1, seed: 0, ignoreEos: true }, () => {}, () => false, { images });
+      const result = await session.generate(refIds, { maxNewTokens: expected.length, temperature: 0, topK: 0, topP: 1, seed: 0, ignoreEos: true }, () => {}, () => false, { images, reuse: false });
       r.greedy_match = result.tokenIds.length === expected.length && result.tokenIds.every((v, i) => v === expected[i]);
       if (!r.greedy_match) log(`  ${c.name}: greedy ${JSON.stringify(result.tokenIds)}\n  expected ${JSON.stringify(expected)}`);
     }
     reports.push(r);
     if (r.pixel_values_max_abs_diff !== undefined) log(`  ${c.name}: pixel_values max |Δ| ${r.pixel_values_max_abs_diff}, mean |Δ| ${r.pixel_values_mean_abs_diff}`);
+    if (r.vision_features_max_abs_diff !== undefined) log(`  ${c.name}: vision_features max |Δ| ${r.vision_features_max_abs_diff.toExponential(3)}, projected_features max |Δ| ${r.projected_features_max_abs_diff!.toExponential(3)}`);
     log(`${c.name}: template_match=${r.template_match} input_ids_match=${r.input_ids_match} max_abs_diff=${r.max_abs_diff?.toExponential(3)} top1=${r.top1_agreement} kl_mean=${r.kl_mean?.toExponential(3)} greedy_match=${r.greedy_match}`);
   }
   const pass = reports.every(
     (r) => r.pixel_values_mean_abs_diff === undefined || r.pixel_values_mean_abs_diff <= 0.02,
   ) && reports.every(
     (r) => r.skipped !== undefined || (r.template_match !== false && r.input_ids_match !== false && (r.max_abs_diff === null || r.max_abs_diff <= MAX_ABS_DIFF) && r.greedy_match !== false),
+  ) && reports.every(
+    (r) => (r.vision_features_max_abs_diff ?? 0) <= MAX_ABS_DIFF && (r.projected_features_max_abs_diff ?? 0) <= MAX_ABS_DIFF,
   ) && reports.some((r) => r.max_abs_diff !== null);
   const p = session.model.pager?.stats;
   const pager = p ? { hits: p.hits, misses: p.misses, prefetch_accuracy: p.prefetchAccuracy, bytes_read: p.bytesRead } : null;
@@ -157,6 +152,23 @@ main().then(
     process.exit(2);
   },
 );
+
+/** The vision adapter's output and the projected features of every tile, [tiles·N, width] each. */
+async function visionFeatures(session: ModelSession, pixelValues: Float32Array, tiles: number): Promise<{ vision: Float32Array; projected: Float32Array }> {
+  const encoder = session.vision!.encoder;
+  const N = encoder.tokens;
+  const per = pixelValues.length / tiles;
+  const visionWidth = session.config.vision!.projectorOutputDim;
+  const hidden = session.config.text.hiddenSize;
+  const vision = new Float32Array(tiles * N * visionWidth);
+  const projected = new Float32Array(tiles * N * hidden);
+  for (let t = 0; t < tiles; t++) {
+    encoder.encodeTile(pixelValues.subarray(t * per, (t + 1) * per));
+    vision.set(await session.ctx.readF32(encoder.adapterOutput, 0, N * visionWidth), t * N * visionWidth);
+    projected.set(await session.ctx.readF32(encoder.features, 0, N * hidden), t * N * hidden);
+  }
+  return { vision, projected };
+}
 
 /** The user text of a case's messages (the image is passed separately). */
 function textOf(c: { messages?: { content: string | { type: string; text?: string }[] }[] }): string {

@@ -103,8 +103,11 @@ export interface ExpertStats {
 export interface GenerationStats {
   experts?: ExpertStats;
   promptTokens: number;
+  /** leading prompt tokens whose KV entries were kept from the previous turn (the rest were prefilled) */
+  cachedPromptTokens: number;
   generatedTokens: number;
   timeToFirstTokenMs: number;
+  /** prompt tokens prefilled (promptTokens − cachedPromptTokens) per second until the first token */
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
 }

@@ -26,9 +26,8 @@ import type { ModelFiles } from './model/safetensors.ts';
 import { ModelSession } from './session.ts';
 import { WeightStore } from './store/store.ts';
 import { ModelLibrary } from './store/library.ts';
-import { loadSessionFromStore, manifestFiles } from './store/session.ts';
-import { buildPrompt, imageConfigFor, type DecodedPixels } from './chat-input.ts';
-import type { ImageProcessorConfig } from './image/processor-config.ts';
+import { loadSessionFromStore } from './store/session.ts';
+import { promptMessages, type DecodedPixels } from './chat-input.ts';
 import { ImageError } from './image/errors.ts';
 
 /** A device, optionally with its adapter's info (else GPUDevice.adapterInfo is used where the browser has it). */
@@ -41,8 +40,6 @@ export class Engine implements EngineApi {
   private busy = false;
   private cancelled = false;
   private stats: GenerationStats | null = null;
-
-  private imageConfig: ImageProcessorConfig | null = null;
   private lostListeners: ((lost: DeviceLostInfo) => void)[] = [];
   /** resolves when the current device is lost */
   private deviceLost: Promise<DeviceLostInfo> | null = null;
@@ -113,7 +110,6 @@ export class Engine implements EngineApi {
     const session = await loadSessionFromStore(this.ctx!, store, id, options, (loaded, total, tensor) =>
       onProgress?.({ phase: 'weights', loaded, total, message: `Loading weights: ${tensor}` }),
     );
-    this.imageConfig = session.vision ? await imageConfigFor(session, manifestFiles(manifest, (entry) => store.readRecord(manifest, entry))) : null;
     this.session = session;
     this.loadedId = id;
     onProgress?.({ phase: 'ready', loaded: 1, total: 1, message: 'Model ready' });
@@ -166,10 +162,10 @@ export class Engine implements EngineApi {
     await this.unload();
     onProgress?.({ phase: 'config', loaded: 0, total: 0, message: 'Reading the model configuration…' });
     const files = this.filesFor(baseUrl);
-    const session = await ModelSession.load(this.ctx!, files, options, (loaded, total, tensor) =>
-      onProgress?.({ phase: 'weights', loaded, total, message: `Loading weights: ${tensor}` }),
-    );
-    this.imageConfig = session.vision ? await imageConfigFor(session, files) : null;
+    const session = await ModelSession.load(this.ctx!, files, {
+      ...options,
+      onProgress: (loaded, total, tensor) => onProgress?.({ phase: 'weights', loaded, total, message: `Loading weights: ${tensor}` }),
+    });
     this.session = session;
     this.loadedId = null;
     onProgress?.({ phase: 'ready', loaded: 1, total: 1, message: 'Model ready' });
@@ -184,12 +180,9 @@ export class Engine implements EngineApi {
     this.cancelled = false;
     const deviceLost = this.deviceLost;
     try {
-      const inputs = await Promise.all(
-        messages.map(async (m) => ({ role: m.role, content: m.content, images: m.images ? await Promise.all(m.images.map((im) => this.decodeImage(im))) : undefined })),
-      );
-      const prompt = buildPrompt(session, this.imageConfig, inputs);
-      const result = await session.generate(prompt.ids, options, onToken, () => this.cancelled, {
-        images: prompt.images,
+      // the session keeps the conversation's KV cache: only what differs from the last turn is prefilled
+      const prompt = session.prompt(await promptMessages(session, messages, this.decodeImage));
+      const result = await session.generate(prompt, options, onToken, () => this.cancelled, {
         onTile: (tile, tiles) => onProgress?.({ phase: 'image', tile, tiles }),
       });
       this.stats = result.stats;

@@ -1,7 +1,7 @@
 // Image token layout (spec §3.5): one tile, several tiles, several images, placeholder count mismatches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countImagePlaceholders, expandImagePlaceholders, imageTokenCount, imageTokenText, withProcessorBos } from './prompt.ts';
+import { countImagePlaceholders, expandImagePlaceholders, imageTokenCount, imageTokenText, layoutImagePrompt, withProcessorBos } from './prompt.ts';
 
 const P = '<|patch|>';
 
@@ -50,4 +50,19 @@ test('placeholder count must equal the image count', () => {
 
 test('withProcessorBos prepends BOS', () => {
   assert.deepEqual(withProcessorBos([1, 2], 9), [9, 1, 2]);
+});
+
+test('layoutImagePrompt: the ids of the expanded prompt, and each tile starts at its N consecutive patches', () => {
+  // a toy tokenizer: every special token one id, every other character its code point
+  const specials = ['<|patch|>', '<|image|>', '<|image_start|>', '<|image_end|>', '<|tile_x_separator|>', '<|tile_y_separator|>'];
+  const encode = (text: string) => text.split(/(<\|[a-z_]+\|>)/).flatMap((s) => (specials.includes(s) ? [1000 + specials.indexOf(s)] : [...s].map((ch) => ch.codePointAt(0)!)));
+  const grids = [{ rows: 2, cols: 3 }, { rows: 1, cols: 1 }, { rows: 3, cols: 1 }];
+  const N = 4;
+  const prompt = 'Look<|image|> and<|image|>then<|image|>?';
+  const layout = layoutImagePrompt(prompt, grids, N, encode, 7);
+  assert.deepEqual(layout.ids, [7, ...encode(expandImagePlaceholders(prompt, grids, N))]);
+  assert.deepEqual(layout.tileRows.map((t) => t.length), [7, 1, 4]);
+  const patchRows = layout.ids.flatMap((id, i) => (id === 1000 ? [i] : []));
+  assert.deepEqual(layout.tileRows.flat().flatMap((row) => Array.from({ length: N }, (_, k) => row + k)), patchRows, 'the tiles cover exactly the patch tokens, in order');
+  assert.throws(() => layoutImagePrompt('<|image|>', [], N, encode), /1 image placeholder .* but 0 images were given/);
 });

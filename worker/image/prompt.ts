@@ -67,3 +67,47 @@ export function expandImagePlaceholders(prompt: string, images: readonly ImageGr
 export function withProcessorBos(ids: readonly number[], bosTokenId: number): number[] {
   return [bosTokenId, ...ids];
 }
+
+/** A prompt's token ids with its images laid out, and where each image's tiles are. */
+export interface ImagePromptLayout {
+  ids: number[];
+  /** per image, per tile (raster tiles, then the global tile): the row of the tile's first `<|patch|>` token;
+   * a tile's tokensPerTile patches are consecutive */
+  tileRows: number[][];
+}
+
+/** Offsets of each tile's first patch inside imageTokenText(grid, N). */
+export function tilePatchOffsets(grid: ImageGrid, tokensPerTile: number): number[] {
+  const { rows, cols } = grid;
+  const N = tokensPerTile;
+  if (rows * cols === 1) return [2]; // <|image_start|><|image|>
+  const offsets: number[] = [];
+  const rowLength = cols * N + (cols - 1) + 1; // patches, x separators, the y separator
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) offsets.push(1 + r * rowLength + c * (N + 1));
+  offsets.push(1 + rows * rowLength + 1); // after <|image|>: the global tile
+  return offsets;
+}
+
+/**
+ * Tokenizes a templated prompt with one `<|image|>` placeholder per image: the text between placeholders is
+ * encoded piece by piece (special tokens split the text before BPE, so this equals encoding the expanded text in
+ * one go) and each image's layout is put in its place, so the tile positions are known by construction. With
+ * `bosTokenId`, the ids start with it (HF's processor adds a second BOS: see withProcessorBos).
+ */
+export function layoutImagePrompt(prompt: string, images: readonly ImageGrid[], tokensPerTile: number, encode: (text: string) => number[], bosTokenId?: number): ImagePromptLayout {
+  const parts = prompt.split(IMAGE_PLACEHOLDER);
+  if (parts.length - 1 !== images.length) expandImagePlaceholders(prompt, images, tokensPerTile); // throws the count message
+  const ids: number[] = bosTokenId === undefined ? [] : [bosTokenId];
+  const tileRows: number[][] = [];
+  parts.forEach((part, i) => {
+    ids.push(...encode(part));
+    if (i === images.length) return;
+    const layout = encode(imageTokenText(images[i], tokensPerTile));
+    if (layout.length !== imageTokenCount(images[i], tokensPerTile)) {
+      throw new Error(`the image layout tokenizes to ${layout.length} tokens, expected ${imageTokenCount(images[i], tokensPerTile)}: the tokenizer lacks the Llama 4 image tokens`);
+    }
+    tileRows.push(tilePatchOffsets(images[i], tokensPerTile).map((o) => ids.length + o));
+    ids.push(...layout);
+  });
+  return { ids, tileRows };
+}

@@ -102,6 +102,25 @@ export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: nu
   };
 }
 
+/**
+ * How many positions of the KV cache a prefill may keep when the cache holds `cached` positions and the next prompt
+ * agrees with them on its first `common` tokens (the conversation's KV lifecycle, worker/session.ts).
+ * NoPE layers keep every position, so any prefix of them is valid. Chunked RoPE layers keep a ring of one attention
+ * chunk (RunState.cacheLen): slot j % chunk holds the newest position written there, and a query sees only its own
+ * chunk. A cut at a chunk boundary, or inside the chunk of the newest written position (cached − 1), leaves the
+ * earlier positions of its chunk in their slots (later slots are rewritten before any query reads them). A cut in an
+ * earlier chunk finds that chunk's slots overwritten by later chunks: the prefill restarts at that chunk's start
+ * (re-running positions whose NoPE entries it rewrites with the same values).
+ */
+export function reusablePrefix(c: TextConfig, cached: number, common: number): number {
+  const keep = Math.max(0, Math.min(common, cached));
+  if (keep === 0 || !c.usesRope.some(Boolean)) return keep;
+  const chunk = c.attentionChunkSize;
+  const chunkOf = (pos: number) => Math.floor(pos / chunk);
+  if (keep % chunk === 0 || chunkOf(keep) === chunkOf(cached - 1)) return keep;
+  return chunkOf(keep) * chunk;
+}
+
 export function destroyRunState(s: RunState): void {
   for (const [key, value] of Object.entries(s)) {
     if (key === 'kCache' || key === 'vCache') (value as GPUBuffer[]).forEach((b) => b.destroy());

@@ -75,7 +75,7 @@ function sessionFrom(
 ): Promise<ModelSession> {
   const { verify: _, ...rest } = options;
   const vision = options.vision !== false && hasVision(manifest);
-  return ModelSession.load(ctx, manifestFiles(manifest, read), { ...rest, weights: manifest.weights, vision }, undefined, () => storeTensors(manifest, read, onProgress), experts);
+  return ModelSession.load(ctx, manifestFiles(manifest, read), { ...rest, weights: manifest.weights, vision, textTensors: () => storeTensors(manifest, read, onProgress), expertSource: experts });
 }
 
 /** Loads a completely stored model from the weight store. */
