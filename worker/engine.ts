@@ -21,7 +21,7 @@ import type {
   ImportRequest,
   ImportProgress,
 } from '../protocol/api.ts';
-import { HttpModelFiles } from './model/files.ts';
+import { HttpFiles } from './store/http.ts';
 import type { ModelFiles } from './model/safetensors.ts';
 import { ModelSession } from './session.ts';
 import { WeightStore } from './store/store.ts';
@@ -48,7 +48,7 @@ export class Engine implements EngineApi {
 
   constructor(
     private deviceSource: DeviceSource,
-    private filesFor: (baseUrl: string) => ModelFiles = (url) => new HttpModelFiles(url),
+    private filesFor: (baseUrl: string) => ModelFiles = (url) => new HttpFiles(url, { failureHint: 'Check the connection and load the model again.' }),
     /** decodes an attached image file to RGBA; the worker passes the browser's decoder */
     private decodeImage: (image: ChatImage) => Promise<DecodedPixels> = () => Promise.reject(new ImageError('No image decoder is available here.')),
     /** the weight store of the model manager (IndexedDB in the browser) */

@@ -26,11 +26,54 @@ async function serve(handler: RequestListener): Promise<{ url: string; requests:
 
 const fast = { backoffMs: 1, maxBackoffMs: 2, attempts: 3, idleTimeoutMs: 200 };
 
-test('a server that ignores Range: the wanted bytes are picked out of the stream', async () => {
+test('a server that ignores Range: the file is read whole once and every range is cut from it', async () => {
   const s = await serve((_req, res) => res.writeHead(200, { 'Content-Length': String(DATA.length) }).end(DATA));
   try {
-    const got = await new HttpFiles(s.url, fast).range('f.bin', 1234, 4321);
-    assert.deepEqual(Buffer.from(got), DATA.subarray(1234, 4321));
+    const files = new HttpFiles(s.url, fast);
+    assert.equal(await files.size('f.bin'), DATA.length);
+    for (const [a, b] of [[1234, 4321], [0, 8], [4990, 5000], [17, 18]]) assert.deepEqual(Buffer.from(await files.range('f.bin', a, b)), DATA.subarray(a, b));
+    assert.deepEqual(s.requests, ['bytes=0-0', ''], 'one probe, then one plain GET of the whole file');
+  } finally {
+    await s.close();
+  }
+});
+
+test('a static host with chunked responses (no Content-Length) that ignores Range: size and ranges from one plain GET', async () => {
+  const s = await serve((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' }); // no Content-Length: Transfer-Encoding chunked
+    res.write(DATA.subarray(0, 2000));
+    setTimeout(() => res.end(DATA.subarray(2000)), 5);
+  });
+  try {
+    const files = new HttpFiles(s.url, fast);
+    assert.equal(await files.size('f.bin'), DATA.length, 'not "truncated (0 bytes)"');
+    assert.deepEqual(Buffer.from(await files.range('f.bin', 100, 4100)), DATA.subarray(100, 4100));
+    assert.deepEqual(s.requests, ['bytes=0-0', '']);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a server that honours Range but gives no total (bytes 0-0/*): the size comes from reading the file', async () => {
+  const s = await serve((req, res) => {
+    const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '');
+    if (!m) return void res.writeHead(200).end(DATA);
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    res.writeHead(206, { 'Content-Range': `bytes ${a}-${b}/*` }).end(DATA.subarray(a, b + 1));
+  });
+  try {
+    const files = new HttpFiles(s.url, fast);
+    assert.equal(await files.size('f.bin'), DATA.length);
+    assert.deepEqual(Buffer.from(await files.range('f.bin', 10, 20)), DATA.subarray(10, 20));
+  } finally {
+    await s.close();
+  }
+});
+
+test('a file too large to read whole on a server without Range: the message says what the server lacks', async () => {
+  const s = await serve((_req, res) => res.writeHead(200, { 'Content-Length': String(DATA.length) }).end(DATA));
+  try {
+    await assert.rejects(new HttpFiles(s.url, { ...fast, wholeFileLimit: 1000 }).range('f.bin', 0, 10), /ignores HTTP Range requests.*Serve the model from a host that supports Range/);
   } finally {
     await s.close();
   }

@@ -1,7 +1,11 @@
-// ModelFiles over HTTP for imports: Range reads streamed into a buffer of the range's size (never a whole file),
-// every request retried with exponential backoff on network errors, 5xx/429, dropped connections and stalls (no
-// bytes for idleTimeoutMs), resuming a range from the last byte received. 401/403 ask for a token; 404 is a
-// missing file. Every loop is bounded: attempts per request, and a retry that made no progress counts against it.
+// ModelFiles over HTTP, the one reader for loading by URL and for imports: Range reads streamed into a buffer of the
+// range's size, every request retried with exponential backoff on network errors, 5xx/429, dropped connections and
+// stalls (no bytes for idleTimeoutMs), resuming a range from the last byte received. 401/403 ask for a token; 404 is
+// a missing file. Every loop is bounded: attempts per request, and a retry that made no progress counts against it.
+// Static hosts that ignore Range (200 with the whole file) or do not tell a file's size (chunked responses, no
+// Content-Length) are served by reading such a file whole, once, and keeping it while this reader lives: the
+// alternative, streaming the file from byte 0 for every tensor, moves (tensors × file size) bytes. Files larger than
+// wholeFileLimit on such a host fail with a message that says what the server lacks.
 import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 
@@ -14,6 +18,10 @@ export interface HttpOptions {
   maxBackoffMs?: number;
   /** a response that sends nothing for this long is dropped and retried (default 30 s) */
   idleTimeoutMs?: number;
+  /** what the user can do when a download fails for good (default: resume the import) */
+  failureHint?: string;
+  /** largest file read whole when the server ignores Range or sends no size (default 512 MiB) */
+  wholeFileLimit?: number;
   signal?: AbortSignal;
   /** the error for a 401/403 (default: a generic "needs an access token") */
   authError?: (status: number, url: string) => EngineError;
@@ -25,6 +33,11 @@ export interface HttpOptions {
 class Retryable extends Error {}
 
 class NotFound extends Error {}
+
+/** The server answered a Range request with the whole file. */
+class RangeIgnored extends Error {}
+
+const MB = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
 
 function cancelled(): EngineError {
   return new EngineError('cancelled', 'The import was cancelled. The records already stored are kept: start it again to resume.');
@@ -49,12 +62,15 @@ export class HttpFiles implements ModelFiles {
   readonly label: string;
   private baseUrl: string;
   private sizes = new Map<string, number>();
+  /** files read whole (the server ignores Range or sends no size) */
+  private whole = new Map<string, Promise<Uint8Array>>();
+  private rangeIgnored = new Set<string>();
   private o: Required<Omit<HttpOptions, 'signal' | 'onRetry' | 'authError'>> & HttpOptions;
 
   constructor(baseUrl: string, options: HttpOptions = {}) {
     this.baseUrl = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
     this.label = this.baseUrl;
-    this.o = { headers: {}, attempts: 5, backoffMs: 1000, maxBackoffMs: 15000, idleTimeoutMs: 30000, fetch: (...a) => fetch(...a), ...options };
+    this.o = { headers: {}, attempts: 5, backoffMs: 1000, maxBackoffMs: 15000, idleTimeoutMs: 30000, wholeFileLimit: 512 * 1024 ** 2, failureHint: 'Check the connection and start the import again: the records already stored are kept.', fetch: (...a) => fetch(...a), ...options };
   }
 
   url(name: string): string {
@@ -78,7 +94,7 @@ export class HttpFiles implements ModelFiles {
         if (failures >= this.o.attempts) {
           throw new EngineError(
             'download-failed',
-            `Could not download ${name} from ${new URL(this.url(name)).host}: ${e.message} (${failures} attempts). Check the connection and start the import again: the records already stored are kept.`,
+            `Could not download ${name} from ${new URL(this.url(name)).host}: ${e.message} (${failures} attempts). ${this.o.failureHint}`,
           );
         }
         const waitMs = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** (failures - 1));
@@ -130,7 +146,7 @@ export class HttpFiles implements ModelFiles {
       try {
         return await use(res, touch);
       } catch (e) {
-        if (e instanceof Retryable || e instanceof EngineError) throw e;
+        if (e instanceof Retryable || e instanceof EngineError || e instanceof RangeIgnored) throw e;
         throw new Retryable(stalled ? `stalled: no data for ${this.o.idleTimeoutMs / 1000} s` : `connection lost (${(e as Error).message})`);
       }
     } finally {
@@ -139,30 +155,61 @@ export class HttpFiles implements ModelFiles {
     }
   }
 
+  /** A whole response body; a body shorter than its Content-Length is a dropped connection (retried). */
+  private async readBody(name: string, res: Response, touch: () => void, limit = Infinity): Promise<Uint8Array> {
+    const expected = Number(res.headers.get('Content-Length') ?? NaN);
+    const tooBig = (size: string) =>
+      new EngineError(
+        'download-failed',
+        `${this.url(name)} is ${size} and the server ${this.rangeIgnored.has(name) ? 'ignores HTTP Range requests' : 'does not say how large the file is (no Content-Length or Content-Range)'}, so it could only be read whole, which is allowed up to ${MB(limit)}. Serve the model from a host that supports Range requests and sends Content-Length (the Hugging Face Hub and most static hosts do).`,
+      );
+    if (expected > limit) {
+      await res.body?.cancel().catch(() => {});
+      throw tooBig(MB(expected));
+    }
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    const reader = res.body!.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        touch();
+        parts.push(value);
+        total += value.byteLength;
+        if (total > limit) throw tooBig(`over ${MB(limit)}`);
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+    if (Number.isFinite(expected) && total !== expected && !res.headers.get('Content-Encoding')) throw new Retryable(`connection closed after ${total} of ${expected} bytes`);
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.byteLength;
+    }
+    return all;
+  }
+
+  /** The whole file, read once (plain GET) and kept. */
+  private wholeFile(name: string): Promise<Uint8Array> {
+    let file = this.whole.get(name);
+    if (!file) {
+      file = this.retrying(name, () => this.request(name, {}, (res, touch) => this.readBody(name, res, touch, this.o.wholeFileLimit))).catch((e) => {
+        this.whole.delete(name);
+        if (e instanceof NotFound) throw new EngineError('bad-model', `${name} is missing at ${this.baseUrl}`);
+        throw e;
+      });
+      this.whole.set(name, file);
+    }
+    return file;
+  }
+
   async maybeText(name: string): Promise<string | null> {
     try {
-      return await this.retrying(name, () =>
-        this.request(name, {}, async (res, touch) => {
-          const parts: Uint8Array[] = [];
-          const reader = res.body!.getReader();
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            touch();
-            parts.push(value);
-          }
-          const expected = Number(res.headers.get('Content-Length') ?? NaN);
-          const total = parts.reduce((s, p) => s + p.byteLength, 0);
-          if (Number.isFinite(expected) && total !== expected && !res.headers.get('Content-Encoding')) throw new Retryable(`connection closed after ${total} of ${expected} bytes`);
-          const all = new Uint8Array(total);
-          let at = 0;
-          for (const p of parts) {
-            all.set(p, at);
-            at += p.byteLength;
-          }
-          return new TextDecoder().decode(all);
-        }),
-      );
+      const bytes = await this.retrying(name, () => this.request(name, {}, (res, touch) => this.readBody(name, res, touch)));
+      return new TextDecoder().decode(bytes);
     } catch (e) {
       if (e instanceof NotFound) return null;
       throw e;
@@ -175,19 +222,24 @@ export class HttpFiles implements ModelFiles {
     return t;
   }
 
+  /**
+   * A file's size from a one-byte Range request: Content-Range's total (206), or Content-Length when the server
+   * ignores Range (200). A server that tells neither (a chunked response, `bytes 0-0/*`) gets the file read whole.
+   */
   async size(name: string): Promise<number> {
     const known = this.sizes.get(name);
     if (known !== undefined) return known;
     try {
-      const total = await this.retrying(name, () =>
+      let total = await this.retrying(name, () =>
         this.request(name, { Range: 'bytes=0-0' }, async (res) => {
-          const range = res.headers.get('Content-Range');
           await res.body?.cancel().catch(() => {});
-          const n = range ? Number(range.split('/')[1]) : Number(res.headers.get('Content-Length'));
-          if (!Number.isFinite(n)) throw new EngineError('download-failed', `${this.url(name)}: the server did not report the file size`);
-          return n;
+          if (res.status === 206) return Number(/\/(\d+)\s*$/.exec(res.headers.get('Content-Range') ?? '')?.[1] ?? NaN);
+          this.rangeIgnored.add(name);
+          const length = res.headers.get('Content-Length');
+          return length === null || length.trim() === '' ? NaN : Number(length);
         }),
       );
+      if (!Number.isFinite(total)) total = (await this.wholeFile(name)).byteLength;
       this.sizes.set(name, total);
       return total;
     } catch (e) {
@@ -196,8 +248,12 @@ export class HttpFiles implements ModelFiles {
     }
   }
 
-  /** Bytes [begin, end) of a file. A dropped or stalled transfer resumes where it stopped. */
+  /**
+   * Bytes [begin, end) of a file. A dropped or stalled transfer resumes where it stopped. On a server that ignores
+   * Range (or sends no size) the file is read whole once and the ranges are cut from it.
+   */
   async range(name: string, begin: number, end: number): Promise<Uint8Array> {
+    if (this.whole.has(name) || this.rangeIgnored.has(name)) return (await this.wholeFile(name)).slice(begin, end);
     const out = new Uint8Array(Math.max(0, end - begin));
     let got = 0;
     let before = 0;
@@ -208,26 +264,20 @@ export class HttpFiles implements ModelFiles {
           before = got;
           if (got === out.byteLength) return;
           await this.request(name, { Range: `bytes=${begin + got}-${end - 1}` }, async (res, touch) => {
-            let skip = 0;
-            if (res.status === 200) skip = begin + got; // the server ignored Range: read past what we do not need
-            else {
-              const start = Number(/bytes (\d+)-/.exec(res.headers.get('Content-Range') ?? '')?.[1]);
-              if (start !== begin + got) throw new Retryable(`the server answered bytes from ${start}, asked from ${begin + got}`);
+            if (res.status === 200) {
+              await res.body?.cancel().catch(() => {});
+              throw new RangeIgnored();
             }
+            const start = Number(/bytes (\d+)-/.exec(res.headers.get('Content-Range') ?? '')?.[1]);
+            if (start !== begin + got) throw new Retryable(`the server answered bytes from ${start}, asked from ${begin + got}`);
             const reader = res.body!.getReader();
             try {
               while (got < out.byteLength) {
                 const { done, value } = await reader.read();
                 if (done) throw new Retryable(`connection closed after ${got} of ${out.byteLength} bytes`);
                 touch();
-                let chunk = value;
-                if (skip > 0) {
-                  const drop = Math.min(skip, chunk.byteLength);
-                  skip -= drop;
-                  chunk = chunk.subarray(drop);
-                }
-                const n = Math.min(chunk.byteLength, out.byteLength - got);
-                out.set(chunk.subarray(0, n), got);
+                const n = Math.min(value.byteLength, out.byteLength - got);
+                out.set(value.subarray(0, n), got);
                 got += n;
               }
             } finally {
@@ -239,6 +289,10 @@ export class HttpFiles implements ModelFiles {
       );
     } catch (e) {
       if (e instanceof NotFound) throw new EngineError('bad-model', `${name} is missing at ${this.baseUrl}`);
+      if (e instanceof RangeIgnored) {
+        this.rangeIgnored.add(name);
+        return (await this.wholeFile(name)).slice(begin, end);
+      }
       throw e;
     }
     return out;
