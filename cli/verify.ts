@@ -10,7 +10,7 @@ import { compareLogits } from './parity.ts';
 import { ModelSession } from '../worker/session.ts';
 import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 import { imageKey } from '../worker/chat-input.ts';
-import { maxAbsDiff } from '../kernels/testing.ts';
+import { maxAbsDiff } from '../testing/gpu.ts';
 import { decodePng } from '../worker/image/png.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

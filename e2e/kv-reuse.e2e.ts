@@ -7,7 +7,7 @@ import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import type { StaticServer } from './support/static-server.ts';
 import { closeApp, openApp } from './support/app.ts';
-import type { GenerationStats } from '../worker/api.ts';
+import type { GenerationStats } from '../protocol/api.ts';
 
 const TOKENS = 4;
 const CHUNK = 16; // the built-in model's attention chunk: a cut may go back to its chunk's start

@@ -3,12 +3,9 @@
 import type { ChatMessage, ChatImage } from '../protocol/api.ts';
 import type { ModelSession, PromptMessage } from './session.ts';
 
-/** RGBA (or RGB) pixels, row-major. */
-export interface DecodedPixels {
-  width: number;
-  height: number;
-  data: Uint8Array | Uint8ClampedArray;
-}
+import type { DecodedPixels } from './image/preprocess.ts';
+
+export type { DecodedPixels };
 
 /** SHA-256 of the bytes, hex: an image's identity in the KV cache. */
 export async function imageKey(bytes: ArrayBuffer | Uint8Array): Promise<string> {

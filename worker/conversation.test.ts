@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { createNodeGpu } from '../cli/node-gpu.ts';
 import { FsModelFiles } from '../cli/fs-model-files.ts';
-import { maxAbsDiff } from '../kernels/testing.ts';
+import { maxAbsDiff } from '../testing/gpu.ts';
 import { reusablePrefix } from './model/llama4.ts';
 import type { TextConfig } from './model/config.ts';
 import { ModelSession, type Prompt, type PromptImage, type PromptMessage } from './session.ts';
 import { imageKey } from './chat-input.ts';
 import { decodePng } from './image/png.ts';
-import { fixturesDir } from './testing/fixtures.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
 
 const greedy = { maxNewTokens: 12, temperature: 0, topK: 0, topP: 1, seed: 0, ignoreEos: true };
 const CHUNK = 16; // tiny-scout's attention_chunk_size

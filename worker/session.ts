@@ -14,10 +14,9 @@ import { CachedExperts, ExpertPager, RamExperts, type ExpertSource } from './pag
 import { ChatTokenizer, StreamingDecoder } from './text/tokenizer.ts';
 import { destroyVisionWeights, loadVisionWeights, VisionEncoder, type VisionWeights } from './model/vision.ts';
 import { loadImageProcessorConfig, type ImageProcessorConfig } from './image/processor-config.ts';
-import { preprocessImage } from './image/preprocess.ts';
+import { preprocessImage, type DecodedPixels } from './image/preprocess.ts';
 import { layoutImagePrompt, type ImageGrid } from './image/prompt.ts';
 import type { TemplateMessage } from './text/tokenizer.ts';
-import type { DecodedPixels } from './chat-input.ts';
 
 /** One image's preprocessed tiles: [tiles, 3, S, S] (raster tiles, then the global tile). */
 export interface ImageTiles {

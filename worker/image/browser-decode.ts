@@ -2,7 +2,7 @@
 // decoding when the image is huge, so neither a full-size float buffer nor a gigantic RGBA copy is made.
 import { ImageError } from './errors.ts';
 import { readImageSize } from './image-size.ts';
-import type { DecodedPixels } from '../chat-input.ts';
+import type { DecodedPixels } from './preprocess.ts';
 
 /** Larger images are downscaled during decoding (Llama 4's largest canvas side is 16 tiles × 336 px = 5376). */
 export const MAX_DECODED_PIXELS = 5376 * 5376;

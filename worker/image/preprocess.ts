@@ -7,6 +7,13 @@ import type { ImageProcessorConfig } from './processor-config.ts';
 import { keepChannels, resizeBilinearAntialias, type PixelBuffer } from './resize.ts';
 import { planTiles } from './tiling.ts';
 
+/** A decoded image: RGBA (or RGB) pixels, row-major. */
+export interface DecodedPixels {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
 export interface PreprocessedImage {
   /** [tiles, 3, tileSize, tileSize]: raster tiles (row-major), then the global tile when tiles > 1 */
   pixelValues: Float32Array;
