@@ -23,8 +23,9 @@ import { rooflineRef } from '../kernels/roofline/roofline.ref.ts';
 import { f16BitsToF32 } from '../kernels/f16.ts';
 
 const args = process.argv.slice(2);
-if (args[0] === 'paging' || args[0] === 'storage') {
-  await import(args[0] === 'paging' ? './bench-paging.ts' : './bench-storage.ts');
+const subcommands: Record<string, string> = { paging: './bench-paging.ts', storage: './bench-storage.ts', conversation: './bench-conversation.ts' };
+if (subcommands[args[0]]) {
+  await import(subcommands[args[0]]);
   process.exit(0);
 }
 const QUICK = args.includes('--quick');
