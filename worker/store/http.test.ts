@@ -32,7 +32,7 @@ test('a server that ignores Range: the file is read whole once and every range i
     const files = new HttpFiles(s.url, fast);
     assert.equal(await files.size('f.bin'), DATA.length);
     for (const [a, b] of [[1234, 4321], [0, 8], [4990, 5000], [17, 18]]) assert.deepEqual(Buffer.from(await files.range('f.bin', a, b)), DATA.subarray(a, b));
-    assert.deepEqual(s.requests, ['bytes=0-0', ''], 'one probe, then one plain GET of the whole file');
+    assert.deepEqual(s.requests, ['bytes=0-0'], 'the probe, answered with the whole file, is the only request');
   } finally {
     await s.close();
   }
@@ -48,7 +48,12 @@ test('a static host with chunked responses (no Content-Length) that ignores Rang
     const files = new HttpFiles(s.url, fast);
     assert.equal(await files.size('f.bin'), DATA.length, 'not "truncated (0 bytes)"');
     assert.deepEqual(Buffer.from(await files.range('f.bin', 100, 4100)), DATA.subarray(100, 4100));
-    assert.deepEqual(s.requests, ['bytes=0-0', '']);
+    assert.deepEqual(s.requests, ['bytes=0-0']);
+    // without a size probe first: the range request's answer is kept
+    const direct = new HttpFiles(s.url, fast);
+    assert.deepEqual(Buffer.from(await direct.range('f.bin', 7, 4007)), DATA.subarray(7, 4007));
+    assert.deepEqual(Buffer.from(await direct.range('f.bin', 4000, 5000)), DATA.subarray(4000, 5000));
+    assert.equal(s.requests.length, 2);
   } finally {
     await s.close();
   }
@@ -73,7 +78,8 @@ test('a server that honours Range but gives no total (bytes 0-0/*): the size com
 test('a file too large to read whole on a server without Range: the message says what the server lacks', async () => {
   const s = await serve((_req, res) => res.writeHead(200, { 'Content-Length': String(DATA.length) }).end(DATA));
   try {
-    await assert.rejects(new HttpFiles(s.url, { ...fast, wholeFileLimit: 1000 }).range('f.bin', 0, 10), /ignores HTTP Range requests.*Serve the model from a host that supports Range/);
+    await assert.rejects(new HttpFiles(s.url, { ...fast, wholeFileLimit: 1000 }).range('f.bin', 0, 10), /is 5 kB and the server ignores HTTP Range requests.*Serve the model from a host that supports Range/);
+    await assert.rejects(new HttpFiles(s.url, { ...fast, wholeFileLimit: 1000 }).size('f.bin'), /ignores HTTP Range requests/);
   } finally {
     await s.close();
   }

@@ -37,10 +37,18 @@ class NotFound extends Error {}
 /** The server answered a Range request with the whole file. */
 class RangeIgnored extends Error {}
 
-const MB = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+const MB = (n: number) => (n < 1e6 ? `${(n / 1e3).toFixed(0)} kB` : `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`);
 
 function cancelled(): EngineError {
   return new EngineError('cancelled', 'The import was cancelled. The records already stored are kept: start it again to resume.');
+}
+
+/**
+ * Lets go of a response body we do not read. Never awaited: a cancel that does not settle (seen with bodies served
+ * through a service worker) must not hold up the load.
+ */
+function drop(res: Response): void {
+  void res.body?.cancel().catch(() => {});
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -128,19 +136,19 @@ export class HttpFiles implements ModelFiles {
         throw new Retryable(stalled ? `no response for ${this.o.idleTimeoutMs / 1000} s` : `network error (${(e as Error).message})`);
       }
       if (res.status === 401 || res.status === 403) {
-        await res.body?.cancel().catch(() => {});
+        drop(res);
         throw this.o.authError?.(res.status, url) ?? new EngineError('auth-required', `${url} needs permission (HTTP ${res.status}): add an access token that can read it and try again.`);
       }
       if (res.status === 404) {
-        await res.body?.cancel().catch(() => {});
+        drop(res);
         throw new NotFound(name);
       }
       if (res.status === 408 || res.status === 429 || res.status >= 500) {
-        await res.body?.cancel().catch(() => {});
+        drop(res);
         throw new Retryable(`HTTP ${res.status}`);
       }
       if (!res.ok) {
-        await res.body?.cancel().catch(() => {});
+        drop(res);
         throw new EngineError('download-failed', `${url}: HTTP ${res.status} ${res.statusText}`);
       }
       try {
@@ -164,23 +172,22 @@ export class HttpFiles implements ModelFiles {
         `${this.url(name)} is ${size} and the server ${this.rangeIgnored.has(name) ? 'ignores HTTP Range requests' : 'does not say how large the file is (no Content-Length or Content-Range)'}, so it could only be read whole, which is allowed up to ${MB(limit)}. Serve the model from a host that supports Range requests and sends Content-Length (the Hugging Face Hub and most static hosts do).`,
       );
     if (expected > limit) {
-      await res.body?.cancel().catch(() => {});
+      drop(res);
       throw tooBig(MB(expected));
     }
     const parts: Uint8Array[] = [];
     let total = 0;
     const reader = res.body!.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        touch();
-        parts.push(value);
-        total += value.byteLength;
-        if (total > limit) throw tooBig(`over ${MB(limit)}`);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      touch();
+      parts.push(value);
+      total += value.byteLength;
+      if (total > limit) {
+        void reader.cancel().catch(() => {});
+        throw tooBig(`over ${MB(limit)}`);
       }
-    } finally {
-      await reader.cancel().catch(() => {});
     }
     if (Number.isFinite(expected) && total !== expected && !res.headers.get('Content-Encoding')) throw new Retryable(`connection closed after ${total} of ${expected} bytes`);
     const all = new Uint8Array(total);
@@ -190,6 +197,15 @@ export class HttpFiles implements ModelFiles {
       at += p.byteLength;
     }
     return all;
+  }
+
+  /** Keeps a file read whole; ranges of it are cut from memory from then on. */
+  private keepWhole(name: string, read: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    this.rangeIgnored.add(name);
+    const bytes = read();
+    this.whole.set(name, bytes);
+    bytes.catch(() => this.whole.delete(name));
+    return bytes;
   }
 
   /** The whole file, read once (plain GET) and kept. */
@@ -231,12 +247,13 @@ export class HttpFiles implements ModelFiles {
     if (known !== undefined) return known;
     try {
       let total = await this.retrying(name, () =>
-        this.request(name, { Range: 'bytes=0-0' }, async (res) => {
-          await res.body?.cancel().catch(() => {});
-          if (res.status === 206) return Number(/\/(\d+)\s*$/.exec(res.headers.get('Content-Range') ?? '')?.[1] ?? NaN);
-          this.rangeIgnored.add(name);
-          const length = res.headers.get('Content-Length');
-          return length === null || length.trim() === '' ? NaN : Number(length);
+        this.request(name, { Range: 'bytes=0-0' }, async (res, touch) => {
+          if (res.status === 206) {
+            drop(res);
+            return Number(/\/(\d+)\s*$/.exec(res.headers.get('Content-Range') ?? '')?.[1] ?? NaN);
+          }
+          // Range ignored: this response is the whole file, keep it (a Content-Length over the limit fails here)
+          return (await this.keepWhole(name, () => this.readBody(name, res, touch, this.o.wholeFileLimit))).byteLength;
         }),
       );
       if (!Number.isFinite(total)) total = (await this.wholeFile(name)).byteLength;
@@ -265,7 +282,8 @@ export class HttpFiles implements ModelFiles {
           if (got === out.byteLength) return;
           await this.request(name, { Range: `bytes=${begin + got}-${end - 1}` }, async (res, touch) => {
             if (res.status === 200) {
-              await res.body?.cancel().catch(() => {});
+              // Range ignored: this response is the whole file; keep it and cut the range from it
+              await this.keepWhole(name, () => this.readBody(name, res, touch, this.o.wholeFileLimit));
               throw new RangeIgnored();
             }
             const start = Number(/bytes (\d+)-/.exec(res.headers.get('Content-Range') ?? '')?.[1]);
@@ -281,7 +299,7 @@ export class HttpFiles implements ModelFiles {
                 got += n;
               }
             } finally {
-              await reader.cancel().catch(() => {});
+              void reader.cancel().catch(() => {});
             }
           });
         },
