@@ -134,13 +134,17 @@ export class EngineController {
       const device = await host.call((r) => r.init());
       host.watch();
       if (live()) this.update({ device });
+      // Progress calls come through their own MessagePort, the result through the worker's: the last progress
+      // messages can arrive after the result, and must not turn a ready model back into "Loading… 100 %".
+      let settled = false;
       const onProgress = Comlink.proxy((progress: LoadProgress) => {
-        if (live()) this.update({ state: { kind: 'loading', progress, recovering } });
+        if (live() && !settled) this.update({ state: { kind: 'loading', progress, recovering } });
       });
       const budget = spec.expertBudgetBytes !== undefined ? { expertBudgetBytes: spec.expertBudgetBytes } : {};
-      const model = spec.storedId
-        ? await host.call((r) => r.loadStored(spec.storedId!, { vision: spec.vision, ...budget }, onProgress))
-        : await host.call((r) => r.load(spec.url, { weights: spec.weights, vision: spec.vision, ...budget }, onProgress));
+      const model = await (spec.storedId
+        ? host.call((r) => r.loadStored(spec.storedId!, { vision: spec.vision, ...budget }, onProgress))
+        : host.call((r) => r.load(spec.url, { weights: spec.weights, vision: spec.vision, ...budget }, onProgress))
+      ).finally(() => (settled = true));
       if (live()) this.update({ state: { kind: 'ready', model } });
     } catch (error) {
       if (!live()) return;

@@ -226,7 +226,7 @@ function plain(stats: GenerationStats): GenerationStats {
 }
 
 function emptyStats(): GenerationStats {
-  return { promptTokens: 0, generatedTokens: 0, timeToFirstTokenMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0 };
+  return { promptTokens: 0, cachedPromptTokens: 0, generatedTokens: 0, timeToFirstTokenMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0 };
 }
 
 /** Chunks from the producer to the one consumer of the stream, with back-pressure-free buffering. */

@@ -52,6 +52,8 @@ export interface GenerationStats {
   /** absent when every expert is resident on the GPU */
   experts?: ExpertStats;
   promptTokens: number;
+  /** leading prompt tokens whose KV cache was kept from the previous turn (the rest were prefilled) */
+  cachedPromptTokens: number;
   generatedTokens: number;
   timeToFirstTokenMs: number;
   prefillTokensPerSecond: number;
