@@ -25,11 +25,13 @@ async function serve(handler: RequestListener): Promise<{ url: string; requests:
 }
 
 const fast = { backoffMs: 1, maxBackoffMs: 2, attempts: 3, idleTimeoutMs: 200 };
+/** for tests that count requests: no stall timeout on a busy machine */
+const patient = { ...fast, idleTimeoutMs: 30_000 };
 
 test('a server that ignores Range: the file is read whole once and every range is cut from it', async () => {
   const s = await serve((_req, res) => res.writeHead(200, { 'Content-Length': String(DATA.length) }).end(DATA));
   try {
-    const files = new HttpFiles(s.url, fast);
+    const files = new HttpFiles(s.url, patient);
     assert.equal(await files.size('f.bin'), DATA.length);
     for (const [a, b] of [[1234, 4321], [0, 8], [4990, 5000], [17, 18]]) assert.deepEqual(Buffer.from(await files.range('f.bin', a, b)), DATA.subarray(a, b));
     assert.deepEqual(s.requests, ['bytes=0-0'], 'the probe, answered with the whole file, is the only request');
@@ -45,12 +47,12 @@ test('a static host with chunked responses (no Content-Length) that ignores Rang
     setTimeout(() => res.end(DATA.subarray(2000)), 5);
   });
   try {
-    const files = new HttpFiles(s.url, fast);
+    const files = new HttpFiles(s.url, patient);
     assert.equal(await files.size('f.bin'), DATA.length, 'not "truncated (0 bytes)"');
     assert.deepEqual(Buffer.from(await files.range('f.bin', 100, 4100)), DATA.subarray(100, 4100));
     assert.deepEqual(s.requests, ['bytes=0-0']);
     // without a size probe first: the range request's answer is kept
-    const direct = new HttpFiles(s.url, fast);
+    const direct = new HttpFiles(s.url, patient);
     assert.deepEqual(Buffer.from(await direct.range('f.bin', 7, 4007)), DATA.subarray(7, 4007));
     assert.deepEqual(Buffer.from(await direct.range('f.bin', 4000, 5000)), DATA.subarray(4000, 5000));
     assert.equal(s.requests.length, 2);
@@ -67,7 +69,7 @@ test('a server that honours Range but gives no total (bytes 0-0/*): the size com
     res.writeHead(206, { 'Content-Range': `bytes ${a}-${b}/*` }).end(DATA.subarray(a, b + 1));
   });
   try {
-    const files = new HttpFiles(s.url, fast);
+    const files = new HttpFiles(s.url, patient);
     assert.equal(await files.size('f.bin'), DATA.length);
     assert.deepEqual(Buffer.from(await files.range('f.bin', 10, 20)), DATA.subarray(10, 20));
   } finally {
@@ -78,8 +80,8 @@ test('a server that honours Range but gives no total (bytes 0-0/*): the size com
 test('a file too large to read whole on a server without Range: the message says what the server lacks', async () => {
   const s = await serve((_req, res) => res.writeHead(200, { 'Content-Length': String(DATA.length) }).end(DATA));
   try {
-    await assert.rejects(new HttpFiles(s.url, { ...fast, wholeFileLimit: 1000 }).range('f.bin', 0, 10), /is 5 kB and the server ignores HTTP Range requests.*Serve the model from a host that supports Range/);
-    await assert.rejects(new HttpFiles(s.url, { ...fast, wholeFileLimit: 1000 }).size('f.bin'), /ignores HTTP Range requests/);
+    await assert.rejects(new HttpFiles(s.url, { ...patient, wholeFileLimit: 1000 }).range('f.bin', 0, 10), /is 5 kB and the server ignores HTTP Range requests.*Serve the model from a host that supports Range/);
+    await assert.rejects(new HttpFiles(s.url, { ...patient, wholeFileLimit: 1000 }).size('f.bin'), /ignores HTTP Range requests/);
   } finally {
     await s.close();
   }
