@@ -10,8 +10,8 @@ import { inflateSync } from 'node:zlib';
 import { createNodeGpu } from './node-gpu.ts';
 import { FsModelFiles } from './fs-model-files.ts';
 import { scoreReply, type Expect } from './eval-score.ts';
-import { ModelSession } from '../worker/session.ts';
-import { buildPrompt, imageConfigFor, type InputMessage } from '../worker/chat-input.ts';
+import { ModelSession, type PromptMessage } from '../worker/session.ts';
+import { imageKey } from '../worker/chat-input.ts';
 import { decodePng } from '../worker/image/png.ts';
 import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 
@@ -43,9 +43,9 @@ export async function readTasks(file: string): Promise<Task[]> {
   return tasks;
 }
 
-/** HF-format messages -> the engine's (text + decoded images per message, images first as the template puts them). */
-async function toInput(task: Task, base: string): Promise<InputMessage[]> {
-  const out: InputMessage[] = [];
+/** HF-format messages -> the session's (text + images per message, images first as the template puts them). */
+async function toInput(session: ModelSession, task: Task, base: string): Promise<PromptMessage[]> {
+  const out: PromptMessage[] = [];
   for (const m of task.messages) {
     if (typeof m.content === 'string') {
       out.push({ role: m.role, content: m.content });
@@ -53,7 +53,8 @@ async function toInput(task: Task, base: string): Promise<InputMessage[]> {
     }
     const images = [];
     for (const p of m.content.filter((p): p is Extract<Part, { type: 'image' }> => p.type === 'image')) {
-      images.push(decodePng(await readFile(resolve(base, p.path)), inflateSync));
+      const bytes = await readFile(resolve(base, p.path));
+      images.push(await session.image(await imageKey(bytes), async () => decodePng(bytes, inflateSync)));
     }
     const text = m.content.filter((p): p is Extract<Part, { type: 'text' }> => p.type === 'text').map((p) => p.text).join('');
     out.push({ role: m.role, content: text, ...(images.length ? { images } : {}) });
@@ -83,14 +84,14 @@ async function main(): Promise<number> {
   const { ctx, adapterName } = await createNodeGpu();
   const files = new FsModelFiles(values.model);
   const session = await ModelSession.load(ctx, files, { weights, vision: true });
-  const imageConfig = await imageConfigFor(session, files);
   log(`adapter: ${adapterName}; ${tasks.length} tasks; weights ${weights}`);
   const results: { id: string; reply: string; score: number; error?: string }[] = [];
   for (const t of tasks) {
     let reply = '', error: string | undefined;
     try {
-      const prompt = buildPrompt(session, imageConfig, await toInput(t, base));
-      const r = await session.generate(prompt.ids, { maxNewTokens, temperature: 0, topK: 0, topP: 1, seed: 0 }, () => {}, () => false, { images: prompt.images });
+      // every task from scratch: tasks are independent conversations
+      const prompt = session.prompt(await toInput(session, t, base));
+      const r = await session.generate(prompt, { maxNewTokens, temperature: 0, topK: 0, topP: 1, seed: 0 }, () => {}, () => false, { reuse: false });
       reply = r.text;
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);

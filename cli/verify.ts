@@ -42,6 +42,8 @@ async function main(): Promise<number> {
       weights: { type: 'string', default: 'f32' },
       'expert-slots': { type: 'string' },
       json: { type: 'boolean', default: false },
+      // no effect: image cases always run through the vision tower (kept so that older command lines still work)
+      vision: { type: 'boolean', default: false },
     },
   });
   if (!values.model || !values.reference) {
