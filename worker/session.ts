@@ -12,7 +12,7 @@ import { destroyTextWeights, loadTextWeights, residentExperts, type TextWeights 
 import { engineTensors, type EngineTensor, type ReadProgress } from './model/engine-tensors.ts';
 import { CachedExperts, ExpertPager, RamExperts, type ExpertSource } from './pager/pager.ts';
 import { ChatTokenizer, StreamingDecoder } from './text/tokenizer.ts';
-import { destroyVisionWeights, loadVisionWeights, VisionEncoder, type VisionWeights } from './model/vision.ts';
+import { destroyVisionWeights, VisionEncoder, VisionWeightsBuilder, type VisionWeights } from './model/vision.ts';
 import { loadImageProcessorConfig, type ImageProcessorConfig } from './image/processor-config.ts';
 import { preprocessImage, type DecodedPixels } from './image/preprocess.ts';
 import { layoutImagePrompt, type ImageGrid } from './image/prompt.ts';
@@ -64,9 +64,10 @@ export interface PrefillResult {
 
 export interface SessionLoadOptions extends LoadOptions {
   onProgress?: ReadProgress;
-  /** replaces the checkpoint as the source of the text weights (a weight store gives them already quantized:
-   * worker/store/session.ts); config, tokenizer and vision still come from `files` */
-  textTensors?: (config: ModelConfig) => AsyncIterable<EngineTensor>;
+  /** replaces the checkpoint as the source of the weights (a weight store gives them already quantized:
+   * worker/store/session.ts), text tensors then, when `vision`, the vision tower's; config, tokenizer and the
+   * processor configs still come from `files` */
+  tensors?: (config: ModelConfig, vision: boolean) => AsyncIterable<EngineTensor>;
   /** where paged experts come from (the weight store); default: a RAM tier filled while loading */
   expertSource?: ExpertSource;
 }
@@ -118,17 +119,33 @@ export class ModelSession {
     const source = options.expertSource;
     const pager = paged ? new ExpertPager(ctx, slots, source ? new CachedExperts(source, options.ramTierBytes ?? DEFAULT_RAM_TIER) : new RamExperts()) : null;
     const sink = pager ?? residentExperts(config.text.numExperts, ctx);
-    const tensors = options.textTensors?.(config) ?? engineTensors(files, config, options.weights, options.onProgress);
-    const weights = await loadTextWeights(ctx, config, tensors, sink);
+    const wantVision = config.vision !== null && options.vision !== false;
+    const tensors = options.tensors?.(config, wantVision) ?? engineTensors(files, config, options.weights, options.onProgress, { vision: wantVision });
+    // one stream: the text tensors go to the text loader, the vision tower's (after them) to its builder
+    const visionBuilder = wantVision ? new VisionWeightsBuilder(ctx, config) : null;
+    async function* textOnly(): AsyncGenerator<EngineTensor> {
+      for await (const t of tensors) {
+        if (!VisionWeightsBuilder.owns(t)) yield t;
+        else if (visionBuilder) visionBuilder.accept(t);
+      }
+    }
+    let weights: TextWeights | undefined;
+    let vision: ModelSession['vision'] = null;
+    try {
+      weights = await loadTextWeights(ctx, config, textOnly(), sink);
+      if (visionBuilder) {
+        const v = config.vision!;
+        const imageConfig = await loadImageProcessorConfig(files, { patchSize: v.patchSize, pixelShuffleRatio: v.pixelShuffleRatio, imageSize: v.imageSize });
+        const vw = visionBuilder.finish();
+        vision = { weights: vw, encoder: new VisionEncoder(ctx, config, vw), imageConfig };
+      }
+    } catch (e) {
+      visionBuilder?.release();
+      if (weights) destroyTextWeights(weights);
+      throw e;
+    }
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.text.maxPositionEmbeddings);
     const state = createRunState(ctx, config.text, contextLength);
-    let vision: ModelSession['vision'] = null;
-    if (config.vision && options.vision !== false) {
-      const v = config.vision;
-      const imageConfig = await loadImageProcessorConfig(files, { patchSize: v.patchSize, pixelShuffleRatio: v.pixelShuffleRatio, imageSize: v.imageSize });
-      const vw = await loadVisionWeights(ctx, files, config, options.weights);
-      vision = { weights: vw, encoder: new VisionEncoder(ctx, config, vw), imageConfig };
-    }
     return new ModelSession(ctx, config, tokenizer, weights, new Llama4Text(ctx, config.text, weights, state, pager), options.weights, vision);
   }
 

@@ -51,7 +51,7 @@ export function formatFor(mode: WeightFormat, cols: number): TensorFormat {
   return mode === 'q4' && cols % 32 === 0 ? 'q4' : 'f32';
 }
 
-class CheckpointReader {
+export class CheckpointReader {
   loaded = 0;
   constructor(private files: ModelFiles, readonly tensors: Map<string, TensorInfo>, readonly total: number, private onProgress?: ReadProgress) {}
 
@@ -91,13 +91,22 @@ function transpose(w: Float32Array, inDim: number, outDim: number): Float32Array
  * Walks the text model's tensors from a checkpoint, one at a time (each routed expert read by range on its own,
  * so memory stays bounded by one expert or one dense tensor).
  */
-export async function* engineTensors(files: ModelFiles, config: ModelConfig, mode: WeightFormat, onProgress?: ReadProgress): AsyncGenerator<EngineTensor> {
+export async function* engineTensors(
+  files: ModelFiles,
+  config: ModelConfig,
+  mode: WeightFormat,
+  onProgress?: ReadProgress,
+  /** also the vision tower and projector, after the text tensors (keys `vision.<checkpoint name>`) */
+  options: { vision?: boolean } = {},
+): AsyncGenerator<EngineTensor> {
   const tensors = await readCheckpointIndex(files);
   const c = config.text;
   const p = config.textPrefix;
   const m = `${p}model.`;
-  const textTensors = [...tensors.values()].filter((t) => t.name.startsWith(m) || t.name.startsWith(p + 'lm_head'));
-  const reader = new CheckpointReader(files, tensors, textTensors.reduce((s, t) => s + t.end - t.begin, 0), onProgress);
+  const vision = options.vision === true && config.vision !== null;
+  const visionNames = new Set(vision ? visionTensorSpecs(config).map((v) => v.name) : []);
+  const read = [...tensors.values()].filter((t) => t.name.startsWith(m) || t.name.startsWith(p + 'lm_head') || visionNames.has(t.name));
+  const reader = new CheckpointReader(files, tensors, read.reduce((s, t) => s + t.end - t.begin, 0), onProgress);
   const H = c.hiddenSize;
   const linear = async (key: string, name: string, rows: number, cols: number, f32 = false): Promise<EngineTensor> => ({
     key,
@@ -155,4 +164,63 @@ export async function* engineTensors(files: ModelFiles, config: ModelConfig, mod
   yield await vector(keys.norm, `${m}norm.weight`);
   // tied checkpoints have no lm_head: the output projection is the embedding matrix
   if (!(c.tieWordEmbeddings && !tensors.has(`${p}lm_head.weight`))) yield await linear(keys.lmHead, `${p}lm_head.weight`, c.vocabSize, H);
+  if (vision) yield* visionEngineTensors(reader, config, mode);
+}
+
+/** One tensor of the vision tower or projector: its checkpoint name and shape, and whether it may be q4. */
+export interface VisionTensorSpec {
+  name: string;
+  shape: number[];
+  kind: 'linear' | 'vector';
+  /** a linear kept f32 whatever the mode (the patch embedding, as the reference numerics have it) */
+  f32?: boolean;
+}
+
+/** The engine key of a vision tensor. */
+export const visionKey = (name: string) => `vision.${name}`;
+
+/** Every tensor the vision tower and the projector use (spec §3.2–3.4), in checkpoint names. */
+export function visionTensorSpecs(config: ModelConfig): VisionTensorSpec[] {
+  const v = config.vision;
+  if (!v) return [];
+  const H = v.hiddenSize, I = v.intermediateSize, grid = v.imageSize / v.patchSize;
+  const m = 'vision_model.';
+  const out: VisionTensorSpec[] = [];
+  const vector = (name: string, shape: number[]) => out.push({ name, shape, kind: 'vector' });
+  const linear = (name: string, rows: number, cols: number, f32 = false) => out.push({ name, shape: [rows, cols], kind: 'linear', f32 });
+  const linBias = (prefix: string, rows: number, cols: number) => {
+    linear(`${prefix}.weight`, rows, cols);
+    vector(`${prefix}.bias`, [rows]);
+  };
+  const norm = (prefix: string) => {
+    vector(`${prefix}.weight`, [H]);
+    vector(`${prefix}.bias`, [H]);
+  };
+  for (let l = 0; l < v.numLayers; l++) {
+    const L = `${m}model.layers.${l}.`;
+    norm(`${L}input_layernorm`);
+    for (const p of ['q', 'k', 'v', 'o']) linBias(`${L}self_attn.${p}_proj`, H, H);
+    norm(`${L}post_attention_layernorm`);
+    linBias(`${L}mlp.fc1`, I, H);
+    linBias(`${L}mlp.fc2`, H, I);
+  }
+  linear(`${m}patch_embedding.linear.weight`, H, 3 * v.patchSize ** 2, true);
+  vector(`${m}class_embedding`, [H]);
+  vector(`${m}positional_embedding_vlm`, [grid * grid + 1, H]);
+  norm(`${m}layernorm_pre`);
+  norm(`${m}layernorm_post`);
+  linear(`${m}vision_adapter.mlp.fc1.weight`, v.projectorInputDim, 4 * H);
+  linear(`${m}vision_adapter.mlp.fc2.weight`, v.projectorOutputDim, v.projectorInputDim);
+  linear('multi_modal_projector.linear_1.weight', config.text.hiddenSize, v.visionOutputDim);
+  return out;
+}
+
+/** The vision tower's tensors from a checkpoint reader, as engine tensors (q4 where the mode and shape allow). */
+export async function* visionEngineTensors(reader: CheckpointReader, config: ModelConfig, mode: WeightFormat): AsyncGenerator<EngineTensor> {
+  for (const t of visionTensorSpecs(config)) {
+    const data = await reader.read(t.name, t.shape);
+    const [rows, cols] = t.shape.length === 2 ? t.shape : [1, t.shape[0]];
+    const format: TensorFormat = t.kind === 'linear' && !t.f32 ? formatFor(mode, cols) : 'f32';
+    yield { key: visionKey(t.name), kind: t.kind === 'linear' ? 'linear' : 'vector', parts: [{ part: 'weight', format, rows, cols, data }] };
+  }
 }

@@ -1,7 +1,8 @@
 // The Llama 4 vision tower, adapter and multi-modal projector (../shared/docs/llama4-spec.md §3.2–3.4), one tile
 // at a time: pixels [3, S, S] → projected features [N, text hidden] with N = (S/p)² · ratio² tokens.
 import type { GpuContext } from '../../kernels/runtime.ts';
-import { uploadLinear, linear, linearBytes, destroyLinear, type LinearWeight } from '../../kernels/linear/linear.ts';
+import { linear, linearBytes, destroyLinear, type LinearWeight } from '../../kernels/linear/linear.ts';
+import { uploadMatrix } from '../../kernels/linear/upload.ts';
 import { patchify } from '../../kernels/patchify/patchify.ts';
 import { residualAdd } from '../../kernels/residual/residual.ts';
 import { layernorm } from '../../kernels/layernorm/layernorm.ts';
@@ -11,9 +12,8 @@ import { attention } from '../../kernels/attention/attention.ts';
 import { gelu } from '../../kernels/gelu/gelu.ts';
 import { pixelShuffle } from '../../kernels/pixel-shuffle/pixel-shuffle.ts';
 import { EngineError } from '../../protocol/errors.ts';
-import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import type { ModelConfig, VisionConfig } from './config.ts';
-import { readCheckpointIndex, toF32, type ModelFiles, type TensorInfo } from './safetensors.ts';
+import { visionKey, visionTensorSpecs, type EngineTensor, type VisionTensorSpec } from './engine-tensors.ts';
 
 interface LinearWithBias {
   w: LinearWeight;
@@ -54,70 +54,84 @@ export function tokensPerTile(v: VisionConfig): number {
   return Math.round((v.imageSize / v.patchSize) ** 2 * v.pixelShuffleRatio ** 2);
 }
 
-export async function loadVisionWeights(ctx: GpuContext, files: ModelFiles, config: ModelConfig, mode: WeightFormat): Promise<VisionWeights> {
-  const v = config.vision;
-  if (!v) throw new EngineError('bad-model', 'This model has no vision tower (config.json has no vision_config): it cannot read images.');
-  if (v.pixelShuffleRatio !== 0.5) throw new EngineError('bad-model', `vision_config.pixel_shuffle_ratio ${v.pixelShuffleRatio} is not supported (Llama 4 uses 0.5)`);
-  const tensors = await readCheckpointIndex(files);
-  const H = v.hiddenSize, I = v.intermediateSize, grid = v.imageSize / v.patchSize;
-  const buffers: GPUBuffer[] = [];
-  const linears: LinearWeight[] = [];
-  const read = async (name: string, shape: number[]): Promise<Float32Array> => {
-    const t: TensorInfo | undefined = tensors.get(name);
-    if (!t) throw new EngineError('bad-model', `tensor ${name} is missing from the checkpoint (${files.label})`);
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new EngineError('bad-model', `tensor ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+/**
+ * Builds the vision weights from the engine tensor stream (engine-tensors.ts yields the vision tensors after the text
+ * ones, from a checkpoint or from the weight store): each tensor is uploaded as it arrives, so memory holds one
+ * tensor at a time; finish() checks that every one came.
+ */
+export class VisionWeightsBuilder {
+  private buffers = new Map<string, GPUBuffer>();
+  private linears = new Map<string, LinearWeight>();
+  private specs: Map<string, VisionTensorSpec>;
+
+  constructor(private ctx: GpuContext, private config: ModelConfig) {
+    if (!config.vision) throw new EngineError('bad-model', 'This model has no vision tower (config.json has no vision_config): it cannot read images.');
+    if (config.vision.pixelShuffleRatio !== 0.5) throw new EngineError('bad-model', `vision_config.pixel_shuffle_ratio ${config.vision.pixelShuffleRatio} is not supported (Llama 4 uses 0.5)`);
+    this.specs = new Map(visionTensorSpecs(config).map((t) => [visionKey(t.name), t]));
+  }
+
+  /** Whether a tensor of the stream belongs to the vision tower. */
+  static owns(t: EngineTensor): boolean {
+    return t.key.startsWith(visionKey(''));
+  }
+
+  accept(t: EngineTensor): void {
+    const spec = this.specs.get(t.key);
+    if (!spec) throw new EngineError('bad-model', `unexpected vision tensor ${t.key}`);
+    const part = t.parts[0];
+    if (spec.kind === 'linear') {
+      const old = this.linears.get(t.key);
+      if (old) destroyLinear(old);
+      this.linears.set(t.key, uploadMatrix(this.ctx, spec.name, part.format, part.rows, part.cols, part.data));
+    } else {
+      if (!(part.data instanceof Float32Array)) throw new EngineError('bad-model', `${spec.name}: a vision bias, norm or embedding must be f32`);
+      this.buffers.get(t.key)?.destroy();
+      this.buffers.set(t.key, this.ctx.upload(part.data, spec.name));
     }
-    return toF32(await files.range(t.file, t.begin, t.end), t.dtype);
-  };
-  const vector = async (name: string, shape: number[]) => {
-    const b = ctx.upload(await read(name, shape), name);
-    buffers.push(b);
-    return b;
-  };
-  const lin = async (name: string, rows: number, cols: number, forceF32 = false) => {
-    const data = await read(name, [rows, cols]);
-    const format = mode === 'q4' && cols % 32 === 0 && !forceF32 ? 'q4' : 'f32';
-    const w = uploadLinear(ctx, name, format, rows, cols, (s, n) => data.subarray(s * cols, (s + n) * cols));
-    linears.push(w);
-    return w;
-  };
-  const linBias = async (prefix: string, rows: number, cols: number): Promise<LinearWithBias> => ({ w: await lin(`${prefix}.weight`, rows, cols), b: await vector(`${prefix}.bias`, [rows]) });
-  const norm = async (prefix: string): Promise<NormWeights> => ({ w: await vector(`${prefix}.weight`, [H]), b: await vector(`${prefix}.bias`, [H]) });
-  try {
+  }
+
+  finish(): VisionWeights {
+    const v = this.config.vision!;
+    const missing = [...this.specs.keys()].filter((k) => !this.linears.has(k) && !this.buffers.has(k));
+    if (missing.length) throw new EngineError('bad-model', `the vision tower lacks ${missing.length} tensor${missing.length === 1 ? '' : 's'}: ${missing.slice(0, 3).map((k) => k.slice(visionKey('').length)).join(', ')}${missing.length > 3 ? ', …' : ''}`);
+    const lin = (name: string) => this.linears.get(visionKey(name))!;
+    const vec = (name: string) => this.buffers.get(visionKey(name))!;
+    const linBias = (prefix: string): LinearWithBias => ({ w: lin(`${prefix}.weight`), b: vec(`${prefix}.bias`) });
+    const norm = (prefix: string): NormWeights => ({ w: vec(`${prefix}.weight`), b: vec(`${prefix}.bias`) });
     const m = 'vision_model.';
-    const layers: EncoderLayer[] = [];
-    for (let l = 0; l < v.numLayers; l++) {
+    const layers: EncoderLayer[] = Array.from({ length: v.numLayers }, (_, l) => {
       const L = `${m}model.layers.${l}.`;
-      layers.push({
-        ln1: await norm(`${L}input_layernorm`),
-        q: await linBias(`${L}self_attn.q_proj`, H, H),
-        k: await linBias(`${L}self_attn.k_proj`, H, H),
-        v: await linBias(`${L}self_attn.v_proj`, H, H),
-        o: await linBias(`${L}self_attn.o_proj`, H, H),
-        ln2: await norm(`${L}post_attention_layernorm`),
-        fc1: await linBias(`${L}mlp.fc1`, I, H),
-        fc2: await linBias(`${L}mlp.fc2`, H, I),
-      });
-    }
-    const weights: VisionWeights = {
-      patchEmbedding: await lin(`${m}patch_embedding.linear.weight`, H, 3 * v.patchSize ** 2, true),
-      classEmbedding: await vector(`${m}class_embedding`, [H]),
-      positionalEmbedding: await vector(`${m}positional_embedding_vlm`, [grid * grid + 1, H]),
-      layernormPre: await norm(`${m}layernorm_pre`),
-      layernormPost: await norm(`${m}layernorm_post`),
+      return {
+        ln1: norm(`${L}input_layernorm`),
+        q: linBias(`${L}self_attn.q_proj`),
+        k: linBias(`${L}self_attn.k_proj`),
+        v: linBias(`${L}self_attn.v_proj`),
+        o: linBias(`${L}self_attn.o_proj`),
+        ln2: norm(`${L}post_attention_layernorm`),
+        fc1: linBias(`${L}mlp.fc1`),
+        fc2: linBias(`${L}mlp.fc2`),
+      };
+    });
+    return {
+      patchEmbedding: lin(`${m}patch_embedding.linear.weight`),
+      classEmbedding: vec(`${m}class_embedding`),
+      positionalEmbedding: vec(`${m}positional_embedding_vlm`),
+      layernormPre: norm(`${m}layernorm_pre`),
+      layernormPost: norm(`${m}layernorm_post`),
       layers,
-      adapterFc1: await lin(`${m}vision_adapter.mlp.fc1.weight`, v.projectorInputDim, 4 * H),
-      adapterFc2: await lin(`${m}vision_adapter.mlp.fc2.weight`, v.projectorOutputDim, v.projectorInputDim),
-      projector: await lin('multi_modal_projector.linear_1.weight', config.text.hiddenSize, v.visionOutputDim),
-      gpuBytes: 0,
+      adapterFc1: lin(`${m}vision_adapter.mlp.fc1.weight`),
+      adapterFc2: lin(`${m}vision_adapter.mlp.fc2.weight`),
+      projector: lin('multi_modal_projector.linear_1.weight'),
+      gpuBytes: [...this.linears.values()].reduce((s, w) => s + linearBytes(w), 0) + [...this.buffers.values()].reduce((s, b) => s + b.size, 0),
     };
-    weights.gpuBytes = linears.reduce((s, w) => s + linearBytes(w), 0) + buffers.reduce((s, b) => s + b.size, 0);
-    return weights;
-  } catch (e) {
-    linears.forEach(destroyLinear);
-    buffers.forEach((b) => b.destroy());
-    throw e;
+  }
+
+  /** Frees what was uploaded (a load that failed). */
+  release(): void {
+    this.linears.forEach(destroyLinear);
+    this.buffers.forEach((b) => b.destroy());
+    this.linears.clear();
+    this.buffers.clear();
   }
 }
 

@@ -3,8 +3,10 @@
 // into several records is put back together (its segments start on even q4 blocks, so they concatenate).
 import { EngineError } from '../../protocol/errors.ts';
 import type { Q4Data } from '../../kernels/linear/q4-format.ts';
-import type { EngineTensor, MatrixPart } from '../model/engine-tensors.ts';
-import { partData, type Manifest, type RecordEntry } from './format.ts';
+import { CheckpointReader, visionEngineTensors, type EngineTensor, type MatrixPart } from '../model/engine-tensors.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { readSafetensorsHeader, type ModelFiles } from '../model/safetensors.ts';
+import { partData, VISION_FILE, type Manifest, type RecordEntry } from './format.ts';
 
 /** Reads one record's payload (verified by the caller's store: model, key, size). */
 export type ReadRecord = (entry: RecordEntry) => Promise<Uint8Array>;
@@ -44,8 +46,11 @@ function placeSegment(whole: Float32Array | Q4Data, payload: Uint8Array, p: Reco
   whole.scales.set(q.scales.subarray(0, blocks), p.rowStart * nb);
 }
 
-/** The engine tensors of a stored model, one at a time. */
-export async function* storeTensors(manifest: Manifest, read: ReadRecord, onProgress?: RecordProgress): AsyncGenerator<EngineTensor> {
+/**
+ * The engine tensors of a stored model, one at a time: the text tensors, then, given the model's config with
+ * `vision`, the vision tower's from its kept file (the same stream ModelSession.load takes from a checkpoint).
+ */
+export async function* storeTensors(manifest: Manifest, read: ReadRecord, onProgress?: RecordProgress, vision?: ModelConfig): AsyncGenerator<EngineTensor> {
   let done = 0;
   const total = manifest.records.reduce((s, r) => s + (r.chunk ? 0 : r.bytes), 0);
   const progress = (r: RecordEntry) => {
@@ -77,5 +82,54 @@ export async function* storeTensors(manifest: Manifest, read: ReadRecord, onProg
     }
     yield { key: tensor, kind: first.kind, ...(first.layer !== undefined ? { layer: first.layer, expert: first.expert } : {}), parts };
   }
+  if (vision) {
+    const file = visionFile(manifest, read);
+    if (!file) throw new EngineError('bad-model', `the stored model ${manifest.name} was imported without its vision tower: import it again with images on`);
+    const tensors = await readSafetensorsHeader(file, VISION_FILE);
+    const reader = new CheckpointReader(file, new Map(tensors.map((t) => [t.name, t])), 0);
+    yield* visionEngineTensors(reader, vision, manifest.weights);
+  }
+}
+
+/** Whether a stored model kept its vision tower. */
+export function hasVision(manifest: Manifest): boolean {
+  return manifest.records.some((r) => r.chunk?.file === VISION_FILE);
+}
+
+/**
+ * The kept vision file (its checkpoint tensors as one safetensors file, cut into chunk records) as bytes read by
+ * range, chunk record by chunk record (the last one cached: tensors are read one after another).
+ */
+function visionFile(manifest: Manifest, read: ReadRecord): ModelFiles | null {
+  const chunks = manifest.records.filter((r) => r.chunk?.file === VISION_FILE);
+  if (chunks.length === 0) return null;
+  const size = chunks[chunks.length - 1].chunk!.end;
+  let cached: { key: string; payload: Uint8Array } | null = null;
+  const chunk = async (r: RecordEntry) => {
+    if (cached?.key !== r.key) cached = { key: r.key, payload: await read(r) };
+    return cached.payload;
+  };
+  const only = (name: string) => {
+    if (name !== VISION_FILE) throw new EngineError('bad-model', `${name} is not a file of the stored model ${manifest.name}`);
+  };
+  return {
+    label: `stored model ${manifest.name}`,
+    maybeText: async () => null,
+    text: async (name) => {
+      throw new EngineError('bad-model', `${name} is not a text file of the stored model ${manifest.name}`);
+    },
+    size: async (name) => (only(name), size),
+    range: async (name, begin, end) => {
+      only(name);
+      end = Math.min(end, size);
+      const out = new Uint8Array(Math.max(0, end - begin));
+      for (const r of chunks) {
+        const { begin: b, end: e } = r.chunk!;
+        const lo = Math.max(begin, b), hi = Math.min(end, e);
+        if (lo < hi) out.set((await chunk(r)).subarray(lo - b, hi - b), lo - begin);
+      }
+      return out;
+    },
+  };
 }
 

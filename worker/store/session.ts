@@ -1,6 +1,6 @@
-// A ModelSession from stored weights: the same session ModelSession.load() builds from a checkpoint, with the text
-// weights streamed from records (q4 already quantized), config, tokenizer and chat template from the manifest, and
-// the vision tower from its kept safetensors file.
+// A ModelSession from stored weights: the same session ModelSession.load() builds from a checkpoint, with the weights
+// streamed from records (q4 already quantized; the vision tower's tensors, when kept, from its file after the text
+// ones, in the same stream), config, tokenizer, chat template and processor configs from the manifest.
 import type { ExpertSource } from '../pager/pager.ts';
 import { EngineError } from '../../protocol/errors.ts';
 import type { LoadOptions } from '../../protocol/api.ts';
@@ -8,26 +8,16 @@ import type { GpuContext } from '../../kernels/runtime.ts';
 import type { ReadProgress } from '../model/engine-tensors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 import { ModelSession } from '../session.ts';
-import { VISION_FILE, type Manifest, type RecordEntry } from './format.ts';
+import type { Manifest, RecordEntry } from './format.ts';
 import { openPackage } from './package.ts';
-import { storeTensors } from './reader.ts';
+import { hasVision, storeTensors } from './reader.ts';
+
+export { hasVision };
 import type { WeightStore } from './store.ts';
 
-/**
- * A stored model as ModelFiles: the manifest's text files (config.json, tokenizer.json, chat template, processor
- * configs), and the kept vision file as model.safetensors, read chunk record by chunk record (the last one cached,
- * as the vision loader reads tensor after tensor).
- */
-export function manifestFiles(manifest: Manifest, read: (entry: RecordEntry) => Promise<Uint8Array>): ModelFiles {
-  const chunks = manifest.records.filter((r) => r.chunk?.file === VISION_FILE);
-  const size = chunks.length ? chunks[chunks.length - 1].chunk!.end : 0;
+/** A stored model's text files (config.json, tokenizer.json, chat template, processor configs) as ModelFiles. */
+export function manifestFiles(manifest: Manifest): ModelFiles {
   const missing = (name: string) => new EngineError('bad-model', `${name} is not kept in the stored model ${manifest.name}`);
-  const isVision = (name: string) => name === 'model.safetensors' && chunks.length > 0;
-  let cached: { key: string; payload: Uint8Array } | null = null;
-  const chunk = async (r: RecordEntry) => {
-    if (cached?.key !== r.key) cached = { key: r.key, payload: await read(r) };
-    return cached.payload;
-  };
   return {
     label: `stored model ${manifest.name}`,
     maybeText: async (name) => manifest.files[name] ?? null,
@@ -37,26 +27,12 @@ export function manifestFiles(manifest: Manifest, read: (entry: RecordEntry) => 
       return t;
     },
     size: async (name) => {
-      if (!isVision(name)) throw missing(name);
-      return size;
+      throw missing(name);
     },
-    range: async (name, begin, end) => {
-      if (!isVision(name)) throw missing(name);
-      end = Math.min(end, size);
-      const out = new Uint8Array(Math.max(0, end - begin));
-      for (const r of chunks) {
-        const { begin: b, end: e } = r.chunk!;
-        const lo = Math.max(begin, b), hi = Math.min(end, e);
-        if (lo < hi) out.set((await chunk(r)).subarray(lo - b, hi - b), lo - begin);
-      }
-      return out;
+    range: async (name) => {
+      throw missing(name);
     },
   };
-}
-
-/** Whether a stored model kept its vision tower. */
-export function hasVision(manifest: Manifest): boolean {
-  return manifest.records.some((r) => r.chunk?.file === VISION_FILE);
 }
 
 export type StoreLoadOptions = Omit<LoadOptions, 'weights'> & {
@@ -75,7 +51,13 @@ function sessionFrom(
 ): Promise<ModelSession> {
   const { verify: _, ...rest } = options;
   const vision = options.vision !== false && hasVision(manifest);
-  return ModelSession.load(ctx, manifestFiles(manifest, read), { ...rest, weights: manifest.weights, vision, textTensors: () => storeTensors(manifest, read, onProgress), expertSource: experts });
+  return ModelSession.load(ctx, manifestFiles(manifest), {
+    ...rest,
+    weights: manifest.weights,
+    vision,
+    tensors: (config, withVision) => storeTensors(manifest, read, onProgress, withVision ? config : undefined),
+    expertSource: experts,
+  });
 }
 
 /** Loads a completely stored model from the weight store. */
