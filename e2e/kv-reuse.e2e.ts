@@ -1,12 +1,17 @@
 // Journey: the engine keeps the conversation's KV cache between turns. After a long first message, the second turn
 // prefills only what is new (the reply and the new message), and Regenerate keeps the whole prompt but its tail;
-// checked through the reply statistics the app stores with each reply (prompt tokens kept vs prefilled), not time.
+// after a screenshot, the next turn does not read the image again. Checked through the reply statistics the app
+// stores with each reply (prompt tokens kept vs prefilled) and the status line, not time.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import type { StaticServer } from './support/static-server.ts';
 import { closeApp, openApp } from './support/app.ts';
+import { referenceDir } from './support/reference.ts';
+import { paste } from './support/transfer.ts';
 import type { GenerationStats } from '../protocol/api.ts';
 
 const TOKENS = 4;
@@ -71,4 +76,35 @@ test('turn 2 after a long turn 1 prefills only the new tokens; Regenerate keeps 
   const [, regenerated] = await savedStats(2, second);
   assert.equal(regenerated.promptTokens, second.promptTokens);
   assert.ok(regenerated.cachedPromptTokens >= second.promptTokens - CHUNK, `Regenerate keeps the prompt (${regenerated.cachedPromptTokens} of ${regenerated.promptTokens})`);
+});
+
+test('the turn after a screenshot does not read the image again', { timeout: LOAD_TIMEOUT_MS + 3 * REPLY_TIMEOUT_MS }, async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}?${QUERY}`);
+  await waitForModel(browser);
+  await page.getByRole('button', { name: 'New chat', exact: true }).click();
+  const png = new Uint8Array(readFileSync(join(referenceDir('tiny-scout'), 'images', 'wide.png')));
+  await composer(browser).focus();
+  await paste(composer(browser), { files: [{ name: 'wide.png', type: 'image/png', bytes: png }] });
+  await page.getByRole('button', { name: 'Remove image 1' }).waitFor({ timeout: 10_000 });
+  await ask('What is in this screenshot?');
+  const [first] = await savedStats(1);
+  assert.equal(first.cachedPromptTokens, 0);
+
+  // every text the status line shows from now on
+  await page.evaluate(`(() => {
+    const status = document.querySelector('[role=status]');
+    const seen = [];
+    window.statusDuringTurn2 = seen;
+    new MutationObserver(() => seen.push(status.textContent ?? '')).observe(status, { subtree: true, childList: true, characterData: true });
+  })()`);
+  await ask('Which colours are in it?');
+  const [, second] = await savedStats(2);
+  const seen = (await page.evaluate('window.statusDuringTurn2')) as string[];
+  const report = `turn 1: ${first.promptTokens} prompt tokens; turn 2: ${second.promptTokens}, ${second.cachedPromptTokens} kept; status: ${JSON.stringify(seen)}`;
+  console.log(report);
+  assert.ok(second.cachedPromptTokens >= first.promptTokens - CHUNK, `turn 2 keeps turn 1's prompt with its image (${report})`);
+  // the engine reports each tile it encodes ("Reading image: tile n of m"); the app's own "Reading image…" before a
+  // reply with images in the conversation is not the engine's
+  assert.ok(!seen.some((s) => /tile \d+ of \d+/.test(s)), `turn 2 encodes no tile of the image again (${report})`);
 });
