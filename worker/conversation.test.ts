@@ -159,3 +159,30 @@ test('a different picture with the same tile grid is not taken from the cache', 
   assert.equal(reused, reusablePrefix(session.config.text, pa.ids.length, firstPatch), 'the cache is kept only up to the first patch of the other picture');
   session.destroy();
 });
+
+test('an edit before an image (known by its key) decodes it again only when its tiles must be encoded, and logits match', async () => {
+  const { ctx } = await createNodeGpu();
+  const dir = join(fixturesDir(), 'tiny-scout');
+  const session = await ModelSession.load(ctx, new FsModelFiles(join(dir, 'model')), { weights: 'q4', contextLength: 256 });
+  const png = await readFile(join(dir, 'reference', 'images', 'wide.png'));
+  let decodes = 0;
+  const decode = async () => (decodes++, decodePng(png, inflateSync));
+  const key = await imageKey(png);
+  const turn = async (system: string) => session.prompt([{ role: 'system', content: system }, { role: 'user', content: 'Describe.', images: [await session.image(key, decode)] }]);
+  const first = await turn('Be brief.');
+  await session.prefill(first, { reuse: true });
+  assert.equal(decodes, 1);
+  const edited = await turn('Be very detailed.');
+  assert.equal(decodes, 1, 'laying out the prompt of a known image decodes nothing');
+  const tiles: number[] = [];
+  const kept = await session.prefill(edited, { reuse: true, allLogits: true, onTile: (done, total) => tiles.push(total) });
+  assert.ok(kept.reused < edited.images[0].tileRows[0], 'the edit comes before the image');
+  assert.equal(decodes, 2, 'its tiles are encoded again, so it is decoded again');
+  assert.deepEqual(new Set(tiles), new Set([4]), 'all 4 tiles (3 raster + global) are encoded again');
+  const V = session.config.text.vocabSize;
+  const reused = await ctx.readF32(session.model.state.logits, kept.reused * V * 4, (edited.ids.length - kept.reused) * V);
+  await session.prefill(edited, { reuse: false, allLogits: true });
+  const scratch = await ctx.readF32(session.model.state.logits, kept.reused * V * 4, (edited.ids.length - kept.reused) * V);
+  assert.equal(maxAbsDiff(reused, scratch), 0);
+  session.destroy();
+});
