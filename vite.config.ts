@@ -150,15 +150,21 @@ export default defineConfig({
   // No SPA fallback: a missing file must be a 404 (the loader probes optional model files such as
   // model.safetensors.index.json), never index.html with status 200.
   appType: 'mpa',
+  // Vite's dependency cache; the dev-server journey points it at an empty temporary folder (a fresh clone's state).
+  cacheDir: process.env.TABSCOUT_VITE_CACHE_DIR || 'node_modules/.vite',
   plugins: [wgsl(), withoutOnnxRuntime(), react(), pwa, library()],
   worker: {
     format: 'es',
     plugins: () => [wgsl(), withoutOnnxRuntime()],
   },
-  // Served unbundled in dev so that its onnxruntime-web import goes through the stub above.
+  // The dev server pre-bundles dependencies into cacheDir. Its scanner starts from the pages and the worker entry,
+  // and every dependency the page or the worker imports is listed, so that a first start (empty cache) never finds
+  // one late: a late find re-bundles and reloads the page, which kills the worker in the middle of loading the model.
+  // transformers.js is served unbundled so that its onnxruntime-web import goes through the stub above.
   optimizeDeps: {
+    entries: ['index.html', 'widget.html', 'worker/worker.ts'],
     exclude: ['@huggingface/transformers'],
-    include: ['onnxruntime-common'],
+    include: ['comlink', 'idb-keyval', 'dompurify', 'marked', 'onnxruntime-common', 'react', 'react-dom/client', 'react/jsx-dev-runtime', 'workbox-window'],
   },
   build: {
     // two pages from one build: the app and the embeddable widget (public/embed.js inserts it as an iframe)
@@ -167,6 +173,7 @@ export default defineConfig({
     sourcemap: true,
     chunkSizeWarningLimit: 4096,
   },
-  server: { host, port: 5173 },
+  // warm-up: the page's and the worker's modules are transformed before the browser asks for them
+  server: { host, port: 5173, warmup: { clientFiles: ['./app/main.tsx', './app/widget/main.tsx', './worker/worker.ts'] } },
   preview: { host, port: 4173 },
 });
