@@ -1,12 +1,16 @@
 // The chat: the message log and the composer. Enter sends, Shift+Enter inserts a newline. Images can be pasted
 // (Ctrl+V / Cmd+V), dropped onto the chat, or picked with "Attach image"; they go before the text. The last reply
-// can be regenerated and the last message edited and asked again; every reply has a copy button.
+// can be regenerated and the last message edited and asked again; every reply has a copy button. Esc stops a reply.
+// A conversation longer than the model's context keeps its newest turns (and the system prompt): the oldest are
+// left out, and a marker in the log shows where the model's view begins.
 import { memo, useCallback, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
-import type { GenerateProgress, GenerationResult, GenerationStats } from '../protocol/api.ts';
-import { attach, attachmentName, dragHasFiles, filesOf, toChatImages, type Attachment } from './attachments.ts';
+import type { ChatMessage, GenerateProgress, GenerationResult, GenerationStats } from '../protocol/api.ts';
+import { attach, attachmentName, checkImage, dragHasFiles, filesOf, toChatImages, type Attachment } from './attachments.ts';
+import { BUILTIN_MODEL, SCOUT_NEEDS } from './builtin-model.ts';
 import { copyText } from './clipboard.ts';
 import { newId, storeImages, toMessages, type AssistantTurn, type Turn, type UserTurn } from './conversations.ts';
-import type { EngineController } from './engine-client.ts';
+import { WorkerCrashed, type EngineController } from './engine-client.ts';
+import { errorCode } from '../protocol/errors.ts';
 import { Markdown } from './Markdown.tsx';
 import { samplingFor, type Settings } from './settings.ts';
 import { Thumbnail } from './Thumbnail.tsx';
@@ -24,15 +28,24 @@ function readingImage(progress?: GenerateProgress): string {
   return progress ? `Reading image: tile ${progress.tile} of ${progress.tiles}` : 'Reading image…';
 }
 
+/** Tokens kept free for the reply when older turns have to be left out (a quarter of the context at most). */
+function replyReserve(contextLength: number, maxNewTokens: number): number {
+  return Math.min(maxNewTokens, Math.floor(contextLength / 4));
+}
+
 interface ChatProps {
   engine: EngineController | null;
   settings: Settings;
   conversations: Conversations;
   onActivity: (activity: string | null) => void;
   onBusy: (busy: boolean) => void;
+  /** the built-in model is the one loaded (the empty chat then says what it is and how to get a real one) */
+  builtinRunning: boolean;
+  /** the loaded model's context, in tokens */
+  contextLength: number | null;
 }
 
-export function Chat({ engine, settings, conversations, onActivity, onBusy }: ChatProps) {
+export function Chat({ engine, settings, conversations, onActivity, onBusy, builtinRunning, contextLength }: ChatProps) {
   const { current, update } = conversations;
   const turns = current.turns;
   const [draft, setDraft] = useState('');
@@ -41,6 +54,8 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
   const [dragging, setDragging] = useState(false);
   const [busy, setBusyState] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
+  /** what the reply being written is waiting for (shown inside it): reading images, fitting the context */
+  const [pending, setPending] = useState<string | null>(null);
   const log = useRef<HTMLDivElement>(null);
   const textbox = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
@@ -73,14 +88,41 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
 
   useEffect(() => {
     setEditing(null);
+    // a restored or opened chat starts at its end, the last reply fully in view
+    pinnedToBottom.current = true;
+    requestAnimationFrame(() => {
+      const element = log.current;
+      if (element) element.scrollTop = element.scrollHeight;
+    });
   }, [current.id]);
 
-  function addFiles(files: File[]) {
+  // Esc stops the reply being written, wherever the focus is.
+  useEffect(() => {
+    if (!busy) return;
+    const onKey = (event: globalThis.KeyboardEvent) => {
+      if (event.key === 'Escape' && !event.defaultPrevented) replies.stop();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [busy, replies]);
+
+  /** Attaches the images that decode; says at once which files are not images or cannot be read. */
+  async function addFiles(files: File[]) {
     if (files.length === 0) return;
     const { added, refused } = attach(files);
-    if (added.length > 0) setAttachments((all) => [...all, ...added]);
-    setProblem(refused);
+    const problems = refused ? [refused] : [];
+    const good: Attachment[] = [];
+    for (const attachment of added) {
+      const position = attachmentsRef.current.length + good.length + 1;
+      const bad = await checkImage(attachment.file, attachmentName(position, attachment.fileName));
+      if (bad) problems.push(bad);
+      else good.push(attachment);
+    }
+    if (good.length > 0) setAttachments((all) => [...all, ...good]);
+    setProblem(problems.length ? problems.join(' ') : null);
   }
+  const attachmentsRef = useRef(attachments);
+  attachmentsRef.current = attachments;
 
   function removeAttachment(index: number) {
     focusAfterRemove.current = index;
@@ -92,22 +134,41 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
   async function reply(history: Turn[], user: UserTurn) {
     if (!engine) return;
     const answer: AssistantTurn = { id: newId(), role: 'assistant', text: '', tokenIds: [], state: 'streaming' };
-    const messages = toMessages(settings.system, history);
-    const withImages = messages.some((m) => m.images?.length);
     update((c) => ({ ...c, turns: [...history, answer] }), 'now');
     setBusy(true);
     pinnedToBottom.current = true;
-    if (withImages) onActivity(readingImage());
-    let reading = withImages;
+    let reading = false;
     const doneReading = () => {
       if (reading) onActivity(null);
       reading = false;
+      setPending(null);
     };
     const onProgress = (progress: GenerateProgress) => {
-      if (reading && progress.phase === 'image') onActivity(readingImage(progress));
+      if (reading && progress.phase === 'image') {
+        onActivity(readingImage(progress));
+        setPending(readingImage(progress));
+      }
     };
     stream.start(answer.id);
     try {
+      const fitted = await fitContext(history);
+      if ('tooLong' in fitted) {
+        // even alone the message does not fit: nothing was said, so give it back to shorten
+        stream.discard();
+        update((c) => ({ ...c, turns: c.turns.filter((t) => t.id !== user.id && t.id !== answer.id) }), 'now');
+        setDraft((current) => (current.trim() ? `${user.text}\n${current}` : user.text));
+        setAttachments((current) => [...(user.attachments ?? []), ...current]);
+        setProblem(fitted.tooLong);
+        textbox.current?.focus();
+        return;
+      }
+      const { messages, start } = fitted;
+      if (start) update((c) => ({ ...c, turns: c.turns.map((t) => (t.id === answer.id ? { ...t, contextStart: start } : t)) }), 'none');
+      reading = messages.some((m) => m.images?.length);
+      if (reading) {
+        onActivity(readingImage());
+        setPending(readingImage());
+      } else setPending(null);
       const outcome = await replies.run(messages, samplingFor(settings), {
         onText: (text, tokenIds) => {
           doneReading();
@@ -116,6 +177,7 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
         onProgress,
       });
       const sent = user.attachments ?? [];
+      setPending(null);
       if (outcome.state === 'done') {
         // the outcome's text and ids are the whole reply (stopped by the user: what was written)
         stream.finish({ state: 'done', stopReason: outcome.stopReason, stats: outcome.stats, text: outcome.text, tokenIds: outcome.tokenIds });
@@ -131,14 +193,61 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
         const what = outcome.code === 'device-lost' ? 'the GPU device was lost' : 'the engine worker stopped';
         stream.finish({ state: 'interrupted', error: `Interrupted: ${what} while this reply was being written.` });
       } else if (outcome.state === 'error') {
-        stream.finish({ state: 'error', error: outcome.error });
+        stream.finish({ state: 'error', error: outcome.error, errorCode: outcome.code });
       } else {
         stream.finish({ state: 'done', stopReason: 'cancelled', text: outcome.text });
+      }
+    } catch (error) {
+      // counting the conversation's tokens failed (it reads the images too): the same outcomes as a reply's
+      const message = error instanceof Error ? error.message : String(error);
+      const code = errorCode(error);
+      const sent = user.attachments ?? [];
+      setPending(null);
+      if (code === 'bad-image' || (code === 'bad-model' && user.images.length > 0 && sent.length > 0)) {
+        stream.discard();
+        update((c) => ({ ...c, turns: c.turns.filter((t) => t.id !== user.id && t.id !== answer.id) }), 'now');
+        setDraft((current) => (current.trim() ? `${user.text}\n${current}` : user.text));
+        setAttachments((current) => [...sent, ...current]);
+        setProblem(message);
+        textbox.current?.focus();
+      } else if (code === 'device-lost' || error instanceof WorkerCrashed) {
+        const what = code === 'device-lost' ? 'the GPU device was lost' : 'the engine worker stopped';
+        stream.finish({ state: 'interrupted', error: `Interrupted: ${what} while this reply was being written.` });
+      } else {
+        stream.finish({ state: 'error', error: message, errorCode: code });
       }
     } finally {
       doneReading();
       setBusy(false);
     }
+  }
+
+  /**
+   * The messages for a reply to `history`: all of it when it fits in the context with room for the reply, else the
+   * newest turns that do (the system prompt always stays); `start` is then the first turn kept.
+   */
+  async function fitContext(history: Turn[]): Promise<{ messages: ChatMessage[]; start: string | null } | { tooLong: string }> {
+    const all = toMessages(settings.system, history);
+    if (!engine || !contextLength) return { messages: all, start: null };
+    setPending('Counting the conversation\u2019s tokens…');
+    const budget = contextLength - replyReserve(contextLength, settings.sampling.maxNewTokens);
+    let from = 0;
+    let messages = all;
+    let tokens = await engine.countTokens(messages);
+    const lastUser = lastIndexOf(history, (t) => t.role === 'user');
+    while (tokens > budget) {
+      const next = history.findIndex((t, i) => i > from && t.role === 'user');
+      if (next < 0 || next > lastUser) break;
+      from = next;
+      messages = toMessages(settings.system, history.slice(from));
+      tokens = await engine.countTokens(messages);
+    }
+    if (tokens >= contextLength) {
+      return {
+        tooLong: `This message takes ${tokens} tokens${settings.system ? ' with the system prompt' : ''}, more than the model's whole context (${contextLength} tokens). Shorten it${history[lastUser]?.role === 'user' && (history[lastUser] as UserTurn).images.length ? ' or send fewer images' : ''}.`,
+      };
+    }
+    return { messages, start: from > 0 ? history[from].id : null };
   }
 
   async function send() {
@@ -229,6 +338,10 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
   const canSend = ready && !busy && (draft.trim() !== '' || attachments.length > 0);
   const lastUserId = turns[lastIndexOf(turns, (t) => t.role === 'user')]?.id;
   const lastTurn = turns.at(-1);
+  // where the model's view of this chat begins (the newest reply that had to leave older turns out)
+  const lastReplyTurn = turns[lastIndexOf(turns, (t) => t.role === 'assistant' && t.state !== 'error')] as AssistantTurn | undefined;
+  const contextStart = lastReplyTurn?.contextStart ?? null;
+  const used = lastReplyTurn?.stats ? lastReplyTurn.stats.promptTokens + lastReplyTurn.stats.generatedTokens : 0;
 
   return (
     <main className="chat" onDragEnter={onDragOver} onDragOver={onDragOver} onDragLeave={onDragLeave} onDrop={onDrop}>
@@ -242,8 +355,19 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
           pinnedToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }}
       >
-        {turns.length === 0 && <p className="chat-empty">Ask something, or paste a screenshot. The model runs on your GPU, in this tab.</p>}
-        {turns.map((turn, index) =>
+        {turns.length === 0 && (
+          <div className="chat-empty">
+            <p>Ask something, or paste a screenshot. The model runs on your GPU, in this tab.</p>
+            {builtinRunning && <FirstRunNote />}
+          </div>
+        )}
+        {turns.map((turn, index) => [
+          turn.id === contextStart && (
+            <p key={`context-${turn.id}`} className="context-marker" role="note" data-context-marker>
+              Older messages above no longer fit in the model's context ({contextLength ?? '?'} tokens): the model does not see them. Start a new chat to
+              begin afresh.
+            </p>
+          ),
           turn.role === 'user' ? (
             <UserMessage
               key={turn.id}
@@ -260,11 +384,12 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
               key={turn.id}
               turn={turn}
               index={index + 1}
-              canRegenerate={turn === lastTurn && !busy && ready}
+              canRegenerate={turn === lastTurn && !busy && ready && turn.errorCode !== 'context-too-long'}
               onRegenerate={onRegenerate}
+              pending={turn.state === 'streaming' ? pending : null}
             />
           ),
-        )}
+        ])}
       </div>
       <form className={`composer${dragging ? ' composer-dragging' : ''}`} onSubmit={onSubmit}>
         <div className="composer-main">
@@ -303,6 +428,11 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy }: Ch
           <div id="composer-problem" role="alert" className="composer-problem">
             {problem}
           </div>
+          {contextLength && (
+            <p className="context-used" data-context-used={used}>
+              Context: {used} of {contextLength} tokens used{contextStart ? ' · oldest messages left out' : ''}
+            </p>
+          )}
         </div>
         <div className="composer-buttons">
           <button type="submit" disabled={!canSend}>
@@ -407,7 +537,37 @@ const UserMessage = memo(function UserMessage({ turn, index, editable, editing, 
   );
 });
 
-const AssistantReply = memo(function AssistantReply({ turn, index, canRegenerate, onRegenerate }: { turn: AssistantTurn; index: number; canRegenerate: boolean; onRegenerate: () => void }) {
+/** What the built-in model is, and how to run a real one (with the figures the import's fit check uses). */
+function FirstRunNote() {
+  const s = SCOUT_NEEDS;
+  return (
+    <div className="first-run" data-first-run>
+      <p>{BUILTIN_MODEL.description}</p>
+      <p>
+        To talk to a real model, open <strong>Installed models</strong> and install one from the Hugging Face Hub, e.g. <code>{s.repo}</code> (gated: accept
+        Meta's licence on the Hub and give an access token). Llama 4 Scout in int4 needs {s.storageGB} GB of browser storage, and GPU memory for{' '}
+        {s.residentGpuGB} GB of always-resident weights plus its experts: {s.expertMiB} MiB each, {s.moeLayers} layers × {s.expertsPerLayer} experts
+        ({s.allExpertsGpuGB} GB all resident, {s.minExpertGpuGB} GB with one slot a layer, the rest paged in from storage). Set the expert budget under
+        Settings.
+      </p>
+    </div>
+  );
+}
+
+const AssistantReply = memo(function AssistantReply({
+  turn,
+  index,
+  canRegenerate,
+  onRegenerate,
+  pending,
+}: {
+  turn: AssistantTurn;
+  index: number;
+  canRegenerate: boolean;
+  onRegenerate: () => void;
+  /** what the reply waits for before its first token (e.g. "Reading image: tile 2 of 4") */
+  pending: string | null;
+}) {
   const [copied, setCopied] = useState(false);
   return (
     <article
@@ -419,6 +579,11 @@ const AssistantReply = memo(function AssistantReply({ turn, index, canRegenerate
       data-token-ids={turn.tokenIds.join(',')}
       data-text={turn.text}
     >
+      {pending && !turn.text && (
+        <p className="turn-pending" data-reply-pending>
+          {pending}
+        </p>
+      )}
       <Markdown className="turn-text turn-markdown" source={turn.text} />
       {(turn.state === 'error' || turn.state === 'interrupted') && <p className="turn-error">{turn.error}</p>}
       {turn.state === 'done' && turn.stats && <ReplyStats stats={turn.stats} stopReason={turn.stopReason} />}

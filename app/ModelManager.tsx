@@ -22,7 +22,7 @@ interface ManagerProps {
   /** the installed model now loaded, if any */
   loadedId: string | null;
   busy: boolean;
-  onLoad: (id: string, source: string, weights: WeightFormat) => void;
+  onLoad: (model: StoredModelInfo, source: string) => void;
 }
 
 function describeSource(model: StoredModelInfo): string {
@@ -54,6 +54,10 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
   const [listError, setListError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [notice, setNotice] = useState('');
+  /** the model the last import installed, offered for loading */
+  const [installed, setInstalled] = useState<StoredModelInfo | null>(null);
+  /** the import stopped (cancelled or failed): the bar keeps where it got to, without rate or time left */
+  const [stopped, setStopped] = useState(false);
 
   // the import form
   const [kind, setKind] = useState<SourceKind>('hub');
@@ -87,6 +91,8 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
     setImporting(true);
     setImportError(null);
     setNotice('');
+    setInstalled(null);
+    setStopped(false);
     setProgress(null);
     try {
       const model = await controller.importModel(request, setProgress);
@@ -96,9 +102,13 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
           ? p
           : { phase: 'complete', bytesDone: model.totalBytes, bytesTotal: model.totalBytes, recordsDone: model.records, recordsTotal: model.recordsTotal, bytesPerSecond: 0, secondsLeft: 0, record: null, message: '' },
       );
-      setNotice(`${model.name} is installed.`);
+      setNotice(`${model.name} is installed in this browser.`);
+      setInstalled(model);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      // keep how far it got (resumable), but nothing that still moves: no rate, no time left, no "Reading…"
+      setStopped(true);
+      setProgress((p) => (p && p.phase !== 'resolving' && p.bytesTotal > 0 ? p : null));
       setImportError({ code: errorCode(error), message });
       if (errorCode(error) === 'auth-required') {
         if (request.kind === 'hub') setKind('hub');
@@ -141,7 +151,7 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
   return (
     <section className="model-manager" aria-labelledby="installed-heading">
       <h3 id="installed-heading" className="stats-heading">
-        Installed models
+        Models in this browser
       </h3>
       {listError && <p role="alert" className="manager-error">Could not read the installed models: {listError}</p>}
       {models && models.length === 0 && <p className="panel-note" data-empty>No models installed in this browser yet.</p>}
@@ -173,7 +183,7 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
                 ) : (
                   <div className="panel-actions">
                     {m.status === 'complete' ? (
-                      <button type="button" disabled={busy || loaded} aria-label={`Load ${m.name}`} onClick={() => onLoad(m.id, describeSource(m), m.weights)}>
+                      <button type="button" disabled={busy || loaded} aria-label={`Load ${m.name}`} onClick={() => onLoad(m, describeSource(m))}>
                         Load
                       </button>
                     ) : resume ? (
@@ -199,6 +209,11 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
           : 'Storage: this browser does not say how much space is used or available.'}
       </p>
 
+      <h3 className="stats-heading">Install a model</h3>
+      <p className="panel-note">
+        Downloads a model once into this browser's storage (refused up front, with the numbers, when it does not fit), then Load it. An installed model
+        works offline, loads without downloading again, and is loaded at start-up when it was the last one used.
+      </p>
       <form className="panel-form" onSubmit={submit} aria-label="Import a model">
         <fieldset className="source-choice">
           <legend>Import from</legend>
@@ -264,7 +279,7 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
             </button>
           )}
         </div>
-        {(importing || progress) && (
+        {(importing || progress) && !(stopped && !progress) && (
           <div className="import-progress">
             <div
               role="progressbar"
@@ -278,7 +293,9 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
               <div className="progress-fill" style={{ width: `${percent}%` }} />
             </div>
             <p className="panel-note" data-import-progress>
-              {progress
+              {stopped && progress
+                ? `Stopped at ${percent} % · ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}`
+                : progress
                 ? progress.phase === 'resolving'
                   ? progress.message
                   : `${percent} % · ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}` +
@@ -297,9 +314,16 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
             {importError.code === 'cancelled' && <p>Press Import (or Resume import) to go on from where it stopped.</p>}
           </div>
         )}
-        <p className="panel-note" aria-live="polite">
-          {notice}
-        </p>
+        <div className="panel-actions" aria-live="polite">
+          <span className="panel-note" data-manager-notice>
+            {notice}
+          </span>
+          {installed && installed.id !== loadedId && (
+            <button type="button" disabled={busy} onClick={() => onLoad(installed, describeSource(installed))}>
+              Load {installed.name} now
+            </button>
+          )}
+        </div>
       </form>
     </section>
   );

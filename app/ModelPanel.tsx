@@ -1,72 +1,117 @@
-// The current model (name, size, source), loading another one from a URL, and the model manager (installed models,
-// storage, import: ModelManager.tsx).
-import { memo, useEffect, useState, type FormEvent } from 'react';
+// The model in use (name, size with its breakdown, shape, source), a way back to the built-in model, and trying a
+// model folder straight from a URL. Installing a model into this browser is the "Installed models" panel
+// (ModelManager.tsx).
+import { memo, useEffect, useId, useState, type FormEvent } from 'react';
 import type { ModelInfo, WeightFormat } from '../protocol/api.ts';
 import type { EngineController, EngineState } from './engine-client.ts';
-import { ModelManager } from './ModelManager.tsx';
+import { checkModelUrl, type ModelChoice } from './model-choice.ts';
 import { downloadSize } from './model-size.ts';
 import { formatBytes } from './ModelStatus.tsx';
 
 interface ModelPanelProps {
   state: EngineState;
   model: ModelInfo | null;
+  /** the model that loaded last */
+  running: ModelChoice | null;
   source: string | null;
   /** the installed model loaded, if it came from the weight store */
   storedId: string | null;
   weights: WeightFormat;
   controller: EngineController;
-  onLoad: (url: string, weights: WeightFormat) => void;
-  onLoadStored: (id: string, source: string, weights: WeightFormat) => void;
+  onLoadUrl: (url: string, weights: WeightFormat) => void;
+  onUseBuiltin: () => void;
 }
 
-export const ModelPanel = memo(function ModelPanel({ state, model, source, storedId, weights, controller, onLoad, onLoadStored }: ModelPanelProps) {
-  const [url, setUrl] = useState('');
-  const [mode, setMode] = useState<WeightFormat>(weights);
+/** Sizes of the model in use: what a load downloads, what this browser stores, what the GPU holds. */
+function useSizes(source: string | null, storedId: string | null, controller: EngineController) {
   const [download, setDownload] = useState<number | null>(null);
-  useEffect(() => setMode(weights), [weights]);
+  const [stored, setStored] = useState<number | null>(null);
   useEffect(() => {
     setDownload(null);
-    if (!source || storedId) return;
+    setStored(null);
+    if (!source) return;
     const abort = new AbortController();
-    downloadSize(source, abort.signal).then(setDownload, () => setDownload(null));
+    if (storedId) {
+      controller.listModels().then(
+        (models) => !abort.signal.aborted && setStored(models.find((m) => m.id === storedId)?.totalBytes ?? null),
+        () => undefined,
+      );
+    } else {
+      downloadSize(source, abort.signal).then(
+        (size) => !abort.signal.aborted && setDownload(size),
+        () => undefined,
+      );
+    }
     return () => abort.abort();
-  }, [source, storedId]);
+  }, [source, storedId, controller]);
+  return { download, stored };
+}
+
+export const ModelPanel = memo(function ModelPanel({ state, model, running, source, storedId, weights, controller, onLoadUrl, onUseBuiltin }: ModelPanelProps) {
+  const [url, setUrl] = useState('');
+  const [mode, setMode] = useState<WeightFormat>(weights);
+  const [problem, setProblem] = useState<string | null>(null);
+  const problemId = useId();
+  useEffect(() => setMode(weights), [weights]);
+  const { download, stored } = useSizes(source, storedId, controller);
 
   const loading = state.kind === 'loading' || state.kind === 'starting';
+  const ready = state.kind === 'ready';
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    if (url.trim()) onLoad(url.trim(), mode);
+    const checked = checkModelUrl(url, window.location.href);
+    if ('error' in checked) {
+      setProblem(checked.error);
+      return;
+    }
+    setProblem(null);
+    onLoadUrl(checked.url, mode);
   }
+
+  const main = storedId ? stored : download;
+  const parts = [
+    storedId ? 'download: none (installed)' : download !== null ? `download ${formatBytes(download)} at each load` : 'download size unknown',
+    storedId ? (stored !== null ? `stored ${formatBytes(stored)}` : 'stored in this browser') : 'stored: not installed',
+    model ? `GPU ${formatBytes(model.gpuBytes)} (${model.weights})` : null,
+  ].filter(Boolean);
 
   return (
     <div className="model-panel">
       <dl className="stats-list">
         <div className="stats-row">
           <dt>Model</dt>
-          <dd>{model ? `${model.name} (${model.architecture})` : loading ? 'loading…' : 'none'}</dd>
+          <dd data-model-name>{model ? `${model.name} (${model.architecture})` : loading ? 'loading…' : 'none'}</dd>
         </div>
         <div className="stats-row">
           <dt>Size</dt>
-          <dd>
-            {storedId ? 'installed in this browser' : download !== null ? `${formatBytes(download)} download` : 'download size unknown'}
-            {model ? ` · ${formatBytes(model.gpuBytes)} on the GPU (${model.weights})` : ''}
+          <dd data-model-size>
+            {main !== null ? formatBytes(main) : model ? formatBytes(model.gpuBytes) : '—'}
+            <span className="size-breakdown">{parts.join(' · ')}</span>
           </dd>
         </div>
         {model && (
           <div className="stats-row">
             <dt>Shape</dt>
             <dd>
-              {model.layers} layers · {model.experts} experts · {model.vocabSize.toLocaleString()} tokens vocabulary
+              {model.layers} layers · {model.experts} experts · {model.vocabSize.toLocaleString()} tokens vocabulary · context {model.contextLength.toLocaleString()} tokens
             </dd>
           </div>
         )}
         <div className="stats-row">
           <dt>Source</dt>
-          <dd className="model-source">{source ?? '—'}</dd>
+          <dd className="model-source">{running?.kind === 'builtin' && ready ? `built-in · ${source}` : (source ?? '—')}</dd>
         </div>
       </dl>
-      <form className="panel-form" onSubmit={submit} aria-label="Load a model">
+      {!(running?.kind === 'builtin' && (ready || loading)) && (
+        <div className="panel-actions">
+          <button type="button" onClick={onUseBuiltin} disabled={loading && running?.kind === 'builtin'}>
+            Use the built-in model
+          </button>
+        </div>
+      )}
+      <form className="panel-form" onSubmit={submit} aria-label="Load a model from a URL" noValidate>
+        <h3 className="stats-heading">Load from a URL (nothing is installed)</h3>
         <label>
           Model URL
           <input
@@ -75,7 +120,12 @@ export const ModelPanel = memo(function ModelPanel({ state, model, source, store
             spellCheck={false}
             placeholder="https://example.com/models/my-llama4/"
             value={url}
-            onChange={(event) => setUrl(event.target.value)}
+            aria-invalid={problem ? true : undefined}
+            aria-describedby={problemId}
+            onChange={(event) => {
+              setUrl(event.target.value);
+              setProblem(null);
+            }}
           />
         </label>
         <label>
@@ -85,14 +135,22 @@ export const ModelPanel = memo(function ModelPanel({ state, model, source, store
             <option value="f32">f32</option>
           </select>
         </label>
-        <p className="panel-note">A folder laid out like a Hugging Face repo (config.json, safetensors, tokenizer), served with CORS.</p>
+        {problem && (
+          <p id={problemId} role="alert" className="manager-error" data-url-problem>
+            {problem}
+          </p>
+        )}
+        <p className="panel-note">
+          A folder laid out like a Hugging Face repo (config.json, safetensors, tokenizer), served with CORS. It is read from the server at every load and
+          is not kept; to keep a model in this browser (offline, faster start) install it under Installed models. If it does not load, the model in use stays
+          loaded.
+        </p>
         <div className="panel-actions">
           <button type="submit" disabled={loading || !url.trim()}>
             Load model
           </button>
         </div>
       </form>
-      <ModelManager controller={controller} loadedId={storedId} busy={loading} onLoad={onLoadStored} />
     </div>
   );
 });

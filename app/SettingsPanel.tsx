@@ -8,8 +8,17 @@ export const SettingsPanel = memo(function SettingsPanel({ user, settings, onSav
   const [saved, setSaved] = useState<string>('');
   useEffect(() => setForm(user), [user]);
 
+  const isPinned = (key: keyof UserSettings) => settings.pinned.includes(key);
   const pinned = (key: keyof UserSettings) =>
-    settings.pinned.includes(key) ? <span className="pinned"> (this page's URL sets it for now)</span> : null;
+    isPinned(key) ? <span className="pinned"> (in force: set by this page's URL; your saved value applies without it)</span> : null;
+  /** what is in force for a setting the URL pins (shown, read-only, instead of the saved value) */
+  const inForce: Partial<Record<keyof UserSettings, number | string>> = {
+    system: settings.system,
+    temperature: settings.sampling.temperature,
+    topP: settings.sampling.topP,
+    maxNewTokens: settings.sampling.maxNewTokens,
+    expertBudgetMiB: settings.expertBudgetMiB,
+  };
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -24,7 +33,8 @@ export const SettingsPanel = memo(function SettingsPanel({ user, settings, onSav
   }
 
   const num = (key: 'temperature' | 'topP' | 'maxNewTokens' | 'expertBudgetMiB') => ({
-    value: Number.isFinite(form[key]) ? String(form[key]) : '',
+    value: isPinned(key) ? String(inForce[key]) : Number.isFinite(form[key]) ? String(form[key]) : '',
+    readOnly: isPinned(key),
     onChange: (event: React.ChangeEvent<HTMLInputElement>) => {
       setSaved('');
       setForm({ ...form, [key]: event.target.value === '' ? NaN : Number(event.target.value) });
@@ -37,7 +47,8 @@ export const SettingsPanel = memo(function SettingsPanel({ user, settings, onSav
         System prompt{pinned('system')}
         <textarea
           rows={3}
-          value={form.system}
+          value={isPinned('system') ? String(inForce.system) : form.system}
+          readOnly={isPinned('system')}
           placeholder="e.g. You are a concise assistant."
           onChange={(event) => {
             setSaved('');

@@ -9,7 +9,7 @@ const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 /** Per MoE layer a row of cells, one per expert: filled when the last token used it, shaded when resident. */
 function TrafficPlot({ experts, count }: { experts: ExpertStats; count: number }) {
-  const cell = 10, gap = 2, label = 28;
+  const cell = 16, gap = 3, label = 30;
   const rows = experts.traffic;
   const width = label + count * (cell + gap);
   const height = rows.length * (cell + gap);
@@ -34,7 +34,7 @@ function TrafficPlot({ experts, count }: { experts: ExpertStats; count: number }
           const y = i * (cell + gap);
           return (
             <g key={row.layer}>
-              <text x={0} y={y + cell - 1} className="traffic-label">
+              <text x={0} y={y + cell - 3} className="traffic-label">
                 {row.layer}
               </text>
               {Array.from({ length: count }, (_, e) => (
@@ -54,7 +54,7 @@ function TrafficPlot({ experts, count }: { experts: ExpertStats; count: number }
       </svg>
       <figcaption className="panel-note">
         One row per MoE layer, one cell per expert: <span className="legend used" aria-hidden="true" /> used by the last token,{' '}
-        <span className="legend resident" aria-hidden="true" /> resident on the GPU ({experts.slotsPerLayer} slots a layer).
+        <span className="legend resident" aria-hidden="true" /> resident on the GPU ({experts.slotsPerLayer} {experts.slotsPerLayer === 1 ? 'slot' : 'slots'} a layer).
       </figcaption>
     </figure>
   );

@@ -4,7 +4,8 @@ import { registerSW } from 'virtual:pwa-register';
 
 let update: ((reload?: boolean) => Promise<void>) | null = null;
 
-export function UpdatePrompt() {
+/** `canRun`: the engine found a GPU it can use (the offline note is only news when the app can run at all). */
+export function UpdatePrompt({ canRun }: { canRun: boolean }) {
   const [needRefresh, setNeedRefresh] = useState(false);
   const [offlineReady, setOfflineReady] = useState(false);
 
@@ -18,7 +19,7 @@ export function UpdatePrompt() {
     });
   }, []);
 
-  if (!needRefresh && !offlineReady) return null;
+  if (!needRefresh && !(offlineReady && canRun)) return null;
   return (
     <div className="update-prompt" aria-live="polite" data-update={needRefresh ? 'available' : 'offline-ready'}>
       {needRefresh ? (

@@ -1,7 +1,8 @@
 // Images attached to the message being written: picked from the clipboard, a drop or the file picker. Files that
-// are not images are refused here with a message; whether an image file can actually be decoded is the worker's
-// call (its 'bad-image' error names the image as `attachmentName` does).
+// are not images, and images that cannot be decoded (checkImage), are refused here with a message; the worker checks
+// again when it reads them (its 'bad-image' error names the image as `attachmentName` does).
 import type { ChatImage } from '../protocol/api.ts';
+import { readImageSize } from '../worker/image/image-size.ts';
 
 export interface Attachment {
   id: number;
@@ -58,4 +59,23 @@ export function toChatImages(attachments: Attachment[]): ChatImage[] {
 /** True while a drag carries files (not text or links). */
 export function dragHasFiles(data: DataTransfer | null): boolean {
   return !!data && [...data.types].includes('Files');
+}
+
+/**
+ * Checks that an attached image can be decoded, when it is attached (not after Send): its size from the header,
+ * then a small decode by the browser. Resolves with null when it is fine, else with the message to show (worded
+ * as the worker words the same problems).
+ */
+export async function checkImage(file: Blob, name: string): Promise<string | null> {
+  if (file.size === 0) return `${name} is empty.`;
+  const size = readImageSize(new Uint8Array(await file.slice(0, 64 * 1024).arrayBuffer()));
+  if (size && (size.width === 0 || size.height === 0)) return `${name} has no pixels (${size.width}×${size.height}).`;
+  try {
+    // decoded down to a few pixels: the check costs little memory even for a huge screenshot
+    const bitmap = await createImageBitmap(file, { resizeWidth: 8, resizeHeight: 8 });
+    bitmap.close();
+    return null;
+  } catch {
+    return `${name} could not be read as an image (the file is corrupt or in a format this browser cannot decode). Try a PNG or JPEG.`;
+  }
 }

@@ -28,6 +28,10 @@ export interface AssistantTurn {
   stats?: GenerationStats;
   /** why the reply failed or was interrupted */
   error?: string;
+  /** the engine's error code when it failed (an error that would repeat is not offered for Regenerate) */
+  errorCode?: string;
+  /** the first turn the model saw for this reply, when older turns no longer fit in its context */
+  contextStart?: string;
 }
 
 export type Turn = UserTurn | AssistantTurn;

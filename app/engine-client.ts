@@ -52,7 +52,7 @@ export interface ModelSpec {
 /** What went wrong and what was done about it, for the banner. */
 export interface EngineNotice {
   id: number;
-  kind: 'device-lost' | 'worker-crashed';
+  kind: 'device-lost' | 'worker-crashed' | 'model-failed';
   message: string;
 }
 
@@ -119,8 +119,16 @@ export class EngineController {
     this.update({ notice: null });
   }
 
-  /** Starts a worker, finds the GPU and loads the model. Called again with another spec, loads that model. */
-  async load(spec: ModelSpec, recovering?: string): Promise<void> {
+  /** Shows a notice in the banner (e.g. which model was loaded instead of one that failed). */
+  notify(kind: EngineNotice['kind'], message: string): void {
+    this.update({ notice: { id: ++noticeId, kind, message } });
+  }
+
+  /**
+   * Starts a worker, finds the GPU and loads the model. Called again with another spec, loads that model. Resolves
+   * true when this load ended with the model ready, false when it failed or a later load took its place.
+   */
+  async load(spec: ModelSpec, recovering?: string): Promise<boolean> {
     const run = ++this.loadRun;
     const live = () => run === this.loadRun;
     // The engine refuses to load while it writes a reply: stop the reply first.
@@ -145,18 +153,21 @@ export class EngineController {
         ? host.call((r) => r.loadStored(spec.storedId!, { vision: spec.vision, ...budget }, onProgress))
         : host.call((r) => r.load(spec.url, { weights: spec.weights, vision: spec.vision, ...budget }, onProgress))
       ).finally(() => (settled = true));
-      if (live()) this.update({ state: { kind: 'ready', model } });
+      if (!live()) return false;
+      this.update({ state: { kind: 'ready', model } });
+      return true;
     } catch (error) {
-      if (!live()) return;
+      if (!live()) return false;
       if (error instanceof WorkerCrashed) {
         this.replaceWorker();
         this.update({ state: { kind: 'failed', message: `${error.message} Reload the page to try again.` } });
-        return;
+        return false;
       }
       const code = errorCode(error);
       const message = error instanceof Error ? error.message : String(error);
       if (code === 'no-webgpu' || code === 'gpu-limits') this.update({ state: { kind: 'unsupported', code, message } });
       else this.update({ state: { kind: 'failed', message } });
+      return false;
     }
   }
 
@@ -222,6 +233,13 @@ export class EngineController {
     } finally {
       if (this.generating === reply) this.generating = null;
     }
+  }
+
+  /** Tokens the conversation takes in the loaded model's context (see EngineApi.countTokens). */
+  countTokens(messages: ChatMessage[]): Promise<number> {
+    const host = this.host;
+    if (!host || !this.ready) return Promise.reject(new EngineError('not-loaded', 'The model is not loaded yet.'));
+    return host.call((r) => r.countTokens(messages));
   }
 
   cancel(): void {

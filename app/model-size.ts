@@ -1,5 +1,6 @@
 // How much a model folder will download, read from the server before any weight is fetched: the safetensors
-// shard sizes (from the index, or the single model.safetensors) by HEAD requests, plus the small files.
+// shard sizes (the single model.safetensors, else the shards of the index) by HEAD requests, plus the small files.
+// The single file is asked for first, so that the usual one-file folder (the built-in model) causes no 404.
 export async function downloadSize(modelUrl: string, signal?: AbortSignal): Promise<number | null> {
   const sizeOf = async (name: string): Promise<number | null> => {
     const res = await fetch(modelUrl + name, { method: 'HEAD', signal }).catch(() => null);
@@ -7,13 +8,15 @@ export async function downloadSize(modelUrl: string, signal?: AbortSignal): Prom
     const length = Number(res.headers.get('Content-Length'));
     return Number.isFinite(length) && length > 0 ? length : null;
   };
-  const index = await fetch(modelUrl + 'model.safetensors.index.json', { signal }).catch(() => null);
-  let shards = ['model.safetensors'];
-  if (index?.ok) {
+  let weights = await sizeOf('model.safetensors');
+  if (weights === null) {
+    const index = await fetch(modelUrl + 'model.safetensors.index.json', { signal }).catch(() => null);
+    if (!index?.ok) return null;
     const map = ((await index.json().catch(() => ({}))) as { weight_map?: Record<string, string> }).weight_map ?? {};
-    shards = [...new Set(Object.values(map))];
+    const shards = await Promise.all([...new Set(Object.values(map))].map(sizeOf));
+    if (shards.length === 0 || shards.some((s) => s === null)) return null;
+    weights = shards.reduce<number>((sum, s) => sum + (s ?? 0), 0);
   }
-  const sizes = await Promise.all([...shards, 'tokenizer.json', 'config.json'].map(sizeOf));
-  if (sizes.slice(0, shards.length).some((s) => s === null)) return null;
-  return sizes.reduce<number>((sum, s) => sum + (s ?? 0), 0);
+  const small = await Promise.all(['tokenizer.json', 'config.json'].map(sizeOf));
+  return small.reduce<number>((sum, s) => sum + (s ?? 0), weights);
 }

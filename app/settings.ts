@@ -3,7 +3,7 @@
 // (?temperature=0&maxNewTokens=40&ignoreEos=1&weights=f32&vision=0&system=…&model=…&seed=1&expertBudgetMiB=0.05&testHooks=1;
 // ?hubEndpoint=… points Hub imports at a mirror or a test server).
 import type { SamplingOptions, WeightFormat } from '../protocol/api.ts';
-import { BUILT_IN_MODEL_PATH } from '../lib/default-model.ts';
+import { BUILTIN_MODEL } from './builtin-model.ts';
 import { appStore, get, set } from './db.ts';
 
 /** What the user can change in the settings panel; persisted. */
@@ -39,7 +39,7 @@ export interface Settings {
   pinned: (keyof UserSettings)[];
 }
 
-export const DEFAULT_MODEL_PATH = `./${BUILT_IN_MODEL_PATH}`;
+export const DEFAULT_MODEL_PATH: string = BUILTIN_MODEL.path;
 
 export const DEFAULT_SETTINGS: UserSettings = {
   system: '',

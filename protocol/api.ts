@@ -126,6 +126,9 @@ export interface EngineApi {
   load(baseUrl: string, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
   /** Streams a reply to the conversation; resolves when done, cancelled, or at maxNewTokens. */
   generate(messages: ChatMessage[], options: SamplingOptions, onToken: (t: TokenEvent) => void, onProgress?: (p: GenerateProgress) => void): Promise<GenerationResult>;
+  /** Tokens the conversation takes in the loaded model's context, as generate() would prompt it (images as their
+   * tiles' tokens), so that the UI can keep a chat within the context. */
+  countTokens(messages: ChatMessage[]): Promise<number>;
   /** Stops the running generation (the promise of generate() resolves with stopReason 'cancelled'). */
   cancel(): void;
   unload(): Promise<void>;

@@ -34,6 +34,8 @@ test('import from a Hub repo, list, load with paged experts, chat, delete', asyn
   const result = await engine.generate(messages, { maxNewTokens: 10, temperature: 0, topK: 0, topP: 1, seed: 0, ignoreEos: true }, () => {});
   assert.deepEqual(result.tokenIds, expected, 'stored q4 model with paged experts streams the reference greedy tokens');
   assert.ok(result.stats.experts && result.stats.experts.misses > 0, 'experts were paged in from the store');
+  assert.equal(await engine.countTokens(messages), result.stats.promptTokens, 'countTokens counts the prompt that generate() ran');
+  assert.ok((await engine.countTokens(messages.slice(-1))) < result.stats.promptTokens, 'fewer messages, fewer tokens');
 
   await assert.rejects(engine.deleteModel(info.id), /in use/);
   await engine.unload();

@@ -80,7 +80,10 @@ export function toF32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array 
 
 /** Every tensor of a checkpoint: `model.safetensors`, or the shards listed by `model.safetensors.index.json`. */
 export async function readCheckpointIndex(files: ModelFiles): Promise<Map<string, TensorInfo>> {
-  const indexText = await files.maybeText('model.safetensors.index.json');
+  // The single file is looked for first: a one-file checkpoint (the built-in model) then asks for nothing that is
+  // missing, and the browser console shows no 404 at start-up.
+  const single = await files.size('model.safetensors').then(() => true, () => false);
+  const indexText = single ? null : await files.maybeText('model.safetensors.index.json');
   const shardNames = indexText ? [...new Set(Object.values((JSON.parse(indexText) as { weight_map: Record<string, string> }).weight_map))] : ['model.safetensors'];
   const map = new Map<string, TensorInfo>();
   for (const shard of shardNames) {

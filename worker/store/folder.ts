@@ -11,13 +11,15 @@ export class FolderFiles implements ModelFiles {
   ) {}
 
   /** Files of a picked folder; names are taken relative to the folder (webkitRelativePath without its first part). */
-  static fromFiles(files: Iterable<File>, label = 'the picked folder'): FolderFiles {
+  static fromFiles(files: Iterable<File>, label?: string): FolderFiles {
     const map = new Map<string, Blob>();
     for (const f of files) {
+      // the folder's own name (the first part of webkitRelativePath) names the model
+      label ??= (f as File & { webkitRelativePath?: string }).webkitRelativePath?.split('/')[0] || undefined;
       const rel = (f as File & { webkitRelativePath?: string }).webkitRelativePath;
       map.set(rel ? rel.split('/').slice(1).join('/') : f.name, f);
     }
-    return new FolderFiles(label, async (name) => map.get(name) ?? null);
+    return new FolderFiles(label ?? 'the picked folder', async (name) => map.get(name) ?? null);
   }
 
   static fromDirectoryHandle(dir: FileSystemDirectoryHandle): FolderFiles {
