@@ -3,7 +3,7 @@
 // can be regenerated and the last message edited and asked again; every reply has a copy button. Esc stops a reply.
 // A conversation longer than the model's context keeps its newest turns (and the system prompt): the oldest are
 // left out, and a marker in the log shows where the model's view begins.
-import { memo, useCallback, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
+import { Fragment, memo, useCallback, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
 import type { ChatMessage, GenerateProgress, GenerationResult, GenerationStats } from '../protocol/api.ts';
 import { attach, attachmentName, checkImage, dragHasFiles, filesOf, toChatImages, type Attachment } from './attachments.ts';
 import { BUILTIN_MODEL, SCOUT_NEEDS } from './builtin-model.ts';
@@ -361,14 +361,15 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
             {builtinRunning && <FirstRunNote />}
           </div>
         )}
-        {turns.map((turn, index) => [
-          turn.id === contextStart && (
-            <p key={`context-${turn.id}`} className="context-marker" role="note" data-context-marker>
+        {turns.map((turn, index) => (
+          <Fragment key={turn.id}>
+          {turn.id === contextStart && (
+            <p className="context-marker" role="note" data-context-marker>
               Older messages above no longer fit in the model's context ({contextLength ?? '?'} tokens): the model does not see them. Start a new chat to
               begin afresh.
             </p>
-          ),
-          turn.role === 'user' ? (
+          )}
+          {turn.role === 'user' ? (
             <UserMessage
               key={turn.id}
               turn={turn}
@@ -388,8 +389,9 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
               onRegenerate={onRegenerate}
               pending={turn.state === 'streaming' ? pending : null}
             />
-          ),
-        ])}
+          )}
+          </Fragment>
+        ))}
       </div>
       <form className={`composer${dragging ? ' composer-dragging' : ''}`} onSubmit={onSubmit}>
         <div className="composer-main">

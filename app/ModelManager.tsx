@@ -102,7 +102,7 @@ export function ModelManager({ controller, loadedId, busy, onLoad }: ManagerProp
           ? p
           : { phase: 'complete', bytesDone: model.totalBytes, bytesTotal: model.totalBytes, recordsDone: model.records, recordsTotal: model.recordsTotal, bytesPerSecond: 0, secondsLeft: 0, record: null, message: '' },
       );
-      setNotice(`${model.name} is installed in this browser.`);
+      setNotice(`${model.name} is installed.`);
       setInstalled(model);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -71,7 +71,7 @@ export const ModelPanel = memo(function ModelPanel({ state, model, running, sour
 
   const main = storedId ? stored : download;
   const parts = [
-    storedId ? 'download: none (installed)' : download !== null ? `download ${formatBytes(download)} at each load` : 'download size unknown',
+    storedId ? 'download: none (installed in this browser)' : download !== null ? `download ${formatBytes(download)} at each load` : 'download size unknown',
     storedId ? (stored !== null ? `stored ${formatBytes(stored)}` : 'stored in this browser') : 'stored: not installed',
     model ? `GPU ${formatBytes(model.gpuBytes)} (${model.weights})` : null,
   ].filter(Boolean);
