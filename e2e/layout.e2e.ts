@@ -53,6 +53,10 @@ test('desktop 1280×800: clean load, first-run note, panel order, pinned setting
   const importTop = (await page.getByRole('form', { name: 'Import a model' }).boundingBox())!.y;
   assert.ok(statsTop < importTop, `statistics (${statsTop}) come before the install form (${importTop})`);
 
+  // long text (the model's source URL) wraps inside the panels: nothing sticks out sideways
+  const overflow = await page.locator('.panels').evaluate((el) => el.scrollWidth - el.clientWidth);
+  assert.ok(overflow <= 0, `the panels scroll sideways by ${overflow} px`);
+
   // ?temperature=0 is what is in force: the settings form shows it, read-only
   await page.locator('summary', { hasText: 'Settings' }).click();
   const temperature = page.getByRole('form', { name: 'Settings' }).getByLabel(/^Temperature/);
@@ -60,10 +64,15 @@ test('desktop 1280×800: clean load, first-run note, panel order, pinned setting
   assert.equal(await temperature.evaluate((el: HTMLInputElement) => el.readOnly), true);
 
   // input borders ≥ 3:1 against the page
-  const colours = await page.getByLabel('Model URL').evaluate((el) => {
-    const parse = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
-    return { border: parse(getComputedStyle(el).borderTopColor), page: parse(getComputedStyle(document.body).backgroundColor), text: parse(getComputedStyle(el).color) };
-  });
+  // (the page function is kept free of named helpers: tsx would wrap them in a __name() the page does not have)
+  const raw = await page.getByLabel('Model URL').evaluate((el) => [getComputedStyle(el).borderTopColor, getComputedStyle(document.body).backgroundColor]);
+  // rgb(r g b / a) in 0–255, or color(srgb r g b / a) in 0–1
+  const parse = (c: string) => {
+    const [r, g, b, a] = (c.replace(/^color\(srgb/, '').match(/[\d.]+/g) ?? []).map(Number);
+    const scale = c.startsWith('color(srgb') ? 255 : 1;
+    return [r * scale, g * scale, b * scale, a ?? 1];
+  };
+  const colours = { border: parse(raw[0]), page: parse(raw[1]) };
   // the border is a translucent mix of the text colour: blend it over the page background
   const [r, g, b, alpha = 1] = colours.border;
   const pageBg = colours.page.length >= 3 && (colours.page[3] ?? 1) > 0 ? colours.page : [255, 255, 255];

@@ -1,5 +1,5 @@
 // Journey: without WebGPU (Chromium without --enable-unsafe-webgpu has no adapter) the page says so plainly
-// instead of showing the chat.
+// instead of showing the chat, and does not announce that it works offline.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from './support/browser.ts';
@@ -23,4 +23,9 @@ test('explains that WebGPU is missing instead of showing the chat', { timeout: 9
   assert.match((await alert.textContent()) ?? '', /Chrome|Edge|enable/i, 'the explanation says what to do');
   assert.equal(await page.getByRole('textbox', { name: 'Message' }).count(), 0, 'no composer without WebGPU');
   assert.equal(await page.getByRole('status').getAttribute('data-state'), 'unsupported');
+
+  // the offline service worker installs all the same, but "works offline" is no news for an app that cannot run
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await page.waitForTimeout(1000);
+  assert.equal(await page.locator('[data-update=offline-ready]').count(), 0, 'no "TabScout now works offline" above "WebGPU is not available"');
 });

@@ -28,6 +28,9 @@ try {
   }
   await page.locator('[data-update] button').click().catch(() => undefined);
   await page.screenshot({ path: join(out, 'chat.png') });
+  // the same chat on a phone: the composer at the bottom, the list and the panels behind the header's buttons
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(out, 'chat-phone.png') });
 
   // the model manager: tiny-scout imported from a local Hub-like server, loaded with experts paged (2 of 4 slots)
   const query = { temperature: '0.7', maxNewTokens: '24', seed: '7', expertBudgetMiB: '0.06', hubEndpoint: hub.url };
