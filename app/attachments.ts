@@ -2,7 +2,6 @@
 // are not images, and images that cannot be decoded (checkImage), are refused here with a message; the worker checks
 // again when it reads them (its 'bad-image' error names the image as `attachmentName` does).
 import type { ChatImage } from '../protocol/api.ts';
-import { readImageSize } from '../worker/image/image-size.ts';
 
 export interface Attachment {
   id: number;
@@ -68,7 +67,7 @@ export function dragHasFiles(data: DataTransfer | null): boolean {
  */
 export async function checkImage(file: Blob, name: string): Promise<string | null> {
   if (file.size === 0) return `${name} is empty.`;
-  const size = readImageSize(new Uint8Array(await file.slice(0, 64 * 1024).arrayBuffer()));
+  const size = pngSize(new Uint8Array(await file.slice(0, 24).arrayBuffer()));
   if (size && (size.width === 0 || size.height === 0)) return `${name} has no pixels (${size.width}×${size.height}).`;
   try {
     // decoded down to a few pixels: the check costs little memory even for a huge screenshot
@@ -78,4 +77,13 @@ export async function checkImage(file: Blob, name: string): Promise<string | nul
   } catch {
     return `${name} could not be read as an image (the file is corrupt or in a format this browser cannot decode). Try a PNG or JPEG.`;
   }
+}
+
+/** Width and height from a PNG's header (IHDR), or null for other files: a 0×0 PNG cannot be decoded, and saying
+ * "no pixels" is more use than "corrupt". */
+function pngSize(head: Uint8Array): { width: number; height: number } | null {
+  const signature = [0x89, 0x50, 0x4e, 0x47];
+  if (head.length < 24 || signature.some((byte, i) => head[i] !== byte)) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
 }

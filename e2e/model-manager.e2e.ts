@@ -1,8 +1,9 @@
 // Journey: the model manager. A Hub-like server on another origin (127.0.0.1, another port, with CORS) serves the
 // tiny-scout checkpoint; the page imports it through the import form (?hubEndpoint= points the form at it), the
 // progress bar reaches 100 % and the model is listed; it is loaded with a small expert budget (?expertBudgetMiB=:
-// 2 of 4 expert slots a layer, so experts page from the store), answers greedily, and the stats panel shows the
-// expert cache hit rate and the traffic plot; then another model is loaded and the installed one is deleted.
+// 2 of 4 expert slots a layer, so experts page from the store) from the "Load … now" the manager offers, answers
+// greedily, and the stats panel shows the expert cache hit rate and the traffic plot; a reload loads it again (the
+// last model that loaded); then the built-in model is loaded and the installed one is deleted.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -58,8 +59,8 @@ test('import from the Hub with progress, load with experts paged, chat, expert s
   assert.match((await item.textContent()) ?? '', /Hugging Face: meta-llama\/tiny-scout/);
   assert.ok(hub.log.some((l) => l.path.endsWith('/model.safetensors') && l.status === 206), 'the weights came from the hub server in ranges');
 
-  // load it (the saved expert budget applies: experts page) and chat
-  await item.getByRole('button', { name: /^Load / }).click();
+  // install, then load: the manager offers the model it just installed (the expert budget applies: experts page)
+  await page.getByRole('button', { name: 'Load tiny-scout now' }).click();
   await page
     .waitForFunction(
       () => !['starting', 'loading'].includes(document.querySelector('[role=status]')?.getAttribute('data-state') ?? '') && document.body.textContent!.includes('installed in this browser'),
@@ -84,9 +85,17 @@ test('import from the Hub with progress, load with experts paged, chat, expert s
   assert.equal(await plot.locator('rect.resident').count(), 8, '2 resident slots in each of 4 layers');
   assert.match((await plot.locator('desc').textContent()) ?? '', /layer \d+: used \d/);
 
-  // a loaded model cannot be deleted: load the built-in one, then delete with confirmation
-  await page.getByLabel('Model URL').fill('./models/tiny-scout/');
-  await page.getByRole('button', { name: 'Load model' }).click();
+  // the installed model loaded last is loaded again at start-up
+  await page.reload();
+  await page
+    .waitForFunction(() => document.querySelector('[role=status]')?.getAttribute('data-state') === 'ready' && document.body.textContent!.includes('installed in this browser'), null, {
+      timeout: LOAD_TIMEOUT_MS,
+    })
+    .catch(async (error: Error) => assert.fail(withLog(browser, `the installed model was not loaded at start-up: ${error.message}; status: ${await page.getByRole('status').textContent()}`)));
+  assert.match((await page.locator('[data-model-size]').textContent()) ?? '', /stored .*B/);
+
+  // a loaded model cannot be deleted: go back to the built-in one, then delete with confirmation
+  await page.getByRole('button', { name: 'Use the built-in model' }).click();
   await page.waitForFunction(
     () => document.querySelector('[role=status]')?.getAttribute('data-state') === 'ready' && !document.body.textContent!.includes('installed in this browser'),
     null,
