@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { parseConfig } from '../worker/model/config.ts';
 import { memoryPlan } from '../worker/model/memory-plan.ts';
 import { storeBytesNeeded } from '../worker/store/store.ts';
-import { fixturesDir } from '../worker/testing/fixtures.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
 import { SCOUT_NEEDS } from './builtin-model.ts';
 
 test("the first-run note's Scout figures match the memory plan of Scout's config", () => {
