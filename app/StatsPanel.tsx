@@ -7,26 +7,26 @@ import { formatBytes } from './ModelStatus.tsx';
 
 const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
 
-/** Per MoE layer a row of cells, one per expert: filled when the last token used it, shaded when resident. */
+/**
+ * Per MoE layer a row of cells, one per expert: filled orange when the last token used it, blue when it is resident
+ * in a GPU slot, and numbered with how many of the latest steps (tokens) used it.
+ */
 function TrafficPlot({ experts, count }: { experts: ExpertStats; count: number }) {
-  const cell = 16, gap = 3, label = 30;
+  const cell = 18, gap = 3, label = 30;
   const rows = experts.traffic;
+  const steps = Math.max(0, ...rows.map((r) => r.recent.length));
   const width = label + count * (cell + gap);
   const height = rows.length * (cell + gap);
   const summary = rows
-    .map((r) => `layer ${r.layer}: used ${r.used.join(', ') || 'none'}; resident ${r.resident.join(', ') || 'none'}`)
+    .map((r) => {
+      const uses = Array.from({ length: count }, (_, e) => r.recent.filter((step) => step.includes(e)).length);
+      return `layer ${r.layer}: used ${r.used.join(', ') || 'none'}; resident ${r.resident.join(', ') || 'none'}; uses in the last ${r.recent.length} steps ${uses.join(', ')}`;
+    })
     .join('. ');
   return (
     <figure className="traffic">
-      <svg
-        role="img"
-        aria-labelledby="traffic-title traffic-desc"
-        width={width}
-        height={height}
-        viewBox={`0 0 ${width} ${height}`}
-        data-traffic-layers={rows.length}
-      >
-        <title id="traffic-title">Expert traffic of the last token</title>
+      <svg role="img" aria-labelledby="traffic-title traffic-desc" width={width} height={height} viewBox={`0 0 ${width} ${height}`} data-traffic-layers={rows.length}>
+        <title id="traffic-title">Expert traffic of the last token and the last {steps} steps</title>
         <desc id="traffic-desc">{summary}</desc>
         {rows.map((row, i) => {
           const used = new Set(row.used);
@@ -34,27 +34,31 @@ function TrafficPlot({ experts, count }: { experts: ExpertStats; count: number }
           const y = i * (cell + gap);
           return (
             <g key={row.layer}>
-              <text x={0} y={y + cell - 3} className="traffic-label">
+              <text x={0} y={y + cell - 5} className="traffic-label">
                 {row.layer}
               </text>
-              {Array.from({ length: count }, (_, e) => (
-                <rect
-                  key={e}
-                  x={label + e * (cell + gap)}
-                  y={y}
-                  width={cell}
-                  height={cell}
-                  rx={2}
-                  className={`traffic-cell${resident.has(e) ? ' resident' : ''}${used.has(e) ? ' used' : ''}`}
-                />
-              ))}
+              {Array.from({ length: count }, (_, e) => {
+                const uses = row.recent.filter((step) => step.includes(e)).length;
+                const x = label + e * (cell + gap);
+                return (
+                  <g key={e}>
+                    <rect x={x} y={y} width={cell} height={cell} rx={2} className={`traffic-cell${resident.has(e) ? ' resident' : ''}${used.has(e) ? ' used' : ''}`} />
+                    {uses > 0 && (
+                      <text x={x + cell / 2} y={y + cell - 5} textAnchor="middle" className={`traffic-count${resident.has(e) || used.has(e) ? ' on-fill' : ''}`}>
+                        {uses}
+                      </text>
+                    )}
+                  </g>
+                );
+              })}
             </g>
           );
         })}
       </svg>
       <figcaption className="panel-note">
         One row per MoE layer, one cell per expert: <span className="legend used" aria-hidden="true" /> used by the last token,{' '}
-        <span className="legend resident" aria-hidden="true" /> resident on the GPU ({experts.slotsPerLayer} {experts.slotsPerLayer === 1 ? 'slot' : 'slots'} a layer).
+        <span className="legend resident" aria-hidden="true" /> resident on the GPU ({experts.slotsPerLayer} {experts.slotsPerLayer === 1 ? 'slot' : 'slots'} a
+        layer); the number is how many of the last {steps} steps used it (a decoded token is a step, a prompt is one).
       </figcaption>
     </figure>
   );

@@ -72,7 +72,9 @@ test('npm start on a fresh clone (empty dependency cache) reaches a usable chat,
   const workersClosed = () => b.log.filter((line) => line.startsWith('[worker closed]')).length;
 
   await b.page.goto(`${url}?${new URLSearchParams({ temperature: '0', maxNewTokens: '8' })}`);
-  await waitForModel(b).catch((error: Error) => assert.fail(`${error.message}\n--- vite ---\n${viteLog.join('')}`));
+  await waitForModel(b).catch(async (error: Error) =>
+    assert.fail(`${error.message}\n--- status: ${await b.page.getByRole('status').textContent().catch(() => '?')}\n--- vite ---\n${viteLog.join('')}`),
+  );
   await chatOnce(b, 'Hello');
   assert.equal(navigations, 1, withLog(b, `the dev server reloaded the page by itself (${navigations} navigations)\n--- vite ---\n${viteLog.join('')}`));
   assert.equal(workersClosed(), 0, withLog(b, 'the engine worker closed during the first load'));

@@ -84,6 +84,10 @@ test('import from the Hub with progress, load with experts paged, chat, expert s
   assert.equal(await plot.locator('rect.used').count(), 4, 'one expert a token in each of 4 layers');
   assert.equal(await plot.locator('rect.resident').count(), 8, '2 resident slots in each of 4 layers');
   assert.match((await plot.locator('desc').textContent()) ?? '', /layer \d+: used \d/);
+  // a short history: each layer's cells say how many of the latest steps used them
+  assert.match((await plot.locator('desc').textContent()) ?? '', /uses in the last \d+ steps/);
+  assert.ok((await plot.locator('text.traffic-count').count()) >= 4, 'every layer shows its recent expert uses');
+  assert.match((await page.locator('.traffic figcaption').textContent()) ?? '', /\(2 slots a layer\)/);
 
   // the installed model loaded last is loaded again at start-up
   await page.reload();

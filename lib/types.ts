@@ -44,7 +44,8 @@ export interface ExpertStats {
   prefetchAccuracy: number | null;
   bytesRead: number;
   /** per MoE layer: experts used by the last token and experts resident in GPU slots */
-  traffic: { layer: number; used: number[]; resident: number[] }[];
+  /** recent: the experts each of the latest steps used (at most 16; a decoded token is a step, a prompt is one), oldest first */
+  traffic: { layer: number; used: number[]; recent: number[][]; resident: number[] }[];
 }
 
 /** The engine's figures for one reply. */

@@ -97,7 +97,13 @@ export interface ExpertStats {
   prefetchAccuracy: number | null;
   bytesRead: number;
   /** per MoE layer: experts used by the last token and experts resident in GPU slots */
-  traffic: { layer: number; used: number[]; resident: number[] }[];
+  traffic: {
+    layer: number;
+    used: number[];
+    /** the experts each of the latest steps used (at most 16; a decoded token is a step, a prompt is one), oldest first */
+    recent: number[][];
+    resident: number[];
+  }[];
 }
 
 export interface GenerationStats {

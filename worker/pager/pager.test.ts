@@ -6,7 +6,7 @@ import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { Reference } from '../../cli/reference.ts';
 import { ModelSession } from '../session.ts';
 import { fixturesDir } from '../../testing/fixtures.ts';
-import { ExpertPager, type ExpertSource } from './pager.ts';
+import { ExpertPager, TRAFFIC_HISTORY, type ExpertSource } from './pager.ts';
 import { createLinearPool } from '../../kernels/linear/pool.ts';
 import type { MatrixPart } from '../model/engine-tensors.ts';
 
@@ -66,6 +66,14 @@ test('the pager evicts the least recently used slot and counts hits, misses and 
   assert.equal(pager.stats.hits, 3);
   assert.equal(pager.stats.prefetchAccuracy, 0.5);
   await assert.rejects(pager.ensure(0, [1, 2, 3]), /do not fit/);
+
+  // the traffic plot's history: the experts of the latest steps, oldest first, at most TRAFFIC_HISTORY of them
+  assert.deepEqual(pager.traffic()[0].recent, [[1], [2], [1], [3], [1, 3]]);
+  for (let i = 0; i < TRAFFIC_HISTORY; i++) await pager.ensure(0, [i % 2 ? 1 : 3]);
+  const recent = pager.traffic()[0].recent;
+  assert.equal(recent.length, TRAFFIC_HISTORY);
+  assert.deepEqual(recent.at(-1), [1]);
+  assert.deepEqual(pager.traffic()[0].used, [1]);
 });
 
 test('a GPU budget for experts becomes slots per layer (Scout q4: 67.5 MiB per expert, 48 MoE layers)', async () => {

@@ -54,12 +54,17 @@ interface LayerResidency {
   lastUse: number[];
 }
 
+/** How many of the latest steps (decoded tokens; a prompt is one step) the traffic history keeps. */
+export const TRAFFIC_HISTORY = 16;
+
 export class ExpertPager implements ExpertSink {
   private residency = new Map<number, LayerResidency>();
   private pools = new Map<number, MlpWeights>();
   private predicted = new Map<number, Set<number>>();
   private clock = 0;
   private lastUsed = new Map<number, number[]>();
+  /** per layer, the experts each of the latest TRAFFIC_HISTORY steps used, oldest first */
+  private history = new Map<number, number[][]>();
   readonly stats: PagerStats = { hits: 0, misses: 0, prefetchAccuracy: null, predictions: 0, predictedRight: 0, bytesRead: 0, stallMs: 0 };
 
   constructor(
@@ -97,6 +102,10 @@ export class ExpertPager implements ExpertSink {
     if (wanted.length > this.slotsPerLayer) throw new Error(`${wanted.length} experts do not fit ${this.slotsPerLayer} slots`);
     this.scorePrediction(l, wanted);
     this.lastUsed.set(l, wanted);
+    const past = this.history.get(l) ?? [];
+    past.push(wanted);
+    if (past.length > TRAFFIC_HISTORY) past.shift();
+    this.history.set(l, past);
     const slotOf = new Map<number, number>();
     const tick = ++this.clock;
     for (const e of wanted) {
@@ -128,11 +137,13 @@ export class ExpertPager implements ExpertSink {
     return slotOf;
   }
 
-  /** Per MoE layer: the experts the last batch used and the experts now resident (for the traffic plot). */
-  traffic(): { layer: number; used: number[]; resident: number[] }[] {
+  /** Per MoE layer: the experts the last batch used, those the latest steps used, and the experts now resident
+   * (for the traffic plot). */
+  traffic(): { layer: number; used: number[]; recent: number[][]; resident: number[] }[] {
     return [...this.residency.entries()].map(([layer, r]) => ({
       layer,
       used: [...(this.lastUsed.get(layer) ?? [])],
+      recent: (this.history.get(layer) ?? []).map((step) => [...step]),
       resident: r.expertInSlot.filter((e): e is number => e !== null),
     }));
   }
