@@ -69,19 +69,29 @@ test('npm start on a fresh clone (empty dependency cache) reaches a usable chat,
   b.page.on('framenavigated', (frame) => {
     if (frame === b.page.mainFrame()) navigations++;
   });
+  // what the status line and the banner said, in order, kept across reloads (for the failure message)
+  await b.page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { shown: string[] }).shown = seen;
+    new MutationObserver(() => {
+      const text = `${document.querySelector('[role=status]')?.textContent ?? ''} | ${document.querySelector('[data-notice]')?.textContent ?? ''}`;
+      if (seen.at(-1) !== text) seen.push(`${Math.round(performance.now())} ms: ${text}`);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+  const shown = async () => (await b.page.evaluate(() => (window as unknown as { shown?: string[] }).shown ?? []).catch(() => [])).join('\n');
+  const waitReady = () =>
+    waitForModel(b).catch(async (error: Error) => assert.fail(`${error.message}\n--- shown ---\n${await shown()}\n--- vite ---\n${viteLog.join('')}`));
   const workersClosed = () => b.log.filter((line) => line.startsWith('[worker closed]')).length;
 
   await b.page.goto(`${url}?${new URLSearchParams({ temperature: '0', maxNewTokens: '8' })}`);
-  await waitForModel(b).catch(async (error: Error) =>
-    assert.fail(`${error.message}\n--- status: ${await b.page.getByRole('status').textContent().catch(() => '?')}\n--- vite ---\n${viteLog.join('')}`),
-  );
+  await waitReady();
   await chatOnce(b, 'Hello');
   assert.equal(navigations, 1, withLog(b, `the dev server reloaded the page by itself (${navigations} navigations)\n--- vite ---\n${viteLog.join('')}`));
   assert.equal(workersClosed(), 0, withLog(b, 'the engine worker closed during the first load'));
   assert.doesNotMatch(viteLog.join(''), /new dependencies optimized|optimized dependencies changed/i, `Vite found a dependency late:\n${viteLog.join('')}`);
 
   await b.page.reload();
-  await waitForModel(b);
+  await waitReady();
   await chatOnce(b, 'Hello again');
   assert.equal(navigations, 2, withLog(b, `unexpected page reloads after the user's reload (${navigations} navigations)`));
 });
