@@ -81,7 +81,10 @@ export const ModelPanel = memo(function ModelPanel({ state, model, running, sour
       <dl className="stats-list">
         <div className="stats-row">
           <dt>Model</dt>
-          <dd data-model-name>{model ? `${model.name} (${model.architecture})` : loading ? 'loading…' : 'none'}</dd>
+          <dd data-model-name>
+            {model ? model.name : loading ? 'loading…' : 'none'}
+            {model && <span className="size-breakdown">{model.architecture}</span>}
+          </dd>
         </div>
         <div className="stats-row">
           <dt>Size</dt>
