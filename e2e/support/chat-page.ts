@@ -18,7 +18,11 @@ export async function waitForModel(browser: Browser): Promise<string> {
       null,
       { timeout: LOAD_TIMEOUT_MS },
     )
-    .catch((error: Error) => assert.fail(withLog(browser, `model did not finish loading: ${error.message}`)));
+    .catch(async (error: Error) => {
+      const status = await page.getByRole('status').textContent().catch(() => '?');
+      const notice = await page.locator('[data-notice]').textContent().catch(() => '');
+      assert.fail(withLog(browser, `model did not finish loading: ${error.message}\nstatus: ${status}\nnotice: ${notice}`));
+    });
   const status = page.getByRole('status');
   const state = await status.getAttribute('data-state');
   const text = (await status.textContent()) ?? '';
