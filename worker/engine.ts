@@ -200,10 +200,7 @@ export class Engine implements EngineApi {
   async countTokens(messages: ChatMessage[]): Promise<number> {
     const session = this.session;
     if (!session) throw new EngineError('not-loaded', 'No model is loaded yet. Load a model first.');
-    const inputs = await Promise.all(
-      messages.map(async (m) => ({ role: m.role, content: m.content, images: m.images ? await Promise.all(m.images.map((im) => this.decodeImage(im))) : undefined })),
-    );
-    return buildPrompt(session, this.imageConfig, inputs).ids.length;
+    return session.prompt(await promptMessages(session, messages, this.decodeImage)).ids.length;
   }
 
   onDeviceLost(callback: (lost: DeviceLostInfo) => void): void {
