@@ -11,14 +11,15 @@ export interface NodeGpu {
   adapterName: string;
 }
 
-export async function createNodeGpu(): Promise<NodeGpu> {
+/** `dawnFlags`: e.g. 'disable-dawn-features=timestamp_quantization' for benchmarks that time with GPU timestamps. */
+export async function createNodeGpu(dawnFlags: string[] = []): Promise<NodeGpu> {
   const driverChosen = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
   if (!driverChosen && existsSync(SWIFTSHADER_ICD) && !existsSync('/dev/nvidia0')) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  const gpu = create([]);
+  const gpu = create(dawnFlags);
   gpuModule = gpu;
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {

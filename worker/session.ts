@@ -11,6 +11,9 @@ import type { ModelFiles } from './model/safetensors.ts';
 import { destroyTextWeights, loadTextWeights, residentExperts, type TextWeights } from './model/weights.ts';
 import { engineTensors, type EngineTensor, type ReadProgress } from './model/engine-tensors.ts';
 import { CachedExperts, ExpertPager, RamExperts, type ExpertSource } from './pager/pager.ts';
+import { slotsForBudget } from './model/memory-plan.ts';
+
+export { slotsForBudget };
 import { ChatTokenizer, StreamingDecoder } from './text/tokenizer.ts';
 import { destroyVisionWeights, VisionEncoder, VisionWeightsBuilder, type VisionWeights } from './model/vision.ts';
 import { loadImageProcessorConfig, type ImageProcessorConfig } from './image/processor-config.ts';
@@ -421,12 +424,3 @@ export class ModelSession {
   }
 }
 
-/** Expert slots per MoE layer that fit a GPU budget for routed experts (at least one). */
-export function slotsForBudget(config: ModelConfig, mode: WeightFormat, budgetBytes: number): number {
-  const c = config.text;
-  const H = c.hiddenSize, F = c.intermediateSize;
-  const matrix = (rows: number, cols: number) => (mode === 'q4' && cols % 32 === 0 ? (rows * cols * 18) / 32 : rows * cols * 4);
-  const perExpert = matrix(2 * F, H) + matrix(H, F);
-  const moeLayers = c.isMoe.filter(Boolean).length || 1;
-  return Math.max(1, Math.min(c.numExperts, Math.floor(budgetBytes / (perExpert * moeLayers))));
-}

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { attention, type AttentionCall } from './attention.ts';
+import { attention, attentionSplits, type AttentionCall } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { kvWrite } from '../kv-write/kv-write.ts';
 
@@ -43,5 +44,51 @@ test('attention, bidirectional (vision encoder): every query sees every key', as
     const out = ctx.createBuffer(q.length * 4, 'out');
     attention(ctx, ctx.upload(q, 'q'), ctx.upload(k, 'k'), ctx.upload(v, 'v'), out, c);
     assertClose(await ctx.readF32(out, 0, q.length), attentionRef(q, k, v, c), 2e-5, `bidirectional ${variant}`);
+  }
+});
+
+// Long KV for one query (decode): the keys are split over several workgroups and merged (flash-decoding).
+for (const [name, c, pos] of [
+  ['full causal, 2600 keys', { heads: 4, kvHeads: 2, headDim: 32, cacheLen: 2700, chunk: 0 }, 2599],
+  ['chunked, position deep in its chunk', { heads: 2, kvHeads: 1, headDim: 16, cacheLen: 2048, chunk: 2048 }, 2048 + 1500],
+] as const) {
+  test(`attention split over the sequence: ${name}`, async () => {
+    for (const [variant, ctx] of await kernelVariants()) {
+      const width = c.kvHeads * c.headDim;
+      const lo = c.chunk ? Math.floor(pos / c.chunk) * c.chunk : 0;
+      const keys = randomArray((pos + 1) * width, 11), values = randomArray((pos + 1) * width, 12);
+      const kc = new Float32Array(c.cacheLen * width), vc = new Float32Array(c.cacheLen * width);
+      for (let j = lo; j <= pos; j++) {
+        kc.set(keys.subarray(j * width, (j + 1) * width), (j % c.cacheLen) * width);
+        vc.set(values.subarray(j * width, (j + 1) * width), (j % c.cacheLen) * width);
+      }
+      const q = randomArray(c.heads * c.headDim, 13, 2);
+      const call = { ...c, tokens: 1, startPos: pos };
+      const splits = attentionSplits(call);
+      assert.ok(splits > 1, `splits: ${splits}`);
+      const ref = attentionRef(q, keys, values, call);
+      for (const s of [splits, 7, 1]) {
+        const out = ctx.createBuffer(q.length * 4, 'out');
+        attention(ctx, ctx.upload(q, 'q'), ctx.upload(kc, 'k'), ctx.upload(vc, 'v'), out, { ...call, splits: s });
+        assertClose(await ctx.readF32(out, 0, q.length), ref, 2e-5, `${name} ${variant} ${s} splits`);
+      }
+    }
+  });
+}
+
+test('attention: calls with different split counts recorded in one submission (layers of one decode step)', async () => {
+  for (const [variant, ctx] of await kernelVariants()) {
+    const c = { heads: 2, kvHeads: 1, headDim: 16, chunk: 0 };
+    const width = c.kvHeads * c.headDim;
+    const outs: [GPUBuffer, Float32Array][] = [];
+    for (const pos of [1100, 3000, 600]) { // growing split counts: a buffer replaced mid-recording would break the first
+      const keys = randomArray((pos + 1) * width, pos), values = randomArray((pos + 1) * width, pos + 1);
+      const q = randomArray(c.heads * c.headDim, pos + 2, 2);
+      const call = { ...c, tokens: 1, startPos: pos, cacheLen: pos + 1 };
+      const out = ctx.createBuffer(q.length * 4, 'out');
+      attention(ctx, ctx.upload(q, 'q'), ctx.upload(keys, 'k'), ctx.upload(values, 'v'), out, call);
+      outs.push([out, attentionRef(q, keys, values, call)]);
+    }
+    for (const [i, [out, ref]] of outs.entries()) assertClose(await ctx.readF32(out, 0, ref.length), ref, 2e-5, `call ${i} ${variant}`);
   }
 });

@@ -1,12 +1,45 @@
 // GQA attention over the KV cache with the chunked (RoPE layers) or full causal (NoPE layers) mask.
 import type { GpuContext, KernelSpec } from '../runtime.ts';
 import source from './attention.wgsl';
+import combineSource from './attention_combine.wgsl';
 
 export const attentionKernel: KernelSpec = {
   name: 'attention',
   source,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32'],
 };
+
+export const attentionCombineKernel: KernelSpec = { name: 'attention_combine', source: combineSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'] };
+
+/** Decode-sized calls (≤ this many queries) split long key runs over several workgroups (flash-decoding). */
+const SPLIT_MAX_TOKENS = 4;
+/** keys per split at least; at most this many splits */
+const KEYS_PER_SPLIT = 512;
+const MAX_SPLITS = 64;
+
+/** How many runs to split each query's keys into: 1 (one workgroup per query and head) until the keys are many. */
+export function attentionSplits(c: AttentionCall): number {
+  if (c.tokens > SPLIT_MAX_TOKENS || c.bidirectional) return 1;
+  const lastPos = c.startPos + c.tokens - 1;
+  const keys = c.chunk > 0 ? (lastPos % c.chunk) + 1 : lastPos + 1;
+  return Math.max(1, Math.min(MAX_SPLITS, Math.floor(keys / KEYS_PER_SPLIT)));
+}
+
+const scratch = new WeakMap<GpuContext, GPUBuffer>();
+/**
+ * The partials buffer, sized for the largest split call of this shape at once: layers of one step need different
+ * split counts, and a buffer replaced mid-step would be destroyed under work recorded but not yet submitted.
+ */
+function partials(ctx: GpuContext, heads: number, headDim: number): GPUBuffer {
+  const bytes = SPLIT_MAX_TOKENS * heads * MAX_SPLITS * (headDim + 2) * 4;
+  let b = scratch.get(ctx);
+  if (!b || b.size < bytes) {
+    // a smaller one may still be in recorded work: it is left to the garbage collector, not destroyed
+    b = ctx.createBuffer(bytes, 'attention partials');
+    scratch.set(ctx, b);
+  }
+  return b;
+}
 
 export interface AttentionCall {
   tokens: number;
@@ -21,16 +54,24 @@ export interface AttentionCall {
   chunk: number;
   /** every query sees every key in the cache (vision encoder); cacheLen is then the key count */
   bidirectional?: boolean;
+  /** runs to split each query's keys into (default: attentionSplits) */
+  splits?: number;
 }
 
 export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall): void {
   if (c.headDim > 256) throw new Error(`attention: head_dim ${c.headDim} > 256 is not supported`);
   if (c.heads % c.kvHeads !== 0) throw new Error(`attention: ${c.heads} heads are not a multiple of ${c.kvHeads} KV heads`);
+  const splits = c.splits ?? attentionSplits(c);
+  if (splits > MAX_SPLITS || (splits > 1 && c.tokens > SPLIT_MAX_TOKENS)) throw new Error(`attention: at most ${MAX_SPLITS} splits of ≤ ${SPLIT_MAX_TOKENS} queries`);
+  const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
     kernel: attentionKernel,
     params: { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, startPos: c.startPos, cacheLen: c.cacheLen, chunk: Math.max(1, c.chunk), scale: 1 / Math.sqrt(c.headDim) },
-    bindings: [q, k, v, out],
-    workgroups: [c.heads, c.tokens],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, BIDIRECTIONAL: c.bidirectional ? 1 : 0, TILE: ctx.cpuKernels && c.headDim <= 128 ? 8 : 64 },
+    bindings: [q, k, v, out, part],
+    workgroups: [c.heads, c.tokens, splits],
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, BIDIRECTIONAL: c.bidirectional ? 1 : 0, TILE: ctx.cpuKernels && c.headDim <= 128 ? 8 : 64, SPLIT: splits },
   });
+  if (splits > 1) {
+    ctx.dispatch({ kernel: attentionCombineKernel, params: { heads: c.heads, headDim: c.headDim, splits }, bindings: [part, out], workgroups: [c.heads, c.tokens] });
+  }
 }

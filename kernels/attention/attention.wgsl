@@ -4,16 +4,21 @@
 // layers (CHUNKED = 1; absolute chunks, not a sliding window), 0 on full-attention (NoPE) layers.
 // BIDIRECTIONAL = 1 (vision encoder): every query sees keys 0..cacheLen−1. Key j lives in cache slot j % cacheLen. Online softmax over tiles of 64 keys (f32).
 // Threads: one workgroup of TILE (64 on GPUs, 8 on CPU adapters) per (query token, head); grid (heads, tokens).
-// Bindings: q [tokens, heads, headDim]; k, v caches [cacheLen, kvHeads, headDim]; out [tokens, heads, headDim].
+// SPLIT > 1 (flash-decoding, long KV): grid (heads, tokens, SPLIT), workgroup z takes the z-th of SPLIT equal runs of
+// the query's keys (whole tiles) and writes its unnormalised partial (max m, sum l, Σ e·v) to `part`
+// [tokens, heads, SPLIT, headDim + 2]; attention_combine.wgsl merges the runs.
+// Bindings: q [tokens, heads, headDim]; k, v caches [cacheLen, kvHeads, headDim]; out [tokens, heads, headDim]; part.
 override CHUNKED: u32 = 0u;
 override BIDIRECTIONAL: u32 = 0u;
 override TILE: u32 = 64u; // a power of two; headDim ≤ 16·TILE
+override SPLIT: u32 = 1u;
 const MAX_HEAD_DIM = 256u;
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> kCache: array<f32>;
 @group(0) @binding(3) var<storage, read> vCache: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
 
 var<workgroup> qs: array<f32, MAX_HEAD_DIM>;
 var<workgroup> p: array<f32, TILE>;
@@ -21,6 +26,7 @@ var<workgroup> red: array<f32, TILE>;
 
 @compute @workgroup_size(TILE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let split = wg.z;
   let h = wg.x;
   let t = wg.y;
   let hd = P.headDim;
@@ -28,7 +34,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let pos = P.startPos + t;
   var lo = 0u;
   if (CHUNKED == 1u) { lo = (pos / P.chunk) * P.chunk; }
-  let last = select(pos, P.cacheLen - 1u, BIDIRECTIONAL == 1u);
+  var last = select(pos, P.cacheLen - 1u, BIDIRECTIONAL == 1u);
+  if (SPLIT > 1u) {
+    // this workgroup's run of keys: whole tiles, the runs of all workgroups covering lo..last
+    let tiles = (last - lo) / TILE + 1u;
+    let per = (tiles + SPLIT - 1u) / SPLIT;
+    let first = lo + split * per * TILE;
+    last = min(last, first + per * TILE - 1u);
+    lo = first; // past `last` when this run is empty: the loop below does nothing
+  }
   let qBase = (t * P.heads + h) * hd;
   for (var d = lid; d < hd; d += TILE) { qs[d] = q[qBase + d]; }
   workgroupBarrier();
@@ -78,6 +92,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
     }
     workgroupBarrier();
+  }
+  if (SPLIT > 1u) {
+    let pBase = ((t * P.heads + h) * SPLIT + split) * (hd + 2u);
+    for (var c = 0u; c < 16u; c++) {
+      let d = lid + c * TILE;
+      if (d < hd) { part[pBase + d] = acc[c]; }
+    }
+    if (lid == 0u) {
+      part[pBase + hd] = m;
+      part[pBase + hd + 1u] = l;
+    }
+    return;
   }
   for (var c = 0u; c < 16u; c++) {
     let d = lid + c * TILE;

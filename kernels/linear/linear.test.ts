@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testGpu, kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { linear, uploadLinear, type WeightFormat } from './linear.ts';
+import { concatLinears, linear, uploadLinear, type WeightFormat } from './linear.ts';
 import { linearRef } from './linear.ref.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
 import { GpuContext } from '../runtime.ts';
@@ -59,3 +59,29 @@ test('linear segments a matrix larger than the binding limit', async () => {
   linear(ctx, weight, ctx.upload(x, 'x'), yBuf, { items: 1 });
   assertClose(await ctx.readF32(yBuf, 0, rows), linearRef(w, rows, cols, x, 1), 1e-4, 'segmented');
 });
+
+for (const format of ['f32', 'q4'] as WeightFormat[]) {
+  test(`linear ${format}: weights concatenated on the GPU compute what the parts compute, across segments`, async () => {
+    const base = await testGpu();
+    const cols = 64;
+    // a small binding limit puts the parts and the result in several segments
+    const ctx = new GpuContext(base.device, { maxBindingBytes: 6 * (format === 'q4' ? cols / 2 : cols * 4), cpuKernels: base.cpuKernels });
+    const rows = [10, 4, 4];
+    const ws = rows.map((r, i) => randomArray(r * cols, 40 + i, 0.5));
+    const parts = ws.map((w, i) => uploadLinear(ctx, `p${i}`, format, rows[i], cols, rowsOf(w, cols)));
+    const fused = concatLinears(ctx, 'qkv', parts);
+    assert.ok(fused.segments.length > 1);
+    const x = ctx.upload(randomArray(cols, 50), 'x');
+    const total = rows.reduce((a, b) => a + b, 0);
+    const y = ctx.createBuffer(total * 4, 'y');
+    linear(ctx, fused, x, y, { items: 1 });
+    const got = await ctx.readF32(y, 0, total);
+    let at = 0;
+    for (const [i, p] of parts.entries()) {
+      const yi = ctx.createBuffer(rows[i] * 4, 'yi');
+      linear(ctx, p, x, yi, { items: 1 });
+      assertClose(got.subarray(at, at + rows[i]), await ctx.readF32(yi, 0, rows[i]), 0, `${format} part ${i}`);
+      at += rows[i];
+    }
+  });
+}

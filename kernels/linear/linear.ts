@@ -1,8 +1,9 @@
 // Linear layers (mat-vec for decode, mat-mul for prefill) over f32 or Q4_0 weights, split into row segments so no
 // binding exceeds the device limit. Expert weights are one LinearWeight with `rowsPerExpert` rows per expert.
 import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
-import { q4Bytes, quantizeQ4 } from './q4-format.ts';
+import { q4Bytes, quantizeQ4, weightBytes, type Q4Data } from './q4-format.ts';
 import type { WeightFormat } from './weight-format.ts';
+import q4Prelude from './q4.wgsl';
 import q4Source from './linear_q4.wgsl';
 import f32Source from './linear_f32.wgsl';
 import rowsQ4Source from './linear_rows_q4.wgsl';
@@ -11,10 +12,10 @@ import rowsF32Source from './linear_rows_f32.wgsl';
 export type { WeightFormat } from './weight-format.ts';
 
 const uniforms = ['rows:u32', 'cols:u32', 'items:u32', 'xRowDiv:u32', 'xStride:u32', 'yStride:u32', 'yOffset:u32', 'expertBase:u32', 'expertCount:u32'] as const;
-export const linearQ4Kernel: KernelSpec = { name: 'linear_q4', source: q4Source, uniforms };
+export const linearQ4Kernel: KernelSpec = { name: 'linear_q4', source: q4Source, uniforms, includes: [q4Prelude] };
 export const linearF32Kernel: KernelSpec = { name: 'linear_f32', source: f32Source, uniforms };
 /** thread-per-row variants for CPU adapters (SwiftShader), where workgroup barriers are very slow */
-export const linearRowsQ4Kernel: KernelSpec = { name: 'linear_rows_q4', source: rowsQ4Source, uniforms };
+export const linearRowsQ4Kernel: KernelSpec = { name: 'linear_rows_q4', source: rowsQ4Source, uniforms, includes: [q4Prelude] };
 export const linearRowsF32Kernel: KernelSpec = { name: 'linear_rows_f32', source: rowsF32Source, uniforms };
 const ROWS_PER_WORKGROUP = 8;
 const TOKENS_PER_WORKGROUP = 4;
@@ -42,15 +43,96 @@ export interface LinearWeight {
   segments: LinearSegment[];
 }
 
-export function bytesPerRow(format: WeightFormat, cols: number): number {
-  return format === 'q4' ? (cols / 32) * 18 : cols * 4;
-}
+export { weightBytes };
 
-/** Rows per segment: whole experts, at most maxBindingBytes for the largest binding, even (scale pairs). */
+/** Rows per segment: whole units (experts, or row pairs so q4 scale pairs stay aligned), at most maxBindingBytes for the largest binding. */
 function rowsPerSegment(ctx: GpuContext, format: WeightFormat, cols: number, unit: number): number {
-  const rowBytes = format === 'q4' ? (cols / 32) * 16 : cols * 4;
+  const rowBytes = format === 'q4' ? q4Bytes(1, cols).qs : cols * 4;
   const units = Math.max(1, Math.floor(ctx.maxBindingBytes / (rowBytes * unit)));
   return units * unit;
+}
+
+/**
+ * Allocates a [rows, cols] weight on the GPU, split into row segments that each fit one binding, with nothing
+ * written yet (writeRows fills it, piece by piece; a benchmark may fill it on the GPU). With rowsPerExpert, segments
+ * hold whole experts (an expert pool).
+ */
+export function createLinear(ctx: GpuContext, name: string, format: WeightFormat, rows: number, cols: number, rowsPerExpert?: number): LinearWeight {
+  if (cols % 4 !== 0) throw new Error(`${name}: input dimension ${cols} is not a multiple of 4`);
+  if (format === 'q4' && cols % 32 !== 0) throw new Error(`${name}: q4 needs an input dimension that is a multiple of 32, got ${cols}`);
+  if (format === 'q4' && rowsPerExpert && ((rowsPerExpert * cols) / 32) % 2 !== 0) throw new Error(`${name}: an expert must have an even number of q4 blocks`);
+  const perSegment = rowsPerSegment(ctx, format, cols, rowsPerExpert ?? 2);
+  const segments: LinearSegment[] = [];
+  for (let start = 0; start < rows; start += perSegment) {
+    const count = Math.min(perSegment, rows - start);
+    const label = `${name}[${start}:${start + count}]`;
+    const b = format === 'q4' ? q4Bytes(count, cols) : { qs: count * cols * 4, scales: 0 };
+    segments.push({
+      rowStart: start,
+      rows: count,
+      weights: ctx.createBuffer(b.qs, label),
+      scales: format === 'q4' ? ctx.createBuffer(b.scales, label + '.scales') : undefined,
+      expertBase: rowsPerExpert ? start / rowsPerExpert : 0,
+      expertCount: rowsPerExpert ? count / rowsPerExpert : 0,
+    });
+  }
+  return { name, format, rows, cols, rowsPerExpert, segments };
+}
+
+/**
+ * Writes rows [rowStart, rowStart + count) of a weight from f32 values (quantized here for a q4 weight) or from
+ * Q4Data of exactly those rows; the rows may span segments. A q4 piece must start on an even block (as segments
+ * and stored records do), so its scale pairs line up.
+ */
+export function writeRows(ctx: GpuContext, w: LinearWeight, rowStart: number, count: number, data: Float32Array | Q4Data): void {
+  if (rowStart < 0 || rowStart + count > w.rows) throw new Error(`${w.name}: rows ${rowStart}–${rowStart + count} are out of range (${w.rows} rows)`);
+  const nb = w.cols / 32;
+  if (w.format === 'q4' && (rowStart * nb) % 2 !== 0) throw new Error(`${w.name}: a q4 piece must start on an even block (row ${rowStart})`);
+  if (w.format === 'f32' && !(data instanceof Float32Array)) throw new Error(`${w.name}: an f32 weight takes f32 data`);
+  for (const s of w.segments) {
+    const from = Math.max(rowStart, s.rowStart), to = Math.min(rowStart + count, s.rowStart + s.rows);
+    if (from >= to) continue;
+    const local = from - s.rowStart, first = from - rowStart, n = to - from;
+    if (w.format === 'f32') {
+      ctx.write(s.weights, (data as Float32Array).subarray(first * w.cols, (first + n) * w.cols), local * w.cols * 4);
+      continue;
+    }
+    const q = data instanceof Float32Array ? quantizeQ4(data.subarray(first * w.cols, (first + n) * w.cols), n, w.cols) : data;
+    const qFirst = data instanceof Float32Array ? 0 : first; // quantized here: q holds only this piece
+    ctx.write(s.weights, q.qs.subarray(qFirst * nb * 4, (qFirst + n) * nb * 4), local * nb * 16);
+    ctx.write(s.scales!, q.scales.subarray(qFirst * nb, (qFirst + n) * nb), local * nb * 2);
+  }
+}
+
+/**
+ * One weight whose rows are the given weights' rows one after another (e.g. Q, K and V: one mat-vec instead of
+ * three), copied on the GPU segment by segment. Row counts must be even (q4 scale pairs stay aligned).
+ */
+export function concatLinears(ctx: GpuContext, name: string, parts: LinearWeight[]): LinearWeight {
+  const { format, cols } = parts[0];
+  if (parts.some((p) => p.format !== format || p.cols !== cols || p.rowsPerExpert)) throw new Error(`${name}: only plain weights of one format and input size concatenate`);
+  if (parts.some((p) => p.rows % 2 !== 0)) throw new Error(`${name}: concatenated weights need even row counts`);
+  const out = createLinear(ctx, name, format, parts.reduce((n, p) => n + p.rows, 0), cols);
+  const enc = ctx.commandEncoder();
+  const rowBytes = format === 'q4' ? { qs: (cols / 32) * 16, sc: (cols / 32) * 2 } : { qs: cols * 4, sc: 0 };
+  let base = 0;
+  for (const p of parts) {
+    for (const s of p.segments) {
+      for (const d of out.segments) {
+        const from = Math.max(base + s.rowStart, d.rowStart), to = Math.min(base + s.rowStart + s.rows, d.rowStart + d.rows);
+        if (from >= to) continue;
+        const src = from - base - s.rowStart, dst = from - d.rowStart, n = to - from;
+        enc.copyBufferToBuffer(s.weights, src * rowBytes.qs, d.weights, dst * rowBytes.qs, n * rowBytes.qs);
+        if (format === 'q4') {
+          // whole u32 words of scales: every piece starts on an even row; an odd block count at the end of a piece is rounded up within both buffers
+          const bytes = Math.min(Math.ceil((n * rowBytes.sc) / 4) * 4, s.scales!.size - src * rowBytes.sc, d.scales!.size - dst * rowBytes.sc);
+          enc.copyBufferToBuffer(s.scales!, src * rowBytes.sc, d.scales!, dst * rowBytes.sc, bytes);
+        }
+      }
+    }
+    base += p.rows;
+  }
+  return out;
 }
 
 /**
@@ -66,31 +148,13 @@ export function uploadLinear(
   rowsOf: (start: number, count: number) => Float32Array,
   rowsPerExpert?: number,
 ): LinearWeight {
-  if (cols % 4 !== 0) throw new Error(`${name}: input dimension ${cols} is not a multiple of 4`);
-  if (format === 'q4' && cols % 32 !== 0) throw new Error(`${name}: q4 needs an input dimension that is a multiple of 32, got ${cols}`);
-  const unit = rowsPerExpert ?? 2;
-  const perSegment = rowsPerSegment(ctx, format, cols, unit);
-  const segments: LinearSegment[] = [];
-  for (let start = 0; start < rows; start += perSegment) {
-    const count = Math.min(perSegment, rows - start);
-    const data = rowsOf(start, count);
-    const label = `${name}[${start}:${start + count}]`;
-    const expertBase = rowsPerExpert ? start / rowsPerExpert : 0;
-    const expertCount = rowsPerExpert ? count / rowsPerExpert : 0;
-    if (format === 'q4') {
-      const q = quantizeQ4(data, count, cols);
-      segments.push({ rowStart: start, rows: count, weights: ctx.upload(q.qs, label), scales: ctx.upload(q.scales, label + '.scales'), expertBase, expertCount });
-    } else {
-      segments.push({ rowStart: start, rows: count, weights: ctx.upload(data, label), expertBase, expertCount });
-    }
-  }
-  return { name, format, rows, cols, rowsPerExpert, segments };
+  const w = createLinear(ctx, name, format, rows, cols, rowsPerExpert);
+  for (const s of w.segments) writeRows(ctx, w, s.rowStart, s.rows, rowsOf(s.rowStart, s.rows));
+  return w;
 }
 
 export function linearBytes(w: LinearWeight): number {
-  if (w.format === 'f32') return w.rows * w.cols * 4;
-  const b = q4Bytes(w.rows, w.cols);
-  return b.qs + b.scales;
+  return weightBytes(w.format, w.rows, w.cols);
 }
 
 export function destroyLinear(w: LinearWeight): void {
@@ -112,6 +176,8 @@ export interface LinearCall {
   expertIds?: GPUBuffer;
   /** multiplies x of item n by scores[n] (the router score on the expert input) */
   scores?: GPUBuffer;
+  /** benchmarks only: a mat-vec launch shape, or the mat-mul path, instead of the built-in choice (same results) */
+  shape?: MatvecShape | 'matmul';
 }
 
 /**
@@ -126,20 +192,11 @@ export interface MatvecShape {
 
 /** Non-gather calls with at most this many items take the mat-vec path (each item reads the weights once). */
 const MATVEC_MAX_ITEMS = 4;
-let matvecOverride: MatvecShape | null = null;
-let pathOverride: 'matvec' | 'matmul' | null = null;
 
-/**
- * For benchmarks: force a mat-vec launch shape, or the mat-mul path for every call (null restores the built-in
- * choice). Results are the same either way; only the speed differs.
- */
-export function setMatvecShape(shape: MatvecShape | 'matmul' | null): void {
-  if (shape && shape !== 'matmul') {
-    const { WG, CT, R } = shape;
-    if (WG % CT !== 0 || R < 1 || R > 8 || R > CT || WG > 256 || CT * ((R * WG) / CT + 1) > 2304) throw new Error(`bad mat-vec shape ${JSON.stringify(shape)}`);
-  }
-  matvecOverride = shape === 'matmul' ? null : shape;
-  pathOverride = shape === 'matmul' ? 'matmul' : null;
+/** Throws unless a mat-vec launch shape fits the kernel (workgroup memory, rows per thread). */
+export function checkMatvecShape(shape: MatvecShape): void {
+  const { WG, CT, R } = shape;
+  if (WG % CT !== 0 || R < 1 || R > 8 || R > CT || WG > 256 || CT * ((R * WG) / CT + 1) > 2304) throw new Error(`bad mat-vec shape ${JSON.stringify(shape)}`);
 }
 
 /**
@@ -147,9 +204,7 @@ export function setMatvecShape(shape: MatvecShape | 'matmul' | null): void {
  * --variants`, docs/PERFORMANCE.md): 8 rows per thread in both formats; q4 with 64 column threads per row group (32 on
  * very tall matrices), f32 with 256 (64 on very tall ones).
  */
-export function matvecShape(format: WeightFormat, rows: number, cols: number): MatvecShape {
-  if (matvecOverride) return matvecOverride;
-  void cols;
+export function matvecShape(format: WeightFormat, rows: number): MatvecShape {
   const tall = rows > 65536;
   if (format === 'q4') return { WG: 128, CT: tall ? 32 : 64, R: 8 };
   return { WG: 256, CT: tall ? 64 : 256, R: 8 };
@@ -161,7 +216,8 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
   if (gather !== (w.rowsPerExpert !== undefined)) throw new Error(`${w.name}: expert ids go with expert weights`);
   const dummy = ctx.emptyBuffer();
   const rowsPerDispatch = (s: LinearSegment) => (gather ? w.rowsPerExpert! : s.rows);
-  const matvec = pathOverride ? pathOverride === 'matvec' : gather || call.items <= MATVEC_MAX_ITEMS;
+  if (call.shape && call.shape !== 'matmul') checkMatvecShape(call.shape);
+  const matvec = call.shape ? call.shape !== 'matmul' : gather || call.items <= MATVEC_MAX_ITEMS;
   for (const s of w.segments) {
     const rows = rowsPerDispatch(s);
     const params = {
@@ -189,7 +245,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
     const constants: Record<string, number> = { GATHER: gather ? 1 : 0, SCALE_X: call.scores ? 1 : 0, DECODE: matvec ? 1 : 0 };
     let workgroups: [number, number];
     if (matvec) {
-      const { WG, CT, R } = matvecShape(w.format, rows, w.cols);
+      const { WG, CT, R } = call.shape && call.shape !== 'matmul' ? call.shape : matvecShape(w.format, rows);
       Object.assign(constants, { WG, CT, R });
       workgroups = [ceilDiv(rows, (R * WG) / CT), call.items];
     } else {

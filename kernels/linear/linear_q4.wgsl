@@ -1,6 +1,4 @@
-// y[n, yOffset + r] = Σ_i W[r, i] · x[xRow(n), i] (· scores[n] when SCALE_X), W in Q4_0 blocks:
-// 32 consecutive weights along i share one f16 scale d; weight = (q − 8)·d, q a 4-bit code.
-// Block layout (GGUF Q4_0 byte order): qs = 16 bytes as vec4<u32>; byte j holds q[j] (low nibble) and q[j+16] (high).
+// y[n, yOffset + r] = Σ_i W[r, i] · x[xRow(n), i] (· scores[n] when SCALE_X), W in Q4_0 blocks (q4.wgsl, included).
 // Expert mode (GATHER = 1): item n uses expert ids[n]; its rows start at (ids[n] − expertBase)·rows; items whose
 // expert lies outside [expertBase, expertBase + expertCount) are left to the dispatch of the segment holding it.
 // Bindings: qs [rows·cols/32] vec4<u32>; sc [ceil(rows·cols/32 / 2)] u32 (two f16 scales each);
@@ -45,11 +43,6 @@ const MAGIC_HI = vec4<f32>(8388736.0, 8421376.0, 8390656.0, 8912896.0);
 var<workgroup> partial: array<f32, 2304>;
 var<workgroup> wgExpert: u32;
 
-fn scale_of(block: u32) -> f32 {
-  let pair = unpack2x16float(sc[block >> 1u]);
-  return select(pair.x, pair.y, (block & 1u) == 1u);
-}
-
 // ---- mat-vec ----
 
 // The 32 x values of one block, pre-scaled: l[k] holds x[4k..4k+3] (low nibbles of word k), h[k] x[16+4k..16+4k+3].
@@ -76,8 +69,7 @@ fn block_dot_d(w: vec4<u32>, word: u32, block: u32, X: XBlock) -> f32 {
   s = word_dot(w.y, X.l1, X.h1, s);
   s = word_dot(w.z, X.l2, X.h2, s);
   s = word_dot(w.w, X.l3, X.h3, s);
-  let d = unpack2x16float(select(word, word >> 16u, (block & 1u) == 1u)).x;
-  return d * ((s.x + s.y) + (s.z + s.w));
+  return q4_scale_in(word, block) * ((s.x + s.y) + (s.z + s.w));
 }
 
 // Loads row r's (r < R) weights and scale word of block b, at row offset o (in blocks); rows r ≥ R are compiled out.
@@ -180,12 +172,9 @@ fn block_dot(block: u32, xBase: u32, s: f32) -> f32 {
   let w = qs[block];
   var sum = 0.0;
   for (var k = 0u; k < 4u; k++) {
-    let word = w[k];
-    let lo = vec4<f32>(vec4<u32>(word, word >> 8u, word >> 16u, word >> 24u) & vec4<u32>(15u)) - vec4<f32>(8.0);
-    let hi = vec4<f32>(vec4<u32>(word >> 4u, word >> 12u, word >> 20u, word >> 28u) & vec4<u32>(15u)) - vec4<f32>(8.0);
-    sum += dot(lo, x[xBase + k] * s) + dot(hi, x[xBase + 4u + k] * s);
+    sum += dot(q4_lo(w[k]), x[xBase + k] * s) + dot(q4_hi(w[k]), x[xBase + 4u + k] * s);
   }
-  return sum * scale_of(block);
+  return sum * q4_scale(block);
 }
 
 fn matmul(wg: vec3<u32>, lid: u32) {

@@ -16,13 +16,9 @@ fn block_dot(block: u32, xBase: u32, s: f32) -> f32 {
   let w = qs[block];
   var sum = 0.0;
   for (var k = 0u; k < 4u; k++) {
-    let word = w[k];
-    let lo = vec4<f32>(vec4<u32>(word, word >> 8u, word >> 16u, word >> 24u) & vec4<u32>(15u)) - vec4<f32>(8.0);
-    let hi = vec4<f32>(vec4<u32>(word >> 4u, word >> 12u, word >> 20u, word >> 28u) & vec4<u32>(15u)) - vec4<f32>(8.0);
-    sum += dot(lo, x[xBase + k] * s) + dot(hi, x[xBase + 4u + k] * s);
+    sum += dot(q4_lo(w[k]), x[xBase + k] * s) + dot(q4_hi(w[k]), x[xBase + 4u + k] * s);
   }
-  let pair = unpack2x16float(sc[block >> 1u]);
-  return sum * select(pair.x, pair.y, (block & 1u) == 1u);
+  return sum * q4_scale(block);
 }
 
 @compute @workgroup_size(64)

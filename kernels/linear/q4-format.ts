@@ -5,6 +5,7 @@
 //   weight = (q − 8) · f16(d)
 // Layout: qs is 4 u32 per block = the 16 GGUF bytes; byte j holds q[j] in its low nibble and q[j+16] in its high.
 import { f16BitsToF32, f32ToF16Bits } from '../f16.ts';
+import type { WeightFormat } from './weight-format.ts';
 
 export const Q4_BLOCK = 32;
 
@@ -20,6 +21,13 @@ const fr = Math.fround;
 export function q4Bytes(rows: number, cols: number): { qs: number; scales: number } {
   const blocks = (rows * cols) / Q4_BLOCK;
   return { qs: blocks * 16, scales: Math.ceil(blocks / 2) * 4 };
+}
+
+/** Bytes of a [rows, cols] weight as stored (GPU buffers, records): q4 18 per 32 weights (scales padded to pairs), f32 4 per weight. */
+export function weightBytes(format: WeightFormat, rows: number, cols: number): number {
+  if (format === 'f32') return rows * cols * 4;
+  const b = q4Bytes(rows, cols);
+  return b.qs + b.scales;
 }
 
 /** Quantizes a row-major [rows, cols] f32 matrix; cols must be a multiple of 32. */

@@ -68,10 +68,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   let lo = min(lid * per, P.vocab);
   let hi = min(lo + per, P.vocab);
 
-  // argmax (value, index), lowest index on ties
+  // argmax (value, index), lowest index on ties; strided (coalesced loads: this pass is all greedy decoding does)
   var bestV = -3.4e38;
   var bestI = 0xffffffffu;
-  for (var i = lo; i < hi; i++) { let v = logit(i); if (bestI == 0xffffffffu || v > bestV) { bestV = v; bestI = i; } }
+  for (var i = lid; i < P.vocab; i += 256u) { let v = logit(i); if (bestI == 0xffffffffu || v > bestV) { bestV = v; bestI = i; } }
   redF[lid] = bestV;
   redU[lid] = bestI;
   workgroupBarrier();

@@ -20,6 +20,12 @@ export interface MatrixPart {
   cols: number;
   /** row-major [rows, cols] f32 values (from a checkpoint), or Q4_0 data already quantized (from a package) */
   data: Float32Array | Q4Data;
+  /**
+   * set when `data` is only rows [rowStart, rowStart + rowCount) of the [rows, cols] matrix: a large tensor stored
+   * in several records arrives piece by piece under one key (a q4 piece starts on an even block)
+   */
+  rowStart?: number;
+  rowCount?: number;
 }
 
 export interface EngineTensor {

@@ -5,17 +5,17 @@ import type { GpuContext } from '../../kernels/runtime.ts';
 import { embedding } from '../../kernels/embedding/embedding.ts';
 import { rmsnorm } from '../../kernels/rmsnorm/rmsnorm.ts';
 import { linear } from '../../kernels/linear/linear.ts';
-import { rope, ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
-import { applyTemperature, attentionTemperatures } from '../../kernels/temperature/temperature.ts';
-import { kvWrite } from '../../kernels/kv-write/kv-write.ts';
+import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
+import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
+import { qkPrep } from '../../kernels/qk-prep/qk-prep.ts';
+import { addNorm } from '../../kernels/add-norm/add-norm.ts';
 import { attention } from '../../kernels/attention/attention.ts';
 import { routeTopK } from '../../kernels/router/router.ts';
 import { swiglu } from '../../kernels/swiglu/swiglu.ts';
-import { residualAdd } from '../../kernels/residual/residual.ts';
 import { EngineError } from '../../protocol/errors.ts';
 import type { TextConfig } from './config.ts';
 import type { LayerWeights, MlpWeights, MoeWeights, TextWeights } from './weights.ts';
-import type { ExpertPager } from '../pager/pager.ts';
+import { ExpertPager, residentSlots, type ExpertResidency } from '../pager/pager.ts';
 
 export interface RunState {
   maxBatch: number;
@@ -24,8 +24,7 @@ export interface RunState {
   x: GPUBuffer; // [B, hidden] residual stream
   h: GPUBuffer; // [B, hidden] normed input of a block
   q: GPUBuffer; // [B, heads·headDim]
-  k: GPUBuffer; // [B, kvHeads·headDim]
-  v: GPUBuffer; // [B, kvHeads·headDim]
+  qkv: GPUBuffer; // [B, (heads + 2·kvHeads)·headDim]: the fused projection's output
   attnOut: GPUBuffer; // [B, heads·headDim]
   blockOut: GPUBuffer; // [B, hidden]: o_proj, dense MLP or shared expert output
   gateUp: GPUBuffer; // [B, 2·max(F, F_mlp)]
@@ -35,6 +34,7 @@ export interface RunState {
   expertScores: GPUBuffer; // [B·k]
   expertSlots: GPUBuffer; // [B·k] u32: the slot of each item's expert when paging (0xffffffff: not this round)
   predictedIds: GPUBuffer; // [B·k] u32: next MoE layer's experts predicted from this layer's residual
+  predictH: GPUBuffer; // [B, hidden]: the next MoE layer's normed input, for that prediction
   routedGateUp: GPUBuffer; // [B·k, 2F]
   routedAct: GPUBuffer; // [B·k, F]
   routedOut: GPUBuffer; // [B·k, hidden]
@@ -60,6 +60,11 @@ export interface ForwardOptions {
   /** logits for every token, written at rows rowBase.. of a logits buffer of `total` rows */
   logitRows?: { rowBase: number; total: number };
   embeds?: EmbedOverride[];
+  /**
+   * leave the last piece's work recorded but not submitted, so the caller's next kernels (sampling, a read-back)
+   * go in the same submission: one command buffer per decode step
+   */
+  defer?: boolean;
 }
 
 export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: number, maxBatch = 64): RunState {
@@ -77,8 +82,7 @@ export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: nu
     x: buf(B * c.hiddenSize, 'x'),
     h: buf(B * c.hiddenSize, 'h'),
     q: buf(B * qDim, 'q'),
-    k: buf(B * kvDim, 'k'),
-    v: buf(B * kvDim, 'v'),
+    qkv: buf(B * (qDim + 2 * kvDim), 'qkv'),
     attnOut: buf(B * qDim, 'attnOut'),
     blockOut: buf(B * c.hiddenSize, 'blockOut'),
     gateUp: buf(B * 2 * ffnMax, 'gateUp'),
@@ -88,6 +92,7 @@ export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: nu
     expertScores: buf(B * k, 'expertScores'),
     expertSlots: buf(B * k, 'expertSlots'),
     predictedIds: buf(B * k, 'predictedIds'),
+    predictH: buf(B * c.hiddenSize, 'predictH'),
     routedGateUp: buf(B * k * 2 * c.intermediateSize, 'routedGateUp'),
     routedAct: buf(B * k * c.intermediateSize, 'routedAct'),
     routedOut: buf(B * k * c.hiddenSize, 'routedOut'),
@@ -130,6 +135,18 @@ export function destroyRunState(s: RunState): void {
 
 export class Llama4Text {
   private invFreq: Float32Array;
+  private experts: ExpertResidency;
+  /**
+   * Benchmarks only: expert ids that replace the router's choice, [MoE layer l][maxBatch·k] u32 (a controlled
+   * routing locality); the router still runs, so the work per step is the same.
+   */
+  forcedRouting: GPUBuffer | null = null;
+  /**
+   * Submit the recorded work every this many layers (0: once per step). Submitting early lets the GPU start while
+   * the CPU records the rest of the step: Scout decode on an H200 went from 29.8 to 19.7 ms per token with 8
+   * (docs/PERFORMANCE.md); each submission costs a little.
+   */
+  submitEveryLayers = 8;
 
   constructor(
     private ctx: GpuContext,
@@ -140,6 +157,7 @@ export class Llama4Text {
     readonly pager: ExpertPager | null = null,
   ) {
     this.invFreq = ropeInvFreq(config.ropeTheta, config.headDim, config.ropeScaling);
+    this.experts = pager ?? residentSlots;
   }
 
   /**
@@ -150,7 +168,7 @@ export class Llama4Text {
    * or exceeds the run state's batch size; each piece is submitted before the next one is recorded.
    */
   async forward(ids: Uint32Array, startPos: number, options: ForwardOptions = {}): Promise<void> {
-    const c = this.config;
+    const { ctx, config: c } = this;
     if (startPos + ids.length > this.state.contextLength) {
       throw new EngineError('context-too-long', `The conversation needs ${startPos + ids.length} tokens but the context is ${this.state.contextLength}. Start a new chat or shorten the message.`);
     }
@@ -170,6 +188,7 @@ export class Llama4Text {
       await this.forwardPiece(ids.subarray(done, done + n), pos, options.logitRows ? options.logitRows.rowBase + done : -1, embeds);
       done += n;
     }
+    if (!options.defer) ctx.flush();
   }
 
   private ensureLogitRows(rows: number): void {
@@ -183,6 +202,7 @@ export class Llama4Text {
   private async forwardPiece(ids: Uint32Array, startPos: number, logitRow: number, embeds: EmbedOverride[]): Promise<void> {
     const { ctx, config: c, weights: w, state: s } = this;
     const T = ids.length;
+    ctx.flush(); // work recorded earlier reads the ids and rope table that these queue writes replace
     ctx.write(s.ids, ids);
     const positions = Array.from({ length: T }, (_, t) => startPos + t);
     ctx.write(s.ropeTable, ropeTable(this.invFreq, positions));
@@ -191,51 +211,49 @@ export class Llama4Text {
     embedding(ctx, w.embedTokens, s.ids, s.x, T);
     const rowBytes = c.hiddenSize * 4;
     for (const e of embeds) ctx.commandEncoder().copyBufferToBuffer(e.source, e.sourceRow * rowBytes, s.x, e.row * rowBytes, e.count * rowBytes);
+    const H = c.hiddenSize, eps = c.rmsNormEps;
+    rmsnorm(ctx, s.x, w.layers[0].inputNorm, s.h, T, H, eps);
+    // each block ends with its residual update fused with the next norm: h = norm(x += block output)
     for (const [l, layer] of w.layers.entries()) {
-      rmsnorm(ctx, s.x, layer.inputNorm, s.h, T, c.hiddenSize, c.rmsNormEps);
+      const nextNorm = l + 1 < w.layers.length ? w.layers[l + 1].inputNorm : w.norm;
       this.attention(l, layer, T, startPos);
-      residualAdd(ctx, s.x, s.blockOut, T, c.hiddenSize);
-      rmsnorm(ctx, s.x, layer.postAttentionNorm, s.h, T, c.hiddenSize, c.rmsNormEps);
+      addNorm(ctx, s.x, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps);
       if (layer.ffn.kind === 'moe') {
-        if (this.pager) await this.moePaged(layer.ffn.moe, l, T);
-        else this.moe(layer.ffn.moe, T);
-        residualAdd(ctx, s.x, s.blockOut, T, c.hiddenSize, { b: s.routedOut, k: c.topK });
-        if (this.pager) await this.predictNextExperts(l, T);
+        await this.moe(layer.ffn.moe, l, T);
+        addNorm(ctx, s.x, s.blockOut, { b: s.routedOut, k: c.topK }, nextNorm, s.h, T, H, eps);
+        await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));
       } else {
         this.mlp(layer.ffn.mlp, s.h, T);
-        residualAdd(ctx, s.x, s.blockOut, T, c.hiddenSize);
+        addNorm(ctx, s.x, s.blockOut, null, nextNorm, s.h, T, H, eps);
       }
+      if (this.submitEveryLayers > 0 && (l + 1) % this.submitEveryLayers === 0) ctx.flush();
     }
-    rmsnorm(ctx, s.x, w.norm, s.h, T, c.hiddenSize, c.rmsNormEps);
     if (logitRow >= 0) {
       linear(ctx, w.lmHead, s.h, s.logits, { items: T, yOffset: logitRow * c.vocabSize, yStride: c.vocabSize });
     } else {
       ctx.commandEncoder().copyBufferToBuffer(s.h, (T - 1) * rowBytes, s.lastHidden, 0, rowBytes);
       linear(ctx, w.lmHead, s.lastHidden, s.logits, { items: 1 });
     }
-    ctx.flush(); // the next piece rewrites ids and the rope table with queue writes
   }
 
   /** Self-attention of layer l on s.h, output (after o_proj) in s.blockOut. */
   private attention(l: number, layer: LayerWeights, T: number, startPos: number): void {
     const { ctx, config: c, state: s } = this;
     const a = layer.attention;
-    const kvDim = c.numKvHeads * c.headDim;
-    linear(ctx, a.q, s.h, s.q, { items: T });
-    linear(ctx, a.k, s.h, s.k, { items: T });
-    linear(ctx, a.v, s.h, s.v, { items: T });
-    if (c.usesRope[l]) {
-      rope(ctx, s.q, s.ropeTable, T, c.numHeads, c.headDim);
-      rope(ctx, s.k, s.ropeTable, T, c.numKvHeads, c.headDim);
-      if (c.useQkNorm) {
-        rmsnorm(ctx, s.q, null, s.q, T * c.numHeads, c.headDim, c.rmsNormEps);
-        rmsnorm(ctx, s.k, null, s.k, T * c.numKvHeads, c.headDim, c.rmsNormEps);
-      }
-    } else if (c.attnTemperatureTuning) {
-      applyTemperature(ctx, s.q, s.temperatures, T, c.numHeads * c.headDim);
-    }
-    kvWrite(ctx, s.k, s.kCache[l], T, kvDim, startPos, s.cacheLen[l]);
-    kvWrite(ctx, s.v, s.vCache[l], T, kvDim, startPos, s.cacheLen[l]);
+    linear(ctx, a.qkv, s.h, s.qkv, { items: T });
+    // RoPE layers: rotate q and k, then QK norm; NoPE layers: attention temperature on q; then k, v into the cache
+    qkPrep(ctx, s.qkv, s.q, s.ropeTable, s.temperatures, s.kCache[l], s.vCache[l], {
+      tokens: T,
+      heads: c.numHeads,
+      kvHeads: c.numKvHeads,
+      headDim: c.headDim,
+      startPos,
+      cacheLen: s.cacheLen[l],
+      eps: c.rmsNormEps,
+      rope: c.usesRope[l],
+      qkNorm: c.useQkNorm,
+      temperature: c.attnTemperatureTuning,
+    });
     attention(ctx, s.q, s.kCache[l], s.vCache[l], s.attnOut, {
       tokens: T,
       heads: c.numHeads,
@@ -259,54 +277,34 @@ export class Llama4Text {
 
   /**
    * MoE: the router picks top-k experts on raw logits; each selected expert runs on its input scaled by
-   * sigmoid(logit) (routedOut, one row per token×k); the shared expert's output goes to blockOut.
+   * sigmoid(logit) (routedOut, one row per token×k); the shared expert's output goes to blockOut. The experts'
+   * residency (resident, or paged in groups that fit the slots) decides which slot each item's kernels read.
    */
-  private moe(m: MoeWeights, T: number): void {
+  private async moe(m: MoeWeights, l: number, T: number): Promise<void> {
     const { ctx, config: c, state: s } = this;
-    const k = c.topK, F = c.intermediateSize;
-    linear(ctx, m.router, s.h, s.routerLogits, { items: T });
-    routeTopK(ctx, s.routerLogits, s.expertIds, s.expertScores, T, c.numExperts, k);
-    linear(ctx, m.experts.gateUp, s.h, s.routedGateUp, { items: T * k, xRowDiv: k, expertIds: s.expertIds, scores: s.expertScores });
-    swiglu(ctx, s.routedGateUp, s.routedAct, T * k, F);
-    linear(ctx, m.experts.down, s.routedAct, s.routedOut, { items: T * k, expertIds: s.expertIds });
-    this.mlp(m.shared, s.h, T);
-  }
-
-  /**
-   * MoE with paged experts: the selected ids are read back, the experts are made resident (in groups when a
-   * batch selects more distinct experts than there are slots), and the expert kernels take slot indices.
-   * Items whose expert is not in the current group get slot 0xffffffff, which the kernels skip.
-   */
-  private async moePaged(m: MoeWeights, l: number, T: number): Promise<void> {
-    const { ctx, config: c, state: s } = this;
-    const pager = this.pager!;
     const k = c.topK, F = c.intermediateSize, items = T * k;
     linear(ctx, m.router, s.h, s.routerLogits, { items: T });
     routeTopK(ctx, s.routerLogits, s.expertIds, s.expertScores, T, c.numExperts, k);
-    const ids = await ctx.readU32(s.expertIds, 0, items); // submits everything recorded so far
-    const distinct = [...new Set(ids)];
-    for (let g = 0; g < distinct.length; g += pager.slotsPerLayer) {
-      const slotOf = await pager.ensure(l, distinct.slice(g, g + pager.slotsPerLayer));
-      ctx.write(s.expertSlots, Uint32Array.from(ids, (e) => slotOf.get(e) ?? 0xffffffff));
-      linear(ctx, m.experts.gateUp, s.h, s.routedGateUp, { items, xRowDiv: k, expertIds: s.expertSlots, scores: s.expertScores });
+    if (this.forcedRouting) ctx.commandEncoder().copyBufferToBuffer(this.forcedRouting, l * s.maxBatch * k * 4, s.expertIds, 0, items * 4);
+    await this.experts.run(l, s.expertIds, items, s.expertSlots, (slots) => {
+      linear(ctx, m.experts.gateUp, s.h, s.routedGateUp, { items, xRowDiv: k, expertIds: slots, scores: s.expertScores });
       swiglu(ctx, s.routedGateUp, s.routedAct, items, F);
-      linear(ctx, m.experts.down, s.routedAct, s.routedOut, { items, expertIds: s.expertSlots });
-      ctx.flush(); // the next group's slot writes must come after this group's kernels
-    }
+      linear(ctx, m.experts.down, s.routedAct, s.routedOut, { items, expertIds: slots });
+    });
     this.mlp(m.shared, s.h, T);
   }
 
   /** Applies the next MoE layer's norm and router to this layer's residual, so its experts can be read early. */
-  private async predictNextExperts(l: number, T: number): Promise<void> {
+  private async predictNextExperts(l: number, T: number): Promise<{ layer: number; experts: number[] } | null> {
     const { ctx, config: c, state: s } = this;
     const next = c.isMoe.findIndex((moe, i) => moe && i > l);
-    if (next < 0) return;
+    if (next < 0) return null;
     const layer = this.weights.layers[next];
-    if (layer.ffn.kind !== 'moe') return;
-    rmsnorm(ctx, s.x, layer.postAttentionNorm, s.h, T, c.hiddenSize, c.rmsNormEps);
-    linear(ctx, layer.ffn.moe.router, s.h, s.routerLogits, { items: T });
+    if (layer.ffn.kind !== 'moe') return null;
+    rmsnorm(ctx, s.x, layer.postAttentionNorm, s.predictH, T, c.hiddenSize, c.rmsNormEps); // s.h holds the next layer's input
+    linear(ctx, layer.ffn.moe.router, s.predictH, s.routerLogits, { items: T });
     routeTopK(ctx, s.routerLogits, s.predictedIds, s.expertScores, T, c.numExperts, c.topK);
-    this.pager!.predict(next, [...new Set(await ctx.readU32(s.predictedIds, 0, T * c.topK))]);
+    return { layer: next, experts: [...new Set(await ctx.readU32(s.predictedIds, 0, T * c.topK))] };
   }
 }
 

@@ -3,6 +3,7 @@
 // Shapes follow llama4-spec.md §5.1 / HF modeling_llama4.py.
 import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import type { ModelConfig } from './config.ts';
+import { weightBytes } from '../../kernels/linear/q4-format.ts';
 
 /** One group of tensors. */
 export interface Part {
@@ -60,7 +61,7 @@ class Acc {
   add(rows: number, cols: number, count = 1, quantizable = true): this {
     const n = rows * cols * count;
     this.params += n;
-    this.bytes += this.mode === 'q4' && quantizable && cols % 32 === 0 ? (n / 32) * 18 : n * 4;
+    this.bytes += count * weightBytes(this.mode === 'q4' && quantizable && cols % 32 === 0 ? 'q4' : 'f32', rows, cols);
     return this;
   }
   /** vectors: norms, biases, embeddings kept f32 */
@@ -154,4 +155,14 @@ export function kvCacheBytes(config: ModelConfig, contextLength: number): number
 export function layerSchedule(config: ModelConfig): LayerPlan[] {
   const c = config.text;
   return c.usesRope.map((rope, layer) => ({ layer, rope, attention: rope ? 'chunked' : 'full', ffn: c.isMoe[layer] ? 'moe' : 'dense' }));
+}
+
+/** Expert slots per MoE layer that fit a GPU budget for routed experts (at least one). */
+export function slotsForBudget(config: ModelConfig, mode: WeightFormat, budgetBytes: number): number {
+  const c = config.text;
+  const H = c.hiddenSize, F = c.intermediateSize;
+  const matrix = (rows: number, cols: number) => weightBytes(mode === 'q4' && cols % 32 === 0 ? 'q4' : 'f32', rows, cols);
+  const perExpert = matrix(2 * F, H) + matrix(H, F);
+  const moeLayers = c.isMoe.filter(Boolean).length || 1;
+  return Math.max(1, Math.min(c.numExperts, Math.floor(budgetBytes / (perExpert * moeLayers))));
 }

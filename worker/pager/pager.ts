@@ -8,6 +8,29 @@ import { quantizeQ4 } from '../../kernels/linear/q4-format.ts';
 import type { MatrixPart } from '../model/engine-tensors.ts';
 import type { ExpertSink, MlpWeights } from '../model/weights.ts';
 
+/**
+ * How a MoE layer finds its routed experts on the GPU (design decision 4): every expert resident, the router's ids
+ * going straight to the expert kernels with no CPU round trip, or paged through a fixed pool of slots.
+ */
+export interface ExpertResidency {
+  /**
+   * Runs `compute(slots)` for layer l's `items` routed items once per group of experts that fit the slots at once;
+   * `slots` holds each item's slot index (0xffffffff: not in this group, the kernels skip it). `ids` holds the
+   * router's expert ids; `slotBuffer` is where paged slot indices are written.
+   */
+  run(l: number, ids: GPUBuffer, items: number, slotBuffer: GPUBuffer, compute: (slots: GPUBuffer) => void): Promise<void>;
+  /** After layer l's MoE block; `predict` computes the next MoE layer's likely experts (called only when wanted). */
+  afterMoe(l: number, predict: () => Promise<{ layer: number; experts: number[] } | null>): Promise<void>;
+}
+
+/** Every expert in its own slot (slot = expert id): the ids are the slots, nothing is read back. */
+export const residentSlots: ExpertResidency = {
+  async run(_l, ids, _items, _slotBuffer, compute) {
+    compute(ids);
+  },
+  async afterMoe() {},
+};
+
 /** Where a missing expert comes from. */
 export interface ExpertSource {
   read(layer: number, expert: number): Promise<MatrixPart[]>;
@@ -45,8 +68,12 @@ export interface PagerStats {
   predictedRight: number;
   /** bytes copied into GPU slots on misses */
   bytesRead: number;
-  /** time spent waiting for expert reads (ms) */
+  /** time spent waiting for expert reads from the source (ms) */
   stallMs: number;
+  /** time spent waiting for the selected ids to come back from the GPU (ms): the pass up to the router runs in it */
+  readbackMs: number;
+  /** time spent handing expert bytes to the GPU queue (ms) */
+  writeMs: number;
 }
 
 interface LayerResidency {
@@ -57,7 +84,7 @@ interface LayerResidency {
 /** How many of the latest steps (decoded tokens; a prompt is one step) the traffic history keeps. */
 export const TRAFFIC_HISTORY = 16;
 
-export class ExpertPager implements ExpertSink {
+export class ExpertPager implements ExpertSink, ExpertResidency {
   private residency = new Map<number, LayerResidency>();
   private pools = new Map<number, MlpWeights>();
   private predicted = new Map<number, Set<number>>();
@@ -65,13 +92,36 @@ export class ExpertPager implements ExpertSink {
   private lastUsed = new Map<number, number[]>();
   /** per layer, the experts each of the latest TRAFFIC_HISTORY steps used, oldest first */
   private history = new Map<number, number[][]>();
-  readonly stats: PagerStats = { hits: 0, misses: 0, prefetchAccuracy: null, predictions: 0, predictedRight: 0, bytesRead: 0, stallMs: 0 };
+  readonly stats: PagerStats = { hits: 0, misses: 0, prefetchAccuracy: null, predictions: 0, predictedRight: 0, bytesRead: 0, stallMs: 0, readbackMs: 0, writeMs: 0 };
 
   constructor(
     private ctx: GpuContext,
     readonly slotsPerLayer: number,
     readonly source: ExpertSource,
   ) {}
+
+  async run(l: number, ids: GPUBuffer, items: number, slotBuffer: GPUBuffer, compute: (slots: GPUBuffer) => void): Promise<void> {
+    const t0 = performance.now();
+    const chosen = await this.ctx.readU32(ids, 0, items); // submits everything recorded so far
+    this.stats.readbackMs += performance.now() - t0;
+    const distinct = [...new Set(chosen)];
+    for (let g = 0; g < distinct.length; g += this.slotsPerLayer) {
+      const slotOf = await this.ensure(l, distinct.slice(g, g + this.slotsPerLayer));
+      this.ctx.write(slotBuffer, Uint32Array.from(chosen, (e) => slotOf.get(e) ?? 0xffffffff));
+      compute(slotBuffer);
+      this.ctx.flush(); // the next group's slot writes must come after this group's kernels
+    }
+  }
+
+  async afterMoe(_l: number, predict: () => Promise<{ layer: number; experts: number[] } | null>): Promise<void> {
+    const p = await predict();
+    if (p) this.predict(p.layer, p.experts);
+  }
+
+  /** The GPU slot pools of MoE layer l (when they are made elsewhere than by accept(), e.g. synthetic weights). */
+  setPools(layer: number, pools: MlpWeights): void {
+    this.pools.set(layer, pools);
+  }
 
   /** Experts streaming in at load time go to the source (RAM tier); no slot is filled until a layer asks. */
   accept(layer: number, expert: number, parts: MatrixPart[], pools: MlpWeights): number | null {
@@ -125,9 +175,11 @@ export class ExpertPager implements ExpertSink {
       }
       const t0 = performance.now();
       const parts = await this.source.read(l, e);
-      this.stats.stallMs += performance.now() - t0;
+      const t1 = performance.now();
+      this.stats.stallMs += t1 - t0;
       writeSlot(this.ctx, pools.gateUp, victim, parts[0].data);
       writeSlot(this.ctx, pools.down, victim, parts[1].data);
+      this.stats.writeMs += performance.now() - t1;
       this.stats.bytesRead += this.source.bytesOf(parts);
       this.stats.misses++;
       r.expertInSlot[victim] = e;

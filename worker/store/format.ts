@@ -9,7 +9,7 @@
 import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import { EngineError } from '../../protocol/errors.ts';
 import type { ModelSource } from '../../protocol/api.ts';
-import type { Q4Data } from '../../kernels/linear/q4-format.ts';
+import { q4Bytes, weightBytes, type Q4Data } from '../../kernels/linear/q4-format.ts';
 import type { EngineTensor, MatrixPart, TensorFormat } from '../model/engine-tensors.ts';
 
 export const FORMAT_VERSION = 1;
@@ -88,8 +88,8 @@ export const MODEL_TEXT_FILES = [
 /** Bytes of a part of `rows` rows in a record. */
 export function partBytes(format: TensorFormat, rows: number, cols: number): { data: number; scales: number } {
   if (format === 'f32') return { data: rows * cols * 4, scales: 0 };
-  const blocks = (rows * cols) / 32;
-  return { data: blocks * 16, scales: Math.ceil(blocks / 2) * 4 };
+  const b = q4Bytes(rows, cols);
+  return { data: b.qs, scales: b.scales };
 }
 
 /**
@@ -97,7 +97,7 @@ export function partBytes(format: TensorFormat, rows: number, cols: number): { d
  * its f16 scale pairs line up with the whole tensor's (segments concatenate to the tensor's Q4Data).
  */
 export function segmentRows(format: TensorFormat, rows: number, cols: number, maxBytes: number): [number, number][] {
-  const rowBytes = format === 'q4' ? (cols / 32) * 18 : cols * 4;
+  const rowBytes = weightBytes(format, 2, cols) / 2; // per row (q4: 18 bytes per block, two rows keep the scale pairs whole)
   let per = Math.max(1, Math.floor(maxBytes / rowBytes));
   if (format === 'q4' && (cols / 32) % 2 === 1) per = Math.max(2, per - (per % 2));
   const out: [number, number][] = [];

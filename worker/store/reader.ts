@@ -49,8 +49,11 @@ function placeSegment(whole: Float32Array | Q4Data, payload: Uint8Array, p: Reco
 /**
  * The engine tensors of a stored model, one at a time: the text tensors, then, given the model's config with
  * `vision`, the vision tower's from its kept file (the same stream ModelSession.load takes from a checkpoint).
+ * With `pieces`, a linear cut into several records comes as one tensor per record (MatrixPart.rowStart/rowCount),
+ * which the GPU loader writes in place: a 580 MB embedding is never put back together in memory. Without, every
+ * tensor comes whole (comparisons, conversion).
  */
-export async function* storeTensors(manifest: Manifest, read: ReadRecord, onProgress?: RecordProgress, vision?: ModelConfig): AsyncGenerator<EngineTensor> {
+export async function* storeTensors(manifest: Manifest, read: ReadRecord, onProgress?: RecordProgress, vision?: ModelConfig, options: { pieces?: boolean } = {}): AsyncGenerator<EngineTensor> {
   let done = 0;
   const total = manifest.records.reduce((s, r) => s + (r.chunk ? 0 : r.bytes), 0);
   const progress = (r: RecordEntry) => {
@@ -67,6 +70,18 @@ export async function* storeTensors(manifest: Manifest, read: ReadRecord, onProg
         return { part: p.part, format: p.format, rows: p.rows, cols: p.cols, data: partData(payload, p) };
       });
       progress(records[0]);
+    } else if (options.pieces && first.kind === 'linear') {
+      let covered = 0;
+      for (const r of records) {
+        const p = r.parts[0];
+        if (r.parts.length !== 1 || p.rowStart !== covered) throw new EngineError('bad-model', `record ${r.key}: segments of ${tensor} are out of order`);
+        const data = partData(await read(r), p);
+        covered = p.rowEnd;
+        progress(r);
+        yield { key: tensor, kind: 'linear', parts: [{ part: p.part, format: p.format, rows: p.rows, cols: p.cols, data, rowStart: p.rowStart, rowCount: p.rowEnd - p.rowStart }] };
+      }
+      if (covered !== first.rows) throw new EngineError('bad-model', `${tensor}: its records cover ${covered} of ${first.rows} rows`);
+      continue;
     } else {
       const whole = emptyPart(first.format, first.rows, first.cols);
       let covered = 0;

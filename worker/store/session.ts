@@ -55,7 +55,7 @@ function sessionFrom(
     ...rest,
     weights: manifest.weights,
     vision,
-    tensors: (config, withVision) => storeTensors(manifest, read, onProgress, withVision ? config : undefined),
+    tensors: (config, withVision) => storeTensors(manifest, read, onProgress, withVision ? config : undefined, { pieces: true }),
     expertSource: experts,
   });
 }

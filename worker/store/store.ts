@@ -151,9 +151,9 @@ export class WeightStore {
     return payload;
   }
 
-  /** The engine tensors of a stored model, for loadTextWeights(). */
+  /** The engine tensors of a stored model, for loadTextWeights() (large linears in pieces, written in place). */
   tensors(manifest: Manifest, options: { verify?: boolean; onProgress?: RecordProgress } = {}): AsyncGenerator<EngineTensor> {
-    return storeTensors(manifest, (entry) => this.readRecord(manifest, entry, options.verify), options.onProgress);
+    return storeTensors(manifest, (entry) => this.readRecord(manifest, entry, options.verify), options.onProgress, undefined, { pieces: true });
   }
 
   /** Routed experts read one record at a time: an ExpertSource for the pager (worker/pager). */

@@ -1,0 +1,71 @@
+// The model bench in its quick form (what CI can run on SwiftShader), through the CLI's exact contract, so the
+// command cannot rot: its JSON report must hold sane figures, and the paged run must give the resident run's tokens.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, parseRouting } from './bench-model.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function bench(args: string[]) {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', './tools/wgsl-hook.mjs', 'cli/bench.ts', 'model', ...args, '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(run.status, 0, `bench failed:\n${run.stderr}`);
+  const lines = run.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+const positive = (v: unknown, what: string) => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} = ${v}`);
+
+test('npm run bench -- model --quick reports sane figures, and paged decode matches resident decode', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-model-'));
+  const trace = join(dir, 'trace.json');
+  writeFileSync(trace, JSON.stringify({ experts: [[0, 1, 2, 3], [3, 3, 1, 0], [2, 0, 0, 1]] }));
+  const r = bench(['--quick', '--expert-budget-gib', '0.0002', '--also-resident', '--routing', `trace:${trace}`, '--tokens', '5']);
+  positive(r.rooflineGBps, 'roofline');
+  assert.equal(r.layers, 4);
+  for (const run of [r.resident, r.paged]) {
+    assert.ok(run, 'both runs are reported');
+    assert.equal(run.tokens.length, 6, 'first token of the prefill + 5 decoded');
+    assert.ok(run.tokens.every((t: number) => Number.isInteger(t) && t >= 0 && t < 512), `token ids in the vocabulary: ${run.tokens}`);
+    positive(run.prefillTokPerS, 'prefill tok/s');
+    positive(run.decode.tokPerS, 'decode tok/s');
+    positive(run.decode.gpuBusyMs, 'GPU busy ms');
+    assert.ok(run.decode.gpuBusyMs <= run.decode.msPerToken * 1.05, 'GPU busy time fits in the wall time');
+    assert.ok(Math.abs(run.decode.gpuBusyMs + run.decode.restMs - run.decode.msPerToken) < 1e-6, 'busy + rest = wall');
+    positive(run.decode.dispatchesPerToken, 'dispatches per token');
+    positive(run.bytesPerToken.weights, 'weight bytes per token');
+    assert.ok(run.bytesPerToken.weights < run.memory.weights, 'a token reads less than all the weights (one expert of four)');
+    positive(run.decodeRooflineRatio, 'roofline ratio');
+    positive(run.memory.weights, 'weights memory');
+    positive(run.memory.kv, 'KV memory');
+    positive(run.memory.scratch, 'scratch memory');
+  }
+  assert.equal(r.resident.decode.submitsPerToken, 1, 'resident decode: one submission per step');
+  assert.ok(r.paged.decode.submitsPerToken > 1, 'paged decode reads expert ids back');
+  assert.equal(r.pagedMatchesResident, true);
+  const p = r.paged.paging;
+  assert.equal(p.slotsPerLayer, 1);
+  assert.ok(p.hitRate >= 0 && p.hitRate <= 1);
+  positive(p.pagedInBytesPerToken, 'bytes paged in per token');
+  positive(p.uploadGBps, 'upload bandwidth');
+  positive(r.paged.pagingBoundTokPerS, 'paging bound');
+});
+
+test('the model bench cuts a real config to --layers and parses routings', () => {
+  const scout = loadConfig(join(root, '..', 'shared', 'fixtures', 'configs', 'Llama-4-Scout-17B-16E-Instruct.config.json'), 4);
+  assert.equal(scout.text.numLayers, 4);
+  assert.deepEqual(scout.text.usesRope, [true, true, true, false]);
+  assert.equal(scout.text.hiddenSize, 5120);
+  assert.equal(scout.text.vocabSize, 202048);
+  assert.deepEqual(parseRouting('sticky:0.95'), { kind: 'sticky', p: 0.95 });
+  assert.throws(() => parseRouting('sticky:2'), /0 ≤ P ≤ 1/);
+  assert.throws(() => parseRouting('often'), /random, sticky:P or trace:FILE/);
+});

@@ -1,0 +1,518 @@
+// npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
+//   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
+//   [--kernel-profile] [--json] [--quick]
+//
+// The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
+// --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
+// it (one submission per decode step). Prints load time, prefill and decode tok/s, ms per token split into GPU busy
+// time (timestamps around every compute pass of the step) and the rest (CPU encoding, submits, waits, read-backs),
+// weight bytes read per decoded token (from the tensors a token touches), the decode roofline ratio against a
+// streaming read measured in the same run, and GPU memory per category. With --expert-budget-gib the routed experts
+// are paged through that many GiB of slots: hit rate, prediction accuracy, bytes paged in per token, the measured
+// upload bandwidth and the paging bound.
+// --quick (no --config): a tiny Llama-4-shaped config that runs on SwiftShader in seconds (CI runs it).
+import { readFileSync } from 'node:fs';
+import type { GpuContext } from '../kernels/runtime.ts';
+import { createNodeGpu } from './node-gpu.ts';
+import { hashFill } from '../kernels/hash-fill/hash-fill.ts';
+import { rooflineRead, ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
+import { sampleToken } from '../kernels/sample/sample.ts';
+import { linearBytes, weightBytes } from '../kernels/linear/linear.ts';
+import { writeSlot } from '../kernels/linear/pool.ts';
+import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
+import { createRunState, destroyRunState, Llama4Text, type RunState } from '../worker/model/llama4.ts';
+import { destroyTextWeights, type MlpWeights, type TextWeights } from '../worker/model/weights.ts';
+import { ExpertPager, type ExpertSource } from '../worker/pager/pager.ts';
+import { slotsForBudget } from '../worker/model/memory-plan.ts';
+import { syntheticTextWeights } from './synthetic-model.ts';
+import type { WeightFormat as WeightMode } from '../kernels/linear/weight-format.ts';
+
+export interface ModelBenchOptions {
+  config: ModelConfig;
+  configName: string;
+  weights: WeightMode;
+  prompt: number;
+  tokens: number;
+  /** GiB of GPU memory for routed-expert slots; null: every expert resident */
+  expertBudgetGiB: number | null;
+  routing: Routing;
+  /** decode ends at this position (the KV before the prompt is synthetic); null: the prompt starts at 0 */
+  context: number | null;
+  /** with paging: also run every expert resident first and check the paged run gives the same tokens */
+  alsoResident: boolean;
+  /** submit every this many layers during decode (0: one submission per step; null: the engine's default) */
+  submitEvery: number | null;
+  /** after the decode, two more steps with each dispatch timed alone: GPU time per kernel */
+  kernelProfile: boolean;
+  quick: boolean;
+}
+
+export type Routing = { kind: 'random' } | { kind: 'sticky'; p: number } | { kind: 'trace'; ids: number[][]; file: string };
+
+const GiB = 1024 ** 3;
+/** expert payloads kept in RAM for the pager's source (Scout: 63 distinct experts of 67.5 MiB) */
+const RAM_TIER_BYTES = 4 * GiB;
+/** decode steps left out of the figures: the first compiles the mat-vec pipelines */
+const WARMUP_STEPS = 2;
+
+/** A tiny config of Llama 4's structure (chunked RoPE layers and a NoPE layer, MoE with a shared expert). */
+export function quickConfig(): ModelConfig {
+  return parseConfig({
+    architectures: ['Llama4ForCausalLM'],
+    model_type: 'llama4_text',
+    vocab_size: 512,
+    hidden_size: 128,
+    intermediate_size: 256,
+    intermediate_size_mlp: 512,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 32,
+    num_local_experts: 4,
+    num_experts_per_tok: 1,
+    interleave_moe_layer_step: 2,
+    attention_chunk_size: 16,
+    max_position_embeddings: 4096,
+    use_qk_norm: true,
+    attn_temperature_tuning: true,
+    eos_token_id: [1],
+  });
+}
+
+/** The config file's model, cut to `layers` layers (per-layer lists cut to match). */
+export function loadConfig(path: string, layers: number | null): ModelConfig {
+  const json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  if (layers !== null) {
+    const text = (json.text_config ?? json) as Record<string, unknown>;
+    const total = Number(text.num_hidden_layers);
+    if (!(layers >= 1 && layers <= total)) throw new Error(`--layers must be between 1 and ${total}`);
+    text.num_hidden_layers = layers;
+    if (Array.isArray(text.no_rope_layers) && text.no_rope_layers.length) text.no_rope_layers = (text.no_rope_layers as number[]).slice(0, layers);
+    if (Array.isArray(text.moe_layers)) text.moe_layers = (text.moe_layers as number[]).filter((l) => l < layers);
+    if (Array.isArray(text.layer_types)) text.layer_types = (text.layer_types as unknown[]).slice(0, layers);
+  }
+  return parseConfig(json);
+}
+
+export function parseRouting(s: string): Routing {
+  if (s === 'random') return { kind: 'random' };
+  const sticky = /^sticky:([0-9.]+)$/.exec(s);
+  if (sticky) {
+    const p = Number(sticky[1]);
+    if (!(p >= 0 && p <= 1)) throw new Error('--routing sticky:P needs 0 ≤ P ≤ 1');
+    return { kind: 'sticky', p };
+  }
+  if (s.startsWith('trace:')) {
+    const file = s.slice(6);
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { experts?: number[][] } | number[][];
+    const ids = Array.isArray(data) ? data : data.experts;
+    if (!Array.isArray(ids) || !ids.length || !ids.every((r) => Array.isArray(r) && r.every(Number.isInteger))) {
+      throw new Error(`${file}: a trace is {"experts": [[expert of each layer] for each token]}`);
+    }
+    return { kind: 'trace', ids, file };
+  }
+  throw new Error(`--routing: expected random, sticky:P or trace:FILE, got ${s}`);
+}
+
+/** Expert ids forced on each MoE layer, step by step (sticky: keep the layer's last expert with probability P). */
+class RoutingPlan {
+  private last: number[];
+  private step = 0;
+  private seed = 12345;
+  constructor(
+    private routing: Routing,
+    private config: ModelConfig,
+  ) {
+    this.last = config.text.isMoe.map(() => 0);
+  }
+  private random(): number {
+    this.seed = (Math.imul(this.seed, 1664525) + 1013904223) >>> 0;
+    return this.seed / 4294967296;
+  }
+  /** ids [layer][maxBatch·k] for a step of T tokens; null when the router decides */
+  next(T: number, maxBatch: number): Uint32Array | null {
+    const r = this.routing;
+    if (r.kind === 'random') return null;
+    const c = this.config.text, k = c.topK;
+    const out = new Uint32Array(c.numLayers * maxBatch * k);
+    for (let t = 0; t < T; t++, this.step++) {
+      for (let l = 0; l < c.numLayers; l++) {
+        if (!c.isMoe[l]) continue;
+        let e: number;
+        if (r.kind === 'trace') e = r.ids[this.step % r.ids.length][l % r.ids[0].length] % c.numExperts;
+        else e = this.random() < r.p ? this.last[l] : Math.floor(this.random() * c.numExperts);
+        this.last[l] = e;
+        for (let j = 0; j < k; j++) out[l * maxBatch * k + t * k + j] = (e + j) % c.numExperts;
+      }
+    }
+    return out;
+  }
+}
+
+/** Streaming-read bandwidth of this device (GB/s), timed with GPU timestamps. */
+async function measureRoofline(ctx: GpuContext, quick: boolean): Promise<{ GBps: number; bytes: number }> {
+  const bytes = Math.floor(Math.min(quick ? 4 * 2 ** 20 : GiB, ctx.maxBindingBytes) / 256) * 256;
+  const src = ctx.createBuffer(bytes, 'roofline src');
+  const out = ctx.createBuffer(16, 'roofline out');
+  hashFill(ctx, src, bytes, 0, 99);
+  const groups = quick ? 16 : ROOFLINE_WORKGROUPS;
+  const reads = quick ? 2 : 40;
+  ctx.startProfile();
+  for (let i = 0; i < reads; i++) rooflineRead(ctx, src, out, bytes, 0, groups); // warm-up (clocks up)
+  ctx.markProfile();
+  for (let i = 0; i < reads; i++) rooflineRead(ctx, src, out, bytes, 0, groups);
+  ctx.markProfile();
+  const [, ns] = (await ctx.endProfile()).steps;
+  src.destroy();
+  out.destroy();
+  return { GBps: (reads * bytes) / ns, bytes };
+}
+
+/** Upload bandwidth from the RAM tier into slots (writeBuffer, then waiting for the GPU), GB/s. */
+async function measureUpload(ctx: GpuContext, pools: MlpWeights, slots: number, layer: number, source: ExpertSource, count: number): Promise<number> {
+  const p = pools;
+  await ctx.settleWrites();
+  let bytes = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const parts = await source.read(layer, i);
+    writeSlot(ctx, p.gateUp, i % slots, parts[0].data);
+    writeSlot(ctx, p.down, i % slots, parts[1].data);
+    bytes += source.bytesOf(parts);
+  }
+  await ctx.settleWrites();
+  return bytes / ((performance.now() - t0) * 1e6);
+}
+
+/** Weight bytes one decoded token reads: every tensor it touches, the selected routed experts only. */
+function weightBytesPerToken(w: TextWeights, config: ModelConfig): number {
+  const c = config.text;
+  let bytes = weightBytes(w.embedTokens.format, 1, c.hiddenSize) + w.norm.size + linearBytes(w.lmHead);
+  for (const l of w.layers) {
+    bytes += l.inputNorm.size + l.postAttentionNorm.size;
+    bytes += Object.values(l.attention).reduce((s, x) => s + linearBytes(x), 0);
+    if (l.ffn.kind === 'moe') {
+      const m = l.ffn.moe;
+      const slots = m.experts.gateUp.rows / m.experts.gateUp.rowsPerExpert!;
+      bytes += linearBytes(m.router) + linearBytes(m.shared.gateUp) + linearBytes(m.shared.down);
+      bytes += (c.topK * (linearBytes(m.experts.gateUp) + linearBytes(m.experts.down))) / slots;
+    } else {
+      bytes += linearBytes(l.ffn.mlp.gateUp) + linearBytes(l.ffn.mlp.down);
+    }
+  }
+  return bytes;
+}
+
+/** KV bytes the attention of one token at `pos` reads (RoPE layers: within its chunk). */
+function kvBytesAt(config: ModelConfig, pos: number): number {
+  const c = config.text, row = 2 * c.numKvHeads * c.headDim * 4;
+  return c.usesRope.reduce((s, rope) => s + row * (rope ? (pos % c.attentionChunkSize) + 1 : pos + 1), 0);
+}
+
+function memory(state: RunState, weights: TextWeights, ctx: GpuContext) {
+  let kv = 0, scratch = 0;
+  for (const [key, value] of Object.entries(state)) {
+    if (key === 'kCache' || key === 'vCache') kv += (value as GPUBuffer[]).reduce((s, b) => s + b.size, 0);
+    else if (value && typeof value === 'object' && 'size' in value) scratch += (value as GPUBuffer).size;
+  }
+  return { weights: weights.gpuBytes, kv, scratch: scratch + ctx.uniformArenaBytes, stagingPeak: ctx.peakPendingWriteBytes };
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
+const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+
+interface RunResult {
+  tokens: number[];
+  loadSeconds: number;
+  prefillTokPerS: number;
+  decode: { tokPerS: number; msPerToken: number; msPerTokenMedian: number; gpuBusyMs: number; restMs: number; dispatchesPerToken: number; submitsPerToken: number };
+  bytesPerToken: { weights: number; kv: number };
+  memory: ReturnType<typeof memory>;
+  /** with --kernel-profile: GPU time per token of each kernel, every dispatch timed alone */
+  kernels: { name: string; msPerToken: number; dispatchesPerToken: number }[];
+  paging: null | {
+    slotsPerLayer: number;
+    slotBytes: number;
+    hitRate: number;
+    predictionAccuracy: number | null;
+    pagedInBytesPerToken: number;
+    missesPerToken: number;
+    uploadGBps: number;
+    readbackMsPerToken: number;
+    writeMsPerToken: number;
+    stallMsPerToken: number;
+  };
+}
+
+async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, log: (s: string) => void): Promise<RunResult> {
+  const c = o.config.text;
+  const slots = paged && o.expertBudgetGiB !== null ? slotsForBudget(o.config, o.weights, o.expertBudgetGiB * GiB) : c.numExperts;
+  const t0 = performance.now();
+  ctx.peakPendingWriteBytes = 0;
+  const expertBytesGuess = weightBytes(o.weights === 'q4' && c.hiddenSize % 32 === 0 ? 'q4' : 'f32', 3 * c.intermediateSize, c.hiddenSize);
+  const distinct = Math.max(1, Math.floor(RAM_TIER_BYTES / Math.max(1, expertBytesGuess)));
+  const matchPaged = o.expertBudgetGiB !== null; // resident experts equal the pager's payloads, else fresh hashes
+  const { weights, experts, expertBytes } = await syntheticTextWeights(ctx, o.config, o.weights, slots, distinct, matchPaged);
+  const pager = slots < c.numExperts ? new ExpertPager(ctx, slots, experts) : null;
+  if (pager) weights.layers.forEach((l, i) => l.ffn.kind === 'moe' && pager.setPools(i, l.ffn.moe.experts));
+  const start = o.context !== null ? Math.max(0, o.context - o.prompt - o.tokens) : 0;
+  const contextLength = Math.max(o.context ?? 0, start + o.prompt + o.tokens + 3);
+  const state = createRunState(ctx, c, contextLength);
+  if (start > 0) for (const b of [...state.kCache, ...state.vCache]) hashFill(ctx, b, b.size, 2, 7, 0.5); // a synthetic history
+  await ctx.settleWrites();
+  const loadSeconds = (performance.now() - t0) / 1000;
+  log(`  loaded in ${loadSeconds.toFixed(1)} s: ${(weights.gpuBytes / 1e9).toFixed(2)} GB of weights${pager ? `, ${slots} expert slots per MoE layer (paged)` : ', every expert resident'}`);
+
+  const model = new Llama4Text(ctx, c, weights, state, pager);
+  if (o.submitEvery !== null) model.submitEveryLayers = o.submitEvery;
+  const plan = new RoutingPlan(o.routing, o.config);
+  const forced = o.routing.kind === 'random' ? null : ctx.createBuffer(c.numLayers * state.maxBatch * c.topK * 4, 'forced routing');
+  model.forcedRouting = forced;
+  const route = (T: number) => {
+    const ids = plan.next(Math.min(T, state.maxBatch), state.maxBatch);
+    if (ids && forced) ctx.write(forced, ids);
+  };
+  const out = ctx.createBuffer(4, 'token');
+  const greedy = { temperature: 0, topK: 0, topP: 1, u: 0 };
+  const sample = async () => {
+    sampleToken(ctx, state.logits, 0, c.vocabSize, null, 0, out, greedy);
+    return (await ctx.readU32(out, 0, 1))[0];
+  };
+
+  // warm-up: compiles the prefill pipelines on a few tokens
+  ctx.flush();
+  route(4);
+  await model.forward(Uint32Array.from({ length: Math.min(4, o.prompt) }, (_, i) => i + 1), start);
+  await sample();
+
+  const prompt = Uint32Array.from({ length: o.prompt }, (_, i) => (i * 7919 + 3) % c.vocabSize);
+  route(o.prompt);
+  const tp = performance.now();
+  await model.forward(prompt, start, { defer: true });
+  let id = await sample();
+  const prefillTokPerS = o.prompt / ((performance.now() - tp) / 1000);
+  const tokens = [id];
+  if (pager) await ctx.settleWrites();
+  const statsBefore = pager ? { ...pager.stats } : null;
+
+  const wall: number[] = [];
+  let dispatches = 0, submits = 0;
+  ctx.startProfile();
+  for (let i = 0; i < o.tokens; i++) {
+    route(1);
+    const d0 = ctx.dispatchCount, s0 = ctx.submitCount;
+    const ts = performance.now();
+    await model.forward(Uint32Array.of(id), start + o.prompt + i, { defer: true });
+    id = await sample();
+    wall.push(performance.now() - ts);
+    ctx.markProfile();
+    if (i >= WARMUP_STEPS) {
+      dispatches += ctx.dispatchCount - d0;
+      submits += ctx.submitCount - s0;
+    }
+    tokens.push(id);
+  }
+  const gpu = (await ctx.endProfile()).steps.map((ns) => ns / 1e6);
+  // a breakdown by kernel: two more steps with every dispatch in a pass of its own
+  let kernels: RunResult['kernels'] = [];
+  if (o.kernelProfile) {
+    ctx.startProfile(true);
+    for (let i = 0; i < 2; i++) {
+      route(1);
+      await model.forward(Uint32Array.of(id), start + o.prompt + o.tokens + i, { defer: true });
+      id = await sample();
+      ctx.markProfile();
+    }
+    const byKernel = (await ctx.endProfile()).kernels;
+    kernels = [...byKernel].map(([name, k]) => ({ name, msPerToken: k.ns / 2 / 1e6, dispatchesPerToken: k.count / 2 })).sort((a, b) => b.msPerToken - a.msPerToken);
+  }
+  const measured = wall.slice(WARMUP_STEPS);
+  const busy = gpu.slice(WARMUP_STEPS);
+  const n = measured.length;
+  const msPerToken = mean(measured);
+  const positions = Array.from({ length: n }, (_, i) => start + o.prompt + WARMUP_STEPS + i);
+  let paging: RunResult['paging'] = null;
+  if (pager && statsBefore) {
+    const s = pager.stats;
+    const decoded = o.tokens; // stats cover every decode step (warm-up steps too)
+    const hits = s.hits - statsBefore.hits, misses = s.misses - statsBefore.misses;
+    const moeLayer = weights.layers.findIndex((l) => l.ffn.kind === 'moe');
+    const ffn = weights.layers[moeLayer].ffn;
+    const uploadGBps = ffn.kind === 'moe' ? await measureUpload(ctx, ffn.moe.experts, slots, moeLayer, experts, Math.min(8, c.numExperts)) : NaN;
+    paging = {
+      slotsPerLayer: slots,
+      slotBytes: slots * expertBytes,
+      hitRate: hits / Math.max(1, hits + misses),
+      predictionAccuracy: s.prefetchAccuracy,
+      pagedInBytesPerToken: (s.bytesRead - statsBefore.bytesRead) / decoded,
+      missesPerToken: misses / decoded,
+      uploadGBps,
+      readbackMsPerToken: (s.readbackMs - statsBefore.readbackMs) / decoded,
+      writeMsPerToken: (s.writeMs - statsBefore.writeMs) / decoded,
+      stallMsPerToken: (s.stallMs - statsBefore.stallMs) / decoded,
+    };
+  }
+  const result: RunResult = {
+    tokens,
+    loadSeconds,
+    prefillTokPerS,
+    decode: {
+      tokPerS: 1000 / msPerToken,
+      msPerToken,
+      msPerTokenMedian: median(measured),
+      gpuBusyMs: mean(busy),
+      restMs: msPerToken - mean(busy),
+      dispatchesPerToken: dispatches / n,
+      submitsPerToken: submits / n,
+    },
+    bytesPerToken: { weights: weightBytesPerToken(weights, o.config), kv: mean(positions.map((p) => kvBytesAt(o.config, p))) },
+    memory: memory(state, weights, ctx),
+    kernels,
+    paging,
+  };
+  forced?.destroy();
+  out.destroy();
+  destroyTextWeights(weights);
+  destroyRunState(state);
+  ctx.forgetBindGroups();
+  await ctx.settleWrites();
+  return result;
+}
+
+export interface ModelBenchReport {
+  adapter: string;
+  config: string;
+  layers: number;
+  weights: WeightMode;
+  prompt: number;
+  tokens: number;
+  context: number | null;
+  routing: string;
+  rooflineGBps: number;
+  resident: (RunResult & { decodeRooflineRatio: number }) | null;
+  paged: (RunResult & { decodeRooflineRatio: number; pagingBoundTokPerS: number; ofPagingBound: number }) | null;
+  pagedMatchesResident: boolean | null;
+}
+
+export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBenchOptions, log: (s: string) => void): Promise<ModelBenchReport> {
+  const c = o.config.text;
+  log(`adapter: ${adapter}`);
+  log(`model: ${o.configName}, ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads}/${c.numKvHeads} heads of ${c.headDim}, ${c.numExperts} experts of FFN ${c.intermediateSize}, vocab ${c.vocabSize}, ${o.weights}`);
+  const roof = await measureRoofline(ctx, o.quick);
+  log(`roofline: streaming read of ${(roof.bytes / 2 ** 20).toFixed(0)} MiB at ${roof.GBps.toFixed(1)} GB/s`);
+  const ratio = (r: RunResult) => (r.bytesPerToken.weights / (roof.GBps * 1e6)) / r.decode.msPerToken;
+  let resident: ModelBenchReport['resident'] = null;
+  let paged: ModelBenchReport['paged'] = null;
+  if (o.expertBudgetGiB === null || o.alsoResident) {
+    log('resident:');
+    const r = await runOnce(ctx, o, false, log);
+    resident = { ...r, decodeRooflineRatio: ratio(r) };
+    report(resident, log);
+  }
+  if (o.expertBudgetGiB !== null) {
+    log(`paged (${o.expertBudgetGiB} GiB of expert slots, routing ${routingName(o.routing)}):`);
+    const r = await runOnce(ctx, o, true, log);
+    const p = r.paging!;
+    // the fastest a paged token can be: its weight bytes at the roofline plus its misses at the upload bandwidth
+    const boundMs = r.bytesPerToken.weights / (roof.GBps * 1e6) + p.pagedInBytesPerToken / (p.uploadGBps * 1e6);
+    paged = { ...r, decodeRooflineRatio: ratio(r), pagingBoundTokPerS: 1000 / boundMs, ofPagingBound: r.decode.tokPerS / (1000 / boundMs) };
+    report(paged, log);
+    log(
+      `  paging: ${p.slotsPerLayer} slots/layer, hit rate ${(100 * p.hitRate).toFixed(1)} %, next-layer prediction ${p.predictionAccuracy === null ? 'n/a' : (100 * p.predictionAccuracy).toFixed(1) + ' %'}, ` +
+        `${p.missesPerToken.toFixed(2)} misses = ${(p.pagedInBytesPerToken / 2 ** 20).toFixed(1)} MiB paged in per token; upload ${p.uploadGBps.toFixed(2)} GB/s; ` +
+        `paging bound ${paged.pagingBoundTokPerS.toFixed(2)} tok/s, measured ${(100 * paged.ofPagingBound).toFixed(1)} % of it; per token: read-back wait ${p.readbackMsPerToken.toFixed(2)} ms, slot writes ${p.writeMsPerToken.toFixed(2)} ms, source reads ${p.stallMsPerToken.toFixed(2)} ms`,
+    );
+  }
+  const pagedMatchesResident = resident && paged ? resident.tokens.every((t, i) => t === paged!.tokens[i]) : null;
+  if (pagedMatchesResident !== null) log(`paged tokens ${pagedMatchesResident ? 'match' : 'DIFFER FROM'} the resident run's`);
+  return {
+    adapter,
+    config: o.configName,
+    layers: c.numLayers,
+    weights: o.weights,
+    prompt: o.prompt,
+    tokens: o.tokens,
+    context: o.context,
+    routing: routingName(o.routing),
+    rooflineGBps: roof.GBps,
+    resident,
+    paged,
+    pagedMatchesResident,
+  };
+}
+
+function routingName(r: Routing): string {
+  return r.kind === 'sticky' ? `sticky:${r.p}` : r.kind === 'trace' ? `trace:${r.file}` : 'random';
+}
+
+function report(r: RunResult & { decodeRooflineRatio: number }, log: (s: string) => void): void {
+  const d = r.decode, m = r.memory;
+  const gb = (b: number) => (b / 1e9).toFixed(3);
+  log(`  prefill: ${r.prefillTokPerS.toFixed(1)} tok/s`);
+  log(
+    `  decode: ${d.tokPerS.toFixed(2)} tok/s, ${d.msPerToken.toFixed(2)} ms per token (median ${d.msPerTokenMedian.toFixed(2)}): GPU busy ${d.gpuBusyMs.toFixed(2)} ms, rest ${d.restMs.toFixed(2)} ms; ` +
+      `${d.dispatchesPerToken.toFixed(0)} dispatches and ${d.submitsPerToken.toFixed(1)} submits per token`,
+  );
+  log(`  bytes per token: weights ${gb(r.bytesPerToken.weights)} GB, KV ${gb(r.bytesPerToken.kv)} GB; decode roofline ratio ${(100 * r.decodeRooflineRatio).toFixed(1)} %`);
+  if (r.kernels.length) {
+    log(`  GPU time per token by kernel (each dispatch timed alone): ` + r.kernels.map((k) => `${k.name} ${k.msPerToken.toFixed(3)} ms/${k.dispatchesPerToken}`).join(', '));
+  }
+  log(`  GPU memory: weights ${gb(m.weights)} GB, KV ${gb(m.kv)} GB, scratch ${gb(m.scratch)} GB, staging (peak queued writes) ${gb(m.stagingPeak)} GB`);
+}
+
+function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
+  const value = (name: string) => {
+    const i = args.indexOf(name);
+    if (i < 0) return null;
+    const v = args[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+    return v;
+  };
+  const int = (name: string, fallback: number) => {
+    const v = value(name);
+    if (v === null) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got ${v}`);
+    return n;
+  };
+  const known = new Set(['model', '--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile']);
+  args.forEach((a, i) => {
+    if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}`);
+    if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
+  });
+  const quick = args.includes('--quick');
+  const configPath = value('--config');
+  if (!configPath && !quick) throw new Error('--config <config.json> is required (or --quick for the built-in tiny config)');
+  const layersArg = value('--layers');
+  const config = configPath ? loadConfig(configPath, layersArg === null ? null : int('--layers', 0)) : quickConfig();
+  const weights = (value('--weights') ?? 'q4') as WeightMode;
+  if (weights !== 'q4' && weights !== 'f32') throw new Error('--weights must be q4 or f32');
+  const budget = value('--expert-budget-gib');
+  const expertBudgetGiB = budget === null ? null : Number(budget);
+  if (expertBudgetGiB !== null && !(expertBudgetGiB > 0)) throw new Error('--expert-budget-gib must be a positive number');
+  const context = value('--context');
+  const options: ModelBenchOptions = {
+    config,
+    configName: configPath ?? 'quick (built-in tiny Llama 4)',
+    weights,
+    prompt: Math.max(1, int('--prompt', quick ? 8 : 64)),
+    tokens: Math.max(WARMUP_STEPS + 1, int('--tokens', quick ? 6 : 32)),
+    expertBudgetGiB,
+    routing: parseRouting(value('--routing') ?? 'random'),
+    context: context === null ? null : int('--context', 0),
+    alsoResident: args.includes('--also-resident'),
+    submitEvery: value('--submit-every') === null ? null : int('--submit-every', 0),
+    kernelProfile: args.includes('--kernel-profile'),
+    quick,
+  };
+  return { options, json: args.includes('--json') };
+}
+
+export async function main(args: string[]): Promise<void> {
+  const { options, json } = parseArgs(args);
+  // Dawn rounds timestamps to a coarse grain unless told not to
+  const { ctx, adapterName } = await createNodeGpu(['disable-dawn-features=timestamp_quantization']);
+  const log = (s: string) => (json ? console.error(s) : console.log(s));
+  const report = await runModelBench(ctx, adapterName, options, log);
+  if (json) console.log(JSON.stringify(report));
+}
