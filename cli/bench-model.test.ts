@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, parseRouting } from './bench-model.ts';
+import { fixturesDir } from '../testing/fixtures.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -60,7 +61,7 @@ test('npm run bench -- model --quick reports sane figures, and paged decode matc
 });
 
 test('the model bench cuts a real config to --layers and parses routings', () => {
-  const scout = loadConfig(join(root, '..', 'shared', 'fixtures', 'configs', 'Llama-4-Scout-17B-16E-Instruct.config.json'), 4);
+  const scout = loadConfig(join(fixturesDir(), 'configs', 'Llama-4-Scout-17B-16E-Instruct.config.json'), 4);
   assert.equal(scout.text.numLayers, 4);
   assert.deepEqual(scout.text.usesRope, [true, true, true, false]);
   assert.equal(scout.text.hiddenSize, 5120);
