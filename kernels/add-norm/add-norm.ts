@@ -17,6 +17,7 @@ export function addNorm(
   dim: number,
   eps: number,
 ): void {
+  if (dim % 4 !== 0) throw new Error(`addNorm: dimension ${dim} is not a multiple of 4`);
   ctx.dispatch({
     kernel: addNormKernel,
     params: { tokens, dim, k: routed?.k ?? 0, eps },

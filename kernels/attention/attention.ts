@@ -59,7 +59,7 @@ export interface AttentionCall {
 }
 
 export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall): void {
-  if (c.headDim > 256) throw new Error(`attention: head_dim ${c.headDim} > 256 is not supported`);
+  if (c.headDim > 256 || c.headDim % 4 !== 0) throw new Error(`attention: head_dim ${c.headDim} is not supported (a multiple of 4, at most 256)`);
   if (c.heads % c.kvHeads !== 0) throw new Error(`attention: ${c.heads} heads are not a multiple of ${c.kvHeads} KV heads`);
   const splits = c.splits ?? attentionSplits(c);
   if (splits > MAX_SPLITS || (splits > 1 && c.tokens > SPLIT_MAX_TOKENS)) throw new Error(`attention: at most ${MAX_SPLITS} splits of ≤ ${SPLIT_MAX_TOKENS} queries`);

@@ -15,12 +15,12 @@ override SPLIT: u32 = 1u;
 const MAX_HEAD_DIM = 256u;
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> kCache: array<f32>;
+@group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>; // headDim is a multiple of 4
 @group(0) @binding(3) var<storage, read> vCache: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> part: array<f32>;
 
-var<workgroup> qs: array<f32, MAX_HEAD_DIM>;
+var<workgroup> qs: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
 var<workgroup> p: array<f32, TILE>;
 var<workgroup> red: array<f32, TILE>;
 
@@ -44,7 +44,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     lo = first; // past `last` when this run is empty: the loop below does nothing
   }
   let qBase = (t * P.heads + h) * hd;
-  for (var d = lid; d < hd; d += TILE) { qs[d] = q[qBase + d]; }
+  for (var d = lid; d < hd / 4u; d += TILE) { qs[d] = vec4<f32>(q[qBase + 4u * d], q[qBase + 4u * d + 1u], q[qBase + 4u * d + 2u], q[qBase + 4u * d + 3u]); }
   workgroupBarrier();
 
   var m = -3.0e38;
@@ -55,10 +55,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let j = start + lid;
     var s = -3.0e38;
     if (j <= last) {
-      let kBase = (j % P.cacheLen) * kvStride + g * hd;
-      var dotv = 0.0;
-      for (var d = 0u; d < hd; d++) { dotv += qs[d] * kCache[kBase + d]; }
-      s = dotv * P.scale;
+      // 16-byte loads in two independent chains
+      let kBase = ((j % P.cacheLen) * kvStride + g * hd) / 4u;
+      var d0 = vec4<f32>(0.0);
+      var d1 = vec4<f32>(0.0);
+      let n4 = hd / 4u;
+      for (var d = 0u; d + 1u < n4; d += 2u) {
+        d0 += qs[d] * kCache[kBase + d];
+        d1 += qs[d + 1u] * kCache[kBase + d + 1u];
+      }
+      if ((n4 & 1u) == 1u) { d0 += qs[n4 - 1u] * kCache[kBase + n4 - 1u]; }
+      let dv = d0 + d1;
+      s = ((dv.x + dv.y) + (dv.z + dv.w)) * P.scale;
     }
     red[lid] = s;
     workgroupBarrier();
@@ -84,11 +92,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var c = 0u; c < 16u; c++) {
       let d = lid + c * TILE;
       if (d < hd) {
-        var a = acc[c] * correction;
-        for (var jj = 0u; jj < count; jj++) {
-          a += p[jj] * vCache[((start + jj) % P.cacheLen) * kvStride + g * hd + d];
+        // four keys at a time in independent chains, so their loads are in flight together
+        var a0 = 0.0;
+        var a1 = 0.0;
+        var a2 = 0.0;
+        var a3 = 0.0;
+        var jj = 0u;
+        for (; jj + 3u < count; jj += 4u) {
+          a0 += p[jj] * vCache[((start + jj) % P.cacheLen) * kvStride + g * hd + d];
+          a1 += p[jj + 1u] * vCache[((start + jj + 1u) % P.cacheLen) * kvStride + g * hd + d];
+          a2 += p[jj + 2u] * vCache[((start + jj + 2u) % P.cacheLen) * kvStride + g * hd + d];
+          a3 += p[jj + 3u] * vCache[((start + jj + 3u) % P.cacheLen) * kvStride + g * hd + d];
         }
-        acc[c] = a;
+        for (; jj < count; jj++) { a0 += p[jj] * vCache[((start + jj) % P.cacheLen) * kvStride + g * hd + d]; }
+        acc[c] = acc[c] * correction + ((a0 + a1) + (a2 + a3));
       }
     }
     workgroupBarrier();
