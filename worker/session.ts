@@ -368,7 +368,7 @@ export class ModelSession {
         if (i + 1 < maxNew) {
           const held = this.cached;
           this.forget();
-          await this.model.forward(Uint32Array.of(id), pos++);
+          await this.model.forward(Uint32Array.of(id), pos++, { defer: true }); // sampling joins the last submission
           held.ids.push(id);
           held.imageKeys.push(null);
           this.cached = held;
@@ -378,6 +378,7 @@ export class ModelSession {
       this.forget();
       throw error;
     }
+    this.ctx.flush(); // a step deferred before a cancel or the end
     const rest = decoder.flush();
     if (rest) onToken({ tokenId: -1, text: rest });
     const end = performance.now();
