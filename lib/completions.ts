@@ -6,7 +6,7 @@ import { TabScoutError, toTabScoutError } from './errors.ts';
 import { checkRequest, toEngineMessages } from './request.ts';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionStream, CompletionUsage, Completions, FinishReason } from './types.ts';
 
-/** What the completions need from an engine: worker/api.ts's generate() and cancel(). */
+/** What the completions need from an engine: protocol/api.ts's generate() and cancel(). */
 export interface CompletionBackend {
   generate(messages: ChatMessage[], options: SamplingOptions, onToken: (t: TokenEvent) => void, onProgress?: (p: GenerateProgress) => void): Promise<GenerationResult>;
   cancel(): void | Promise<void>;

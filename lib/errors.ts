@@ -1,4 +1,4 @@
-// Typed errors of the library: the engine's codes (worker/api.ts) plus the few the library adds. Every message says
+// Typed errors of the library: the engine's codes (protocol/api.ts) plus the few the library adds. Every message says
 // what the user (or the developer) can do.
 import type { ChatCompletion, EngineErrorCode } from './types.ts';
 

@@ -4,7 +4,7 @@
 
 export type WeightMode = 'f32' | 'q4';
 
-/** The engine's error codes (worker/api.ts EngineErrorCode). */
+/** The engine's error codes (protocol/errors.ts EngineErrorCode). */
 export type EngineErrorCode =
   | 'no-webgpu'
   | 'gpu-limits'
