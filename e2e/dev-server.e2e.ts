@@ -21,6 +21,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+function withoutAnsi(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
+}
+
 let vite: ChildProcess | undefined;
 let browser: Browser | undefined;
 let url = '';
@@ -31,13 +35,15 @@ before(async () => {
   const port = await freePort();
   vite = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js'), '--port', String(port), '--strictPort', '--clearScreen', 'false'], {
     cwd: repoRoot,
-    env: { ...process.env, TABSCOUT_VITE_CACHE_DIR: cacheDir },
+    env: { ...process.env, TABSCOUT_VITE_CACHE_DIR: cacheDir, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const started = new Promise<void>((done, fail) => {
     const onData = (data: Buffer) => {
       viteLog.push(String(data));
-      if (viteLog.join('').includes(`127.0.0.1:${port}`)) done();
+      // Vite colours its banner when it thinks it writes to a terminal (CI does, through FORCE_COLOR): the port is
+      // wrapped in escape codes, so match on the text without them.
+      if (withoutAnsi(viteLog.join('')).includes(`127.0.0.1:${port}`)) done();
     };
     vite!.stdout!.on('data', onData);
     vite!.stderr!.on('data', onData);
