@@ -3,6 +3,7 @@
 import * as Comlink from 'comlink';
 import '../protocol/comlink-errors.ts';
 import type { EngineApi } from '../protocol/api.ts';
+import { EngineError } from '../protocol/errors.ts';
 
 export type RemoteEngine = Comlink.Remote<EngineApi>;
 
@@ -82,8 +83,10 @@ export class WorkerHost {
     return Promise.race([work(this.remote), this.dead]);
   }
 
+  /** Stops the worker. Calls still waiting for it reject with `cancelled` instead of waiting forever. */
   terminate(): void {
     this.closing = true;
+    this.kill(new EngineError('cancelled', 'The engine was stopped (unloaded) before it answered.'));
     this.remote[Comlink.releaseProxy]();
     this.worker.terminate();
   }
