@@ -1,13 +1,14 @@
-// The chat: the message log and the composer. Enter sends, Shift+Enter inserts a newline. Images can be pasted
-// (Ctrl+V / Cmd+V), dropped onto the chat, or picked with "Attach image"; they go before the text. The last reply
-// can be regenerated and the last message edited and asked again; every reply has a copy button. Esc stops a reply.
+// The chat: the message log and the composer (Composer.tsx). Images dropped anywhere on the chat are attached; they
+// go before the text. The last reply can be regenerated and the last message edited and asked again; every reply has
+// a copy button.
 // A conversation longer than the model's context keeps its newest turns (and the system prompt): the oldest are
 // left out, and a marker in the log shows where the model's view begins.
-import { Fragment, memo, useCallback, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from 'react';
+import { Fragment, memo, useCallback, useEffect, useRef, useState } from 'react';
 import type { ChatMessage, GenerateProgress, GenerationResult, GenerationStats } from '../protocol/api.ts';
-import { attach, attachmentName, checkImage, dragHasFiles, filesOf, toChatImages, type Attachment } from './attachments.ts';
+import { toChatImages } from './attachments.ts';
 import { BUILTIN_MODEL, SCOUT_NEEDS } from './builtin-model.ts';
 import { copyText } from './clipboard.ts';
+import { Composer, useFileDrop, type ComposerHandle, type Draft } from './Composer.tsx';
 import { newId, storeImages, toMessages, type AssistantTurn, type Turn, type UserTurn } from './conversations.ts';
 import { WorkerCrashed, type EngineController } from './engine-client.ts';
 import { errorCode } from '../protocol/errors.ts';
@@ -48,19 +49,13 @@ interface ChatProps {
 export function Chat({ engine, settings, conversations, onActivity, onBusy, builtinRunning, contextLength }: ChatProps) {
   const { current, update } = conversations;
   const turns = current.turns;
-  const [draft, setDraft] = useState('');
-  const [attachments, setAttachments] = useState<Attachment[]>([]);
-  const [problem, setProblem] = useState<string | null>(null);
-  const [dragging, setDragging] = useState(false);
   const [busy, setBusyState] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
   /** what the reply being written is waiting for (shown inside it): reading images, fitting the context */
   const [pending, setPending] = useState<string | null>(null);
   const log = useRef<HTMLDivElement>(null);
-  const textbox = useRef<HTMLTextAreaElement>(null);
-  const picker = useRef<HTMLInputElement>(null);
-  const removeButtons = useRef<(HTMLButtonElement | null)[]>([]);
-  const focusAfterRemove = useRef<number | null>(null);
+  const composer = useRef<ComposerHandle>(null);
+  const drop = useFileDrop((files) => void composer.current?.addFiles(files));
   const stream = useReplyStream(update);
   const replies = useReply(engine?.chat.completions ?? null);
 
@@ -76,16 +71,6 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
     if (element && pinnedToBottom.current) element.scrollTop = element.scrollHeight;
   }, [turns]);
 
-  // After a thumbnail is removed, keep keyboard focus in the same place: the next image's remove button, else
-  // the previous one, else the message box.
-  useEffect(() => {
-    const index = focusAfterRemove.current;
-    if (index === null) return;
-    focusAfterRemove.current = null;
-    const target = removeButtons.current[Math.min(index, attachments.length - 1)];
-    (target ?? textbox.current)?.focus();
-  }, [attachments]);
-
   useEffect(() => {
     setEditing(null);
     // a restored or opened chat starts at its end, the last reply fully in view
@@ -96,38 +81,9 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
     });
   }, [current.id]);
 
-  // Esc stops the reply being written, wherever the focus is.
-  useEffect(() => {
-    if (!busy) return;
-    const onKey = (event: globalThis.KeyboardEvent) => {
-      if (event.key === 'Escape' && !event.defaultPrevented) replies.stop();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [busy, replies]);
-
-  /** Attaches the images that decode; says at once which files are not images or cannot be read. */
-  async function addFiles(files: File[]) {
-    if (files.length === 0) return;
-    const { added, refused } = attach(files);
-    const problems = refused ? [refused] : [];
-    const good: Attachment[] = [];
-    for (const attachment of added) {
-      const position = attachmentsRef.current.length + good.length + 1;
-      const bad = await checkImage(attachment.file, attachmentName(position, attachment.fileName));
-      if (bad) problems.push(bad);
-      else good.push(attachment);
-    }
-    if (good.length > 0) setAttachments((all) => [...all, ...good]);
-    setProblem(problems.length ? problems.join(' ') : null);
-  }
-  const attachmentsRef = useRef(attachments);
-  attachmentsRef.current = attachments;
-
-  function removeAttachment(index: number) {
-    focusAfterRemove.current = index;
-    setAttachments((all) => all.filter((_, i) => i !== index));
-    setProblem(null);
+  /** Gives a message that was not sent back to the composer, to fix and send again. */
+  function giveBack(user: UserTurn, problem: string) {
+    composer.current?.giveBack({ text: user.text, attachments: user.attachments ?? [] }, problem);
   }
 
   /** Generates a reply to `history` (which ends with a user turn) and appends it, streaming. */
@@ -156,10 +112,7 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
         // even alone the message does not fit: nothing was said, so give it back to shorten
         stream.discard();
         update((c) => ({ ...c, turns: c.turns.filter((t) => t.id !== user.id && t.id !== answer.id) }), 'now');
-        setDraft((current) => (current.trim() ? `${user.text}\n${current}` : user.text));
-        setAttachments((current) => [...(user.attachments ?? []), ...current]);
-        setProblem(fitted.tooLong);
-        textbox.current?.focus();
+        giveBack(user, fitted.tooLong);
         return;
       }
       const { messages, start } = fitted;
@@ -185,10 +138,7 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
         // The images could not be read: nothing was said yet, so give the message back to fix and resend.
         stream.discard();
         update((c) => ({ ...c, turns: c.turns.filter((t) => t.id !== user.id && t.id !== answer.id) }), 'now');
-        setDraft((current) => (current.trim() ? `${user.text}\n${current}` : user.text));
-        setAttachments((current) => [...sent, ...current]);
-        setProblem(outcome.error);
-        textbox.current?.focus();
+        giveBack(user, outcome.error);
       } else if (outcome.state === 'interrupted') {
         const what = outcome.code === 'device-lost' ? 'the GPU device was lost' : 'the engine worker stopped';
         stream.finish({ state: 'interrupted', error: `Interrupted: ${what} while this reply was being written.` });
@@ -206,10 +156,7 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
       if (code === 'bad-image' || (code === 'bad-model' && user.images.length > 0 && sent.length > 0)) {
         stream.discard();
         update((c) => ({ ...c, turns: c.turns.filter((t) => t.id !== user.id && t.id !== answer.id) }), 'now');
-        setDraft((current) => (current.trim() ? `${user.text}\n${current}` : user.text));
-        setAttachments((current) => [...sent, ...current]);
-        setProblem(message);
-        textbox.current?.focus();
+        giveBack(user, message);
       } else if (code === 'device-lost' || error instanceof WorkerCrashed) {
         const what = code === 'device-lost' ? 'the GPU device was lost' : 'the engine worker stopped';
         stream.finish({ state: 'interrupted', error: `Interrupted: ${what} while this reply was being written.` });
@@ -250,15 +197,11 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
     return { messages, start: from > 0 ? history[from].id : null };
   }
 
-  async function send() {
-    const text = draft.trim();
-    if (!engine?.ready || busy || (!text && attachments.length === 0)) return;
-    const sent = attachments;
+  /** Sends what the composer hands over (it checked that the model is ready and no reply is being written). */
+  async function send({ text, attachments: sent }: Draft) {
+    if (!engine?.ready || busy) return;
     const images = toChatImages(sent);
     const user: UserTurn = { id: newId(), role: 'user', text, images, imageKeys: [], attachments: sent };
-    setDraft('');
-    setAttachments([]);
-    setProblem(null);
     if (images.length) {
       try {
         user.imageKeys = await storeImages(images);
@@ -288,54 +231,15 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
     void reply([...turns.slice(0, index), edited], edited);
   }
 
-  function onSubmit(event: FormEvent) {
-    event.preventDefault();
-    void send();
-  }
-
-  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
-      event.preventDefault();
-      void send();
-    }
-  }
-
-  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
-    const files = filesOf(event.clipboardData);
-    if (files.length === 0) return; // text only: the browser pastes it as usual
-    // Keep the browser from also pasting a file name; text copied along with a picture is still pasted.
-    if (!event.clipboardData.types.includes('text/plain')) event.preventDefault();
-    addFiles(files);
-  }
-
-  function onDragOver(event: DragEvent) {
-    if (!dragHasFiles(event.dataTransfer)) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = 'copy';
-    setDragging(true);
-  }
-
-  function onDragLeave(event: DragEvent) {
-    if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setDragging(false);
-  }
-
-  function onDrop(event: DragEvent) {
-    setDragging(false);
-    const files = filesOf(event.dataTransfer);
-    if (files.length === 0) return;
-    event.preventDefault();
-    addFiles(files);
-  }
-
   // Stable callbacks for the memoized turns (only the streaming reply re-renders per token).
   const latest = useRef({ regenerate, resubmit });
   latest.current = { regenerate, resubmit };
   const onRegenerate = useCallback(() => latest.current.regenerate(), []);
   const onResubmit = useCallback((id: string, text: string) => latest.current.resubmit(id, text), []);
   const onCancelEdit = useCallback(() => setEditing(null), []);
+  const onStop = useCallback(() => replies.stop(), [replies]);
 
   const ready = !!engine?.ready;
-  const canSend = ready && !busy && (draft.trim() !== '' || attachments.length > 0);
   const lastUserId = turns[lastIndexOf(turns, (t) => t.role === 'user')]?.id;
   const lastTurn = turns.at(-1);
   // where the model's view of this chat begins (the newest reply that had to leave older turns out)
@@ -344,7 +248,7 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
   const used = lastReplyTurn?.stats ? lastReplyTurn.stats.promptTokens + lastReplyTurn.stats.generatedTokens : 0;
 
   return (
-    <main className="chat" onDragEnter={onDragOver} onDragOver={onDragOver} onDragLeave={onDragLeave} onDrop={onDrop}>
+    <main className="chat" {...drop.handlers}>
       <div
         className="chat-log"
         role="log"
@@ -393,73 +297,13 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
           </Fragment>
         ))}
       </div>
-      <form className={`composer${dragging ? ' composer-dragging' : ''}`} onSubmit={onSubmit}>
-        <div className="composer-main">
-          {attachments.length > 0 && (
-            <ul className="attachments" aria-label="Attached images">
-              {attachments.map((attachment, i) => (
-                <li key={attachment.id} className="attachment">
-                  <Thumbnail blob={attachment.file} alt={attachmentName(i + 1, attachment.fileName)} />
-                  <button
-                    type="button"
-                    className="attachment-remove"
-                    aria-label={`Remove image ${i + 1}`}
-                    title={`Remove ${attachment.fileName}`}
-                    ref={(element) => {
-                      removeButtons.current[i] = element;
-                    }}
-                    onClick={() => removeAttachment(i)}
-                  >
-                    ×
-                  </button>
-                </li>
-              ))}
-            </ul>
-          )}
-          <textarea
-            ref={textbox}
-            aria-label="Message"
-            aria-describedby="composer-problem"
-            placeholder={ready ? 'Message TabScout (Enter to send, Shift+Enter for a new line; paste or drop images)' : 'Waiting for the model…'}
-            value={draft}
-            rows={3}
-            onChange={(event) => setDraft(event.target.value)}
-            onKeyDown={onKeyDown}
-            onPaste={onPaste}
-          />
-          <div id="composer-problem" role="alert" className="composer-problem">
-            {problem}
-          </div>
-          {contextLength && (
-            <p className="context-used" data-context-used={used}>
-              Context: {used} of {contextLength} tokens used{contextStart ? ' · oldest messages left out' : ''}
-            </p>
-          )}
-        </div>
-        <div className="composer-buttons">
-          <button type="submit" disabled={!canSend}>
-            Send
-          </button>
-          <button type="button" disabled={!busy} onClick={() => replies.stop()}>
-            Stop
-          </button>
-          <button type="button" onClick={() => picker.current?.click()}>
-            Attach image
-          </button>
-          <input
-            ref={picker}
-            type="file"
-            accept="image/*"
-            multiple
-            hidden
-            tabIndex={-1}
-            onChange={(event) => {
-              addFiles([...(event.target.files ?? [])]);
-              event.target.value = ''; // picking the same file again still reports a change
-            }}
-          />
-        </div>
-      </form>
+      <Composer ref={composer} ready={ready} busy={busy} dragging={drop.dragging} onSend={(draft) => void send(draft)} onStop={onStop}>
+        {contextLength && (
+          <p className="context-used" data-context-used={used}>
+            Context: {used} of {contextLength} tokens used{contextStart ? ' · oldest messages left out' : ''}
+          </p>
+        )}
+      </Composer>
     </main>
   );
 }
