@@ -14,6 +14,7 @@ import { WorkerCrashed, type EngineController } from './engine-client.ts';
 import { errorCode } from '../protocol/errors.ts';
 import { Markdown } from './Markdown.tsx';
 import { samplingFor, type Settings } from './settings.ts';
+import { imageReadingText } from './image-reading.ts';
 import { Thumbnail } from './Thumbnail.tsx';
 import type { Conversations } from './use-conversations.ts';
 import { useReply } from './use-reply.ts';
@@ -22,11 +23,6 @@ import { useReplyStream } from './use-reply-stream.ts';
 function lastIndexOf<T>(items: T[], test: (item: T) => boolean): number {
   for (let i = items.length - 1; i >= 0; i--) if (test(items[i])) return i;
   return -1;
-}
-
-/** Status line text while the model reads the conversation's images. */
-function readingImage(progress?: GenerateProgress): string {
-  return progress ? `Reading image: tile ${progress.tile} of ${progress.tiles}` : 'Reading image…';
 }
 
 /** Tokens kept free for the reply when older turns have to be left out (a quarter of the context at most). */
@@ -93,17 +89,20 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
     update((c) => ({ ...c, turns: [...history, answer] }), 'now');
     setBusy(true);
     pinnedToBottom.current = true;
+    // "Reading image" only while the engine says it reads one (images already in its KV cache are not read again)
     let reading = false;
+    let written = false;
     const doneReading = () => {
       if (reading) onActivity(null);
       reading = false;
       setPending(null);
     };
     const onProgress = (progress: GenerateProgress) => {
-      if (reading && progress.phase === 'image') {
-        onActivity(readingImage(progress));
-        setPending(readingImage(progress));
-      }
+      const text = written ? null : imageReadingText(progress);
+      if (!text) return;
+      reading = true;
+      onActivity(text);
+      setPending(text);
     };
     stream.start(answer.id);
     try {
@@ -117,13 +116,10 @@ export function Chat({ engine, settings, conversations, onActivity, onBusy, buil
       }
       const { messages, start } = fitted;
       if (start) update((c) => ({ ...c, turns: c.turns.map((t) => (t.id === answer.id ? { ...t, contextStart: start } : t)) }), 'none');
-      reading = messages.some((m) => m.images?.length);
-      if (reading) {
-        onActivity(readingImage());
-        setPending(readingImage());
-      } else setPending(null);
+      setPending(null);
       const outcome = await replies.run(messages, samplingFor(settings), {
         onText: (text, tokenIds) => {
+          written = true;
           doneReading();
           stream.push(text, tokenIds);
         },

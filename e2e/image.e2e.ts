@@ -127,6 +127,8 @@ test('a pasted screenshot is read tile by tile and the reply is the reference gr
   assert.match(seen.at(-1) ?? '', /^Ready: /, `the status line is back to the model summary: ${JSON.stringify(seen)}`);
   const pending = (await pendingTexts()).filter((s) => /^Reading image: tile \d+ of \d+$/.test(s));
   assert.ok(pending.length > 0, `the pending reply showed the tiles being read; it showed: ${JSON.stringify(await pendingTexts())}`);
+  // the engine says when it starts reading the new image (before its first tile is done)
+  assert.ok((await pendingTexts()).includes('Reading image…'), `the pending reply said the image is being read; it showed: ${JSON.stringify(await pendingTexts())}`);
 
   // The sent message keeps its image, and the composer is empty again.
   const sent = userMessages().last();

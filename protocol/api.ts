@@ -59,10 +59,16 @@ export interface ChatMessage {
   images?: ChatImage[];
 }
 
-/** Progress before the first token: image tiles encoded and read into the prompt so far. */
+/**
+ * Progress before the first token: image tiles encoded and read into the prompt so far. Reported only for the tiles
+ * this reply encodes: { tile: 0 } before the first of them, then after each. Images whose tiles the conversation's KV
+ * cache already holds are not read again, and a reply that reads none gets no report.
+ */
 export interface GenerateProgress {
   phase: 'image';
+  /** tiles read so far (0: reading starts) */
   tile: number;
+  /** tiles this reply reads */
   tiles: number;
 }
 

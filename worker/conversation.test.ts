@@ -35,8 +35,8 @@ test('reusablePrefix: any cut on NoPE-only models; on chunked layers a cut befor
 });
 
 /** Logit rows [from, to) of a prefill with every row's logits. */
-async function rows(session: ModelSession, prompt: Prompt, reuse: boolean): Promise<{ logits: Float32Array; reused: number }> {
-  const { reused } = await session.prefill(prompt, { reuse, allLogits: true });
+async function rows(session: ModelSession, prompt: Prompt, reuse: boolean, onTile?: (done: number, total: number) => void): Promise<{ logits: Float32Array; reused: number }> {
+  const { reused } = await session.prefill(prompt, { reuse, allLogits: true, onTile });
   const V = session.config.text.vocabSize;
   const logits = await session.ctx.readF32(session.model.state.logits, 0, prompt.ids.length * V);
   return { logits: logits.subarray(reused * V), reused };
@@ -71,7 +71,7 @@ for (const weights of ['f32', 'q4'] as const) {
       const tiles: number[] = [];
       const reply = await session.generate(prompt1, greedy, () => {}, undefined, { onTile: (done) => tiles.push(done) });
       assert.equal(reply.stats.cachedPromptTokens, 0, 'nothing to reuse on the first turn');
-      assert.deepEqual(tiles, [1, 2, 3, 4], 'turn 1 encodes the 4 tiles');
+      assert.deepEqual(tiles, [0, 1, 2, 3, 4], 'turn 1 says it starts reading, then encodes the 4 tiles');
       assert.equal(counts.pixels, 1);
       assert.equal(session.cachedTokens, prompt1.ids.length + greedy.maxNewTokens - 1, 'the reply joined the cache (the last sampled token is not run)');
 
@@ -86,7 +86,8 @@ for (const weights of ['f32', 'q4'] as const) {
       ];
       const prompt2 = session.prompt(turn2);
       const held = session.cachedTokens;
-      const reusedRun = await rows(session, prompt2, true);
+      const tiles2: number[] = [];
+      const reusedRun = await rows(session, prompt2, true, (done) => tiles2.push(done));
       // The cache held turn 1's prompt and the reply's tokens; turn 2's prompt agrees with them up to where the
       // template's text of the reply tokenizes differently from the sampled tokens (at the latest).
       const heldIds = [...prompt1.ids, ...reply.tokenIds.slice(0, -1)];
@@ -96,6 +97,7 @@ for (const weights of ['f32', 'q4'] as const) {
       assert.equal(reusedRun.reused, reusablePrefix(session.config.text, held, common), `kept ${reusedRun.reused} of ${prompt2.ids.length}, common prefix ${common}, cache held ${held}`);
       assert.ok(reusedRun.reused < prompt2.ids.length);
       assert.equal(counts.pixels, 1, 'the image in the kept prefix is not encoded again');
+      assert.deepEqual(tiles2, [], 'turn 2 reports no image reading (the UI shows "Reading image" only on a report)');
       const scratch = await rows(session, prompt2, false);
       assert.equal(scratch.reused, 0);
       const d = maxAbsDiff(reusedRun.logits, scratch.logits.subarray(reusedRun.reused * session.config.text.vocabSize));

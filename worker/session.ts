@@ -56,7 +56,8 @@ export interface PrefillOptions {
   allLogits?: boolean;
   /** encode every tile before the prompt runs, instead of streaming tile by tile (for tests) */
   encodeAllFirst?: boolean;
-  /** tiles encoded so far, of those this prefill encodes (tiles in the kept prefix are not encoded again) */
+  /** tiles encoded so far, of those this prefill encodes (tiles in the kept prefix are not encoded again): (0, n)
+   * before the first of n tiles is read, then after each; never called when no tile is encoded */
   onTile?: (done: number, total: number) => void;
 }
 
@@ -286,6 +287,7 @@ export class ModelSession {
     };
     const rowBytes = this.config.text.hiddenSize * 4;
     let pos = reused;
+    if (pending.length > 0) options.onTile?.(0, pending.length);
     if (pending.length > 0 && options.encodeAllFirst) {
       const encoder = this.vision!.encoder;
       const features = this.ctx.createBuffer(pending.length * N * rowBytes, 'image features');
