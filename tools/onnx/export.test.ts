@@ -1,29 +1,32 @@
-// The ONNX export against the fixtures' q4 references, run with onnxruntime-node (CPU) and with transformers.js.
+// The ONNX export against the fixtures' q4 references (GGUF Q4_0 numerics, ../shared/fixtures/README.md), run with
+// onnxruntime-node on the CPU and through transformers.js, which loads the exported folder as a user would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
 import { Reference } from '../../cli/reference.ts';
 import { fixturesDir, removeDir } from '../../testing/fixtures.ts';
-import { exportOnnxModel } from './export.ts';
-import { parseConfig } from '../../worker/model/config.ts';
-import { readFileSync } from 'node:fs';
+import { dequantizeQ4, quantizeQ4 } from '../../kernels/linear/q4-format.ts';
+import { parseConfig, type TextConfig } from '../../worker/model/config.ts';
+import { exportOnnxModel, ONNX_DATA_FILE } from './export.ts';
+import { matMulNBitsWeight } from './matmul-nbits.ts';
 
-interface Feeds { [name: string]: ort.Tensor }
+type Feeds = Record<string, ort.Tensor>;
 
-/** Runs the exported decoder on `ids` after `past` (null: empty cache); returns logits and the present cache. */
-async function run(session: ort.InferenceSession, layers: number, kvHeads: number, headDim: number, ids: number[], pastLen: number, past: Feeds | null) {
+/** Runs the exported decoder on `ids` at positions past.. (past: the previous run's outputs, or none). */
+async function run(session: ort.InferenceSession, c: TextConfig, ids: number[], pastLen = 0, past: Feeds | null = null): Promise<Feeds> {
   const S = ids.length;
   const feeds: Feeds = {
     input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, S]),
     attention_mask: new ort.Tensor('int64', new BigInt64Array(pastLen + S).fill(1n), [1, pastLen + S]),
     position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: S }, (_, i) => BigInt(pastLen + i)), [1, S]),
   };
-  for (let l = 0; l < layers; l++) {
+  for (let l = 0; l < c.numLayers; l++) {
     for (const kv of ['key', 'value']) {
-      feeds[`past_key_values.${l}.${kv}`] = past?.[`present.${l}.${kv}`] ?? new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+      feeds[`past_key_values.${l}.${kv}`] = past?.[`present.${l}.${kv}`] ?? new ort.Tensor('float32', new Float32Array(0), [1, c.numKvHeads, 0, c.headDim]);
     }
   }
   return (await session.run(feeds)) as Feeds;
@@ -36,23 +39,90 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+const rows = (logits: Float32Array, vocab: number, from: number, to: number) => logits.subarray(from * vocab, to * vocab);
+
+/** Top-1 minus top-2 of each row. */
+function margins(logits: Float32Array, vocab: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < logits.length / vocab; r++) {
+    const sorted = [...logits.subarray(r * vocab, (r + 1) * vocab)].sort((a, b) => b - a);
+    out.push(sorted[0] - sorted[1]);
+  }
+  return out;
+}
+
+test('MatMulNBits packing holds the Q4_0 values: nibble pairs (2i, 2i+1), f16 scales widened, implicit zero point 8', () => {
+  const rowsN = 3, cols = 64;
+  const w = Float32Array.from({ length: rowsN * cols }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 5)));
+  const expected = dequantizeQ4(quantizeQ4(w, rowsN, cols), rowsN, cols);
+  const packed = matMulNBitsWeight(w, rowsN, cols);
+  assert.deepEqual([packed.n, packed.k, packed.b.length, packed.scales.length], [rowsN, cols, rowsN * 2 * 16, rowsN * 2]);
+  const unpacked = new Float32Array(rowsN * cols);
+  for (let i = 0; i < unpacked.length; i++) {
+    const byte = packed.b[i >> 1];
+    unpacked[i] = Math.fround((((i & 1) === 0 ? byte & 15 : byte >> 4) - 8) * packed.scales[i >> 5]);
+  }
+  assert.deepEqual(unpacked, expected);
+});
+
 for (const fixture of ['tiny-scout', 'tiny-maverick']) {
-  test(`${fixture}: onnxruntime-node runs the export to the q4 reference logits`, async () => {
+  const modelDir = join(fixturesDir(), fixture, 'model');
+  const c = parseConfig(JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'))).text;
+
+  test(`${fixture}: onnxruntime-node (CPU) reproduces the q4 reference logits; decode steps with past_key_values equal the full sequence`, async () => {
     const out = mkdtempSync(join(tmpdir(), `tabscout-onnx-${fixture}-`));
     try {
-      const modelDir = join(fixturesDir(), fixture, 'model');
       const result = await exportOnnxModel(modelDir, out);
-      const c = parseConfig(JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'))).text;
+      assert.equal(result.dataPath, null, 'a tiny model stays in one file');
       const ref = await Reference.load(join(fixturesDir(), fixture, 'reference'));
       const session = await ort.InferenceSession.create(result.onnxPath, { executionProviders: ['cpu'] });
       for (const name of ['chat', 'long']) {
-        const ids = ref.ids(`${name}.input_ids`);
-        const expected = ref.f32(`${name}.q4.logits`);
-        const outputs = await run(session, c.numLayers, c.numKvHeads, c.headDim, ids, 0, null);
-        const d = maxAbsDiff(outputs.logits.data as Float32Array, expected);
-        console.log(fixture, name, 'max |Δ|', d);
+        const d = maxAbsDiff((await run(session, c, ref.ids(`${name}.input_ids`))).logits.data as Float32Array, ref.f32(`${name}.q4.logits`));
         assert.ok(d <= 1e-3, `${name}: max |Δlogit| ${d}`);
       }
+      // `long` split mid-chunk (37 = 2 chunks of 16 + 5), then four single-token steps that cross into the next chunk
+      const ids = ref.ids('long.input_ids');
+      const full = ref.f32('long.q4.logits');
+      let outputs = await run(session, c, ids.slice(0, 43));
+      assert.ok(maxAbsDiff(outputs.logits.data as Float32Array, rows(full, c.vocabSize, 0, 43)) <= 1e-3);
+      for (let p = 43; p < 50; p++) {
+        outputs = await run(session, c, [ids[p]], p, outputs);
+        assert.deepEqual(outputs['present.0.key'].dims, [1, c.numKvHeads, p + 1, c.headDim]);
+        const d = maxAbsDiff(outputs.logits.data as Float32Array, rows(full, c.vocabSize, p, p + 1));
+        assert.ok(d <= 1e-3, `decode step at position ${p}: max |Δlogit| ${d}`);
+      }
+    } finally {
+      removeDir(out);
+    }
+  });
+
+  test(`${fixture}: transformers.js loads the export (dtype q4, device cpu) and greedy-generates the q4 reference tokens`, async () => {
+    const out = mkdtempSync(join(tmpdir(), `tabscout-onnx-tjs-${fixture}-`));
+    try {
+      // external data here too, so the test covers the data file and transformers.js's use_external_data_format
+      await exportOnnxModel(modelDir, out, { externalData: true });
+      assert.ok(readFileSync(join(out, 'onnx', ONNX_DATA_FILE)).byteLength > 0);
+      env.allowRemoteModels = false;
+      env.allowLocalModels = true;
+      env.localModelPath = tmpdir() + '/';
+      const model = await AutoModelForCausalLM.from_pretrained(out.slice(tmpdir().length + 1), { dtype: 'q4', device: 'cpu' });
+      const ref = await Reference.load(join(fixturesDir(), fixture, 'reference'));
+      const prompt = ref.ids('chat.input_ids');
+      const expected = ref.ids('chat.q4.generated_ids');
+      const output = (await model.generate({
+        input_ids: new Tensor('int64', BigInt64Array.from(prompt.map(BigInt)), [1, prompt.length]),
+        max_new_tokens: expected.length,
+        min_new_tokens: expected.length, // as the reference: EOS cannot end it early
+        do_sample: false,
+      })) as Tensor;
+      const generated = (output.tolist() as bigint[][])[0].slice(prompt.length).map(Number);
+      // tokens agree up to the first step whose reference top-1/top-2 margin is a near tie (then they may diverge)
+      const m = margins(ref.f32('chat.q4.generated_logits'), c.vocabSize);
+      const clear = m.findIndex((x) => x <= 1e-2);
+      const n = clear < 0 ? expected.length : clear + 1;
+      assert.ok(n >= 10, `only ${n} clear steps to compare`);
+      assert.deepEqual(generated.slice(0, n), expected.slice(0, n));
+      await model.dispose();
     } finally {
       removeDir(out);
     }
