@@ -96,6 +96,19 @@ for (const fixture of ['tiny-scout', 'tiny-maverick']) {
     }
   });
 
+  test(`${fixture}: the TopK router form (for top-k > 1) gives the same logits as the top-1 form`, async () => {
+    const out = mkdtempSync(join(tmpdir(), `tabscout-onnx-topk-${fixture}-`));
+    try {
+      const result = await exportOnnxModel(modelDir, out, { graph: { router: 'topk' } });
+      const ref = await Reference.load(join(fixturesDir(), fixture, 'reference'));
+      const session = await ort.InferenceSession.create(result.onnxPath, { executionProviders: ['cpu'] });
+      const d = maxAbsDiff((await run(session, c, ref.ids('chat.input_ids'))).logits.data as Float32Array, ref.f32('chat.q4.logits'));
+      assert.ok(d <= 1e-3, `max |Δlogit| ${d}`);
+    } finally {
+      removeDir(out);
+    }
+  });
+
   test(`${fixture}: transformers.js loads the export (dtype q4, device cpu) and greedy-generates the q4 reference tokens`, async () => {
     const out = mkdtempSync(join(tmpdir(), `tabscout-onnx-tjs-${fixture}-`));
     try {

@@ -12,7 +12,7 @@ import { parseConfig, type ModelConfig } from '../../worker/model/config.ts';
 import { engineTensors, keys, type MatrixPart } from '../../worker/model/engine-tensors.ts';
 import { readCheckpointIndex } from '../../worker/model/safetensors.ts';
 import { GraphBuilder, InitializerStore } from './graph.ts';
-import { graphKeys, initializerNames, Llama4Graph, type LinearRef } from './llama4-graph.ts';
+import { graphKeys, initializerNames, Llama4Graph, type GraphOptions, type LinearRef } from './llama4-graph.ts';
 import { q4ToMatMulNBits } from './matmul-nbits.ts';
 import { DataType, encodeModel } from './onnx-proto.ts';
 
@@ -24,6 +24,7 @@ const INLINE_LIMIT = 1.8e9;
 export interface ExportOptions {
   /** weights in onnx/model_q4.onnx_data: 'auto' (when the model would exceed ~1.8 GB), or always / never */
   externalData?: 'auto' | boolean;
+  graph?: GraphOptions;
 }
 
 export interface ExportResult {
@@ -94,7 +95,7 @@ export async function exportOnnxModel(modelDir: string, outDir: string, options:
     }
     // a tied checkpoint without its own lm_head projects onto the embedding matrix
     if (!weights.has(keys.lmHead) && tiedEmbedding) addLinear(keys.lmHead, tiedEmbedding);
-    new Llama4Graph(g, c, weights).build();
+    new Llama4Graph(g, c, weights, options.graph).build();
   } finally {
     store.close();
   }

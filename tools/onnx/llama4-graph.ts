@@ -42,11 +42,17 @@ interface Positions {
   temperature: string | null;
 }
 
+export interface GraphOptions {
+  /** 'auto': top-1 routing without TopK (see routerScores); 'topk': the TopK form whatever k (tests use it at k = 1) */
+  router?: 'auto' | 'topk';
+}
+
 export class Llama4Graph {
   constructor(
     private g: GraphBuilder,
     private c: TextConfig,
     private weights: Map<string, LinearRef>,
+    private options: GraphOptions = {},
   ) {}
 
   /** The whole decoder: inputs, embedding, layers, final norm, lm_head, outputs. */
@@ -163,12 +169,7 @@ export class Llama4Graph {
   private moe(l: number, h: string): string {
     const { g, c } = this;
     const E = c.numExperts;
-    const logits = this.linear(h, keys.router(l));
-    const [top, topIds] = g.opN('TopK', [logits, g.i64([c.topK])], 2, { axis: -1, largest: 1, sorted: 1 });
-    // [B, S, k, E]: 1 where the k-th choice is expert e; times that choice's sigmoid, summed over k
-    const chosen = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [g.op('Cast', [topIds], { to: DataType.FLOAT }), g.i64([-1])]), g.f32(Array.from({ length: E }, (_, e) => e))])], { to: DataType.FLOAT });
-    const weighted = g.op('Mul', [chosen, g.op('Unsqueeze', [g.op('Sigmoid', [top]), g.i64([-1])])]);
-    const scores = g.op('ReduceSum', [weighted, g.i64([2])], { keepdims: 0 });
+    const scores = this.routerScores(this.linear(h, keys.router(l)));
     const perExpert = E === 1 ? [scores] : g.opN('Split', [scores], E, { axis: -1 });
     let routed: string | null = null;
     for (let e = 0; e < E; e++) {
@@ -177,6 +178,28 @@ export class Llama4Graph {
     }
     const shared = this.mlp(h, keys.shared(l, 'gate_up'), keys.shared(l, 'down'));
     return g.op('Add', [shared, routed!]);
+  }
+
+  /**
+   * [B, S, E] router scores: sigmoid(logit) for the top-k experts of each token, 0 for the others. Top-1 (Scout,
+   * Maverick) is written with ReduceMax/Equal/CumSum, which onnxruntime's WebGPU provider runs (it has no TopK, so
+   * TopK would send every MoE layer's logits to the CPU and back); ties go to the lowest expert id.
+   */
+  private routerScores(logits: string): string {
+    const { g, c } = this;
+    const f = (x: string) => g.op('Cast', [x], { to: DataType.FLOAT });
+    if (c.topK === 1 && this.options.router !== 'topk') {
+      const best = g.op('ReduceMax', [logits], { axes: [-1], keepdims: 1 });
+      const isBest = f(g.op('Equal', [logits, best]));
+      const first = g.op('Mul', [isBest, f(g.op('Equal', [g.op('CumSum', [isBest, g.i64([-1], [])]), g.f32([1], [])]))]);
+      return g.op('Mul', [first, g.op('Sigmoid', [best])]);
+    }
+    const [top, topIds] = g.opN('TopK', [logits, g.i64([c.topK])], 2, { axis: -1, largest: 1, sorted: 1 });
+    // [B, S, k, E]: 1 where the k-th choice is expert e; times that choice's sigmoid, summed over k
+    const expertIds = g.f32(Array.from({ length: c.numExperts }, (_, e) => e));
+    const chosen = f(g.op('Equal', [g.op('Unsqueeze', [f(topIds), g.i64([-1])]), expertIds]));
+    const weighted = g.op('Mul', [chosen, g.op('Unsqueeze', [g.op('Sigmoid', [top]), g.i64([-1])])]);
+    return g.op('ReduceSum', [weighted, g.i64([2])], { keepdims: 0 });
   }
 
   /** x · Wᵀ: MatMulNBits for q4 weights, MatMul on the transposed f32 weight otherwise. */
@@ -209,11 +232,12 @@ export class Llama4Graph {
     const keyPos = f(g.op('Range', [g.i64([0], []), totalLen, g.i64([1], [])])); // [T]
     const keyRow = g.op('Unsqueeze', [keyPos, g.i64([0])]); // [1, T]
     const queryCol = g.op('Unsqueeze', [queryPos, g.i64([1])]); // [S, 1]
-    const causal = g.op('LessOrEqual', [keyRow, queryCol]); // [S, T]
-    const notPadding = g.op('Cast', [g.op('Unsqueeze', [attentionMask, g.i64([1, 2])])], { to: DataType.BOOL }); // [B, 1, 1, T]
-    const additive = (allowed: string) => g.op('Where', [g.op('And', [allowed, notPadding]), g.f32([0], []), g.f32([LOWEST_F32], [])]);
+    // masks as 0/1 floats (the WebGPU provider has no And), turned additive: 0 where allowed, the lowest f32 elsewhere
+    const causal = f(g.op('LessOrEqual', [keyRow, queryCol])); // [S, T]
+    const notPadding = f(g.op('Unsqueeze', [attentionMask, g.i64([1, 2])])); // [B, 1, 1, T]
+    const additive = (allowed: string) => g.op('Mul', [g.op('Sub', [g.f32([1], []), g.op('Mul', [allowed, notPadding])]), g.f32([LOWEST_F32], [])]);
     const chunkOf = (p: string) => g.op('Floor', [g.op('Div', [p, g.f32([c.attentionChunkSize], [])])]);
-    const sameChunk = g.op('Equal', [chunkOf(keyRow), chunkOf(queryCol)]);
+    const sameChunk = f(g.op('Equal', [chunkOf(keyRow), chunkOf(queryCol)]));
 
     const invFreq = g.f32(ropeInvFreq(c.ropeTheta, c.headDim, c.ropeScaling));
     const angles = g.op('Mul', [g.op('Unsqueeze', [f(positionIds), g.i64([2])]), invFreq]); // [B, S, hd/2]
@@ -229,7 +253,7 @@ export class Llama4Graph {
       cos: perPair(g.op('Cos', [angles])),
       sin: perPair(g.op('Sin', [angles])),
       fullMask: additive(causal),
-      chunkMask: additive(g.op('And', [causal, sameChunk])),
+      chunkMask: additive(g.op('Mul', [causal, sameChunk])),
       temperature,
     };
   }
