@@ -1,29 +1,20 @@
 // Journey: the page at 1280×800 and on a phone (390×844). Desktop: no 404 or console error on load, the first-run
-// note, statistics above the install form, settings pinned by the URL shown as in force, input borders ≥ 3:1, Esc
-// stops a reply, each chat's delete button names its chat, the last reply fully visible after a reload. Phone: the
-// composer is pinned to the bottom of one screen, the chat list and the panels open as drawers.
+// note, the model size with its breakdown (download, stored, GPU), statistics above the install form, settings pinned
+// by the URL shown as in force, input borders ≥ 3:1, Esc stops a reply, each chat's delete button names its chat, the
+// last reply fully visible after a reload. Phone: the composer is pinned to the bottom of one screen, the chat list
+// and the panels open as drawers.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from './support/browser.ts';
 import { closeApp, openApp } from './support/app.ts';
 import { composer, lastReply, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
+import { contrast, over, pageBackground, parseColour } from './support/contrast.ts';
 import type { StaticServer } from './support/static-server.ts';
 
 let server: StaticServer;
 let browser: Browser;
 before(async () => ({ server, browser } = await openApp()));
 after(() => closeApp(server, browser));
-
-/** WCAG contrast ratio of two CSS colours as the browser computes them (rgb()/rgba() over the page background). */
-function contrast(fg: number[], bg: number[]): number {
-  const lum = ([r, g, b]: number[]) =>
-    [r, g, b].map((v) => {
-      const c = v / 255;
-      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-    }).reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
-  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-  return (a + 0.05) / (b + 0.05);
-}
 
 async function startStoppedReply(text: string): Promise<void> {
   const { page } = browser;
@@ -53,6 +44,11 @@ test('desktop 1280×800: clean load, first-run note, panel order, pinned setting
   const importTop = (await page.getByRole('form', { name: 'Import a model' }).boundingBox())!.y;
   assert.ok(statsTop < importTop, `statistics (${statsTop}) come before the install form (${importTop})`);
 
+  // one size with its breakdown: what a load downloads, what is stored (nothing: a URL model), what the GPU holds
+  await page.waitForFunction(() => /at each load/.test(document.querySelector('[data-model-size]')?.textContent ?? ''), null, { timeout: 10_000 }).catch(() => {});
+  const size = (await page.locator('[data-model-size]').textContent()) ?? '';
+  assert.match(size, /^[\d.]+ [KMG]?Bdownload [\d.]+ [KMG]?B at each load · stored: not installed · GPU [\d.]+ [KMG]?B \(q4\)$/, size);
+
   // long text (the model's source URL) wraps inside the panels: nothing sticks out sideways
   const overflow = await page.locator('.panels').evaluate((el) => el.scrollWidth - el.clientWidth);
   assert.ok(overflow <= 0, `the panels scroll sideways by ${overflow} px`);
@@ -66,18 +62,10 @@ test('desktop 1280×800: clean load, first-run note, panel order, pinned setting
   // input borders ≥ 3:1 against the page
   // (the page function is kept free of named helpers: tsx would wrap them in a __name() the page does not have)
   const raw = await page.getByLabel('Model URL').evaluate((el) => [getComputedStyle(el).borderTopColor, getComputedStyle(document.body).backgroundColor]);
-  // rgb(r g b / a) in 0–255, or color(srgb r g b / a) in 0–1
-  const parse = (c: string) => {
-    const [r, g, b, a] = (c.replace(/^color\(srgb/, '').match(/[\d.]+/g) ?? []).map(Number);
-    const scale = c.startsWith('color(srgb') ? 255 : 1;
-    return [r * scale, g * scale, b * scale, a ?? 1];
-  };
-  const colours = { border: parse(raw[0]), page: parse(raw[1]) };
   // the border is a translucent mix of the text colour: blend it over the page background
-  const [r, g, b, alpha = 1] = colours.border;
-  const pageBg = colours.page.length >= 3 && (colours.page[3] ?? 1) > 0 ? colours.page : [255, 255, 255];
-  const border = [r, g, b].map((c, i) => c * alpha + pageBg[i] * (1 - alpha));
-  assert.ok(contrast(border, pageBg) >= 3, `input border contrast ${contrast(border, pageBg).toFixed(2)}:1 (${colours.border} on ${pageBg})`);
+  const pageBg = pageBackground(raw[1]);
+  const border = over(parseColour(raw[0]), pageBg);
+  assert.ok(contrast(border, pageBg) >= 3, `input border contrast ${contrast(border, pageBg).toFixed(2)}:1 (${raw[0]} on ${pageBg})`);
 
   // Esc stops a reply; two chats, each delete button names its own chat
   await startStoppedReply('First chat about kernels');

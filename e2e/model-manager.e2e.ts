@@ -3,13 +3,17 @@
 // progress bar reaches 100 % and the model is listed; it is loaded with a small expert budget (?expertBudgetMiB=:
 // 2 of 4 expert slots a layer, so experts page from the store) from the "Load … now" the manager offers, answers
 // greedily, and the stats panel shows the expert cache hit rate and the traffic plot; a reload loads it again (the
-// last model that loaded); then the built-in model is loaded and the installed one is deleted.
+// last model that loaded); then the built-in model is loaded and the installed one is deleted. The plot's legend and
+// cells stand out from the page (≥ 3:1, light and dark). A folder picked in the form names its model after the folder.
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, type Browser } from './support/browser.ts';
 import { builtApp } from './support/build.ts';
 import { composer, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
+import { contrast, over, pageBackground, parseColour } from './support/contrast.ts';
 import { serveStatic, type StaticServer } from './support/static-server.ts';
 import { fixturesDir } from '../testing/fixtures.ts';
 import { HubServer } from '../testing/hub-server.ts';
@@ -88,6 +92,28 @@ test('import from the Hub with progress, load with experts paged, chat, expert s
   assert.match((await plot.locator('desc').textContent()) ?? '', /uses in the last \d+ steps/);
   assert.ok((await plot.locator('text.traffic-count').count()) >= 4, 'every layer shows its recent expert uses');
   assert.match((await page.locator('.traffic figcaption').textContent()) ?? '', /\(2 slots a layer\)/);
+  // the legend's swatches and the plot's cells stand out from the page (≥ 3:1), in the light and the dark scheme
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    // a script string: functions compiled by tsx carry helper calls (__name) that do not exist in the page
+    const colours = (await page.evaluate(`(() => {
+      const style = (selector) => getComputedStyle(document.querySelector(selector));
+      return {
+        page: getComputedStyle(document.body).backgroundColor,
+        'legend used': style('.legend.used').backgroundColor,
+        'legend resident': style('.legend.resident').backgroundColor,
+        'cell used': style('rect.used').fill,
+        'cell resident': style('rect.resident').fill,
+      };
+    })()`)) as Record<string, string>;
+    const background = pageBackground(colours.page, scheme === 'dark');
+    for (const [what, css] of Object.entries(colours)) {
+      if (what === 'page') continue;
+      const ratio = contrast(over(parseColour(css), background), background);
+      assert.ok(ratio >= 3, `${scheme}: ${what} ${css} on ${background}: contrast ${ratio.toFixed(2)}:1`);
+    }
+  }
+  await page.emulateMedia({ colorScheme: null });
 
   // the installed model loaded last is loaded again at start-up
   await page.reload();
@@ -109,4 +135,22 @@ test('import from the Hub with progress, load with experts paged, chat, expert s
   await page.getByRole('group', { name: /^Confirm deleting/ }).getByRole('button', { name: 'Yes, delete' }).click();
   await page.locator('[data-empty]').waitFor({ timeout: 10_000 });
   assert.equal(await installed.count(), 0);
+
+  // a local folder picked in the form (webkitdirectory): the model is named after the folder
+  const parent = mkdtempSync(join(tmpdir(), 'tabscout-folder-'));
+  try {
+    const folder = join(parent, 'tiny-scout');
+    cpSync(join(fixturesDir(), 'tiny-scout', 'model'), folder, { recursive: true });
+    await form.getByLabel('Local folder').check();
+    await form.getByLabel(/^Folder/).setInputFiles(folder);
+    await form.getByRole('button', { name: 'Import', exact: true }).click();
+    const picked = installed.locator('[data-status=complete]');
+    await picked.waitFor({ timeout: LOAD_TIMEOUT_MS }).catch(async (error: Error) => assert.fail(withLog(browser, `the folder import did not complete: ${error.message}; ${await page.locator('[data-import-progress]').textContent().catch(() => '')}`)));
+    const listed = (await picked.textContent()) ?? '';
+    assert.match(listed, /tiny-scout/, `the folder's name names the model: ${listed}`);
+    assert.doesNotMatch(listed, /picked folder/, listed);
+    await page.getByRole('button', { name: 'Load tiny-scout now' }).waitFor({ timeout: 10_000 });
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,7 @@
 // FileSystemDirectoryHandle from showDirectoryPicker(). Ranges are Blob slices: nothing is read whole.
 import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
-import { checkpointSource, type ImportSource } from './sources.ts';
+import { checkpointSource, UNNAMED_FOLDER, type ImportSource } from './sources.ts';
 
 export class FolderFiles implements ModelFiles {
   constructor(
@@ -19,7 +19,7 @@ export class FolderFiles implements ModelFiles {
       const rel = (f as File & { webkitRelativePath?: string }).webkitRelativePath;
       map.set(rel ? rel.split('/').slice(1).join('/') : f.name, f);
     }
-    return new FolderFiles(label ?? 'the picked folder', async (name) => map.get(name) ?? null);
+    return new FolderFiles(label ?? UNNAMED_FOLDER, async (name) => map.get(name) ?? null);
   }
 
   static fromDirectoryHandle(dir: FileSystemDirectoryHandle): FolderFiles {

@@ -39,6 +39,22 @@ export interface ImportSource {
   resolve(options: ResolveOptions): Promise<ResolvedModel>;
 }
 
+/** Where files picked without their folder's name come from (messages say it; the model is named from its config). */
+export const UNNAMED_FOLDER = 'the picked folder';
+
+/**
+ * A model's name: the last part of where it came from (repo id, URL, folder name), or, for files picked without
+ * their folder's name, what its config.json says (`_name_or_path`, else its architecture or model type).
+ */
+export function modelName(info: ModelSource, configJson: string): string {
+  const last = (path: string) => path.replace(/\/+$/, '').split('/').pop() ?? '';
+  if (info.location !== UNNAMED_FOLDER && last(info.location)) return last(info.location);
+  const config = JSON.parse(configJson) as { _name_or_path?: unknown; architectures?: unknown; model_type?: unknown };
+  const named = typeof config._name_or_path === 'string' ? last(config._name_or_path) : '';
+  const architecture = Array.isArray(config.architectures) && typeof config.architectures[0] === 'string' ? config.architectures[0] : '';
+  return named || architecture || (typeof config.model_type === 'string' && config.model_type) || 'model';
+}
+
 /** A readable store id from a source: "org/name@main q4" → "org--name@main-q4". */
 export function defaultModelId(info: ModelSource, weights: WeightFormat): string {
   const base = info.location.replace(/^https?:\/\//, '').replace(/\/+$/, '').replace(/[^\w.@-]+/g, '--');
@@ -70,10 +86,10 @@ export function checkpointSource(files: ModelFiles, info: ModelSource, options: 
       const planned = planRecords(tensorLayout(config, weights, checkpointHasLmHead(config, index)), maxRecordBytes, vision);
       const byKey = new Map(planned.map((r) => [r.key, r]));
       const maker = new CheckpointRecords(files, index, options.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES, vision);
-      const name = o.name ?? info.location.replace(/\/+$/, '').split('/').pop() ?? info.location;
+      const name = o.name ?? modelName(info, texts['config.json']);
       const manifest: Manifest = {
         formatVersion: FORMAT_VERSION,
-        id: o.id ?? defaultModelId(info, weights),
+        id: o.id ?? defaultModelId(info.location === UNNAMED_FOLDER ? { ...info, location: name } : info, weights),
         name,
         source: info,
         date: new Date().toISOString(),
