@@ -68,7 +68,8 @@ export interface Manifest {
 
 /**
  * The vision tower and projector are kept as a safetensors file of their checkpoint tensors, unconverted (the
- * engine's vision loader quantizes at load), cut into chunk records; a stored model serves it as model.safetensors.
+ * engine's vision loader quantizes at load), cut into chunk records; storeTensors reads its tensors after the text
+ * ones, in the same stream ModelSession.load takes from a checkpoint.
  */
 export const VISION_FILE = 'vision.safetensors';
 
