@@ -2,7 +2,7 @@
 // onnxruntime-node on the CPU and through transformers.js, which loads the exported folder as a user would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -15,6 +15,15 @@ import { exportOnnxModel, ONNX_DATA_FILE } from './export.ts';
 import { matMulNBitsWeight } from './matmul-nbits.ts';
 
 type Feeds = Record<string, ort.Tensor>;
+
+/**
+ * onnxruntime-node's WebGPU provider brings its own Dawn, which finds no adapter on a machine without a GPU unless
+ * pointed at a Vulkan driver: Debian chromium's SwiftShader, as cli/node-gpu.ts does for the engine.
+ */
+function useSwiftShaderWhenNoGpu(): void {
+  const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(icd) && !existsSync('/dev/nvidia0')) process.env.VK_ICD_FILENAMES = icd;
+}
 
 /** Runs the exported decoder on `ids` at positions past.. (past: the previous run's outputs, or none). */
 async function run(session: ort.InferenceSession, c: TextConfig, ids: number[], pastLen = 0, past: Feeds | null = null): Promise<Feeds> {
@@ -96,6 +105,24 @@ for (const fixture of ['tiny-scout', 'tiny-maverick']) {
     }
   });
 
+  test(`${fixture}: onnxruntime-node's WebGPU provider (SwiftShader here) runs the export to the q4 reference logits`, async () => {
+    useSwiftShaderWhenNoGpu();
+    const out = mkdtempSync(join(tmpdir(), `tabscout-onnx-webgpu-${fixture}-`));
+    try {
+      const result = await exportOnnxModel(modelDir, out);
+      const ref = await Reference.load(join(fixturesDir(), fixture, 'reference'));
+      const session = await ort.InferenceSession.create(result.onnxPath, { executionProviders: ['webgpu'] });
+      for (const name of ['chat', 'long']) {
+        const d = maxAbsDiff((await run(session, c, ref.ids(`${name}.input_ids`))).logits.data as Float32Array, ref.f32(`${name}.q4.logits`));
+        // SwiftShader's sin/cos are approximate (WGSL allows it): measured 6.6e-4 at 200 positions, 2.5e-6 on the CPU
+        assert.ok(d <= 2e-3, `${name}: max |Δlogit| ${d}`);
+      }
+      await session.release();
+    } finally {
+      removeDir(out);
+    }
+  });
+
   test(`${fixture}: the TopK router form (for top-k > 1) gives the same logits as the top-1 form`, async () => {
     const out = mkdtempSync(join(tmpdir(), `tabscout-onnx-topk-${fixture}-`));
     try {
@@ -109,35 +136,38 @@ for (const fixture of ['tiny-scout', 'tiny-maverick']) {
     }
   });
 
-  test(`${fixture}: transformers.js loads the export (dtype q4, device cpu) and greedy-generates the q4 reference tokens`, async () => {
-    const out = mkdtempSync(join(tmpdir(), `tabscout-onnx-tjs-${fixture}-`));
-    try {
-      // external data here too, so the test covers the data file and transformers.js's use_external_data_format
-      await exportOnnxModel(modelDir, out, { externalData: true });
-      assert.ok(readFileSync(join(out, 'onnx', ONNX_DATA_FILE)).byteLength > 0);
-      env.allowRemoteModels = false;
-      env.allowLocalModels = true;
-      env.localModelPath = tmpdir() + '/';
-      const model = await AutoModelForCausalLM.from_pretrained(out.slice(tmpdir().length + 1), { dtype: 'q4', device: 'cpu' });
-      const ref = await Reference.load(join(fixturesDir(), fixture, 'reference'));
-      const prompt = ref.ids('chat.input_ids');
-      const expected = ref.ids('chat.q4.generated_ids');
-      const output = (await model.generate({
-        input_ids: new Tensor('int64', BigInt64Array.from(prompt.map(BigInt)), [1, prompt.length]),
-        max_new_tokens: expected.length,
-        min_new_tokens: expected.length, // as the reference: EOS cannot end it early
-        do_sample: false,
-      })) as Tensor;
-      const generated = (output.tolist() as bigint[][])[0].slice(prompt.length).map(Number);
-      // tokens agree up to the first step whose reference top-1/top-2 margin is a near tie (then they may diverge)
-      const m = margins(ref.f32('chat.q4.generated_logits'), c.vocabSize);
-      const clear = m.findIndex((x) => x <= 1e-2);
-      const n = clear < 0 ? expected.length : clear + 1;
-      assert.ok(n >= 10, `only ${n} clear steps to compare`);
-      assert.deepEqual(generated.slice(0, n), expected.slice(0, n));
-      await model.dispose();
-    } finally {
-      removeDir(out);
-    }
-  });
+  for (const device of ['cpu', 'webgpu'] as const) {
+    test(`${fixture}: transformers.js loads the export (dtype q4, device ${device}) and greedy-generates the q4 reference tokens`, async () => {
+      if (device === 'webgpu') useSwiftShaderWhenNoGpu();
+      const out = mkdtempSync(join(tmpdir(), `tabscout-onnx-tjs-${fixture}-`));
+      try {
+        // external data here, so the data file and transformers.js's use_external_data_format are covered too
+        await exportOnnxModel(modelDir, out, { externalData: true });
+        assert.ok(readFileSync(join(out, 'onnx', ONNX_DATA_FILE)).byteLength > 0);
+        env.allowRemoteModels = false;
+        env.allowLocalModels = true;
+        env.localModelPath = tmpdir() + '/';
+        const model = await AutoModelForCausalLM.from_pretrained(out.slice(tmpdir().length + 1), { dtype: 'q4', device });
+        const ref = await Reference.load(join(fixturesDir(), fixture, 'reference'));
+        const prompt = ref.ids('chat.input_ids');
+        const expected = ref.ids('chat.q4.generated_ids');
+        const output = (await model.generate({
+          input_ids: new Tensor('int64', BigInt64Array.from(prompt.map(BigInt)), [1, prompt.length]),
+          max_new_tokens: expected.length,
+          min_new_tokens: expected.length, // as the reference: EOS cannot end it early
+          do_sample: false,
+        })) as Tensor;
+        const generated = (output.tolist() as bigint[][])[0].slice(prompt.length).map(Number);
+        // tokens agree up to the first step whose reference top-1/top-2 margin is a near tie (then they may diverge)
+        const m = margins(ref.f32('chat.q4.generated_logits'), c.vocabSize);
+        const clear = m.findIndex((x) => x <= 1e-2);
+        const n = clear < 0 ? expected.length : clear + 1;
+        assert.ok(n >= 10, `only ${n} clear steps to compare`);
+        assert.deepEqual(generated.slice(0, n), expected.slice(0, n));
+        await model.dispose();
+      } finally {
+        removeDir(out);
+      }
+    });
+  }
 }
