@@ -52,6 +52,17 @@ test('desktop 1280×800: clean load, first-run note, panel order, pinned setting
   // long text (the model's source URL) wraps inside the panels: nothing sticks out sideways
   const overflow = await page.locator('.panels').evaluate((el) => el.scrollWidth - el.clientWidth);
   assert.ok(overflow <= 0, `the panels scroll sideways by ${overflow} px`);
+  // ...and so does a long URL without a break in it, here in an import's error
+  const importForm = page.getByRole('form', { name: 'Import a model' });
+  await importForm.getByLabel('URL', { exact: true }).check();
+  const longUrl = `${server.url}/${'a-long-folder-name-without-any-break-'.repeat(8)}/`;
+  await importForm.getByLabel('Model folder URL').fill(longUrl);
+  await importForm.getByRole('button', { name: 'Import', exact: true }).click();
+  const importError = page.locator('.manager-error');
+  await importError.waitFor({ timeout: 30_000 });
+  assert.ok(((await importError.textContent()) ?? '').includes('a-long-folder-name-without-any-break-'.repeat(8)), `the error names the URL: ${await importError.textContent()}`);
+  const wrapped = await page.locator('.panels').evaluate((el) => el.scrollWidth - el.clientWidth);
+  assert.ok(wrapped <= 0, `with a long URL on screen the panels scroll sideways by ${wrapped} px`);
 
   // ?temperature=0 is what is in force: the settings form shows it, read-only
   await page.locator('summary', { hasText: 'Settings' }).click();
