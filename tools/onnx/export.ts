@@ -62,6 +62,14 @@ export async function exportOnnxModel(modelDir: string, outDir: string, options:
 
   const addLinear = (key: string, part: MatrixPart) => {
     if (!(part.data instanceof Float32Array)) throw new Error(`${key}: expected f32 values from the checkpoint`);
+    if (key.endsWith('gate_up')) {
+      // stacked by the engine (gate rows, then up rows); two weights in the graph. Q4_0 blocks lie within rows, so
+      // splitting rows changes no quantized value.
+      const F = part.rows / 2, half = F * part.cols;
+      addLinear(graphKeys.gate(key), { ...part, rows: F, data: part.data.subarray(0, half) });
+      addLinear(graphKeys.up(key), { ...part, rows: F, data: part.data.subarray(half) });
+      return;
+    }
     const names = initializerNames(key);
     if (part.format === 'q4') {
       const w = q4ToMatMulNBits(quantizeQ4(part.data, part.rows, part.cols), part.rows, part.cols);

@@ -27,6 +27,9 @@ export const graphKeys = {
   expertPart: (l: number, e: number, part: 'gate_up' | 'down') => `${keys.expert(l, e)}.${part}`,
   /** the embedding as a float32 table for Gather (its Q4_0 values, dequantized) */
   embedTable: 'embed_tokens.table',
+  /** the engine stacks gate and up ('….gate_up'); the graph keeps them apart ('….gate', '….up') */
+  gate: (gateUpKey: string) => gateUpKey.replace(/gate_up$/, 'gate'),
+  up: (gateUpKey: string) => gateUpKey.replace(/gate_up$/, 'up'),
 };
 
 const LOWEST_F32 = -3.4028234663852886e38;
@@ -145,18 +148,26 @@ export class Llama4Graph {
     return g.op('Reshape', [g.op('Concat', [outA, outB], { axis: -1 }), g.i64([0, 0, 0, c.headDim])]);
   }
 
-  /** RMS norm over the last axis, then the learned weight (none for the QK norm). */
+  /**
+   * RMS norm over the last axis, then the learned weight: onnxruntime's SimplifiedLayerNormalization (what its own
+   * fusion makes of the decomposed form on the CPU, and the anchor its WebGPU MLP/QKV fusions look for). The QK norm
+   * has no weight and stays decomposed.
+   */
   private rmsNorm(x: string, weightKey: string | null): string {
     const { g, c } = this;
+    if (weightKey) return g.op('SimplifiedLayerNormalization', [x, initializerNames(weightKey).vector], { axis: -1, epsilon: { float: c.rmsNormEps } });
     const meanSquare = g.op('ReduceMean', [g.op('Pow', [x, g.f32([2], [])])], { axes: [-1], keepdims: 1 });
-    const normed = g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, g.f32([c.rmsNormEps], [])])])]);
-    return weightKey ? g.op('Mul', [normed, initializerNames(weightKey).vector]) : normed;
+    return g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, g.f32([c.rmsNormEps], [])])])]);
   }
 
-  /** SwiGLU: down(silu(gate(x)) ⊙ up(x)), gate and up stacked in one weight (gate rows first). */
+  /**
+   * SwiGLU: down(silu(gate(x)) ⊙ up(x)). Gate and up are two MatMulNBits on the same input, as exports of
+   * nn.Linear gate_proj/up_proj are: the pattern onnxruntime's WebGPU MLP fusion looks for.
+   */
   private mlp(x: string, gateUpKey: string, downKey: string): string {
     const g = this.g;
-    const [gate, up] = g.opN('Split', [this.linear(x, gateUpKey)], 2, { axis: -1 });
+    const gate = this.linear(x, graphKeys.gate(gateUpKey));
+    const up = this.linear(x, graphKeys.up(gateUpKey));
     const silu = g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
     return this.linear(g.op('Mul', [silu, up]), downKey);
   }
