@@ -3,6 +3,7 @@
 //   model    the whole model at any config: prefill, decode, roofline ratio, memory, paging (bench-model.ts)
 //   paging   resident against paged experts on a small MoE (bench-paging.ts)
 //   storage  IndexedDB against OPFS read throughput in Chromium (bench-storage.ts)
+//   peers    TabScout against transformers.js on the same checkpoint, Chromium or --node (bench-peers.ts)
 const args = process.argv.slice(2);
 const fail = (e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
@@ -12,6 +13,8 @@ const fail = (e: unknown) => {
 const browserBenches: Record<string, string> = { storage: './bench-storage.ts', conversation: './bench-conversation.ts' };
 if (args[0] === 'model') {
   await (await import('./bench-model.ts')).main(args.slice(1)).then(() => process.exit(0), fail);
+} else if (args[0] === 'peers') {
+  await (await import('./bench-peers.ts')).main(args.slice(1)).then(() => process.exit(0), fail);
 } else if (args[0] === 'paging') {
   await import('./bench-paging.ts').then(() => process.exit(0), fail);
 } else if (browserBenches[args[0]]) {
