@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Fills .gpu/ (ignored by git) with what tools/peers-device.sh needs on the device machine, where nothing can be
+# fetched: Node, Dawn for the `webgpu` package, onnxruntime-node 1.30 (linux-x64, with its WebGPU provider) and
+# onnxruntime-common, the Vulkan loader's Debian packages, the bench as one esbuild bundle (TabScout, the ONNX
+# exporter and transformers.js' node build inlined; only webgpu and onnxruntime-node stay outside), and the fixture
+# script with the moe-mid / dense-mid definitions. Prints the total, which must stay within the 64 MiB `carry` limit.
+# Run from the repository root: bash tools/stage-peers-device.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+G=.gpu
+FIXTURES=${TABSCOUT_FIXTURES:-../shared/fixtures}
+mkdir -p $G/node_modules/webgpu $G/node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $G/node_modules/onnxruntime-common
+# what a device run (or a local try of it) unpacked: never carried
+rm -f $G/node_modules/webgpu/dist/linux-x64/dawn.node $G/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
+
+# Node and Dawn, as docs/PERFORMANCE.md "Command"
+[ -s $G/node.xz ] || xz -9 < "$(command -v node)" > $G/node.xz
+cp node_modules/webgpu/index.js node_modules/webgpu/package.json $G/node_modules/webgpu/
+[ -s $G/dawn.node.xz ] || xz -9 < node_modules/webgpu/dist/linux-x64/dawn.node > $G/dawn.node.xz
+
+# onnxruntime-node: its JS, the N-API binding, and libonnxruntime (xz: 44 MB → ~10 MB; unpacked on the device)
+ORT=node_modules/onnxruntime-node
+cp $ORT/package.json $G/node_modules/onnxruntime-node/
+rm -rf $G/node_modules/onnxruntime-node/dist && cp -r $ORT/dist $G/node_modules/onnxruntime-node/
+find $G/node_modules/onnxruntime-node/dist -name '*.map' -delete
+cp $ORT/bin/napi-v6/linux/x64/onnxruntime_binding.node $G/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/
+[ -s $G/libonnxruntime.so.1.xz ] || xz -9 < $ORT/bin/napi-v6/linux/x64/libonnxruntime.so.1 > $G/libonnxruntime.so.1.xz
+rm -rf $G/node_modules/onnxruntime-common/dist && mkdir -p $G/node_modules/onnxruntime-common/dist
+cp node_modules/onnxruntime-common/package.json $G/node_modules/onnxruntime-common/
+cp -r node_modules/onnxruntime-common/dist/cjs node_modules/onnxruntime-common/dist/esm $G/node_modules/onnxruntime-common/dist/
+find $G/node_modules/onnxruntime-common -name '*.map' -delete
+
+# the Vulkan loader and GL dispatch libraries Dawn needs (Debian amd64 packages, unpacked on the device)
+if ! ls $G/libvulkan1_*.deb > /dev/null 2>&1; then
+  o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+  mkdir -p /tmp/amd64/partial
+  apt-get $o update > /dev/null
+  (cd $G && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 > /dev/null)
+fi
+
+# the bench: one file, WGSL inlined; transformers.js' node build inlined too (sharp, its image library, is replaced
+# by a stub: no image is read); Chromium's half of the peers bench is not bundled (its import path is not a literal)
+node_modules/.bin/esbuild cli/bench.ts --bundle --platform=node --format=esm --target=node20 \
+  --external:webgpu --external:playwright-core --external:esbuild --external:onnxruntime-node \
+  --alias:sharp=./tools/peers/sharp-stub.mjs --loader:.wgsl=text --log-level=error --outfile=$G/bench.mjs
+
+# the fixture script and the two mid-size definitions
+cp "$FIXTURES/tools/make_tiny_llama4.py" $G/
+cp tools/peers/mid-fixtures.json $G/
+
+ls -la $G
+echo "total carried: $(du -sb $G | cut -f1) bytes ($(du -sm $G | cut -f1) MiB; the limit is 64 MiB)"
