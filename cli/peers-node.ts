@@ -32,7 +32,7 @@ export async function runNodePeers(o: NodePeersOptions): Promise<EngineReport[]>
       };
       reports.push(await runTabScout(setup, o.plan, o.log));
     } else {
-      const backend = `onnxruntime-node ${o.tjsDevice === 'webgpu' ? 'WebGPU (its own Dawn)' : o.tjsDevice}`;
+      let backend = `onnxruntime-node ${o.tjsDevice === 'webgpu' ? 'WebGPU (its own Dawn)' : o.tjsDevice}`;
       let tjs: TransformersJs;
       try {
         tjs = (await import('@huggingface/transformers')) as unknown as TransformersJs;
@@ -42,6 +42,8 @@ export async function runNodePeers(o: NodePeersOptions): Promise<EngineReport[]>
         reports.push(r);
         continue;
       }
+      const ortVersion = (tjs.env as { backends?: { onnx?: { versions?: { node?: string } } } }).backends?.onnx?.versions?.node;
+      if (ortVersion) backend = backend.replace('onnxruntime-node', `onnxruntime-node ${ortVersion}`);
       tjs.env.allowRemoteModels = false;
       tjs.env.allowLocalModels = true;
       tjs.env.useFSCache = false;

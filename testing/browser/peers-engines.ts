@@ -176,7 +176,7 @@ export async function runTabScout(setup: TabScoutSetup, plan: PeersPlan, log: (s
 
 /** The part of transformers.js (web or node build) the bench uses. */
 export interface TransformersJs {
-  env: { allowRemoteModels: boolean; allowLocalModels: boolean; localModelPath: string; useBrowserCache?: boolean; useFSCache?: boolean };
+  env: { version?: string; allowRemoteModels: boolean; allowLocalModels: boolean; localModelPath: string; useBrowserCache?: boolean; useFSCache?: boolean };
   Tensor: new (type: 'int64', data: BigInt64Array, dims: number[]) => unknown;
   AutoModelForCausalLM: {
     from_pretrained(id: string, options: Record<string, unknown>): Promise<{
@@ -200,8 +200,8 @@ export interface TransformersJsSetup {
 }
 
 export async function runTransformersJs(setup: TransformersJsSetup, plan: PeersPlan, log: (s: string) => void = () => {}): Promise<EngineReport> {
-  const report = emptyReport('transformers.js', setup.backend);
   const { tjs } = setup;
+  const report = emptyReport('transformers.js', tjs.env.version ? `transformers.js ${tjs.env.version}, ${setup.backend}` : setup.backend);
   let model: Awaited<ReturnType<TransformersJs['AutoModelForCausalLM']['from_pretrained']>> | null = null;
   try {
     setup.meter?.reset();

@@ -26,7 +26,7 @@ meter.install(GPUDevice.prototype);
 
 async function runPeers(request: PeersPageRequest): Promise<EngineReport[]> {
   const log = (s: string) => console.log(s);
-  const tjs = transformers as unknown as TransformersJs & { env: { backends: { onnx: { wasm: { wasmPaths: unknown; numThreads?: number } } } } };
+  const tjs = transformers as unknown as TransformersJs & { env: { backends: { onnx: { wasm: { wasmPaths: unknown; numThreads?: number }; versions?: { web?: string } } } } };
   tjs.env.allowRemoteModels = false;
   tjs.env.allowLocalModels = true;
   tjs.env.localModelPath = request.onnxParentUrl;
@@ -45,7 +45,7 @@ async function runPeers(request: PeersPageRequest): Promise<EngineReport[]> {
       };
       reports.push(await runTabScout(setup, request.plan, log));
     } else {
-      reports.push(await runTransformersJs({ tjs, modelId: request.onnxId, device: 'webgpu', backend: 'onnxruntime-web WebGPU', meter }, request.plan, log));
+      reports.push(await runTransformersJs({ tjs, modelId: request.onnxId, device: 'webgpu', backend: `onnxruntime-web ${tjs.env.backends.onnx.versions?.web ?? ''} WebGPU`, meter }, request.plan, log));
     }
   }
   return reports;
