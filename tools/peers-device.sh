@@ -21,8 +21,15 @@ note() { echo "[$((SECONDS - START)) s] $*" | tee -a "$SUMMARY"; }
 
 # step NAME SECONDS COMMAND...: runs it with a time limit, its output in $OUT/NAME.log
 step() {
-  local name=$1 limit=$2 t0=$SECONDS rc
+  local name=$1 limit=$2 t0=$SECONDS rc left
   shift 2
+  # the whole script ends by PEERS_DEADLINE s (the device run is cut at 600 s): a step gets at most what is left
+  left=$((${PEERS_DEADLINE:-570} - (SECONDS - START)))
+  if [ "$left" -lt 20 ]; then
+    note "skipped $name: only ${left} s left before the deadline"
+    return 1
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
   note "start $name (limit ${limit} s)"
   # the command is one of the functions below: run by a bash child, which timeout can stop
   timeout --kill-after=10 "$limit" bash -c '"$@"' step "$@" > "$OUT/$name.log" 2>&1
@@ -68,9 +75,9 @@ export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/n
 step setup 45 setup
 # both checkpoints at once (8 threads each of the 16 cores), then the benches alone on the machine, so that no
 # engine is timed next to a CPU-heavy job
-( OMP_NUM_THREADS=8 step make-moe-mid 180 make_fixture moe-mid ) &
+( OMP_NUM_THREADS=8 step make-moe-mid 240 make_fixture moe-mid ) &
 MOE_MAKER=$!
-OMP_NUM_THREADS=8 step make-dense-mid 180 make_fixture dense-mid
+OMP_NUM_THREADS=8 step make-dense-mid 240 make_fixture dense-mid
 wait $MOE_MAKER
 for m in dense-mid moe-mid; do
   if [ -f "$W/fx/$m/reference/tensors.safetensors" ]; then
