@@ -14,6 +14,7 @@ test('bench peers: an unknown option or a missing model is an error that says wh
   assert.throws(() => runPeersBench(['--model'], 30_000), /--model needs a value/);
   assert.throws(() => runPeersBench(['--frobnicate', '--quick'], 30_000), /unknown option --frobnicate/);
   assert.throws(() => runPeersBench([], 30_000), /give --model DIR/);
+  assert.throws(() => runPeersBench(['--quick', '--tabscout-from', 'disk'], 30_000), /--tabscout-from: package or checkpoint/);
 });
 
 test('run times: TTFT from the call, decode rate over the tokens after the first', () => {

@@ -1,11 +1,13 @@
 // npm run bench -- peers [--model DIR] [--onnx DIR] [--quick] [--json] [--node [--tjs-device webgpu|cpu]]
-//   [--prompt N] [--tokens N] [--repeats N] [--only tabscout|transformers.js]
+//   [--prompt N] [--tokens N] [--repeats N] [--only tabscout|transformers.js] [--tabscout-from package|checkpoint]
 //
 // TabScout against transformers.js (v4, onnxruntime's WebGPU provider) on the same Llama 4 text checkpoint, in the
 // same run: Chromium on this machine by default (one page, both engines, files served on 127.0.0.1), or Node with
 // --node (TabScout through the `webgpu` package, transformers.js through onnxruntime-node's WebGPU provider: the H200
 // run, tools/peers-device.sh). transformers.js runs the ONNX export of the same checkpoint (tools/onnx: MatMulNBits
-// int4 with exactly TabScout's Q4_0 values, block 32), made here unless --onnx names one.
+// int4 with exactly TabScout's Q4_0 values, block 32), made here unless --onnx names one. TabScout loads its own
+// pre-quantized package of the checkpoint (cli/convert.ts, what the app imports by URL; made here), so both load
+// int4 weights quantized beforehand; --tabscout-from checkpoint loads the bf16 checkpoint instead (quantized while loading).
 // Per engine: load time, TTFT and prefill tok/s on a --prompt-token prompt (512), decode tok/s over --tokens greedy
 // tokens (128, end-of-turn suppressed), GPU memory where visible, and whether its greedy tokens for the fixture's
 // `chat` case equal Hugging Face's q4 reference (`chat.q4.generated_ids`, up to the first near tie); then the ratios
@@ -16,6 +18,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { exportOnnxModel } from '../tools/onnx/export.ts';
+import { convertCheckpoint } from './convert.ts';
 import { parseConfig } from '../worker/model/config.ts';
 import { Reference } from './reference.ts';
 import { fixturesDir, removeDir } from '../testing/fixtures.ts';
@@ -31,6 +34,9 @@ export interface PeersReport {
   repeats: number;
   /** seconds the ONNX export took (null: --onnx given) */
   exportSeconds: number | null;
+  /** what TabScout loaded: its q4 package (made from the checkpoint in convertSeconds) or the checkpoint itself */
+  tabscoutFrom: 'package' | 'checkpoint';
+  convertSeconds: number | null;
   /** leading chat tokens compared with the reference (null: no reference) */
   chatCompared: number | null;
   engines: EngineReport[];
@@ -49,10 +55,11 @@ interface Args {
   tokens: number | null;
   repeats: number | null;
   only: EngineReport['engine'] | null;
+  tabscoutFrom: 'package' | 'checkpoint';
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { model: null, onnx: null, quick: false, json: false, node: false, tjsDevice: 'webgpu', prompt: null, tokens: null, repeats: null, only: null };
+  const a: Args = { model: null, onnx: null, quick: false, json: false, node: false, tjsDevice: 'webgpu', prompt: null, tokens: null, repeats: null, only: null, tabscoutFrom: 'package' };
   const value = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -74,11 +81,15 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--prompt') a.prompt = count(i++, f);
     else if (f === '--tokens') a.tokens = count(i++, f);
     else if (f === '--repeats') a.repeats = count(i++, f);
-    else if (f === '--only') {
+    else if (f === '--tabscout-from') {
+      const v = value(i++, f);
+      if (v !== 'package' && v !== 'checkpoint') throw new Error(`--tabscout-from: package or checkpoint, got ${v}`);
+      a.tabscoutFrom = v;
+    } else if (f === '--only') {
       const e = value(i++, f);
       if (e !== 'tabscout' && e !== 'transformers.js') throw new Error(`--only: tabscout or transformers.js, got ${e}`);
       a.only = e;
-    } else throw new Error(`unknown option ${f}. usage: npm run bench -- peers [--model DIR] [--onnx DIR] [--quick] [--json] [--node [--tjs-device webgpu|cpu]] [--prompt N] [--tokens N] [--repeats N] [--only tabscout|transformers.js]`);
+    } else throw new Error(`unknown option ${f}. usage: npm run bench -- peers [--model DIR] [--onnx DIR] [--quick] [--json] [--node [--tjs-device webgpu|cpu]] [--prompt N] [--tokens N] [--repeats N] [--only tabscout|transformers.js] [--tabscout-from package|checkpoint]`);
   }
   if (!a.model && !a.quick) throw new Error('peers: give --model DIR (a fixture or checkpoint folder), or --quick for the tiny-scout fixture');
   return a;
@@ -139,6 +150,7 @@ export async function main(argv: string[]): Promise<PeersReport> {
       chat = { prompt: ref.ids('chat.input_ids'), expected, compare: tie < 0 ? expected.length : tie + 1 };
     }
   }
+  const engines: EngineReport['engine'][] = a.only ? [a.only] : ['tabscout', 'transformers.js'];
   const promptTokens = a.prompt ?? (a.quick ? 64 : 512);
   const newTokens = a.tokens ?? (a.quick ? 16 : 128);
   const maxPositions = text.max_position_embeddings ?? Infinity;
@@ -150,29 +162,36 @@ export async function main(argv: string[]): Promise<PeersReport> {
     chat,
   };
 
+  const tempParent = mkdtempSync(join(tmpdir(), 'tabscout-peers-'));
+  let tabscoutDir = checkpoint;
+  let convertSeconds: number | null = null;
+  if (a.tabscoutFrom === 'package' && engines.includes('tabscout')) {
+    tabscoutDir = join(tempParent, 'tabscout-q4');
+    const t0 = performance.now();
+    await convertCheckpoint(checkpoint, tabscoutDir, { weights: 'q4', vision: false });
+    convertSeconds = (performance.now() - t0) / 1000;
+    log(`TabScout package (q4): ${tabscoutDir} in ${convertSeconds.toFixed(1)} s`);
+  }
   let onnxDir = a.onnx ? resolve(a.onnx) : '';
   let exportSeconds: number | null = null;
-  let tempParent: string | null = null;
-  if (!onnxDir) {
-    tempParent = mkdtempSync(join(tmpdir(), 'tabscout-peers-'));
+  if (!onnxDir && engines.includes('transformers.js')) {
     onnxDir = join(tempParent, 'onnx-q4');
     const t0 = performance.now();
     const out = await exportOnnxModel(checkpoint, onnxDir);
     exportSeconds = (performance.now() - t0) / 1000;
     log(`ONNX export: ${out.onnxPath} (${(out.onnxBytes / 1e6).toFixed(1)} MB${out.dataPath ? ` + ${(out.dataBytes / 1e6).toFixed(1)} MB data` : ''}) in ${exportSeconds.toFixed(1)} s`);
   }
-  const engines: EngineReport['engine'][] = a.only ? [a.only] : ['tabscout', 'transformers.js'];
   let reports: EngineReport[];
   try {
     if (a.node) {
-      reports = await runNodePeers({ plan, checkpointDir: checkpoint, onnxDir, tjsDevice: a.tjsDevice, engines, log });
+      reports = await runNodePeers({ plan, tabscoutDir, tabscoutSource: a.tabscoutFrom, onnxDir, tjsDevice: a.tjsDevice, engines, log });
     } else {
       const browserModule = './peers-browser.ts'; // not a literal import: Chromium is not bundled for the GPU machine
       const { runBrowserPeers } = (await import(browserModule)) as typeof import('./peers-browser.ts');
-      reports = await runBrowserPeers({ plan, checkpointDir: checkpoint, onnxDir, engines, log });
+      reports = await runBrowserPeers({ plan, tabscoutDir, tabscoutSource: a.tabscoutFrom, onnxDir, engines, log });
     }
   } finally {
-    if (tempParent) removeDir(tempParent);
+    removeDir(tempParent);
   }
 
   const report: PeersReport = {
@@ -183,6 +202,8 @@ export async function main(argv: string[]): Promise<PeersReport> {
     newTokens,
     repeats: plan.repeats,
     exportSeconds,
+    tabscoutFrom: a.tabscoutFrom,
+    convertSeconds,
     chatCompared: chat?.compare ?? null,
     engines: reports,
     ratios: ratios(reports),
@@ -207,7 +228,7 @@ function ratios(reports: EngineReport[]): PeersReport['ratios'] {
 
 function printReport(r: PeersReport): void {
   const f = (x: number | null, digits = 1) => (x == null ? '—' : x.toFixed(digits));
-  console.log(`${r.where}: ${r.model}; prompt ${r.promptTokens} tokens, ${r.newTokens} greedy tokens, median of ${r.repeats} timed run(s) after a warm-up`);
+  console.log(`${r.where}: ${r.model} (TabScout from its ${r.tabscoutFrom}); prompt ${r.promptTokens} tokens, ${r.newTokens} greedy tokens, median of ${r.repeats} timed run(s) after a warm-up`);
   console.log(`${'engine'.padEnd(16)} ${'load ms'.padStart(9)} ${'TTFT ms'.padStart(9)} ${'prefill tok/s'.padStart(14)} ${'decode tok/s'.padStart(13)} ${'GPU MB'.padStart(8)}  chat == HF q4`);
   for (const e of r.engines) {
     const chat = e.chat ? (e.chat.matches ? `yes (${e.chat.compared} tokens)` : `NO (first difference at token ${e.chat.firstMismatch})`) : '—';

@@ -16,7 +16,9 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 export interface BrowserPeersOptions {
   plan: PeersPlan;
-  checkpointDir: string;
+  /** TabScout's model folder (package or checkpoint) */
+  tabscoutDir: string;
+  tabscoutSource: 'package' | 'checkpoint';
   onnxDir: string;
   engines: EngineReport['engine'][];
   log: (s: string) => void;
@@ -36,7 +38,7 @@ export async function runBrowserPeers(o: BrowserPeersOptions): Promise<EngineRep
       logLevel: 'error',
     });
     writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset=utf-8><title>peers bench</title><script type=module src="./peers-page.js"></script>');
-    symlinkSync(o.checkpointDir, join(dir, 'checkpoint'));
+    symlinkSync(o.tabscoutDir, join(dir, 'tabscout'));
     symlinkSync(join(o.onnxDir, '..'), join(dir, 'onnx'));
     symlinkSync(join(repoRoot, 'node_modules/onnxruntime-web/dist'), join(dir, 'ort'));
     const server = await serveStatic(dir);
@@ -50,7 +52,8 @@ export async function runBrowserPeers(o: BrowserPeersOptions): Promise<EngineRep
       const base = server.url.endsWith('/') ? server.url : `${server.url}/`;
       const request: PeersPageRequest = {
         plan: o.plan,
-        checkpointUrl: `${base}checkpoint/`,
+        tabscoutUrl: `${base}tabscout/`,
+        tabscoutSource: o.tabscoutSource,
         onnxParentUrl: `${base}onnx/`,
         onnxId: basename(o.onnxDir),
         ortUrl: `${base}ort/`,

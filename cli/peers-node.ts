@@ -8,7 +8,9 @@ import { GpuBufferMeter, emptyReport, runTabScout, runTransformersJs, type Engin
 
 export interface NodePeersOptions {
   plan: PeersPlan;
-  checkpointDir: string;
+  /** TabScout's model folder (package or checkpoint) */
+  tabscoutDir: string;
+  tabscoutSource: 'package' | 'checkpoint';
   onnxDir: string;
   /** transformers.js device: 'webgpu' (onnxruntime-node's WebGPU provider) or 'cpu' (to check the path) */
   tjsDevice: string;
@@ -27,7 +29,8 @@ export async function runNodePeers(o: NodePeersOptions): Promise<EngineReport[]>
           meter.install(gpu.ctx.device); // before any weight: the session's buffers are all counted
           return { ctx: gpu.ctx, adapter: gpu.adapterName };
         },
-        files: new FsModelFiles(o.checkpointDir),
+        files: new FsModelFiles(o.tabscoutDir),
+        source: o.tabscoutSource,
         meter,
       };
       reports.push(await runTabScout(setup, o.plan, o.log));

@@ -27,6 +27,8 @@ export function checkQuickReport(r: PeersReport, where: PeersReport['where'], gp
   assert.equal(r.promptTokens, 64);
   assert.equal(r.newTokens, 16);
   positive(r.exportSeconds, 'export seconds');
+  assert.equal(r.tabscoutFrom, 'package', 'TabScout loads its pre-quantized package by default, as transformers.js loads its export');
+  positive(r.convertSeconds, 'convert seconds');
   assert.ok(r.chatCompared !== null && r.chatCompared >= 10, `chat tokens compared: ${r.chatCompared}`);
   assert.deepEqual(r.engines.map((e) => e.engine), ['tabscout', 'transformers.js']);
   for (const e of r.engines) {

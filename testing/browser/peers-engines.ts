@@ -10,6 +10,7 @@
 import type { GpuContext } from '../../kernels/runtime.ts';
 import type { ModelFiles } from '../../worker/model/safetensors.ts';
 import { ModelSession } from '../../worker/session.ts';
+import { loadSessionFromPackage } from '../../worker/store/session.ts';
 
 export interface PeersPlan {
   /** the timed work: prompt ids and how many tokens to generate */
@@ -130,7 +131,10 @@ export class GpuBufferMeter {
 export interface TabScoutSetup {
   /** the GPU context (device creation counts as load time) */
   context(): Promise<{ ctx: GpuContext; adapter: string }>;
+  /** the model's files: its pre-quantized package (cli/convert.ts; what the app imports by URL) or the Hub checkpoint
+   * (bf16, quantized while loading) */
   files: ModelFiles;
+  source: 'package' | 'checkpoint';
   meter: GpuBufferMeter | null;
 }
 
@@ -144,9 +148,12 @@ export async function runTabScout(setup: TabScoutSetup, plan: PeersPlan, log: (s
     report.backend = `WebGPU (${adapter})`;
     const longest = Math.max(plan.benchPrompt.length, plan.chat?.prompt.length ?? 0);
     const contextLength = longest + Math.max(plan.newTokens, plan.chat?.expected.length ?? 0) + 8;
-    session = await ModelSession.load(ctx, setup.files, { weights: 'q4', contextLength, vision: false });
+    session =
+      setup.source === 'package'
+        ? await loadSessionFromPackage(ctx, setup.files, { contextLength, vision: false })
+        : await ModelSession.load(ctx, setup.files, { weights: 'q4', contextLength, vision: false });
     report.loadMs = performance.now() - t0;
-    log(`tabscout: loaded in ${report.loadMs.toFixed(0)} ms`);
+    log(`tabscout: loaded from its ${setup.source} in ${report.loadMs.toFixed(0)} ms`);
     const s = session;
     const generate = async (prompt: number[], n: number) => {
       s.forget(); // no KV cache kept from a previous run

@@ -10,8 +10,9 @@ import { GpuBufferMeter, runTabScout, runTransformersJs, type EngineReport, type
 
 export interface PeersPageRequest {
   plan: PeersPlan;
-  /** URL of the Hub checkpoint folder (TabScout) */
-  checkpointUrl: string;
+  /** URL of TabScout's model folder: its package (cli/convert.ts) or the Hub checkpoint */
+  tabscoutUrl: string;
+  tabscoutSource: 'package' | 'checkpoint';
   /** URL of the folder holding the ONNX export's folder, and that folder's name (transformers.js) */
   onnxParentUrl: string;
   onnxId: string;
@@ -40,7 +41,8 @@ async function runPeers(request: PeersPageRequest): Promise<EngineReport[]> {
           const { device, info } = await browserDevice();
           return { ctx: new GpuContext(device, { cpuKernels: isCpuAdapter(info) }), adapter: `${info.vendor} / ${info.architecture || info.device || info.description}` };
         },
-        files: new HttpFiles(request.checkpointUrl, { attempts: 1 }),
+        files: new HttpFiles(request.tabscoutUrl, { attempts: 1 }),
+        source: request.tabscoutSource,
         meter,
       };
       reports.push(await runTabScout(setup, request.plan, log));
