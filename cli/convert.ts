@@ -1,11 +1,8 @@
-// npm run convert -- <hf-model-dir> <out-dir> [--weights q4|f32] [--id ID] [--name NAME] [--max-record-mib N] [--text-only]
 // Turns a Hugging Face Llama 4 checkpoint into a weight package for static hosting: manifest.json + one file per
 // record (docs/STORE.md). Tensors come from engineTensors() (the engine's layout contract) and are quantized here,
 // so the app imports the package with no quantization work.
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { quantizeQ4, type Q4Data } from '../kernels/linear/q4-format.ts';
 import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 import { parseConfig } from '../worker/model/config.ts';
@@ -105,42 +102,4 @@ export async function convertCheckpoint(modelDir: string, outDir: string, option
   await writeFile(join(outDir, 'manifest.json.tmp'), JSON.stringify(manifest, null, 1));
   await rename(join(outDir, 'manifest.json.tmp'), join(outDir, 'manifest.json'));
   return manifest;
-}
-
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      weights: { type: 'string', default: 'q4' },
-      id: { type: 'string' },
-      name: { type: 'string' },
-      'max-record-mib': { type: 'string' },
-      'text-only': { type: 'boolean', default: false },
-    },
-  });
-  const [modelDir, outDir] = positionals;
-  if (!modelDir || !outDir) throw new Error('usage: npm run convert -- <hf-model-dir> <out-dir> [--weights q4|f32] [--id ID] [--name NAME] [--max-record-mib N] [--text-only]');
-  const weights = values.weights as WeightFormat;
-  if (weights !== 'q4' && weights !== 'f32') throw new Error(`--weights must be q4 or f32, got ${values.weights}`);
-  const mib = values['max-record-mib'] !== undefined ? Number(values['max-record-mib']) : undefined;
-  if (mib !== undefined && !(mib > 0)) throw new Error('--max-record-mib must be a positive number');
-  await rm(join(outDir, 'manifest.json'), { force: true });
-  const t0 = performance.now();
-  const m = await convertCheckpoint(modelDir, outDir, {
-    weights,
-    id: values.id,
-    name: values.name,
-    maxRecordBytes: mib !== undefined ? Math.floor(mib * 1024 * 1024) : undefined,
-    vision: !values['text-only'],
-    log: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
-  });
-  if (process.stderr.isTTY) process.stderr.write('\n');
-  console.log(`${m.id}: ${m.records.length} records, ${(m.totalBytes / 1e6).toFixed(1)} MB (${m.weights}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${join(outDir, 'manifest.json')}`);
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((e) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-  });
 }
