@@ -32,6 +32,7 @@ test('npm run bench -- model --quick reports sane figures, and paged decode matc
   const r = bench(['--quick', '--expert-budget-gib', '0.0002', '--also-resident', '--routing', `trace:${trace}`, '--tokens', '5']);
   positive(r.rooflineGBps, 'roofline');
   assert.equal(r.layers, 4);
+  positive(r.fmaTflops, 'FMA roofline');
   for (const run of [r.resident, r.paged]) {
     assert.ok(run, 'both runs are reported');
     assert.equal(run.tokens.length, 6, 'first token of the prefill + 5 decoded');
@@ -45,6 +46,10 @@ test('npm run bench -- model --quick reports sane figures, and paged decode matc
     positive(run.bytesPerToken.weights, 'weight bytes per token');
     assert.ok(run.bytesPerToken.weights < run.memory.weights, 'a token reads less than all the weights (one expert of four)');
     positive(run.decodeRooflineRatio, 'roofline ratio');
+    positive(run.prefillFlopsPerToken, 'prefill FLOPs per token');
+    positive(run.prefillRooflineRatio, 'prefill FMA roofline ratio');
+    const ratio = (run.prefillTokPerS * run.prefillFlopsPerToken) / (r.fmaTflops * 1e12);
+    assert.ok(Math.abs(run.prefillRooflineRatio - ratio) <= 1e-9 * ratio, 'prefill ratio = FLOP rate / FMA roofline');
     positive(run.memory.weights, 'weights memory');
     positive(run.memory.kv, 'KV memory');
     positive(run.memory.scratch, 'scratch memory');

@@ -16,6 +16,7 @@ import type { GpuContext } from '../kernels/runtime.ts';
 import { createNodeGpu } from './node-gpu.ts';
 import { hashFill } from '../kernels/hash-fill/hash-fill.ts';
 import { rooflineRead, ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
+import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
 import { sampleToken } from '../kernels/sample/sample.ts';
 import { linearBytes, weightBytes } from '../kernels/linear/linear.ts';
 import { writeSlot } from '../kernels/linear/pool.ts';
@@ -168,6 +169,48 @@ async function measureRoofline(ctx: GpuContext, quick: boolean): Promise<{ GBps:
   return { GBps: (reads * bytes) / ns, bytes };
 }
 
+/** f32 FMA rate of this device (TFLOP/s), timed with GPU timestamps like the streaming read. */
+async function measureFmaRoofline(ctx: GpuContext, quick: boolean): Promise<number> {
+  const groups = quick ? 4 : ROOFLINE_WORKGROUPS, iterations = quick ? 64 : 1024, runs = quick ? 2 : 20;
+  const out = ctx.createBuffer(groups * 256 * 4, 'fma roofline out');
+  ctx.startProfile();
+  for (let i = 0; i < runs; i++) fmaRoofline(ctx, out, groups, iterations); // warm-up (clocks up)
+  ctx.markProfile();
+  for (let i = 0; i < runs; i++) fmaRoofline(ctx, out, groups, iterations);
+  ctx.markProfile();
+  const [, ns] = (await ctx.endProfile()).steps;
+  out.destroy();
+  return (runs * fmaRooflineFlops(groups, iterations)) / ns / 1e3;
+}
+
+/**
+ * FLOPs per prompt token of a prefill of `prompt` tokens (a multiply-add counts two): every linear a token passes
+ * through (the selected routed experts only), attention's scores and weighted sum over the keys it sees (causal,
+ * within its chunk on RoPE layers), and lm_head once for the prompt (only the last position's logits are computed).
+ */
+function prefillFlopsPerToken(w: TextWeights, config: ModelConfig, prompt: number): number {
+  const c = config.text;
+  const mac = (x: { rows: number; cols: number }) => x.rows * x.cols;
+  let macs = mac(w.lmHead) / prompt;
+  for (const l of w.layers) {
+    macs += Object.values(l.attention).reduce((s, x) => s + mac(x), 0);
+    if (l.ffn.kind === 'moe') {
+      const m = l.ffn.moe;
+      const slots = m.experts.gateUp.rows / m.experts.gateUp.rowsPerExpert!;
+      macs += mac(m.router) + mac(m.shared.gateUp) + mac(m.shared.down) + (c.topK * (mac(m.experts.gateUp) + mac(m.experts.down))) / slots;
+    } else {
+      macs += mac(l.ffn.mlp.gateUp) + mac(l.ffn.mlp.down);
+    }
+  }
+  // keys seen by position p (0-based): p + 1, or within its chunk on RoPE layers; scores and values: 2 · heads · headDim each
+  for (const rope of c.usesRope) {
+    let keys = 0;
+    for (let p = 0; p < prompt; p++) keys += rope ? (p % c.attentionChunkSize) + 1 : p + 1;
+    macs += (2 * c.numHeads * c.headDim * keys) / prompt;
+  }
+  return 2 * macs;
+}
+
 /** Upload bandwidth from the RAM tier into slots (writeBuffer, then waiting for the GPU), GB/s. */
 async function measureUpload(ctx: GpuContext, pools: MlpWeights, slots: number, layer: number, source: ExpertSource, count: number): Promise<number> {
   const p = pools;
@@ -225,6 +268,8 @@ interface RunResult {
   tokens: number[];
   loadSeconds: number;
   prefillTokPerS: number;
+  /** FLOPs per prompt token of the prefill (prefillFlopsPerToken) */
+  prefillFlopsPerToken: number;
   decode: { tokPerS: number; msPerToken: number; msPerTokenMedian: number; gpuBusyMs: number; restMs: number; dispatchesPerToken: number; submitsPerToken: number };
   bytesPerToken: { weights: number; kv: number };
   memory: ReturnType<typeof memory>;
@@ -356,6 +401,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
     tokens,
     loadSeconds,
     prefillTokPerS,
+    prefillFlopsPerToken: prefillFlopsPerToken(weights, o.config, o.prompt),
     decode: {
       tokPerS: 1000 / msPerToken,
       msPerToken,
@@ -389,8 +435,10 @@ export interface ModelBenchReport {
   context: number | null;
   routing: string;
   rooflineGBps: number;
-  resident: (RunResult & { decodeRooflineRatio: number }) | null;
-  paged: (RunResult & { decodeRooflineRatio: number; pagingBoundTokPerS: number; ofPagingBound: number }) | null;
+  /** f32 FMA rate measured in the same run (kernels/fma-roofline) */
+  fmaTflops: number;
+  resident: (RunResult & { decodeRooflineRatio: number; prefillRooflineRatio: number }) | null;
+  paged: (RunResult & { decodeRooflineRatio: number; prefillRooflineRatio: number; pagingBoundTokPerS: number; ofPagingBound: number }) | null;
   pagedMatchesResident: boolean | null;
 }
 
@@ -400,13 +448,16 @@ export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBe
   log(`model: ${o.configName}, ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads}/${c.numKvHeads} heads of ${c.headDim}, ${c.numExperts} experts of FFN ${c.intermediateSize}, vocab ${c.vocabSize}, ${o.weights}`);
   const roof = await measureRoofline(ctx, o.quick);
   log(`roofline: streaming read of ${(roof.bytes / 2 ** 20).toFixed(0)} MiB at ${roof.GBps.toFixed(1)} GB/s`);
+  const fmaTflops = await measureFmaRoofline(ctx, o.quick);
+  log(`FMA roofline: ${fmaTflops.toFixed(2)} TFLOP/s (f32)`);
   const ratio = (r: RunResult) => (r.bytesPerToken.weights / (roof.GBps * 1e6)) / r.decode.msPerToken;
+  const prefillRatio = (r: RunResult) => (r.prefillTokPerS * r.prefillFlopsPerToken) / (fmaTflops * 1e12);
   let resident: ModelBenchReport['resident'] = null;
   let paged: ModelBenchReport['paged'] = null;
   if (o.expertBudgetGiB === null || o.alsoResident) {
     log('resident:');
     const r = await runOnce(ctx, o, false, log);
-    resident = { ...r, decodeRooflineRatio: ratio(r) };
+    resident = { ...r, decodeRooflineRatio: ratio(r), prefillRooflineRatio: prefillRatio(r) };
     report(resident, log);
   }
   if (o.expertBudgetGiB !== null) {
@@ -415,7 +466,7 @@ export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBe
     const p = r.paging!;
     // the fastest a paged token can be: its weight bytes at the roofline plus its misses at the upload bandwidth
     const boundMs = r.bytesPerToken.weights / (roof.GBps * 1e6) + p.pagedInBytesPerToken / (p.uploadGBps * 1e6);
-    paged = { ...r, decodeRooflineRatio: ratio(r), pagingBoundTokPerS: 1000 / boundMs, ofPagingBound: r.decode.tokPerS / (1000 / boundMs) };
+    paged = { ...r, decodeRooflineRatio: ratio(r), prefillRooflineRatio: prefillRatio(r), pagingBoundTokPerS: 1000 / boundMs, ofPagingBound: r.decode.tokPerS / (1000 / boundMs) };
     report(paged, log);
     log(
       `  paging: ${p.slotsPerLayer} slots/layer, hit rate ${(100 * p.hitRate).toFixed(1)} %, next-layer prediction ${p.predictionAccuracy === null ? 'n/a' : (100 * p.predictionAccuracy).toFixed(1) + ' %'}, ` +
@@ -435,6 +486,7 @@ export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBe
     context: o.context,
     routing: routingName(o.routing),
     rooflineGBps: roof.GBps,
+    fmaTflops,
     resident,
     paged,
     pagedMatchesResident,
@@ -445,10 +497,10 @@ function routingName(r: Routing): string {
   return r.kind === 'sticky' ? `sticky:${r.p}` : r.kind === 'trace' ? `trace:${r.file}` : 'random';
 }
 
-function report(r: RunResult & { decodeRooflineRatio: number }, log: (s: string) => void): void {
+function report(r: RunResult & { decodeRooflineRatio: number; prefillRooflineRatio: number }, log: (s: string) => void): void {
   const d = r.decode, m = r.memory;
   const gb = (b: number) => (b / 1e9).toFixed(3);
-  log(`  prefill: ${r.prefillTokPerS.toFixed(1)} tok/s`);
+  log(`  prefill: ${r.prefillTokPerS.toFixed(1)} tok/s, ${(r.prefillFlopsPerToken / 1e9).toPrecision(3)} GFLOP per token → ${((r.prefillTokPerS * r.prefillFlopsPerToken) / 1e12).toPrecision(3)} TFLOP/s = ${(100 * r.prefillRooflineRatio).toFixed(1)} % of the FMA roofline`);
   log(
     `  decode: ${d.tokPerS.toFixed(2)} tok/s, ${d.msPerToken.toFixed(2)} ms per token (median ${d.msPerTokenMedian.toFixed(2)}): GPU busy ${d.gpuBusyMs.toFixed(2)} ms, rest ${d.restMs.toFixed(2)} ms; ` +
       `${d.dispatchesPerToken.toFixed(0)} dispatches and ${d.submitsPerToken.toFixed(1)} submits per token`,
