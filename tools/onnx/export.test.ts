@@ -13,6 +13,8 @@ import { dequantizeQ4, quantizeQ4 } from '../../kernels/linear/q4-format.ts';
 import { parseConfig, type TextConfig } from '../../worker/model/config.ts';
 import { exportOnnxModel, ONNX_DATA_FILE } from './export.ts';
 import { matMulNBitsWeight } from './matmul-nbits.ts';
+import { readOnnxNodes } from './onnx-nodes.ts';
+import { widenedMoeModel } from './wide-moe.ts';
 
 type Feeds = Record<string, ort.Tensor>;
 
@@ -171,3 +173,50 @@ for (const fixture of ['tiny-scout', 'tiny-maverick']) {
     });
   }
 }
+
+/**
+ * onnxruntime's WebGPU provider runs a node as one shader that binds each of its tensors as a storage buffer, and it
+ * asks the device for the adapter's maxStorageBuffersPerShaderStage, which WebGPU lets be as low as 8 (SwiftShader
+ * here: 12; an H200 through onnxruntime-node's Dawn: 16, where a 16-way Split of the router scores failed).
+ */
+const WEBGPU_DEFAULT_STORAGE_BUFFERS = 8;
+
+test('a 16-expert export: no node has more than 8 tensor inputs + outputs (WebGPU\'s default storage buffers per shader)', async () => {
+  const modelDir = widenedMoeModel('tiny-scout', 4);
+  const out = mkdtempSync(join(tmpdir(), 'tabscout-onnx-16e-'));
+  try {
+    const c = parseConfig(JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'))).text;
+    assert.equal(c.numExperts, 16);
+    const result = await exportOnnxModel(modelDir, out);
+    const nodes = readOnnxNodes(readFileSync(result.onnxPath));
+    const layer0 = nodes.filter((n) => n.name.startsWith('/layers.0.ffn/') && n.opType === 'MatMulNBits');
+    assert.ok(layer0.length >= 3 * 16, `layer 0 has ${layer0.length} MatMulNBits, not the 16 experts' 48 and more`);
+    const tensors = (n: { inputs: string[]; outputs: string[] }) => [...n.inputs, ...n.outputs].filter((x) => x !== '').length;
+    const over = nodes.filter((n) => tensors(n) > WEBGPU_DEFAULT_STORAGE_BUFFERS).map((n) => `${n.name} (${n.opType}: ${tensors(n)})`);
+    assert.deepEqual(over, [], 'nodes binding more storage buffers than a WebGPU device has by default');
+    assert.ok(Math.max(...nodes.map(tensors)) <= 15);
+  } finally {
+    removeDir(out);
+    removeDir(modelDir);
+  }
+});
+
+test('a 16-expert export (tiny-scout with each expert repeated 4×) runs on onnxruntime-node CPU and WebGPU (SwiftShader here) to tiny-scout\'s q4 logits', async () => {
+  useSwiftShaderWhenNoGpu();
+  const modelDir = widenedMoeModel('tiny-scout', 4);
+  const out = mkdtempSync(join(tmpdir(), 'tabscout-onnx-16e-run-'));
+  try {
+    const c = parseConfig(JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'))).text;
+    const result = await exportOnnxModel(modelDir, out);
+    const ref = await Reference.load(join(fixturesDir(), 'tiny-scout', 'reference'));
+    for (const [provider, tolerance] of [['cpu', 1e-3], ['webgpu', 2e-3]] as const) {
+      const session = await ort.InferenceSession.create(result.onnxPath, { executionProviders: [provider] });
+      const d = maxAbsDiff((await run(session, c, ref.ids('chat.input_ids'))).logits.data as Float32Array, ref.f32('chat.q4.logits'));
+      assert.ok(d <= tolerance, `${provider}: max |Δlogit| ${d}`);
+      await session.release();
+    }
+  } finally {
+    removeDir(out);
+    removeDir(modelDir);
+  }
+});

@@ -181,7 +181,10 @@ export class Llama4Graph {
     const { g, c } = this;
     const E = c.numExperts;
     const scores = this.routerScores(this.linear(h, keys.router(l)));
-    const perExpert = E === 1 ? [scores] : g.opN('Split', [scores], E, { axis: -1 });
+    // one Slice per expert, not a Split into E outputs: onnxruntime's WebGPU provider binds every output of a node as
+    // a storage buffer of one shader, and adapters may allow as few as 8 (the WebGPU default; SwiftShader 12, an H200
+    // 16), so a 16-way Split fails there. A Slice binds two.
+    const perExpert = E === 1 ? [scores] : Array.from({ length: E }, (_, e) => g.op('Slice', [scores, g.i64([e]), g.i64([e + 1]), g.i64([-1])]));
     let routed: string | null = null;
     for (let e = 0; e < E; e++) {
       const y = this.mlp(g.op('Mul', [h, perExpert[e]]), graphKeys.expertPart(l, e, 'gate_up'), graphKeys.expertPart(l, e, 'down'));
