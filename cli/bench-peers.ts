@@ -37,6 +37,8 @@ export interface PeersReport {
   /** what TabScout loaded: its q4 package (made from the checkpoint in convertSeconds) or the checkpoint itself */
   tabscoutFrom: 'package' | 'checkpoint';
   convertSeconds: number | null;
+  /** Node: the untimed GPU driver start before either engine's timed load (cli/peers-node.ts), ms; null otherwise */
+  gpuDriverWarmupMs: number | null;
   /** leading chat tokens compared with the reference (null: no reference) */
   chatCompared: number | null;
   engines: EngineReport[];
@@ -182,9 +184,10 @@ export async function main(argv: string[]): Promise<PeersReport> {
     log(`ONNX export: ${out.onnxPath} (${(out.onnxBytes / 1e6).toFixed(1)} MB${out.dataPath ? ` + ${(out.dataBytes / 1e6).toFixed(1)} MB data` : ''}) in ${exportSeconds.toFixed(1)} s`);
   }
   let reports: EngineReport[];
+  let gpuDriverWarmupMs: number | null = null;
   try {
     if (a.node) {
-      reports = await runNodePeers({ plan, tabscoutDir, tabscoutSource: a.tabscoutFrom, onnxDir, tjsDevice: a.tjsDevice, engines, log });
+      ({ engines: reports, gpuDriverWarmupMs } = await runNodePeers({ plan, tabscoutDir, tabscoutSource: a.tabscoutFrom, onnxDir, tjsDevice: a.tjsDevice, engines, log }));
     } else {
       const browserModule = './peers-browser.ts'; // not a literal import: Chromium is not bundled for the GPU machine
       const { runBrowserPeers } = (await import(browserModule)) as typeof import('./peers-browser.ts');
@@ -204,6 +207,7 @@ export async function main(argv: string[]): Promise<PeersReport> {
     exportSeconds,
     tabscoutFrom: a.tabscoutFrom,
     convertSeconds,
+    gpuDriverWarmupMs,
     chatCompared: chat?.compare ?? null,
     engines: reports,
     ratios: ratios(reports),
@@ -236,6 +240,7 @@ function printReport(r: PeersReport): void {
       `${e.engine.padEnd(16)} ${f(e.loadMs, 0).padStart(9)} ${f(e.ttftMs).padStart(9)} ${f(e.prefillTokensPerSecond).padStart(14)} ${f(e.decodeTokensPerSecond, 2).padStart(13)} ${f(e.gpuMemoryBytes == null ? null : e.gpuMemoryBytes / 1e6).padStart(8)}  ${chat}`,
     );
     console.log(`${''.padEnd(16)} ${e.backend}${e.error ? `\n${''.padEnd(16)} could not run: ${e.error}` : ''}`);
+    if (e.loadPhases) console.log(`${''.padEnd(16)} load ms: ${Object.entries(e.loadPhases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   }
   const q = r.ratios;
   const x = (v: number | null) => (v == null ? '—' : `${v.toFixed(2)}×`);

@@ -9,6 +9,8 @@ let gpuModule: unknown; // the `webgpu` instance must live as long as the proces
 export interface NodeGpu {
   ctx: GpuContext;
   adapterName: string;
+  /** the `webgpu` instance the device came from (hold it to keep that Dawn instance, and its driver, loaded) */
+  instance: unknown;
 }
 
 /** `dawnFlags`: e.g. 'disable-dawn-features=timestamp_quantization' for benchmarks that time with GPU timestamps. */
@@ -30,7 +32,7 @@ export async function createNodeGpu(dawnFlags: string[] = []): Promise<NodeGpu> 
   }
   const device = await requestDeviceWithLimits(adapter);
   const info = adapter.info;
-  return { ctx: new GpuContext(device, { cpuKernels: isCpuAdapter(info) }), adapterName: `${info.vendor} / ${info.architecture || info.device || info.description}` };
+  return { ctx: new GpuContext(device, { cpuKernels: isCpuAdapter(info) }), adapterName: `${info.vendor} / ${info.architecture || info.device || info.description}`, instance: gpu };
 }
 
 /** Asks for the adapter's own limits (the defaults are lower) and the optional features we use. */

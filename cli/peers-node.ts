@@ -18,8 +18,31 @@ export interface NodePeersOptions {
   log: (s: string) => void;
 }
 
-export async function runNodePeers(o: NodePeersOptions): Promise<EngineReport[]> {
+export interface NodePeersResult {
+  engines: EngineReport[];
+  /** the untimed start of the GPU driver before either engine (see runNodePeers), ms; null if it failed */
+  gpuDriverWarmupMs: number | null;
+}
+
+export async function runNodePeers(o: NodePeersOptions): Promise<NodePeersResult> {
   const reports: EngineReport[] = [];
+  // Both engines' Dawns (the `webgpu` package's and onnxruntime-node's) go through the process's one Vulkan loader
+  // and driver. Whichever engine touches the GPU first would pay the driver's one-time start-up in its load time (on
+  // an H200: loading NVIDIA's Vulkan driver libraries) and the second would not; so the driver is started here,
+  // untimed, and kept loaded (this instance lives until both have run). Each engine still creates its own device
+  // inside its timed load.
+  let warm: Awaited<ReturnType<typeof createNodeGpu>> | null = null;
+  let gpuDriverWarmupMs: number | null = null;
+  if (o.tjsDevice === 'webgpu' || o.engines.includes('tabscout')) {
+    const t0 = performance.now();
+    try {
+      warm = await createNodeGpu();
+      gpuDriverWarmupMs = performance.now() - t0;
+      o.log(`GPU driver started (untimed, before either engine) in ${gpuDriverWarmupMs.toFixed(0)} ms: ${warm.adapterName}`);
+    } catch (e) {
+      o.log(`GPU driver warm-up failed (${e instanceof Error ? e.message : e}); the engines start it themselves`);
+    }
+  }
   for (const engine of o.engines) {
     if (engine === 'tabscout') {
       const meter = new GpuBufferMeter();
@@ -55,5 +78,6 @@ export async function runNodePeers(o: NodePeersOptions): Promise<EngineReport[]>
       reports.push(await runTransformersJs({ tjs, modelId: basename(o.onnxDir), device: o.tjsDevice, backend, meter: null }, o.plan, o.log));
     }
   }
-  return reports;
+  warm?.ctx.device.destroy();
+  return { engines: reports, gpuDriverWarmupMs };
 }

@@ -46,6 +46,16 @@ export function checkQuickReport(r: PeersReport, where: PeersReport['where'], gp
   }
   for (const k of ['prefill', 'decode', 'ttft', 'load'] as const) positive(r.ratios[k], `ratio ${k}`);
   const [t, p] = r.engines;
+  // TabScout's load phases (worker/load-timings.ts): the GPU device and the records among them; the sequential
+  // ones (not the *Busy times) with `other` add up to the load time
+  const phases = t.loadPhases;
+  assert.ok(phases, 'TabScout reports its load phases');
+  for (const k of ['device', 'records', 'upload', 'other']) assert.ok(Number.isFinite(phases[k]), `load phase ${k}: ${phases[k]}`);
+  const sum = Object.entries(phases).reduce((s, [k, v]) => (k.endsWith('Busy') ? s : s + v), 0);
+  assert.ok(Math.abs(sum - t.loadMs!) < 1, `load phases add up to ${sum}, load ${t.loadMs} ms`);
+  assert.equal(p.loadPhases, null);
+  if (where === 'node') positive(r.gpuDriverWarmupMs, 'GPU driver warm-up ms');
+  else assert.equal(r.gpuDriverWarmupMs, null);
   assert.ok(Math.abs(r.ratios.decode! - t.decodeTokensPerSecond! / p.decodeTokensPerSecond!) < 1e-9, 'decode ratio = TabScout / transformers.js');
   if (gpuMemoryOfPeer) positive(r.ratios.gpuMemory, 'GPU memory ratio');
 }

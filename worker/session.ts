@@ -15,6 +15,7 @@ import { slotsForBudget } from './model/memory-plan.ts';
 
 export { slotsForBudget };
 import { ChatTokenizer, StreamingDecoder } from './text/tokenizer.ts';
+import { timed, timedSync, type LoadTimings } from './load-timings.ts';
 import { destroyVisionWeights, VisionEncoder, VisionWeightsBuilder, type VisionWeights } from './model/vision.ts';
 import { loadImageProcessorConfig, type ImageProcessorConfig } from './image/processor-config.ts';
 import { preprocessImage, type DecodedPixels } from './image/preprocess.ts';
@@ -74,6 +75,8 @@ export interface SessionLoadOptions extends LoadOptions {
   tensors?: (config: ModelConfig, vision: boolean) => AsyncIterable<EngineTensor>;
   /** where paged experts come from (the weight store); default: a RAM tier filled while loading */
   expertSource?: ExpertSource;
+  /** collects where the load's time goes (benchmarks) */
+  timings?: LoadTimings;
 }
 
 /** Positions the KV cache holds: the token at each, and the image key of image patch positions. */
@@ -116,8 +119,9 @@ export class ModelSession {
   }
 
   static async load(ctx: GpuContext, files: ModelFiles, options: SessionLoadOptions): Promise<ModelSession> {
-    const config = parseConfig(JSON.parse(await files.text('config.json')));
-    const tokenizer = await ChatTokenizer.load(files);
+    const tm = options.timings;
+    const config = await timed(tm, 'config', async () => parseConfig(JSON.parse(await files.text('config.json'))));
+    const tokenizer = await timed(tm, 'tokenizer', () => ChatTokenizer.load(files));
     const slots = options.expertSlots ?? (options.expertBudgetBytes !== undefined ? slotsForBudget(config, options.weights, options.expertBudgetBytes) : undefined);
     const paged = slots !== undefined && slots < config.text.numExperts;
     const source = options.expertSource;
@@ -127,16 +131,22 @@ export class ModelSession {
     const tensors = options.tensors?.(config, wantVision) ?? engineTensors(files, config, options.weights, options.onProgress, { vision: wantVision });
     // one stream: the text tensors go to the text loader, the vision tower's (after them) to its builder
     const visionBuilder = wantVision ? new VisionWeightsBuilder(ctx, config) : null;
+    // `records`: the time the loader waits for the next tensor (its read, check and decoding not done ahead)
     async function* textOnly(): AsyncGenerator<EngineTensor> {
+      let t0 = performance.now();
       for await (const t of tensors) {
-        if (!VisionWeightsBuilder.owns(t)) yield t;
-        else if (visionBuilder) visionBuilder.accept(t);
+        if (!VisionWeightsBuilder.owns(t)) {
+          tm?.add('records', performance.now() - t0);
+          yield t;
+          t0 = performance.now();
+        } else if (visionBuilder) visionBuilder.accept(t);
       }
+      tm?.add('records', performance.now() - t0);
     }
     let weights: TextWeights | undefined;
     let vision: ModelSession['vision'] = null;
     try {
-      weights = await loadTextWeights(ctx, config, textOnly(), sink);
+      weights = await loadTextWeights(ctx, config, textOnly(), sink, tm);
       if (visionBuilder) {
         const v = config.vision!;
         const imageConfig = await loadImageProcessorConfig(files, { patchSize: v.patchSize, pixelShuffleRatio: v.pixelShuffleRatio, imageSize: v.imageSize });
@@ -149,8 +159,8 @@ export class ModelSession {
       throw e;
     }
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.text.maxPositionEmbeddings);
-    const state = createRunState(ctx, config.text, contextLength);
-    return new ModelSession(ctx, config, tokenizer, weights, new Llama4Text(ctx, config.text, weights, state, pager), options.weights, vision);
+    const state = timedSync(tm, 'runState', () => createRunState(ctx, config.text, contextLength));
+    return timedSync(tm, 'session', () => new ModelSession(ctx, config, tokenizer, weights!, new Llama4Text(ctx, config.text, weights!, state, pager), options.weights, vision));
   }
 
   /** The image processor settings, or null when no vision tower is loaded. */

@@ -11,6 +11,7 @@ import type { GpuContext } from '../../kernels/runtime.ts';
 import type { ModelFiles } from '../../worker/model/safetensors.ts';
 import { ModelSession } from '../../worker/session.ts';
 import { loadSessionFromPackage } from '../../worker/store/session.ts';
+import { LoadTimings } from '../../worker/load-timings.ts';
 
 export interface PeersPlan {
   /** the timed work: prompt ids and how many tokens to generate */
@@ -43,6 +44,9 @@ export interface EngineReport {
   /** null when it ran; otherwise the error that stopped it */
   error: string | null;
   loadMs: number | null;
+  /** where the load's time went, in ms by phase (TabScout: device, manifest, read, hash, upload, gpuWait, …, other);
+   * null where the engine does not show it */
+  loadPhases: Record<string, number> | null;
   ttftMs: number | null;
   prefillTokensPerSecond: number | null;
   decodeTokensPerSecond: number | null;
@@ -53,7 +57,7 @@ export interface EngineReport {
 }
 
 export function emptyReport(engine: EngineReport['engine'], backend: string): EngineReport {
-  return { engine, backend, error: null, loadMs: null, ttftMs: null, prefillTokensPerSecond: null, decodeTokensPerSecond: null, gpuMemoryBytes: null, chat: null, runs: [] };
+  return { engine, backend, error: null, loadMs: null, loadPhases: null, ttftMs: null, prefillTokensPerSecond: null, decodeTokensPerSecond: null, gpuMemoryBytes: null, chat: null, runs: [] };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -143,17 +147,23 @@ export async function runTabScout(setup: TabScoutSetup, plan: PeersPlan, log: (s
   let session: ModelSession | null = null;
   try {
     setup.meter?.reset();
+    const timings = new LoadTimings();
     const t0 = performance.now();
-    const { ctx, adapter } = await setup.context();
-    report.backend = `WebGPU (${adapter})`;
+    // the package path starts the GPU once its first records are being read (loadSessionFromPackage)
+    const context = async () => {
+      const { ctx, adapter } = await setup.context();
+      report.backend = `WebGPU (${adapter})`;
+      return ctx;
+    };
     const longest = Math.max(plan.benchPrompt.length, plan.chat?.prompt.length ?? 0);
     const contextLength = longest + Math.max(plan.newTokens, plan.chat?.expected.length ?? 0) + 8;
     session =
       setup.source === 'package'
-        ? await loadSessionFromPackage(ctx, setup.files, { contextLength, vision: false })
-        : await ModelSession.load(ctx, setup.files, { weights: 'q4', contextLength, vision: false });
+        ? await loadSessionFromPackage(context, setup.files, { contextLength, vision: false, timings })
+        : await ModelSession.load(await timings.time('device', context), setup.files, { weights: 'q4', contextLength, vision: false, timings });
     report.loadMs = performance.now() - t0;
-    log(`tabscout: loaded from its ${setup.source} in ${report.loadMs.toFixed(0)} ms`);
+    report.loadPhases = timings.report(report.loadMs);
+    log(`tabscout: loaded from its ${setup.source} in ${report.loadMs.toFixed(0)} ms (${Object.entries(report.loadPhases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')})`);
     const s = session;
     const generate = async (prompt: number[], n: number) => {
       s.forget(); // no KV cache kept from a previous run

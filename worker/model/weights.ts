@@ -6,6 +6,7 @@ import { concatLinears, createLinear, linearBytes, destroyLinear, writeRows, typ
 import { createLinearPool, writeSlot } from '../../kernels/linear/pool.ts';
 import { uploadMatrix } from '../../kernels/linear/upload.ts';
 import type { GpuContext } from '../../kernels/runtime.ts';
+import type { LoadTimings } from '../load-timings.ts';
 import type { ModelConfig } from './config.ts';
 import { keys, type EngineTensor, type MatrixPart } from './engine-tensors.ts';
 
@@ -134,7 +135,10 @@ export async function loadTextWeights(
   config: ModelConfig,
   tensors: AsyncIterable<EngineTensor>,
   experts: ExpertSink,
+  /** time spent writing to the GPU ('upload'), waiting for it ('gpuWait') and stacking weights ('assemble') */
+  timings?: LoadTimings,
 ): Promise<TextWeights> {
+  const clock = () => (timings ? performance.now() : 0);
   const linears = new Map<string, LinearWeight>();
   const vectors = new Map<string, GPUBuffer>();
   const pools = new Map<number, MlpWeights>();
@@ -157,6 +161,7 @@ export async function loadTextWeights(
   };
   try {
     for await (const t of tensors) {
+      const t0 = clock();
       const part = t.parts[0];
       if (t.kind === 'vector') {
         if (part.data instanceof Float32Array) vectors.set(t.key, ctx.upload(part.data, t.key));
@@ -172,9 +177,17 @@ export async function loadTextWeights(
       } else {
         experts.accept(t.layer!, t.expert!, t.parts, poolFor(t.layer!, t));
       }
-      if (ctx.pendingWriteBytes > SETTLE_BYTES) await ctx.settleWrites();
+      timings?.add('upload', clock() - t0);
+      if (ctx.pendingWriteBytes > SETTLE_BYTES) {
+        const t1 = clock();
+        await ctx.settleWrites();
+        timings?.add('gpuWait', clock() - t1);
+      }
     }
+    const t1 = clock();
     await ctx.settleWrites();
+    timings?.add('gpuWait', clock() - t1);
+    const t2 = clock();
     const missing = (key: string) => new EngineError('bad-model', `the model has no ${key}`);
     const linear = (key: string, rows: number, cols: number) => {
       const w = linears.get(key);
@@ -205,6 +218,7 @@ export async function loadTextWeights(
       },
       lmHead: () => linears.get(keys.lmHead) ?? null,
     });
+    timings?.add('assemble', clock() - t2);
     return { ...assembled, gpuBytes: textWeightBytes(assembled) };
   } catch (e) {
     release();

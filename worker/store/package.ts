@@ -2,6 +2,7 @@
 // header (model digest, key, size, SHA-256) followed by the record payload.
 import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
+import { timed, timedBusy, type LoadTimings } from '../load-timings.ts';
 import { decodeRecordHeader, encodeRecordHeader, FORMAT_VERSION, parseManifest, RECORD_HEADER_BYTES, sha256Hex, type Manifest, type RecordEntry } from './format.ts';
 
 export function recordFileName(key: string): string {
@@ -30,13 +31,14 @@ export function recordFilePayload(bytes: Uint8Array, manifest: Pick<Manifest, 'd
 }
 
 /** A package read through any ModelFiles (a folder in Node, a URL): its manifest and verified record payloads. */
-export async function openPackage(files: ModelFiles): Promise<{ manifest: Manifest; read: (entry: RecordEntry) => Promise<Uint8Array> }> {
-  const manifest = parseManifest(JSON.parse(await files.text('manifest.json')), `${files.label}/manifest.json`);
+export async function openPackage(files: ModelFiles, timings?: LoadTimings): Promise<{ manifest: Manifest; read: (entry: RecordEntry) => Promise<Uint8Array> }> {
+  const manifest = await timed(timings, 'manifest', async () => parseManifest(JSON.parse(await files.text('manifest.json')), `${files.label}/manifest.json`));
   return {
     manifest,
     async read(entry) {
-      const payload = recordFilePayload(await files.range(entry.file!, 0, RECORD_HEADER_BYTES + entry.bytes), manifest, entry, entry.file!);
-      if ((await sha256Hex(payload)) !== entry.sha256) throw new EngineError('bad-model', `${entry.file} fails its SHA-256 check (${files.label})`);
+      const bytes = await timedBusy(timings, 'read', () => files.range(entry.file!, 0, RECORD_HEADER_BYTES + entry.bytes));
+      const payload = recordFilePayload(bytes, manifest, entry, entry.file!);
+      if ((await timedBusy(timings, 'hash', () => sha256Hex(payload))) !== entry.sha256) throw new EngineError('bad-model', `${entry.file} fails its SHA-256 check (${files.label})`);
       return payload;
     },
   };

@@ -11,6 +11,8 @@ import { ModelSession } from '../session.ts';
 import type { Manifest, RecordEntry } from './format.ts';
 import { openPackage } from './package.ts';
 import { hasVision, storeTensors } from './reader.ts';
+import { readAhead } from './read-ahead.ts';
+import { timed, type LoadTimings } from '../load-timings.ts';
 
 export { hasVision };
 import type { WeightStore } from './store.ts';
@@ -38,6 +40,8 @@ export function manifestFiles(manifest: Manifest): ModelFiles {
 export type StoreLoadOptions = Omit<LoadOptions, 'weights'> & {
   /** check every record's SHA-256 while loading (default false: model, key and size are always checked) */
   verify?: boolean;
+  /** collects where the load's time goes (benchmarks) */
+  timings?: LoadTimings;
 };
 
 function sessionFrom(
@@ -66,8 +70,15 @@ export async function loadSessionFromStore(ctx: GpuContext, store: WeightStore, 
   return sessionFrom(ctx, manifest, (entry) => store.readRecord(manifest, entry, options.verify), options, onProgress, store.experts(manifest));
 }
 
-/** Loads a model straight from a package (a folder in Node, a URL), every record checked against its hash. */
-export async function loadSessionFromPackage(ctx: GpuContext, files: ModelFiles, options: StoreLoadOptions = {}, onProgress?: ReadProgress): Promise<ModelSession> {
-  const { manifest, read } = await openPackage(files);
-  return sessionFrom(ctx, manifest, read, options, onProgress);
+/**
+ * Loads a model straight from a package (a folder in Node, a URL), every record checked against its hash. The text
+ * records are read and checked ahead of the upload (read-ahead.ts). `gpu` may be a function that starts the GPU:
+ * it is called once the first records are being read, so that starting the device and reading overlap.
+ */
+export async function loadSessionFromPackage(gpu: GpuContext | (() => Promise<GpuContext>), files: ModelFiles, options: StoreLoadOptions = {}, onProgress?: ReadProgress): Promise<ModelSession> {
+  const { manifest, read } = await openPackage(files, options.timings);
+  const ahead = readAhead(manifest.records.filter((r) => !r.chunk), read);
+  ahead.start();
+  const ctx = typeof gpu === 'function' ? await timed(options.timings, 'device', gpu) : gpu;
+  return sessionFrom(ctx, manifest, ahead.read, options, onProgress);
 }
