@@ -32,7 +32,18 @@ export async function createNodeGpu(dawnFlags: string[] = []): Promise<NodeGpu> 
   }
   const device = await requestDeviceWithLimits(adapter);
   const info = adapter.info;
-  return { ctx: new GpuContext(device, { cpuKernels: isCpuAdapter(info) }), adapterName: `${info.vendor} / ${info.architecture || info.device || info.description}`, instance: gpu };
+  return { ctx: new GpuContext(device, { cpuKernels: cpuKernelsFor(info) }), adapterName: `${info.vendor} / ${info.architecture || info.device || info.description}`, instance: gpu };
+}
+
+/**
+ * The kernel variants to run: the CPU-friendly ones on a CPU adapter (SwiftShader), the GPU ones elsewhere, as the
+ * app decides; `TABSCOUT_KERNELS=gpu|cpu` forces one (e.g. `npm run verify` of the GPU kernels on SwiftShader).
+ */
+export function cpuKernelsFor(info: GPUAdapterInfo, forced = process.env.TABSCOUT_KERNELS): boolean {
+  if (forced === 'gpu') return false;
+  if (forced === 'cpu') return true;
+  if (forced) throw new Error(`TABSCOUT_KERNELS=${forced}: expected gpu or cpu`);
+  return isCpuAdapter(info);
 }
 
 /** Asks for the adapter's own limits (the defaults are lower) and the optional features we use. */

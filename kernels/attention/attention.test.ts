@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { attention, attentionSplits, type AttentionCall } from './attention.ts';
+import { attention, attentionSplits, usesDecodeKernel, type AttentionCall } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { kvWrite } from '../kv-write/kv-write.ts';
 
@@ -67,7 +67,7 @@ for (const [name, c, pos] of [
       const splits = attentionSplits(call);
       assert.ok(splits > 1, `splits: ${splits}`);
       const ref = attentionRef(q, keys, values, call);
-      for (const s of [splits, 7, 1]) {
+      for (const s of variant === 'gpu variant' ? [splits, 7, 1, 200] : [splits, 7, 1]) { // 200: more than the merge's threads
         const out = ctx.createBuffer(q.length * 4, 'out');
         attention(ctx, ctx.upload(q, 'q'), ctx.upload(kc, 'k'), ctx.upload(vc, 'v'), out, { ...call, splits: s });
         assertClose(await ctx.readF32(out, 0, q.length), ref, 2e-5, `${name} ${variant} ${s} splits`);
@@ -91,4 +91,57 @@ test('attention: calls with different split counts recorded in one submission (l
     }
     for (const [i, [out, ref]] of outs.entries()) assertClose(await ctx.readF32(out, 0, ref.length), ref, 2e-5, `call ${i} ${variant}`);
   }
+});
+
+// Decode (≤ 4 queries): on GPUs every head is spread over many workgroups at any length (attention_decode.wgsl),
+// tiles of 32 keys; CPU adapters keep the general kernel. Short and long runs, ragged tiles, head sizes that do not
+// fill the workgroup evenly, chunk starts, more splits than tiles (empty runs), and several queries at once.
+test('attention decode: any length split over workgroups, against the CPU reference', async () => {
+  const cases: [string, Omit<AttentionCall, 'tokens' | 'startPos'>, number[], number][] = [
+    ['Scout heads 10:2, head_dim 128', { heads: 10, kvHeads: 2, headDim: 128, cacheLen: 300, chunk: 0 }, [0, 1, 31, 32, 33, 99, 100, 257], 1],
+    ['head_dim 80 (20 vec4s), 3 queries', { heads: 4, kvHeads: 4, headDim: 80, cacheLen: 200, chunk: 0 }, [2, 63, 150], 3],
+    ['head_dim 256, 4 queries', { heads: 2, kvHeads: 1, headDim: 256, cacheLen: 100, chunk: 0 }, [0, 40, 95], 4],
+    ['head_dim 8', { heads: 3, kvHeads: 1, headDim: 8, cacheLen: 100, chunk: 0 }, [5, 70], 2],
+    ['chunked ring, positions around chunk starts', { heads: 4, kvHeads: 2, headDim: 16, cacheLen: 64, chunk: 64 }, [64, 65, 127, 128 + 40, 191], 1],
+  ];
+  for (const [variant, ctx] of await kernelVariants()) {
+    for (const [name, c, positions, tokens] of cases) {
+      const width = c.kvHeads * c.headDim;
+      const total = Math.max(...positions) + tokens;
+      const keys = randomArray(total * width, 21), values = randomArray(total * width, 22);
+      for (const startPos of positions) {
+        const lastPos = startPos + tokens - 1;
+        // the cache as the model leaves it: key j in slot j % cacheLen, for the keys still kept
+        const kc = new Float32Array(c.cacheLen * width), vc = new Float32Array(c.cacheLen * width);
+        for (let j = Math.max(0, lastPos + 1 - c.cacheLen); j <= lastPos; j++) {
+          kc.set(keys.subarray(j * width, (j + 1) * width), (j % c.cacheLen) * width);
+          vc.set(values.subarray(j * width, (j + 1) * width), (j % c.cacheLen) * width);
+        }
+        const q = randomArray(tokens * c.heads * c.headDim, startPos + 23, 2);
+        const call = { ...c, tokens, startPos };
+        const ref = attentionRef(q, keys, values, call);
+        const tiles = Math.ceil(((c.chunk ? lastPos % c.chunk : lastPos) + 1) / 32);
+        const auto = attentionSplits(call, true);
+        assert.equal(auto, tiles, `${name}: one tile per split at this size`);
+        const qb = ctx.upload(q, 'q'), kb = ctx.upload(kc, 'k'), vb = ctx.upload(vc, 'v');
+        for (const splits of [undefined, 1, 2, 3, tiles + 2]) {
+          const out = ctx.createBuffer(q.length * 4, 'out');
+          attention(ctx, qb, kb, vb, out, { ...call, splits });
+          assertClose(await ctx.readF32(out, 0, q.length), ref, 2e-5, `${name} ${variant} pos ${startPos} splits ${splits ?? `auto ${auto}`}`);
+        }
+      }
+    }
+  }
+});
+
+test('attention decode: the GPU variant takes the decode kernel, CPU adapters and prefill the general one', async () => {
+  const [[, cpu], [, gpu]] = await kernelVariants();
+  const c = { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 8192, chunk: 8192 };
+  assert.equal(usesDecodeKernel(gpu, { ...c, tokens: 1, startPos: 100 }), true);
+  assert.equal(usesDecodeKernel(gpu, { ...c, tokens: 64, startPos: 0 }), false);
+  assert.equal(usesDecodeKernel(gpu, { ...c, tokens: 1, startPos: 0, bidirectional: true }), false);
+  assert.equal(usesDecodeKernel(cpu, { ...c, tokens: 1, startPos: 100 }), false);
+  // Scout at ~100 keys: 40 heads × 4 tiles of 32 keys = 160 workgroups; at 128K keys ≤ 4096 workgroups
+  assert.equal(attentionSplits({ ...c, tokens: 1, startPos: 99 }, true), 4);
+  assert.equal(40 * attentionSplits({ ...c, cacheLen: 131072, chunk: 0, tokens: 1, startPos: 131071 }, true) <= 4096, true);
 });

@@ -1,7 +1,12 @@
 // GQA attention over the KV cache with the chunked (RoPE layers) or full causal (NoPE layers) mask.
+// Two kernels: attention_decode.wgsl for decode-sized calls on GPUs (every head over many workgroups, tiles of 32
+// keys, merged by attention_merge.wgsl), attention.wgsl for prefill, the vision encoder and CPU adapters
+// (SwiftShader; its long-KV split merged by attention_combine.wgsl). Kernel tests run both variants.
 import type { GpuContext, KernelSpec } from '../runtime.ts';
 import source from './attention.wgsl';
 import combineSource from './attention_combine.wgsl';
+import decodeSource from './attention_decode.wgsl';
+import mergeSource from './attention_merge.wgsl';
 
 export const attentionKernel: KernelSpec = {
   name: 'attention',
@@ -11,18 +16,49 @@ export const attentionKernel: KernelSpec = {
 
 export const attentionCombineKernel: KernelSpec = { name: 'attention_combine', source: combineSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'] };
 
+/** GPU variant of decode-sized calls: every head spread over many workgroups at any length (attention_decode.wgsl). */
+export const attentionDecodeKernel: KernelSpec = {
+  name: 'attention_decode',
+  source: decodeSource,
+  uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32'],
+};
+export const attentionMergeKernel: KernelSpec = { name: 'attention_merge', source: mergeSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'] };
+/** keys per tile of attention_decode (workgroup of DECODE_WG threads) */
+const DECODE_KT = 32;
+const DECODE_WG = 128;
+/** attention_merge's limit */
+const DECODE_MAX_SPLITS = 256;
+/** workgroups a decode call aims at (heads × tokens × splits), enough to fill a large GPU twice */
+const DECODE_TARGET_WORKGROUPS = 4096;
+
 /** Decode-sized calls (≤ this many queries) split long key runs over several workgroups (flash-decoding). */
 const SPLIT_MAX_TOKENS = 4;
 /** keys per split at least; at most this many splits */
 const KEYS_PER_SPLIT = 512;
 const MAX_SPLITS = 64;
 
-/** How many runs to split each query's keys into: 1 (one workgroup per query and head) until the keys are many. */
-export function attentionSplits(c: AttentionCall): number {
-  if (c.tokens > SPLIT_MAX_TOKENS || c.bidirectional) return 1;
+/** The decode kernel (GPU variant, a few causal queries) or the general one (prefill, vision, CPU adapters). */
+export function usesDecodeKernel(ctx: GpuContext, c: AttentionCall): boolean {
+  return !ctx.cpuKernels && !c.bidirectional && c.tokens <= SPLIT_MAX_TOKENS;
+}
+
+function lastKeys(c: AttentionCall): number {
   const lastPos = c.startPos + c.tokens - 1;
-  const keys = c.chunk > 0 ? (lastPos % c.chunk) + 1 : lastPos + 1;
-  return Math.max(1, Math.min(MAX_SPLITS, Math.floor(keys / KEYS_PER_SPLIT)));
+  return c.chunk > 0 ? (lastPos % c.chunk) + 1 : lastPos + 1;
+}
+
+/**
+ * How many runs to split each query's keys into. Decode kernel: one tile of keys per workgroup up to
+ * DECODE_TARGET_WORKGROUPS workgroups in all, then several tiles each. General kernel: 1 (one workgroup per query and
+ * head) until the keys are many.
+ */
+export function attentionSplits(c: AttentionCall, decodeKernel = false): number {
+  if (decodeKernel) {
+    const tiles = Math.ceil(lastKeys(c) / DECODE_KT);
+    return Math.max(1, Math.min(tiles, DECODE_MAX_SPLITS, Math.floor(DECODE_TARGET_WORKGROUPS / (c.heads * c.tokens))));
+  }
+  if (c.tokens > SPLIT_MAX_TOKENS || c.bidirectional) return 1;
+  return Math.max(1, Math.min(MAX_SPLITS, Math.floor(lastKeys(c) / KEYS_PER_SPLIT)));
 }
 
 const scratch = new WeakMap<GpuContext, GPUBuffer>();
@@ -31,7 +67,7 @@ const scratch = new WeakMap<GpuContext, GPUBuffer>();
  * split counts, and a buffer replaced mid-step would be destroyed under work recorded but not yet submitted.
  */
 function partials(ctx: GpuContext, heads: number, headDim: number): GPUBuffer {
-  const bytes = SPLIT_MAX_TOKENS * heads * MAX_SPLITS * (headDim + 2) * 4;
+  const bytes = SPLIT_MAX_TOKENS * heads * Math.max(MAX_SPLITS, DECODE_MAX_SPLITS) * (headDim + 2) * 4;
   let b = scratch.get(ctx);
   if (!b || b.size < bytes) {
     // a smaller one may still be in recorded work: it is left to the garbage collector, not destroyed
@@ -54,13 +90,14 @@ export interface AttentionCall {
   chunk: number;
   /** every query sees every key in the cache (vision encoder); cacheLen is then the key count */
   bidirectional?: boolean;
-  /** runs to split each query's keys into (default: attentionSplits) */
+  /** runs to split each query's keys into (default: attentionSplits; tests force others) */
   splits?: number;
 }
 
 export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall): void {
   if (c.headDim > 256 || c.headDim % 4 !== 0) throw new Error(`attention: head_dim ${c.headDim} is not supported (a multiple of 4, at most 256)`);
   if (c.heads % c.kvHeads !== 0) throw new Error(`attention: ${c.heads} heads are not a multiple of ${c.kvHeads} KV heads`);
+  if (usesDecodeKernel(ctx, c)) return attentionDecode(ctx, q, k, v, out, c);
   const splits = c.splits ?? attentionSplits(c);
   if (splits > MAX_SPLITS || (splits > 1 && c.tokens > SPLIT_MAX_TOKENS)) throw new Error(`attention: at most ${MAX_SPLITS} splits of ≤ ${SPLIT_MAX_TOKENS} queries`);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
@@ -73,5 +110,21 @@ export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuf
   });
   if (splits > 1) {
     ctx.dispatch({ kernel: attentionCombineKernel, params: { heads: c.heads, headDim: c.headDim, splits }, bindings: [part, out], workgroups: [c.heads, c.tokens] });
+  }
+}
+
+function attentionDecode(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall): void {
+  const splits = c.splits ?? attentionSplits(c, true);
+  if (splits < 1 || splits > DECODE_MAX_SPLITS) throw new Error(`attention: ${splits} splits (1..${DECODE_MAX_SPLITS})`);
+  const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
+  ctx.dispatch({
+    kernel: attentionDecodeKernel,
+    params: { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, startPos: c.startPos, cacheLen: c.cacheLen, chunk: Math.max(1, c.chunk), scale: 1 / Math.sqrt(c.headDim), splits },
+    bindings: [q, k, v, out, part],
+    workgroups: [c.heads, c.tokens, splits],
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: DECODE_WG, KT: DECODE_KT },
+  });
+  if (splits > 1) {
+    ctx.dispatch({ kernel: attentionMergeKernel, params: { heads: c.heads, headDim: c.headDim, splits }, bindings: [part, out], workgroups: [c.heads, c.tokens], constants: { WG: 128 } });
   }
 }
