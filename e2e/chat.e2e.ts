@@ -1,17 +1,20 @@
-// Journey: the page loads the embedded tiny model in the worker through WebGPU and, with greedy sampling,
-// streams exactly the Hugging Face reference's greedy tokens for the `chat` case, in both weight modes.
+// Journey: the page loads the tiny-scout test model (?model=, e2e/support/build.ts) in the worker through WebGPU and,
+// with greedy sampling, streams exactly the Hugging Face reference's greedy tokens for the `chat` case, in both
+// weight modes.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fixturesDir } from '../testing/fixtures.ts';
 import { launch, type Browser } from './support/browser.ts';
-import { builtApp, repoRoot } from './support/build.ts';
+import { builtApp, TEST_MODEL } from './support/build.ts';
 import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyText, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import { decodeTokens, readInt32Tensor, referenceDir } from './support/reference.ts';
 import { serveStatic, type StaticServer } from './support/static-server.ts';
 
 const REFERENCE = referenceDir('tiny-scout');
 const TENSORS = `${REFERENCE}/tensors.safetensors`;
-const TOKENIZER = readFileSync(`${repoRoot}/public/models/tiny-scout/tokenizer.json`, 'utf8');
+const TOKENIZER = readFileSync(join(fixturesDir(), 'tiny-scout', 'model', 'tokenizer.json'), 'utf8');
 
 interface Case {
   name: string;
@@ -49,7 +52,7 @@ for (const weights of ['f32', 'q4'] as const) {
     test('streams exactly the reference greedy tokens', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS + 30_000 }, async () => {
       const expectedIds = readInt32Tensor(TENSORS, weights === 'f32' ? 'chat.generated_ids' : 'chat.q4.generated_ids');
       const expectedText = decodeTokens(TOKENIZER, expectedIds);
-      const query = new URLSearchParams({ temperature: '0', maxNewTokens: String(expectedIds.length), ignoreEos: '1', weights, system: SYSTEM });
+      const query = new URLSearchParams({ temperature: '0', maxNewTokens: String(expectedIds.length), ignoreEos: '1', weights, system: SYSTEM, model: TEST_MODEL });
       await browser.page.goto(`${servers[weights]!.url}?${query}`);
 
       // The model must load: no WebGPU here (Chromium has --enable-unsafe-webgpu) is a failure, never a skip.

@@ -1,4 +1,4 @@
-// Journey: a chat longer than the model's context (the built-in model holds 512 tokens) keeps going. The context
+// Journey: a chat longer than the model's context (the tiny-scout test model holds 512 tokens) keeps going. The context
 // used is shown; when the next turn would not fit, the oldest turns are left out (the system prompt stays) and a
 // marker shows where the model's view begins; no reply fails, so no Regenerate that must fail is offered. A message
 // too long on its own is refused before anything is sent, and given back.
@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from './support/browser.ts';
 import { closeApp, openApp } from './support/app.ts';
+import { TEST_MODEL } from './support/build.ts';
 import { composer, lastReply, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import type { StaticServer } from './support/static-server.ts';
 
@@ -18,7 +19,7 @@ const REPLY_TOKENS = 160;
 
 test('a chat past the 512-token context drops its oldest turns with a marker and keeps answering', { timeout: LOAD_TIMEOUT_MS + 5 * REPLY_TIMEOUT_MS }, async () => {
   const { page } = browser;
-  const query = new URLSearchParams({ temperature: '0', maxNewTokens: String(REPLY_TOKENS), ignoreEos: '1', system: 'You are a terse assistant.' });
+  const query = new URLSearchParams({ temperature: '0', maxNewTokens: String(REPLY_TOKENS), ignoreEos: '1', system: 'You are a terse assistant.', model: TEST_MODEL });
   await page.goto(`${server.url}?${query}`);
   await waitForModel(browser);
   const used = page.locator('[data-context-used]');

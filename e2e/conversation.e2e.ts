@@ -6,9 +6,10 @@ import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyText, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import type { StaticServer } from './support/static-server.ts';
 import { closeApp, openApp } from './support/app.ts';
+import { TEST_MODEL } from './support/build.ts';
 
 const SHORT = 6;
-const QUERY = new URLSearchParams({ temperature: '0', maxNewTokens: String(SHORT), ignoreEos: '1' });
+const QUERY = new URLSearchParams({ temperature: '0', maxNewTokens: String(SHORT), ignoreEos: '1', model: TEST_MODEL });
 const TIMEOUT = LOAD_TIMEOUT_MS + 4 * REPLY_TIMEOUT_MS;
 
 let server: StaticServer;
@@ -99,7 +100,7 @@ test('regenerate, edit and resend, settings and history survive a reload, conver
 
 test('a reply cut off by a reload is restored as interrupted, with the text saved so far', { timeout: TIMEOUT }, async () => {
   const { page } = browser;
-  await open(new URLSearchParams({ temperature: '0', maxNewTokens: '400', ignoreEos: '1' }));
+  await open(new URLSearchParams({ temperature: '0', maxNewTokens: '400', ignoreEos: '1', model: TEST_MODEL }));
   await button('New chat').click();
   await composer(browser).fill('Tell me a long story.');
   await composer(browser).press('Enter');

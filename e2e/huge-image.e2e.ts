@@ -7,6 +7,7 @@ import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import type { StaticServer } from './support/static-server.ts';
 import { closeApp, openApp } from './support/app.ts';
+import { TEST_MODEL } from './support/build.ts';
 import { paste } from './support/transfer.ts';
 
 /** A 1-bit grayscale PNG with diagonal stripes: 13.5 MB of pixels that deflate to a few kB. */
@@ -37,7 +38,7 @@ before(async () => ({ server, browser } = await openApp()));
 after(() => closeApp(server, browser));
 
 test('a 12000×9000 screenshot is decoded downscaled and answered', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS }, async () => {
-  await browser.page.goto(`${server.url}?temperature=0&maxNewTokens=3&ignoreEos=1&weights=q4`);
+  await browser.page.goto(`${server.url}?${new URLSearchParams({ temperature: '0', maxNewTokens: '3', ignoreEos: '1', weights: 'q4', model: TEST_MODEL })}`);
   await waitForModel(browser);
   const png = hugePng(12000, 9000);
   const box = composer(browser);

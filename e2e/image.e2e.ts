@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixturesDir } from '../testing/fixtures.ts';
 import type { Browser } from './support/browser.ts';
-import { repoRoot } from './support/build.ts';
+import { TEST_MODEL } from './support/build.ts';
 import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyText, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import { decodeTokens, readInt32Tensor } from './support/reference.ts';
 import type { StaticServer } from './support/static-server.ts';
@@ -18,7 +18,7 @@ import { drop, paste } from './support/transfer.ts';
 
 const REFERENCE = join(fixturesDir(), 'tiny-scout', 'reference');
 const TENSORS = join(REFERENCE, 'tensors.safetensors');
-const TOKENIZER = readFileSync(`${repoRoot}/public/models/tiny-scout/tokenizer.json`, 'utf8');
+const TOKENIZER = readFileSync(join(fixturesDir(), 'tiny-scout', 'model', 'tokenizer.json'), 'utf8');
 
 interface Case {
   name: string;
@@ -40,7 +40,7 @@ const WIDE_PNG = new Uint8Array(readFileSync(join(REFERENCE, wide.image)));
 const WIDE_FILE = { name: 'wide.png', type: 'image/png', bytes: WIDE_PNG };
 
 const MAX_NEW_TOKENS = 12;
-const QUERY = new URLSearchParams({ temperature: '0', maxNewTokens: String(MAX_NEW_TOKENS), ignoreEos: '1', weights: 'f32' });
+const QUERY = new URLSearchParams({ temperature: '0', maxNewTokens: String(MAX_NEW_TOKENS), ignoreEos: '1', weights: 'f32', model: TEST_MODEL });
 const TIMEOUT = LOAD_TIMEOUT_MS + 2 * REPLY_TIMEOUT_MS;
 
 let server: StaticServer;

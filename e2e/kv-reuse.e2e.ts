@@ -10,13 +10,14 @@ import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import type { StaticServer } from './support/static-server.ts';
 import { closeApp, openApp } from './support/app.ts';
+import { TEST_MODEL } from './support/build.ts';
 import { referenceDir } from './support/reference.ts';
 import { paste } from './support/transfer.ts';
 import type { GenerationStats } from '../protocol/api.ts';
 
 const TOKENS = 4;
-const CHUNK = 16; // the built-in model's attention chunk: a cut may go back to its chunk's start
-const QUERY = new URLSearchParams({ temperature: '0', maxNewTokens: String(TOKENS), ignoreEos: '1' });
+const CHUNK = 16; // tiny-scout's attention chunk: a cut may go back to its chunk's start
+const QUERY = new URLSearchParams({ temperature: '0', maxNewTokens: String(TOKENS), ignoreEos: '1', model: TEST_MODEL });
 
 let server: StaticServer;
 let browser: Browser;

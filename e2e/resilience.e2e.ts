@@ -8,6 +8,7 @@ import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyTokenIds, 
 import { deprioritizeGpuAndWorkers } from './support/cpu-priority.ts';
 import type { StaticServer } from './support/static-server.ts';
 import { closeApp, openApp } from './support/app.ts';
+import { TEST_MODEL } from './support/build.ts';
 
 const TIMEOUT = LOAD_TIMEOUT_MS + 3 * REPLY_TIMEOUT_MS;
 
@@ -19,7 +20,7 @@ after(() => closeApp(server, browser));
 const button = (name: string) => browser.page.getByRole('button', { name, exact: true });
 
 async function open(maxNewTokens: number): Promise<void> {
-  const query = new URLSearchParams({ temperature: '0', maxNewTokens: String(maxNewTokens), ignoreEos: '1', testHooks: '1' });
+  const query = new URLSearchParams({ temperature: '0', maxNewTokens: String(maxNewTokens), ignoreEos: '1', testHooks: '1', model: TEST_MODEL });
   await browser.page.goto(`${server.url}?${query}`);
   await waitForModel(browser);
   await button('New chat').click();

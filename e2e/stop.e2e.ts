@@ -5,8 +5,9 @@ import type { Browser } from './support/browser.ts';
 import { composer, LOAD_TIMEOUT_MS, lastReply, REPLY_TIMEOUT_MS, replyTokenIds, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import type { StaticServer } from './support/static-server.ts';
 import { closeApp, openApp } from './support/app.ts';
+import { TEST_MODEL } from './support/build.ts';
 
-// Long enough to still be streaming when Stop is clicked, short enough for the tiny model's 512-token context.
+// Long enough to still be streaming when Stop is clicked, short enough for the tiny-scout test model's 512-token context.
 const LONG_REPLY = 400;
 const SHORT_REPLY = 4;
 
@@ -17,7 +18,7 @@ after(() => closeApp(server, browser));
 
 test('Stop cancels the reply and the engine keeps serving', { timeout: LOAD_TIMEOUT_MS + 2 * REPLY_TIMEOUT_MS }, async () => {
   const { page } = browser;
-  await page.goto(`${server.url}?${new URLSearchParams({ temperature: '0', maxNewTokens: String(LONG_REPLY), ignoreEos: '1', weights: 'q4' })}`);
+  await page.goto(`${server.url}?${new URLSearchParams({ temperature: '0', maxNewTokens: String(LONG_REPLY), ignoreEos: '1', weights: 'q4', model: TEST_MODEL })}`);
   await waitForModel(browser);
 
   await composer(browser).fill('Tell me a long story.');
