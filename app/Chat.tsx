@@ -385,8 +385,10 @@ function FirstRunNote() {
   return (
     <div className="first-run" data-first-run>
       <p>{BUILTIN_MODEL.description}</p>
+      <p data-first-run-can>{BUILTIN_MODEL.can}</p>
+      <p data-first-run-cannot>{BUILTIN_MODEL.cannot}</p>
       <p>
-        To talk to a real model, open <strong>Installed models</strong> and install one from the Hugging Face Hub, e.g. <code>{s.repo}</code> (gated: accept
+        For real answers and screenshots, run a real model: open <strong>Installed models</strong> and install one from the Hugging Face Hub, e.g. <code>{s.repo}</code> (gated: accept
         Meta's licence on the Hub and give an access token). Llama 4 Scout in int4 needs {s.storageGB} GB of browser storage, and GPU memory for{' '}
         {s.residentGpuGB} GB of always-resident weights plus its experts: {s.expertMiB} MiB each, {s.moeLayers} layers × {s.expertsPerLayer} experts
         ({s.allExpertsGpuGB} GB all resident, {s.minExpertGpuGB} GB with one slot a layer, the rest paged in from storage). Set the expert budget under

@@ -3,6 +3,7 @@
 // (ModelManager.tsx).
 import { memo, useEffect, useId, useState, type FormEvent } from 'react';
 import type { ModelInfo, WeightFormat } from '../protocol/api.ts';
+import { BUILTIN_MODEL } from './builtin-model.ts';
 import type { EngineController, EngineState } from './engine-client.ts';
 import { checkModelUrl, type ModelChoice } from './model-choice.ts';
 import { downloadSize } from './model-size.ts';
@@ -106,6 +107,11 @@ export const ModelPanel = memo(function ModelPanel({ state, model, running, sour
           <dd className="model-source">{running?.kind === 'builtin' && ready ? `built-in · ${source}` : (source ?? '—')}</dd>
         </div>
       </dl>
+      {running?.kind === 'builtin' && ready && (
+        <p className="model-about" data-model-panel-about>
+          {BUILTIN_MODEL.can} {BUILTIN_MODEL.cannot}
+        </p>
+      )}
       {!(running?.kind === 'builtin' && (ready || loading)) && (
         <div className="panel-actions">
           <button type="button" onClick={onUseBuiltin} disabled={loading && running?.kind === 'builtin'}>

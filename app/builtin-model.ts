@@ -1,15 +1,29 @@
-// The one place that describes the model shipped with the app (the first-run note, the model panel and the README's
-// wording follow it). Its folder comes from lib/default-model.ts (shared with the library and the PWA); when a trained
-// default model replaces the random tiny one, change the folder there and the description here.
+// The one place that describes the model shipped with the app (the first-run note, the model panel, the widget and
+// the README's wording follow it). Its folder comes from lib/default-model.ts (shared with the library and the PWA);
+// when the default model changes, change the folder there and the description here (app/builtin-model.test.ts checks
+// the download size against the files in public/). What it can and cannot do is measured in docs/MODEL_CARD.md.
 import { BUILT_IN_MODEL_PATH } from '../lib/default-model.ts';
+
+const download = '15 MB';
+const parametersMillions = 7.5;
+const contextTokens = 4096;
 
 export const BUILTIN_MODEL = {
   /** folder of the model next to the page, laid out like a Hugging Face repo (the library ships the same one) */
   path: `./${BUILT_IN_MODEL_PATH}`,
   name: BUILT_IN_MODEL_PATH.replace(/\/+$/, '').split('/').pop()!,
-  /** what a user should know about it, in a sentence or two */
-  description:
-    'The built-in model is a tiny Llama 4 checkpoint (about 1 MB, 4 layers, 4 experts) with random weights: it shows that the engine runs on your GPU, offline, but its replies are gibberish by design. Its context holds 512 tokens.',
+  /** every file of its folder, as the app writes sizes (formatBytes): what the first visit downloads and keeps offline */
+  download,
+  parametersMillions,
+  contextTokens,
+  /** what it is, in a sentence or two */
+  description: `The built-in model, tabscout-tiny, is a very small Llama 4 (${parametersMillions} million parameters, a ${download} download kept for offline use) that the TabScout project trained from scratch. It runs on your GPU, in this tab: nothing you type leaves this browser.`,
+  /** what it does well enough to try */
+  can: 'It can answer simple fact questions (the capital of a country, the symbol of a chemical element) and write short stories and greetings, in short English replies.',
+  /** what it gets wrong, in plain words */
+  /** one sentence for the widget's start screen (the widget reads text only) */
+  short: 'The built-in model, tabscout-tiny, is tiny: it answers simple facts (capitals, chemical symbols) in short English replies and makes up anything beyond them.',
+  cannot: `It cannot read screenshots or pictures yet (it makes up what they say), it explains words wrongly, it gets only about one two-digit sum in three right, and it confidently makes up anything beyond those few facts. Its context holds ${contextTokens.toLocaleString('en-US')} tokens.`,
 } as const;
 
 /**

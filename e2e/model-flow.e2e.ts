@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from './support/browser.ts';
 import { closeApp, openApp } from './support/app.ts';
+import { TEST_MODEL } from './support/build.ts';
 import { composer, LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, waitForModel, waitForReplyEnd, withLog } from './support/chat-page.ts';
 import type { StaticServer } from './support/static-server.ts';
 
@@ -34,7 +35,7 @@ async function chatWorks(): Promise<void> {
 test('bad model addresses keep the running model; loaded models are remembered; a broken one falls back to the built-in model', { timeout: 6 * LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS }, async () => {
   const { page } = browser;
   await page.goto(`${server.url}?${new URLSearchParams({ temperature: '0', maxNewTokens: '4' })}`);
-  assert.match(await waitForModel(browser), /tiny-scout · q4/);
+  assert.match(await waitForModel(browser), /tabscout-tiny · q4/);
   assert.match((await source().textContent()) ?? '', /^built-in/);
   assert.equal(await page.getByRole('button', { name: 'Use the built-in model' }).count(), 0, 'no way "back" while the built-in model is in use');
 
@@ -48,27 +49,27 @@ test('bad model addresses keep the running model; loaded models are remembered; 
   // a folder that does not exist: checked before anything unloads; the built-in model stays, and says so
   await loadUrl('./models/no-such-model/');
   await notice().waitFor({ timeout: 30_000 }).catch((error: Error) => assert.fail(withLog(browser, `no notice: ${error.message}`)));
-  assert.match((await notice().textContent()) ?? '', /Could not load the model at .*no-such-model\/: There is no model at .*\(HTTP 404\).*The built-in model \(tiny-scout\) is still loaded/);
+  assert.match((await notice().textContent()) ?? '', /Could not load the model at .*no-such-model\/: There is no model at .*\(HTTP 404\).*The built-in model \(tabscout-tiny\) is still loaded/);
   assert.equal(await status().getAttribute('data-state'), 'ready');
   await chatWorks();
 
   // ...and it is not remembered: a reload starts with the built-in model, without a notice
   await page.reload();
-  assert.match(await waitForModel(browser), /tiny-scout · q4/);
+  assert.match(await waitForModel(browser), /tabscout-tiny · q4/);
   assert.match((await source().textContent()) ?? '', /^built-in/);
   assert.equal(await notice().count(), 0, 'no failure at start-up');
 
-  // a model that loads (here the same folder by URL, f32) is remembered and loaded at the next start
-  await loadUrl('./models/tiny-scout/', 'f32');
+  // a model that loads (here the tiny-scout test model by URL, f32) is remembered and loaded at the next start
+  await loadUrl(TEST_MODEL, 'f32');
   await page.waitForFunction(() => /· f32 ·/.test(document.querySelector('[role=status]')?.textContent ?? ''), null, { timeout: LOAD_TIMEOUT_MS });
   assert.equal(await page.getByRole('button', { name: 'Use the built-in model' }).count(), 1, 'the way back to the built-in model is offered');
   await page.reload();
-  assert.match(await waitForModel(browser), /tiny-scout · f32/, 'the model that loaded last is loaded at start-up');
+  assert.match(await waitForModel(browser), /^Ready: tiny-scout · f32/, 'the model that loaded last is loaded at start-up');
   assert.doesNotMatch((await source().textContent()) ?? '', /^built-in/);
 
   // "Use the built-in model" goes back (and is remembered too)
   await page.getByRole('button', { name: 'Use the built-in model' }).click();
-  await page.waitForFunction(() => /· q4 ·/.test(document.querySelector('[role=status]')?.textContent ?? '') && document.querySelector('[role=status]')?.getAttribute('data-state') === 'ready', null, { timeout: LOAD_TIMEOUT_MS });
+  await page.waitForFunction(() => /tabscout-tiny · q4 ·/.test(document.querySelector('[role=status]')?.textContent ?? '') && document.querySelector('[role=status]')?.getAttribute('data-state') === 'ready', null, { timeout: LOAD_TIMEOUT_MS });
   assert.match((await source().textContent()) ?? '', /^built-in/);
 
   // an installed model that was loaded last and is gone now: the start-up falls back to the built-in model and says so
@@ -87,8 +88,8 @@ test('bad model addresses keep the running model; loaded models are remembered; 
   );
   await page.reload();
   await notice().waitFor({ timeout: LOAD_TIMEOUT_MS }).catch((error: Error) => assert.fail(withLog(browser, `no start-up notice: ${error.message}`)));
-  assert.match((await notice().textContent()) ?? '', /Could not load gone-model \(installed\) at start-up: .*The built-in model \(tiny-scout\) is loaded instead\./);
-  assert.match(await waitForModel(browser), /tiny-scout · q4/);
+  assert.match((await notice().textContent()) ?? '', /Could not load gone-model \(installed\) at start-up: .*The built-in model \(tabscout-tiny\) is loaded instead\./);
+  assert.match(await waitForModel(browser), /tabscout-tiny · q4/);
   await chatWorks();
   // the broken choice is forgotten: the next start is clean
   await page.reload();

@@ -1,5 +1,5 @@
 // Journeys of the installable PWA: after one visit the app opens and answers offline with the built-in model
-// (precached by the service worker), and a new deployment shows an "update available" prompt.
+// (tabscout-tiny, precached by the service worker), and a new deployment shows an "update available" prompt.
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +47,7 @@ test('after one visit the app opens and answers offline', { timeout: TIMEOUT }, 
   await context.setOffline(true);
   await server.close();
   await page.reload();
-  assert.match(await waitForModel(browser), /^Ready: tiny-scout/, withLog(browser, 'the model loads offline'));
+  assert.match(await waitForModel(browser), /^Ready: tabscout-tiny/, withLog(browser, 'the model loads offline'));
   await composer(browser).fill('Are you there without a network?');
   await composer(browser).press('Enter');
   assert.equal(await waitForReplyEnd(browser), 'done', withLog(browser, 'offline reply'));

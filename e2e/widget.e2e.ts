@@ -1,19 +1,21 @@
 // Journeys of the embeddable widget across origins: a host page on a second origin embeds it with embed.js, asks
 // through postMessage and gets the streamed tokens and the whole reply; a reset (the host's, or the visitor's New
 // chat) during a reply cancels it (tabscout:error with code 'cancelled', no done); the visitor's Stop ends it with
-// done; a third origin's messages are ignored and the widget never posts to it.
+// done; a third origin's messages are ignored and the widget never posts to it. The widget runs the app's built-in
+// model (tabscout-tiny) and, before downloading it, states its size and what it can do.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { BUILT_IN_MODEL_PATH } from '../lib/default-model.ts';
 import { launch, type Browser } from './support/browser.ts';
-import { builtApp } from './support/build.ts';
+import { builtApp, repoRoot } from './support/build.ts';
 import { LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS, withLog } from './support/chat-page.ts';
 import { serveStatic, type StaticServer } from './support/static-server.ts';
 
 const TOKENS = 8;
-// the built-in model's context (512) ends a reply at about 450 tokens, a few seconds on SwiftShader
+// longer than any reply these journeys let finish: each long reply is reset or stopped after its first tokens
 const LONG = 1000;
 
 let app: StaticServer; // origin A: the TabScout deployment
@@ -195,6 +197,11 @@ test('a third origin is ignored and never posted to', { timeout: 60_000 }, async
   // The widget waits for a click (or an allowed host) before downloading, and says how big the download is.
   const start = frame.getByRole('button', { name: /^Download and start \(\d+(\.\d)? (KB|MB)\)$/ });
   await start.waitFor({ timeout: 30_000 }).catch((error: Error) => assert.fail(withLog(browser, `no download prompt: ${error.message}`)));
+  // the widget's default is the app's built-in model: the size it states is that folder's download
+  const builtIn = join(repoRoot, 'public', BUILT_IN_MODEL_PATH);
+  const expected = ['model.safetensors', 'tokenizer.json', 'config.json'].reduce((sum, name) => sum + statSync(join(builtIn, name)).size, 0);
+  assert.equal(Number(await frame.locator('[data-download-size]').getAttribute('data-download-size')), expected, 'the size of the built-in model');
+  assert.match((await frame.locator('[data-widget-model]').textContent()) ?? '', /^The built-in model, tabscout-tiny, is tiny: it answers simple facts/);
   await page.waitForTimeout(2_500); // ten asks from C
   assert.deepEqual(await page.evaluate(() => (window as unknown as { received: unknown[] }).received), [], 'the widget posts nothing to a disallowed origin');
   assert.equal(await frame.getByRole('article').count(), 0, 'no ask from a disallowed origin was taken');

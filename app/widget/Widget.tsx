@@ -7,7 +7,8 @@ import { engineController } from '../engine-client.ts';
 import { Markdown } from '../Markdown.tsx';
 import { downloadSize } from '../model-size.ts';
 import { formatBytes } from '../ModelStatus.tsx';
-import { samplingFor, type Settings } from '../settings.ts';
+import { BUILTIN_MODEL } from '../builtin-model.ts';
+import { modelUrlOf, samplingFor, type Settings } from '../settings.ts';
 import { nextFrame } from '../next-frame.ts';
 import { useReply } from '../use-reply.ts';
 import { WidgetStatus } from './WidgetStatus.tsx';
@@ -262,6 +263,7 @@ export function Widget({ settings: initial, origins, autoload }: { settings: Set
                 ? ', kept in TabScout\u2019s storage in this browser.'
                 : ', kept for this site only (browsers keep embedded pages\u2019 storage apart per site, so another site that embeds TabScout downloads it again).'}
             </p>
+            {initial.modelUrl === modelUrlOf(BUILTIN_MODEL.path, window.location.href) && <p data-widget-model>{BUILTIN_MODEL.short}</p>}
             {access === 'prompt' && (
               <button type="button" onClick={() => void requestStorageAccess().then((ok) => ok && setAccess('granted'))}>
                 Use shared TabScout storage
