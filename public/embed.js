@@ -1,9 +1,9 @@
 /*
  * TabScout embed script. On any page:
- *   <script src="https://your.host/tabscout/embed.js" data-origins="https://this.site" data-model="./models/tiny-scout/"></script>
+ *   <script src="https://your.host/tabscout/embed.js" data-origins="https://this.site"></script>
  * inserts a sized iframe with the chat widget (widget.html, next to this script) right after the script tag.
  * data-origins: the origins allowed to talk to the widget through postMessage (default: this page's origin).
- * Optional: data-model, data-weights, data-temperature, data-max-new-tokens, data-system, data-autoload ("1": download
+ * Optional: data-model (default: the built-in model, models/tabscout-tiny/), data-weights, data-temperature, data-max-new-tokens, data-system, data-autoload ("1": download
  * the model at once instead of after a click or the first tabscout:ask), data-ignore-eos,
  * data-width, data-height, data-title, data-target (a CSS selector to put the iframe in instead).
  * The iframe gets the class "tabscout-widget"; script.tabscoutFrame points to it.

@@ -1,5 +1,5 @@
 // Takes the screenshots in docs/screenshots/ from a fresh build: `node --import tsx --import ./tools/wgsl-hook.mjs tools/screenshots.ts`.
-// The replies are real: the embedded tiny model has random weights, so its text is gibberish by design.
+// The replies are real: the chat runs the built-in model (tabscout-tiny, docs/MODEL_CARD.md).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +19,10 @@ const browser = await launch({ webgpu: true });
 const { page } = browser;
 try {
   await page.setViewportSize({ width: 1280, height: 800 });
-  await page.goto(`${app.url}?${new URLSearchParams({ temperature: '0.7', maxNewTokens: '40', seed: '7' })}`);
+  await page.goto(`${app.url}?${new URLSearchParams({ temperature: '0', maxNewTokens: '40' })}`);
   await waitForModel(browser);
-  for (const question of ['Hello! What can you do offline?', 'Write a haiku about GPUs in a browser tab.']) {
+  // what the built-in model can do (the first-run note above says what it cannot)
+  for (const question of ['What is the capital of Japan?', 'Tell me a short story about a fox.']) {
     await composer(browser).fill(question);
     await composer(browser).press('Enter');
     await waitForReplyEnd(browser);
@@ -53,7 +54,7 @@ try {
 <body style="font-family:Georgia,serif;max-width:60rem;margin:2rem auto;display:flex;gap:2rem;align-items:flex-start">
 <article style="flex:1"><h1>My travel blog</h1><p>Ask the assistant on the right anything about this page. It runs in your
 browser: nothing you type leaves this computer.</p><p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p></article>
-<aside><script src="${app.url}embed.js" data-origins="${new URL(host.url).origin}" data-max-new-tokens="24" data-temperature="0.7"></script></aside>`,
+<aside><script src="${app.url}embed.js" data-origins="${new URL(host.url).origin}" data-max-new-tokens="24" data-temperature="0"></script></aside>`,
   );
   await page.setViewportSize({ width: 1100, height: 640 });
   await page.goto(host.url);
@@ -62,7 +63,7 @@ browser: nothing you type leaves this computer.</p><p>Lorem ipsum dolor sit amet
   await page.screenshot({ path: join(out, 'widget-before-download.png') });
   await frame.getByRole('button', { name: /^Download and start/ }).click();
   await frame.getByRole('status').filter({ hasText: /^Ready/ }).waitFor({ timeout: 60_000 });
-  await frame.getByRole('textbox', { name: 'Message' }).fill('Where should I go in spring?');
+  await frame.getByRole('textbox', { name: 'Message' }).fill('What is the capital of Italy?');
   await frame.getByRole('textbox', { name: 'Message' }).press('Enter');
   await frame.locator('article[data-state=done]').waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(out, 'widget.png') });
