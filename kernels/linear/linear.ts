@@ -8,6 +8,7 @@ import q4Source from './linear_q4.wgsl';
 import f32Source from './linear_f32.wgsl';
 import rowsQ4Source from './linear_rows_q4.wgsl';
 import rowsF32Source from './linear_rows_f32.wgsl';
+import { matmul, type TileItems } from '../matmul/matmul.ts';
 
 export type { WeightFormat } from './weight-format.ts';
 
@@ -176,8 +177,16 @@ export interface LinearCall {
   expertIds?: GPUBuffer;
   /** multiplies x of item n by scores[n] (the router score on the expert input) */
   scores?: GPUBuffer;
-  /** benchmarks only: a mat-vec launch shape, or the mat-mul path, instead of the built-in choice (same results) */
-  shape?: MatvecShape | 'matmul';
+  /**
+   * benchmarks only: a mat-vec launch shape, the old mat-mul path ('matmul': linear_*.wgsl, DECODE = 0), or the
+   * tiled GEMM with a given item tile, instead of the built-in choice (same results)
+   */
+  shape?: MatvecShape | 'matmul' | GemmShape;
+}
+
+/** The tiled GEMM (kernels/matmul) with this many items per tile. */
+export interface GemmShape {
+  tileItems: TileItems;
 }
 
 /**
@@ -190,8 +199,16 @@ export interface MatvecShape {
   R: number;
 }
 
-/** Non-gather calls with at most this many items take the mat-vec path (each item reads the weights once). */
+/**
+ * Calls with at most this many items take the mat-vec path (each item reads the weights once); larger ones (prefill)
+ * the tiled GEMM (kernels/matmul), expert calls grouped by expert there. CPU adapters keep their thread-per-row
+ * variants.
+ */
 const MATVEC_MAX_ITEMS = 4;
+
+function isGemm(shape: LinearCall['shape']): shape is GemmShape {
+  return typeof shape === 'object' && 'tileItems' in shape;
+}
 
 /** Throws unless a mat-vec launch shape fits the kernel (workgroup memory, rows per thread). */
 export function checkMatvecShape(shape: MatvecShape): void {
@@ -216,8 +233,13 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
   if (gather !== (w.rowsPerExpert !== undefined)) throw new Error(`${w.name}: expert ids go with expert weights`);
   const dummy = ctx.emptyBuffer();
   const rowsPerDispatch = (s: LinearSegment) => (gather ? w.rowsPerExpert! : s.rows);
-  if (call.shape && call.shape !== 'matmul') checkMatvecShape(call.shape);
-  const matvec = call.shape ? call.shape !== 'matmul' : gather || call.items <= MATVEC_MAX_ITEMS;
+  const shape = call.shape;
+  if (!ctx.cpuKernels && (shape ? isGemm(shape) : call.items > MATVEC_MAX_ITEMS)) {
+    matmul(ctx, w, x, y, call, isGemm(shape) ? shape.tileItems : undefined);
+    return;
+  }
+  if (shape && shape !== 'matmul' && !isGemm(shape)) checkMatvecShape(shape);
+  const matvec = shape ? shape !== 'matmul' : gather || call.items <= MATVEC_MAX_ITEMS;
   for (const s of w.segments) {
     const rows = rowsPerDispatch(s);
     const params = {
@@ -245,7 +267,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
     const constants: Record<string, number> = { GATHER: gather ? 1 : 0, SCALE_X: call.scores ? 1 : 0, DECODE: matvec ? 1 : 0 };
     let workgroups: [number, number];
     if (matvec) {
-      const { WG, CT, R } = call.shape && call.shape !== 'matmul' ? call.shape : matvecShape(w.format, rows);
+      const { WG, CT, R } = shape && shape !== 'matmul' && !isGemm(shape) ? shape : matvecShape(w.format, rows);
       Object.assign(constants, { WG, CT, R });
       workgroups = [ceilDiv(rows, (R * WG) / CT), call.items];
     } else {
