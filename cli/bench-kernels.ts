@@ -1,10 +1,11 @@
 // Benchmark (not a test): GB/s of weights read by the q4 and f32 mat-vec (decode, one token) at Llama 4 Scout shapes,
 // and the ratio to a streaming-read roofline kernel measured on the same device in the same run.
 //
-//   npm run bench [-- --quick] [--json] [--baseline] [--variants] [--only q4|f32]
+//   npm run bench [-- --quick] [--json] [--baseline] [--variants] [--only q4|f32] [--gemm]
 //
 // --baseline also times the mat-mul (prefill) kernel on one token, which is what decode ran before the mat-vec path;
 // --variants sweeps mat-vec launch shapes (workgroup size, column threads, rows per thread).
+// --gemm times the prefill GEMM instead (cli/bench-gemm.ts: TFLOP/s, ratio to the old mat-mul path).
 //
 // Timing: GPU timestamps (the `timestamp-query` feature) written at the start and end of one compute pass that holds
 // `count` back-to-back dispatches of the kernel; time per call = (end − start) / count. Dawn puts a barrier between
@@ -33,10 +34,12 @@ export interface KernelBenchOptions {
   /** also time the mat-mul path on one token (what decode ran before the mat-vec path) */
   baseline: boolean;
   only: WeightFormat | null;
+  /** time the prefill GEMM (bench-gemm.ts) instead of the mat-vec */
+  gemm: boolean;
 }
 
 /** The knobs a run derives from its options. */
-function settings(o: KernelBenchOptions) {
+export function settings(o: KernelBenchOptions) {
   const q = o.quick;
   return {
     /** [in (cols), out (rows)] */
@@ -57,7 +60,7 @@ function settings(o: KernelBenchOptions) {
 export function parseKernelBenchArgs(args: string[]): KernelBenchOptions {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
   if (only !== null && only !== 'q4' && only !== 'f32') throw new Error('--only takes q4 or f32');
-  return { quick: args.includes('--quick'), json: args.includes('--json'), variants: args.includes('--variants'), baseline: args.includes('--baseline'), only };
+  return { quick: args.includes('--quick'), json: args.includes('--json'), variants: args.includes('--variants'), baseline: args.includes('--baseline'), only, gemm: args.includes('--gemm') };
 }
 
 /** Launch shapes tried with --variants: 32–256 column threads, also the row's block (q4) or vec4 (f32) count and half of it. */
@@ -76,7 +79,7 @@ function variantShapes(format: WeightFormat, cols: number): MatvecShape[] {
 
 let gpuInstance: unknown; // the `webgpu` instance must outlive every device made from it
 
-async function setup(): Promise<{ ctx: TimedContext; adapterName: string }> {
+export async function setup(): Promise<{ ctx: TimedContext; adapterName: string }> {
   const driverChosen = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
   const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
   if (!driverChosen && existsSync(swiftshader) && !existsSync('/dev/nvidia0')) process.env.VK_ICD_FILENAMES = swiftshader;
@@ -101,7 +104,7 @@ async function setup(): Promise<{ ctx: TimedContext; adapterName: string }> {
 }
 
 /** A GpuContext whose dispatches go into a pass we own (with timestamp writes) while `timedPass` is set. */
-class TimedContext extends GpuContext {
+export class TimedContext extends GpuContext {
   timedPass: GPUComputePassEncoder | null = null;
   override dispatch(d: Dispatch): void {
     if (this.timedPass) this.encode(this.timedPass, d);
@@ -142,7 +145,7 @@ function submitPass(ctx: TimedContext, count: number, record: (i: number) => voi
 }
 
 /** Times recorders in timed passes; holds the warm-up work once the roofline buffer exists. */
-class PassTimer {
+export class PassTimer {
   /** queues a stretch of heavy GPU work (the GPU lowers its clocks when idle) */
   warmup: () => void = () => {};
   constructor(
@@ -189,8 +192,8 @@ function fillRandom(ctx: GpuContext, buffer: GPUBuffer, bytes: number, mode: Fil
 }
 
 /** A LinearWeight with random contents, segmented as the engine segments it. */
-function randomLinear(ctx: GpuContext, format: WeightFormat, rows: number, cols: number): LinearWeight {
-  const w = createLinear(ctx, `bench ${format} ${cols}→${rows}`, format, rows, cols);
+export function randomLinear(ctx: GpuContext, format: WeightFormat, rows: number, cols: number, rowsPerExpert?: number): LinearWeight {
+  const w = createLinear(ctx, `bench ${format} ${cols}→${rows}`, format, rows, cols, rowsPerExpert);
   for (const s of w.segments) {
     if (format === 'q4') {
       fillRandom(ctx, s.weights, s.weights.size, 0);
@@ -202,7 +205,7 @@ function randomLinear(ctx: GpuContext, format: WeightFormat, rows: number, cols:
   return w;
 }
 
-function destroyWeight(w: LinearWeight): void {
+export function destroyWeight(w: LinearWeight): void {
   for (const s of w.segments) {
     s.weights.destroy();
     s.scales?.destroy();
@@ -212,7 +215,7 @@ function destroyWeight(w: LinearWeight): void {
 // ---------------------------------------------------------------------------------------------------------------
 // correctness on sampled rows
 
-async function rowWeights(ctx: GpuContext, w: LinearWeight, row: number): Promise<Float64Array> {
+export async function rowWeights(ctx: GpuContext, w: LinearWeight, row: number): Promise<Float64Array> {
   const s = w.segments.find((g) => row >= g.rowStart && row < g.rowStart + g.rows)!;
   const r = row - s.rowStart;
   const out = new Float64Array(w.cols);
@@ -278,7 +281,7 @@ interface Result {
 }
 
 /** 4 significant digits at most, so tiny SwiftShader rates still show */
-function fmt(v: number): string {
+export function fmt(v: number): string {
   return v >= 100 ? v.toFixed(1) : v.toPrecision(3);
 }
 
@@ -286,7 +289,7 @@ function shapeName(s: MatvecShape): string {
   return `WG${s.WG}/CT${s.CT}/R${s.R}`;
 }
 
-interface Roofline {
+export interface Roofline {
   buffer: GPUBuffer;
   out: GPUBuffer;
   bytes: number;
@@ -296,7 +299,7 @@ interface Roofline {
 }
 
 /** The streaming-read roofline of this device (checked against the CPU on a prefix), and the dispatch floor. */
-async function measureRoofline(ctx: TimedContext, timer: PassTimer, s: ReturnType<typeof settings>, log: (m: string) => void): Promise<Roofline> {
+export async function measureRoofline(ctx: TimedContext, timer: PassTimer, s: ReturnType<typeof settings>, log: (m: string) => void): Promise<Roofline> {
   const maxBind = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
   const bytes = Math.floor(Math.min(s.rooflineBytes, maxBind) / 256) * 256;
   const buffer = ctx.createBuffer(bytes, 'roofline src');
@@ -395,6 +398,7 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
 
 export async function main(args: string[]): Promise<void> {
   const o = parseKernelBenchArgs(args);
+  if (o.gemm) return (await import('./bench-gemm.ts')).main(o);
   const s = settings(o);
   const log = (m: string) => {
     if (!o.json) console.log(m);

@@ -1,9 +1,12 @@
-// npm run verify -- --model <model-dir> --reference <reference-dir> --weights f32|q4 [--expert-slots N] [--json]
+// npm run verify -- --model <model-dir> --reference <reference-dir> --weights f32|q4 [--expert-slots N] [--gpu-kernels] [--json]
+// --gpu-kernels: the kernel variants real GPUs run (tiled GEMM prefill, workgroup reductions) even on a CPU adapter
+// (SwiftShader picks its thread-per-row variants by default), so they are checked against the reference here too.
 // Runs every case of a fixture's cases.json through the engine (Node + WebGPU) and compares with Hugging Face:
 // logits and greedy tokens of every case that has them (image cases through the vision tower), the image cases'
 // preprocessing and prompt layout, and the vision tower's features where the reference has them.
 import { parseArgs } from 'node:util';
 import { createNodeGpu } from './node-gpu.ts';
+import { GpuContext } from '../kernels/runtime.ts';
 import { FsModelFiles } from './fs-model-files.ts';
 import { Reference } from './reference.ts';
 import { compareLogits } from './parity.ts';
@@ -41,20 +44,23 @@ async function main(): Promise<number> {
       reference: { type: 'string' },
       weights: { type: 'string', default: 'f32' },
       'expert-slots': { type: 'string' },
+      'gpu-kernels': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       // no effect: image cases always run through the vision tower (kept so that older command lines still work)
       vision: { type: 'boolean', default: false },
     },
   });
   if (!values.model || !values.reference) {
-    throw new Error('usage: npm run verify -- --model <model-dir> --reference <reference-dir> --weights f32|q4 [--expert-slots N] [--json]');
+    throw new Error('usage: npm run verify -- --model <model-dir> --reference <reference-dir> --weights f32|q4 [--expert-slots N] [--gpu-kernels] [--json]');
   }
   const weights = values.weights as WeightFormat;
   if (weights !== 'f32' && weights !== 'q4') throw new Error(`--weights must be f32 or q4, got ${values.weights}`);
   if (values['expert-slots'] !== undefined && !(Number(values['expert-slots']) >= 1)) throw new Error('--expert-slots must be a positive integer');
   const log = (s: string) => (values.json ? console.error(s) : console.log(s));
 
-  const { ctx, adapterName } = await createNodeGpu();
+  const gpu = await createNodeGpu();
+  const ctx = values['gpu-kernels'] ? new GpuContext(gpu.ctx.device, { cpuKernels: false }) : gpu.ctx;
+  const adapterName = gpu.adapterName + (values['gpu-kernels'] && gpu.ctx.cpuKernels ? ' (GPU kernel variants forced)' : '');
   const reference = await Reference.load(values.reference);
   const files = new FsModelFiles(values.model);
   log(`adapter: ${adapterName}`);

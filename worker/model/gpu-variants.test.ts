@@ -24,3 +24,21 @@ test('tiny-scout q4: GPU kernel variants match the CPU variants (logits and gree
   cpu.destroy();
   gpu.destroy();
 });
+
+// A longer prompt (pieces of 16 tokens: the fixtures' attention chunk), so every linear and expert call of the prefill
+// takes the tiled GEMM (kernels/matmul; expert calls grouped by expert) on the GPU variants; f32 and q4, a dense+MoE
+// model, and paged experts (the grouping reads the pager's slot indices, left-out items included).
+for (const [model, weights, expertSlots] of [['tiny-maverick', 'f32', undefined], ['tiny-scout', 'q4', 2]] as const) {
+  test(`${model} ${weights}${expertSlots ? `, ${expertSlots} expert slots` : ''}: GEMM prefill on the GPU variants matches the CPU variants over a 40-token prompt`, async () => {
+    const { ctx } = await createNodeGpu();
+    const files = new FsModelFiles(join(fixturesDir(), model, 'model'));
+    const opts = { weights, contextLength: 48, vision: false, expertSlots } as const;
+    const cpu = await ModelSession.load(new GpuContext(ctx.device, { cpuKernels: true }), files, opts);
+    const gpu = await ModelSession.load(new GpuContext(ctx.device, { cpuKernels: false }), files, opts);
+    const ids = Array.from({ length: 40 }, (_, i) => (i * 37 + 11) % 1000);
+    const d = maxAbsDiff(await gpu.logitsFor(ids), await cpu.logitsFor(ids));
+    assert.ok(d <= 1e-4, `prefill logits differ by ${d}`);
+    cpu.destroy();
+    gpu.destroy();
+  });
+}
