@@ -67,7 +67,16 @@ export interface ForwardOptions {
   defer?: boolean;
 }
 
-export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: number, maxBatch = 64): RunState {
+/**
+ * Tokens per prefill piece (the run state's batch): 256 on GPUs, where each piece's linears are tiled GEMMs
+ * (kernels/matmul) that re-read every weight once per piece and need many item tiles to fill the GPU (Scout: ~370 KB
+ * of activations per token, 94 MB at 256); 64 on CPU adapters (SwiftShader), as before.
+ */
+export function prefillBatch(ctx: GpuContext): number {
+  return ctx.cpuKernels ? 64 : 256;
+}
+
+export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: number, maxBatch = prefillBatch(ctx)): RunState {
   const f = 4;
   const B = maxBatch;
   const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
