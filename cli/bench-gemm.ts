@@ -5,8 +5,9 @@
 //   npm run bench -- --gemm [--quick] [--json] [--only q4|f32]
 //
 // Shapes (q4 by default; in → out, items): 1024→1024 and 1024→4096 at 512 items (the figures), 4096→1024,
-// each also at 64 items (the engine's prefill piece today, RunState.maxBatch); and the moe-mid expert gate/up
-// (16 experts of 4096 rows, 1024 in, top-1 over random ids) at 512 and 64 items, grouped by expert.
+// each also at 256 and 64 items (the engine's prefill piece on GPUs and on CPU adapters, prefillBatch()); and the
+// moe-mid expert gate/up (16 experts of 4096 rows, 1024 in, top-1 over random ids) at the same item counts, grouped
+// by expert.
 // Per shape: the old path, the built-in choice, and each item tile (16, 32, 64). FLOPs = 2·items·rows·cols (the
 // rows an item passes: one expert's for expert calls). Timing as the mat-vec bench (bench-kernels.ts): GPU timestamps
 // around a pass of back-to-back calls rotating over copies of the weights (≥ 256 MiB, so each call reads its weights
@@ -55,7 +56,7 @@ function shapesFor(o: KernelBenchOptions): GemmShape[] {
       out.push({ format, cols: 128, rows: 96, items: 40 }, { format, cols: 64, rows: 64, items: 70, experts: 4 });
       continue;
     }
-    for (const items of [512, 64]) {
+    for (const items of [512, 256, 64]) {
       for (const [cols, rows] of [[1024, 1024], [1024, 4096], [4096, 1024]]) out.push({ format, cols, rows, items });
       out.push({ format, cols: 1024, rows: 4096, items, experts: 16 });
     }

@@ -6,7 +6,9 @@
 // groups × GN = 16 row groups; a thread owns 4 items × 4 rows, kept in four vec4 accumulators. Per K step the x tile
 // ([k][item], x bits as u32) and the W tile ([k][row], dequantized to f32) go through workgroup memory; the inner
 // loop loads one vec4 of x (4 items) and one of W (4 rows) per k for 16 FMAs. The next K step's global loads are
-// issued into registers before this step's arithmetic (one stage of software pipelining).
+// issued into registers before this step's arithmetic (one stage of software pipelining). Loads are 4 × 4 blocks
+// (4 items or rows × 4 consecutive k) stored transposed as whole vec4s: no thread writes a single component of a
+// workgroup vec4 (a backend may lower that to a read-modify-write of the whole vector, racing with its neighbours).
 // Edges: items past the tile's count and rows past P.rows load zeros (or clamped rows) and are not written; the K
 // tail of an f32 weight whose cols is not a multiple of 32 loads zeros.
 //
@@ -29,26 +31,31 @@ var<workgroup> xs: array<vec4<u32>, 512>;
 // W, [k][row group]: 32 K steps × 16 vec4 of 4 rows
 var<workgroup> ws: array<vec4<f32>, 512>;
 
-struct XRegs { v0: vec4<f32>, v1: vec4<f32> }
+// This thread's x job (threads lid < 8·GM): items 4g..4g+3 of the tile (g = lid / 8) × vec4 column q = lid % 8 of the
+// K step, a 4 × 4 block loaded as 4 vec4 (8 consecutive threads read 128 contiguous bytes of an item's row) and
+// stored transposed: 4 whole vec4 of xs, one per k.
+struct XJob { base: vec4<u32>, s: vec4<f32>, ok: vec4<bool> }
 
-// the x values of this thread's two loads (i = lid and lid + WGS: item m = i / 8, vec4 q = i % 8) at K step b
-fn x_load(xb: vec2<u32>, s: vec2<f32>, ok: vec2<bool>, q: u32, b: u32) -> XRegs {
+fn x_load(j: XJob, q: u32, b: u32) -> mat4x4<f32> {
   let k4 = b * 8u + q;
-  let inK = k4 * 4u < P.cols;
-  var r = XRegs(vec4<f32>(0.0), vec4<f32>(0.0));
-  if (ok.x && inK) { r.v0 = x[xb.x + k4] * s.x; }
-  if (ok.y && inK) { r.v1 = x[xb.y + k4] * s.y; }
+  var r = mat4x4<f32>();
+  if (k4 * 4u < P.cols) {
+    if (j.ok.x) { r[0] = x[j.base.x + k4] * j.s.x; }
+    if (j.ok.y) { r[1] = x[j.base.y + k4] * j.s.y; }
+    if (j.ok.z) { r[2] = x[j.base.z + k4] * j.s.z; }
+    if (j.ok.w) { r[3] = x[j.base.w + k4] * j.s.w; }
+  }
   return r;
 }
 
-fn x_store_one(v: vec4<f32>, m: u32, q: u32) {
-  let g = m / 4u;
-  let c = m % 4u;
+// columns of v: the 4 items; xs[k][g] gets (item 0..3 at k) for the block's k = 4q..4q+3
+fn x_store(v: mat4x4<f32>, g: u32, q: u32) {
+  let t = transpose(v);
   let k = q * 4u;
-  xs[k * GM + g][c] = bitcast<u32>(v.x);
-  xs[(k + 1u) * GM + g][c] = bitcast<u32>(v.y);
-  xs[(k + 2u) * GM + g][c] = bitcast<u32>(v.z);
-  xs[(k + 3u) * GM + g][c] = bitcast<u32>(v.w);
+  xs[k * GM + g] = bitcast<vec4<u32>>(t[0]);
+  xs[(k + 1u) * GM + g] = bitcast<vec4<u32>>(t[1]);
+  xs[(k + 2u) * GM + g] = bitcast<vec4<u32>>(t[2]);
+  xs[(k + 3u) * GM + g] = bitcast<vec4<u32>>(t[3]);
 }
 
 @compute @workgroup_size(WGS)
@@ -68,23 +75,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     count = h.z;
   }
   let row0 = wg.x * BN;
-  // this thread's two x loads: items m0, m1 of the tile, vec4 column q of the K step
+  // this thread's x job, if any (lid < 8·GM: item group g, vec4 column q)
+  let xg = lid / 8u;
   let q = lid % 8u;
-  let m0 = lid / 8u;
-  let m1 = (lid + WGS) / 8u;
-  let ok = vec2<bool>(m0 < count, m1 < count);
-  var n0 = first + m0;
-  var n1 = first + m1;
-  if (GROUPED == 1u) {
-    n0 = select(0u, groups[first + m0], ok.x);
-    n1 = select(0u, groups[first + m1], ok.y);
+  let hasX = lid < 8u * GM;
+  var job: XJob;
+  for (var t = 0u; t < 4u; t++) {
+    let m = xg * 4u + t;
+    let ok = hasX && m < count;
+    var n = first + m;
+    if (GROUPED == 1u && ok) { n = groups[first + m]; }
+    job.ok[t] = ok;
+    job.base[t] = select(0u, (n / P.xRowDiv) * (P.xStride / 4u), ok);
+    job.s[t] = 1.0;
+    if (SCALE_X == 1u && ok) { job.s[t] = scores[n]; }
   }
-  var s = vec2<f32>(1.0);
-  if (SCALE_X == 1u) {
-    if (ok.x) { s.x = scores[n0]; }
-    if (ok.y) { s.y = scores[n1]; }
-  }
-  let xb = vec2<u32>((n0 / P.xRowDiv) * (P.xStride / 4u), (n1 / P.xRowDiv) * (P.xStride / 4u));
 
   let tg = lid / GN;
   let rg = lid % GN;
@@ -93,15 +98,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
   let steps = (P.cols + 31u) / 32u;
-  var xr = x_load(xb, s, ok, q, 0u);
+  var xr = x_load(job, q, 0u);
   var wr = w_load(row0, rowBase, 0u, lid);
   for (var b = 0u; b < steps; b++) {
-    x_store_one(xr.v0, m0, q);
-    x_store_one(xr.v1, m1, q);
+    if (hasX) { x_store(xr, xg, q); }
     w_store(wr, lid);
     workgroupBarrier();
     if (b + 1u < steps) {
-      xr = x_load(xb, s, ok, q, b + 1u);
+      xr = x_load(job, q, b + 1u);
       wr = w_load(row0, rowBase, b + 1u, lid);
     }
     for (var k = 0u; k < 32u; k++) {

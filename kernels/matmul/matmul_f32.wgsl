@@ -7,33 +7,41 @@
 @group(0) @binding(4) var<storage, read> groups: array<u32>;
 @group(0) @binding(5) var<storage, read> scores: array<f32>;
 
-// A K step of the W tile is 64 rows × 8 vec4 = 512 vec4; thread lid takes i = lid + j·WGS (j < 512 / WGS ≤ 8):
-// row i / 8, vec4 i % 8 (8 consecutive threads read 128 contiguous bytes of a row).
-struct WRegs { v: array<vec4<f32>, 8> }
+// A K step of the W tile is 64 rows × 8 vec4. Jobs: 16 row groups × 8 vec4 columns = 128; job i = lid + jj·WGS
+// (jj < 2, as many as the workgroup needs) loads vec4 column i % 8 of rows 4·(i / 8)..+3 (8 consecutive threads read
+// 128 contiguous bytes of a row) and stores the 4 × 4 block transposed as whole vec4s of ws.
+struct WRegs { a: mat4x4<f32>, b: mat4x4<f32> }
+
+fn w_job(row0: u32, rowBase: u32, b: u32, i: u32) -> mat4x4<f32> {
+  let c4 = P.cols / 4u;
+  let k4 = b * 8u + i % 8u;
+  var m = mat4x4<f32>();
+  if (k4 < c4) { // the K tail past cols reads zeros
+    let first = row0 + (i / 8u) * 4u;
+    // rows past the end are clamped (loads stay in bounds); their outputs are not written
+    for (var t = 0u; t < 4u; t++) { m[t] = w[(rowBase + min(first + t, P.rows - 1u)) * c4 + k4]; }
+  }
+  return m;
+}
 
 fn w_load(row0: u32, rowBase: u32, b: u32, lid: u32) -> WRegs {
   var r: WRegs;
-  let c4 = P.cols / 4u;
-  for (var j = 0u; j < 512u / WGS; j++) {
-    let i = lid + j * WGS;
-    let k4 = b * 8u + i % 8u;
-    // rows past the end are clamped (their outputs are not written); the K tail past cols reads zeros
-    let row = rowBase + min(row0 + i / 8u, P.rows - 1u);
-    r.v[j] = select(vec4<f32>(0.0), w[row * c4 + min(k4, c4 - 1u)], k4 < c4);
-  }
+  if (lid < 128u) { r.a = w_job(row0, rowBase, b, lid); }
+  if (WGS == 64u) { r.b = w_job(row0, rowBase, b, lid + 64u); }
   return r;
 }
 
+fn w_store_job(m: mat4x4<f32>, i: u32) {
+  let t = transpose(m);
+  let rg = i / 8u;
+  let k = (i % 8u) * 4u;
+  ws[k * GN + rg] = t[0];
+  ws[(k + 1u) * GN + rg] = t[1];
+  ws[(k + 2u) * GN + rg] = t[2];
+  ws[(k + 3u) * GN + rg] = t[3];
+}
+
 fn w_store(r: WRegs, lid: u32) {
-  for (var j = 0u; j < 512u / WGS; j++) {
-    let i = lid + j * WGS;
-    let g = i / 32u; // row group (row i / 8, group row / 4)
-    let c = (i / 8u) % 4u;
-    let k = (i % 8u) * 4u;
-    let v = r.v[j];
-    ws[k * GN + g][c] = v.x;
-    ws[(k + 1u) * GN + g][c] = v.y;
-    ws[(k + 2u) * GN + g][c] = v.z;
-    ws[(k + 3u) * GN + g][c] = v.w;
-  }
+  if (lid < 128u) { w_store_job(r.a, lid); }
+  if (WGS == 64u) { w_store_job(r.b, lid + 64u); }
 }

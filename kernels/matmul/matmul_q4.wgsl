@@ -8,39 +8,49 @@
 @group(0) @binding(5) var<storage, read> groups: array<u32>;
 @group(0) @binding(6) var<storage, read> scores: array<f32>;
 
-// A K step of the W tile is 64 rows × one block = 256 words; thread lid takes words i = lid + j·WGS (j < 256 / WGS
-// ≤ 4): row i / 4, word i % 4 of the block (4 consecutive threads read one block's 16 bytes).
-struct WRegs { q: array<u32, 4>, d: array<f32, 4> }
+// A K step of the W tile is 64 rows × one block. Jobs: 16 row groups × 4 words: job p = lid % 64 loads word j = p % 4
+// of the block of rows 4·rg..4·rg+3 (rg = p / 4; 4 consecutive threads read one block's 16 bytes) with their scales,
+// and stores the 4 rows × 4 weights of its low nibbles (k = 4j..4j+3) and of its high nibbles (k = 16+4j..) as whole
+// vec4s of ws; with 128 threads or more, threads 0–63 store the low halves and 64–127 the high ones (loading the same
+// words), with 64 threads each thread stores both.
+struct WRegs { q: vec4<u32>, d: vec4<f32> }
 
 fn w_load(row0: u32, rowBase: u32, b: u32, lid: u32) -> WRegs {
   var r: WRegs;
-  let nb = P.cols / 32u;
-  for (var j = 0u; j < 256u / WGS; j++) {
-    let i = lid + j * WGS;
-    // rows past the end are clamped (loads stay in bounds); their outputs are not written
-    let block = (rowBase + min(row0 + i / 4u, P.rows - 1u)) * nb + b;
-    r.q[j] = qs[block][i % 4u];
-    r.d[j] = q4_scale(block);
+  if (lid < 128u) {
+    let nb = P.cols / 32u;
+    let p = lid % 64u;
+    let j = p % 4u;
+    let first = row0 + (p / 4u) * 4u;
+    for (var t = 0u; t < 4u; t++) {
+      // rows past the end are clamped (loads stay in bounds); their outputs are not written
+      let block = (rowBase + min(first + t, P.rows - 1u)) * nb + b;
+      r.q[t] = qs[block][j];
+      r.d[t] = q4_scale(block);
+    }
   }
   return r;
 }
 
-// word k of a block holds weights 4k..4k+3 (low nibbles) and 16+4k..16+4k+3 (high nibbles)
+// the 4 rows' weights at k = k0..k0+3 (columns: rows), stored as ws[k][rg]
+fn w_store4(m: mat4x4<f32>, k0: u32, rg: u32) {
+  let t = transpose(m);
+  ws[k0 * GN + rg] = t[0];
+  ws[(k0 + 1u) * GN + rg] = t[1];
+  ws[(k0 + 2u) * GN + rg] = t[2];
+  ws[(k0 + 3u) * GN + rg] = t[3];
+}
+
 fn w_store(r: WRegs, lid: u32) {
-  for (var j = 0u; j < 256u / WGS; j++) {
-    let i = lid + j * WGS;
-    let g = i / 16u; // row group (row i / 4, group row / 4)
-    let c = (i / 4u) % 4u;
-    let k = (i % 4u) * 4u;
-    let lo = q4_lo(r.q[j]) * r.d[j];
-    let hi = q4_hi(r.q[j]) * r.d[j];
-    ws[k * GN + g][c] = lo.x;
-    ws[(k + 1u) * GN + g][c] = lo.y;
-    ws[(k + 2u) * GN + g][c] = lo.z;
-    ws[(k + 3u) * GN + g][c] = lo.w;
-    ws[(k + 16u) * GN + g][c] = hi.x;
-    ws[(k + 17u) * GN + g][c] = hi.y;
-    ws[(k + 18u) * GN + g][c] = hi.z;
-    ws[(k + 19u) * GN + g][c] = hi.w;
+  if (lid >= 128u) { return; }
+  let p = lid % 64u;
+  let rg = p / 4u;
+  let j = p % 4u;
+  let hiHalf = lid >= 64u;
+  if (WGS == 64u || !hiHalf) {
+    w_store4(mat4x4<f32>(q4_lo(r.q.x) * r.d.x, q4_lo(r.q.y) * r.d.y, q4_lo(r.q.z) * r.d.z, q4_lo(r.q.w) * r.d.w), j * 4u, rg);
+  }
+  if (WGS == 64u || hiHalf) {
+    w_store4(mat4x4<f32>(q4_hi(r.q.x) * r.d.x, q4_hi(r.q.y) * r.d.y, q4_hi(r.q.z) * r.d.z, q4_hi(r.q.w) * r.d.w), 16u + j * 4u, rg);
   }
 }
