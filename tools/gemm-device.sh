@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The H200 measurement of the prefill GEMM (kernels/matmul), on the device machine from the repository root.
+# Staging, here (the peers staging holds everything needed: Node, Dawn, the Vulkan loader, the bench bundle):
+#   bash tools/stage-peers-device.sh && cp ../shared/fixtures/configs/Llama-4-Scout-17B-16E-Instruct.config.json .gpu/scout.config.json
+# Device: `run` with carry [".gpu"] and the command `bash tools/gemm-device.sh`. Steps, each with a time limit:
+#   1. unpack Node, Dawn and the Vulkan loader;
+#   2. `bench.mjs --gemm`: the GEMM against the old mat-mul path and the per-item expert gather, TFLOP/s and % of an
+#      f32 FMA roofline, at 512/256/64 items (gemm.log: the table at its end);
+#   3. `bench.mjs model --config scout --prompt 512 --tokens 3`: Scout's prefill tok/s (docs/PERFORMANCE.md had
+#      88.8–89.4 tok/s with the old path), if .gpu/scout.config.json was staged.
+# Results in $OUT: gemm.log, model-scout.json, summary.txt. Under ~6 minutes. The peers comparison of issue 9 is
+# tools/peers-device.sh (same staging), run separately.
+set -u
+OUT=${OUT:-/tmp/gemm-out}
+mkdir -p "$OUT"
+G=$PWD/.gpu
+W=${GEMM_WORK:-/tmp/gemm-work}
+mkdir -p "$W"
+SUMMARY=$OUT/summary.txt
+START=$SECONDS
+note() { echo "[$((SECONDS - START)) s] $*" | tee -a "$SUMMARY"; }
+
+step() {
+  local name=$1 limit=$2 t0=$SECONDS rc
+  shift 2
+  note "start $name (limit ${limit} s)"
+  timeout --kill-after=10 "$limit" bash -c '"$@"' step "$@" > "$OUT/$name.log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ]; then note "ok $name in $((SECONDS - t0)) s"; else note "FAILED $name: exit $rc after $((SECONDS - t0)) s"; tail -n 20 "$OUT/$name.log" | sed 's/^/    /' | tee -a "$SUMMARY"; fi
+  return $rc
+}
+
+setup() {
+  set -e
+  for f in "$G"/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  xz -d < "$G/node.xz" > "$W/node" && chmod +x "$W/node"
+  mkdir -p "$G/node_modules/webgpu/dist/linux-x64"
+  xz -d < "$G/dawn.node.xz" > "$G/node_modules/webgpu/dist/linux-x64/dawn.node"
+  "$W/node" --version
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+}
+
+gemm() { "$W/node" "$G/bench.mjs" --gemm; }
+scout() { "$W/node" "$G/bench.mjs" model --config "$G/scout.config.json" --prompt 512 --tokens 3 --json > "$OUT/model-scout.json"; }
+
+export -f setup gemm scout
+export G W OUT
+export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
+
+step setup 45 setup || exit 1
+step gemm 300 gemm
+sed -n '/^| shape/,$p' "$OUT/gemm.log" | tee -a "$SUMMARY"
+if [ -f "$G/scout.config.json" ]; then
+  step model-scout 180 scout && note "model-scout.json: $(head -c 600 "$OUT/model-scout.json")"
+else
+  note "skipped model-scout: no .gpu/scout.config.json staged"
+fi
+note "done"
