@@ -31,6 +31,17 @@ var<workgroup> xs: array<vec4<u32>, 512>;
 // W, [k][row group]: 32 K steps × 16 vec4 of 4 rows
 var<workgroup> ws: array<vec4<f32>, 512>;
 
+// Workgroup memory index of x (items group g) and W (row group rg) at k: the group is XORed with (k / 4) % 8, so the
+// 8 threads of a quarter warp storing different k of one group hit different banks; reads, where all threads of a
+// group read one address, are unaffected.
+fn xs_at(k: u32, g: u32) -> u32 {
+  return k * GM + (g ^ ((k >> 2u) & 7u & (GM - 1u)));
+}
+
+fn ws_at(k: u32, rg: u32) -> u32 {
+  return k * GN + (rg ^ ((k >> 2u) & 7u));
+}
+
 // This thread's x job (threads lid < 8·GM): items 4g..4g+3 of the tile (g = lid / 8) × vec4 column q = lid % 8 of the
 // K step, a 4 × 4 block loaded as 4 vec4 (8 consecutive threads read 128 contiguous bytes of an item's row) and
 // stored transposed: 4 whole vec4 of xs, one per k.
@@ -52,10 +63,10 @@ fn x_load(j: XJob, q: u32, b: u32) -> mat4x4<f32> {
 fn x_store(v: mat4x4<f32>, g: u32, q: u32) {
   let t = transpose(v);
   let k = q * 4u;
-  xs[k * GM + g] = bitcast<vec4<u32>>(t[0]);
-  xs[(k + 1u) * GM + g] = bitcast<vec4<u32>>(t[1]);
-  xs[(k + 2u) * GM + g] = bitcast<vec4<u32>>(t[2]);
-  xs[(k + 3u) * GM + g] = bitcast<vec4<u32>>(t[3]);
+  xs[xs_at(k, g)] = bitcast<vec4<u32>>(t[0]);
+  xs[xs_at(k + 1u, g)] = bitcast<vec4<u32>>(t[1]);
+  xs[xs_at(k + 2u, g)] = bitcast<vec4<u32>>(t[2]);
+  xs[xs_at(k + 3u, g)] = bitcast<vec4<u32>>(t[3]);
 }
 
 @compute @workgroup_size(WGS)
@@ -109,8 +120,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       wr = w_load(row0, rowBase, b + 1u, lid);
     }
     for (var k = 0u; k < 32u; k++) {
-      let a = bitcast<vec4<f32>>(xs[k * GM + tg]);
-      let w4 = ws[k * GN + rg];
+      let a = bitcast<vec4<f32>>(xs[xs_at(k, tg)]);
+      let w4 = ws[ws_at(k, rg)];
       acc0 = fma(vec4<f32>(a.x), w4, acc0);
       acc1 = fma(vec4<f32>(a.y), w4, acc1);
       acc2 = fma(vec4<f32>(a.z), w4, acc2);

@@ -35,10 +35,10 @@ fn w_store_job(m: mat4x4<f32>, i: u32) {
   let t = transpose(m);
   let rg = i / 8u;
   let k = (i % 8u) * 4u;
-  ws[k * GN + rg] = t[0];
-  ws[(k + 1u) * GN + rg] = t[1];
-  ws[(k + 2u) * GN + rg] = t[2];
-  ws[(k + 3u) * GN + rg] = t[3];
+  ws[ws_at(k, rg)] = t[0];
+  ws[ws_at(k + 1u, rg)] = t[1];
+  ws[ws_at(k + 2u, rg)] = t[2];
+  ws[ws_at(k + 3u, rg)] = t[3];
 }
 
 fn w_store(r: WRegs, lid: u32) {

@@ -35,10 +35,10 @@ fn w_load(row0: u32, rowBase: u32, b: u32, lid: u32) -> WRegs {
 // the 4 rows' weights at k = k0..k0+3 (columns: rows), stored as ws[k][rg]
 fn w_store4(m: mat4x4<f32>, k0: u32, rg: u32) {
   let t = transpose(m);
-  ws[k0 * GN + rg] = t[0];
-  ws[(k0 + 1u) * GN + rg] = t[1];
-  ws[(k0 + 2u) * GN + rg] = t[2];
-  ws[(k0 + 3u) * GN + rg] = t[3];
+  ws[ws_at(k0, rg)] = t[0];
+  ws[ws_at(k0 + 1u, rg)] = t[1];
+  ws[ws_at(k0 + 2u, rg)] = t[2];
+  ws[ws_at(k0 + 3u, rg)] = t[3];
 }
 
 fn w_store(r: WRegs, lid: u32) {
