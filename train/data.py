@@ -71,7 +71,7 @@ def element(S, rng):
 
 def animal(S, rng):
     if rng.random() < 0.5 and S.facts["babies"]:
-        a, b = rng.choice(S.facts["babies"])
+        b, a = rng.choice(S.facts["babies"])  # quiz file "babies": young:adult
         return f"What is a baby {a} called?", f"A baby {a} is called a {b}."
     a, b = rng.choice(S.facts["collectives"])
     return f"What is a group of {a} called?", f"A group of {a} is called a {b}."

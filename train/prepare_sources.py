@@ -5,17 +5,17 @@ them, and writes OUT/ (default /work/main/.train-tabscout/data):
     prose.txt.gz    prose paragraphs, one per line (Moby-Dick, Brown corpus, fortunes)
     heldout.txt     held-out prose (never trained on): for perplexity
     wordnet.tsv.gz  lemma, part of speech, sense rank (0 = most frequent), gloss, examples, synonyms (WordNet 3.0)
-    facts.json      countries and capitals, chemical elements, collective nouns, young animals
+    facts.json      countries and capitals, chemical elements, collective nouns, young animals (bsdgames quiz files)
     fonts/*.ttf     fonts for the screenshot renderer
     SOURCES.json    every package with its version and licence
-Usage: python3 train/prepare_sources.py [OUT] [--raw /tmp/train-raw]
+Usage: python3 train/prepare_sources.py [OUT] [--raw /tmp/train-raw] [--facts-only]
 """
 import argparse, glob, gzip, json, os, random, re, shutil, subprocess
 
 DEBS = {  # package: licence (see each package's copyright file)
     "wordnet-base": "WordNet 3.0 licence (permissive, attribution)",
     "fortunes": "BSD-4-clause (fortune-mod); quotations", "fortunes-min": "BSD-4-clause (fortune-mod)",
-    "bsdgames": "BSD (quiz data files)", "miscfiles": "GPL-2+ (countries.gz: country and capital names)",
+    "bsdgames": "BSD (quiz data files: capitals, elements, collective nouns, young animals)",
     "fonts-dejavu-core": "Bitstream Vera / DejaVu (free)", "fonts-liberation2": "SIL OFL 1.1",
     "fonts-jetbrains-mono": "SIL OFL 1.1", "fonts-hack": "MIT + Bitstream Vera",
 }
@@ -136,32 +136,104 @@ def wordnet(raw):
     return rows
 
 
-def facts(raw):
-    countries = []
-    for line in gzip.open(os.path.join(raw, "x/usr/share/misc/countries.gz"), "rt", encoding="utf-8"):
-        if line.startswith("#"):
+def quiz_forms(s, optional):
+    """One reading of a bsdgames quiz(6) answer pattern: a|b (top level) and [a|b] are alternatives (the first
+    without an apostrophe is taken: Bras['i|i'|i]lia -> Brasilia), {x} is optional (kept when `optional`, except a
+    lone apostrophe: P{'}yongyang -> Pyongyang). Returns the list of top-level alternatives, each expanded."""
+    def alt(parts):
+        return next((p for p in parts if "'" not in p), parts[0])
+
+    def expand(t):
+        out, i = "", 0
+        while i < len(t):
+            ch = t[i]
+            if ch in "[{":
+                depth, j = 1, i + 1
+                while depth:
+                    depth += t[j] in "[{"; depth -= t[j] in "]}"; j += 1
+                inner = t[i + 1:j - 1]
+                if ch == "[":
+                    out += alt([expand(x) for x in split_top(inner)])
+                elif optional and inner != "'":
+                    out += expand(inner)
+                i = j
+            else:
+                out += ch; i += 1
+        return out
+
+    def split_top(t):
+        parts, depth, cur = [], 0, ""
+        for ch in t:
+            depth += ch in "[{"; depth -= ch in "]}"
+            if ch == "|" and depth == 0:
+                parts.append(cur); cur = ""
+            else:
+                cur += ch
+        return parts + [cur]
+    s = re.sub(r".\x08", "", s)  # overstruck accents (C^<BS>ote): the base letter stays
+    return [re.sub(r"\s+", " ", expand(x)).strip() for x in split_top(s)]
+
+
+# country names whose short reading (optional parts left out) is not the usual name
+COUNTRY_NAMES = {"Central Africa": "Central African Republic", "Trinidad": "Trinidad and Tobago",
+                 "Malagasy": "Madagascar", "Congo": "Democratic Republic of the Congo", "Rep. Congo": "Republic of the Congo",
+                 "Bahamas": "the Bahamas", "Gambia": "the Gambia"}
+
+
+def quiz_rows(raw, name):
+    """Rows of a quiz file: each field read with its optional parts left out, except answers (the last field) of
+    the capital files, which keep them (Brussel{s} -> Brussels, Washington{ DC} -> Washington DC)."""
+    rows = []
+    for line in open(os.path.join(raw, "x/usr/share/games/bsdgames/quiz", name), encoding="utf-8", errors="replace"):
+        line = line.strip()
+        if not line or line.startswith("#"):
             continue
-        p = line.strip().split(":")
-        if len(p) >= 5 and p[4] and p[3]:
-            countries.append([p[3], p[4]])
-    def quiz(name):
-        rows = []
-        for line in open(os.path.join(raw, "x/usr/share/games/bsdgames/quiz", name), encoding="latin-1"):
-            parts = [re.sub(r"\{.*?\}|\[.*?\]", "", x.split("|")[0]).strip() for x in line.strip().split(":")]
-            if all(parts):
-                rows.append(parts)
-        return rows
-    return {"countries": countries, "elements": quiz("elements"), "collectives": quiz("collectives"),
-            "babies": quiz("babies"), "europe": quiz("europe"), "asia": quiz("asia"), "africa": quiz("africa"),
-            "america": quiz("america")}
+        fields = line.split(":")
+        row = [quiz_forms(f, optional=False)[0] for f in fields]
+        if all(row):
+            rows.append(row)
+    return rows
+
+
+def capitals(raw):
+    """[country, capital] from the quiz files europe, asia, africa, america (BSD), one row per country."""
+    out = {}
+    for name in ("europe", "asia", "africa", "america"):
+        for line in open(os.path.join(raw, "x/usr/share/games/bsdgames/quiz", name), encoding="utf-8", errors="replace"):
+            line = line.strip()
+            if not line or ":" not in line:
+                continue
+            country, cap = line.split(":")[:2]
+            c = quiz_forms(country, optional=False)[0]
+            c = COUNTRY_NAMES.get(c, c)
+            k = quiz_forms(cap, optional=True)[0]
+            if c and k and c not in out:
+                out[c] = k
+    return sorted([c, k] for c, k in out.items())
+
+
+def facts(raw):
+    return {"source": "bsdgames quiz files (BSD)", "countries": capitals(raw), "elements": quiz_rows(raw, "elements"),
+            "collectives": quiz_rows(raw, "collectives"), "babies": quiz_rows(raw, "babies")}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out", nargs="?", default="/work/main/.train-tabscout/data")
     ap.add_argument("--raw", default="/tmp/train-raw")
+    ap.add_argument("--facts-only", action="store_true", help="rewrite facts.json (and SOURCES.json's licences) only")
     a = ap.parse_args()
     versions = fetch(a.raw)
+    if a.facts_only:
+        f = facts(a.raw)
+        json.dump(f, open(os.path.join(a.out, "facts.json"), "w"), ensure_ascii=False)
+        sp = os.path.join(a.out, "SOURCES.json")
+        if os.path.exists(sp):
+            src = json.load(open(sp))
+            src["debian"] = {k: {"version": versions.get(k, ""), "licence": v} for k, v in DEBS.items()}
+            json.dump(src, open(sp, "w"), indent=1)
+        print({k: len(v) for k, v in f.items() if isinstance(v, list)}, "->", a.out)
+        return
     os.makedirs(os.path.join(a.out, "fonts"), exist_ok=True)
     rng = random.Random(0)
     mob, bro, fort = moby(a.raw), brown(a.raw), fortunes(a.raw)
