@@ -9,7 +9,7 @@
 """
 import gzip, json, math, os, random, re
 import torch
-from render import render, transcript
+from render import render, render_crop, transcript
 
 DATA = os.environ.get("TRAIN_DATA", os.path.join(os.path.dirname(__file__), "..", ".train-tabscout", "data"))
 EVAL_SEED_OFFSET = 10_000_019  # held-out eval items use seeds from here on; training seeds stay below
@@ -221,8 +221,22 @@ READ_PROMPTS = ["Transcribe the text in this screenshot.", "What does this scree
                 "Please transcribe this screenshot.", "What text is in this image?"]
 
 
-def image_chat(S, rng):
-    """(messages, PIL image): a rendered window and a question whose answer must be read from it."""
+CROP_PROMPTS = READ_PROMPTS + ["What does it say?", "Read this.", "What is written here?"]
+
+
+def crop_chat(S, rng):
+    """(messages, PIL image): one tile with one or two lines of large text; the reply is that text."""
+    img, lines = render_crop(rng, S.fonts, S.easy)
+    msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": rng.choice(CROP_PROMPTS)}]},
+            {"role": "assistant", "content": "\n".join(lines)}]
+    return msgs, img
+
+
+def image_chat(S, rng, crop_share=0.0):
+    """(messages, PIL image): a rendered window and a question whose answer must be read from it; with probability
+    crop_share a single-tile crop of large text instead (the start of the screenshot curriculum)."""
+    if crop_share and rng.random() < crop_share:
+        return crop_chat(S, rng)
     img, info = render(rng, S.fonts, S.easy, S.sentences)
     k = rng.random()
     if k < 0.6 or not info["buttons"] and k < 0.8:
@@ -297,9 +311,11 @@ class Encoder:
 
 class PackedStream(torch.utils.data.IterableDataset):
     """Rows of `length` tokens packed from whole samples. mode 'pretrain': text documents (+ a little chat);
-    mode 'sft': chat with images at rate `image_rate`, text chat, and prose replay at rate `replay`."""
-    def __init__(self, tokenizer_dir, mode, length, seed, image_rate=0.5, replay=0.15, data=DATA):
+    mode 'sft': chat with images at rate `image_rate` (of which `crop_share` single-tile crops of large text), text
+    chat, and prose replay at rate `replay`."""
+    def __init__(self, tokenizer_dir, mode, length, seed, image_rate=0.5, replay=0.15, data=DATA, crop_share=0.0):
         self.tdir, self.mode, self.L, self.seed, self.image_rate, self.replay, self.data = tokenizer_dir, mode, length, seed, image_rate, replay, data
+        self.crop_share = crop_share
 
     def __iter__(self):
         from transformers import AutoProcessor
@@ -310,7 +326,7 @@ class PackedStream(torch.utils.data.IterableDataset):
         S = Sources(self.data)
         enc = Encoder(AutoProcessor.from_pretrained(self.tdir))
         pad = enc.tok.pad_token_id
-        ids, labels, tiles = [], [], []
+        ids, labels, tiles, img = [], [], [], []
         while True:
             px = None
             if self.mode == "pretrain":
@@ -329,16 +345,17 @@ class PackedStream(torch.utils.data.IterableDataset):
                     s_ids, s_lab = enc.text(text_doc(S, rng))
                     s_ids, s_lab = s_ids[:self.L], s_lab[:self.L]
                 else:
-                    e = enc.chat(*image_chat(S, rng)) if k < self.image_rate else enc.chat(text_chat(S, rng))
+                    e = enc.chat(*image_chat(S, rng, self.crop_share)) if k < self.image_rate else enc.chat(text_chat(S, rng))
                     if e is None or len(e[0]) > self.L:
                         continue
                     s_ids, s_lab, px = e
             if len(ids) + len(s_ids) > self.L:
                 n = self.L - len(ids)
                 yield {"ids": torch.tensor(ids + [pad] * n), "labels": torch.tensor(labels + [-100] * n),
-                       "px": torch.cat(tiles) if tiles else torch.zeros(0, 3, 1, 1, dtype=torch.bfloat16)}
-                ids, labels, tiles = [], [], []
-            ids += s_ids; labels += s_lab
+                       "px": torch.cat(tiles) if tiles else torch.zeros(0, 3, 1, 1, dtype=torch.bfloat16),
+                       "image_reply": torch.tensor(img + [0] * n, dtype=torch.uint8)}
+                ids, labels, tiles, img = [], [], [], []
+            ids += s_ids; labels += s_lab; img += [int(px is not None)] * len(s_ids)
             if px is not None:
                 tiles.append(px.to(torch.bfloat16))
 
@@ -346,4 +363,4 @@ class PackedStream(torch.utils.data.IterableDataset):
 def collate(rows):
     px = [r["px"] for r in rows if r["px"].shape[0]]
     return {"ids": torch.stack([r["ids"] for r in rows]), "labels": torch.stack([r["labels"] for r in rows]),
-            "px": torch.cat(px) if px else None}
+            "px": torch.cat(px) if px else None, "image_reply": torch.stack([r["image_reply"] for r in rows])}

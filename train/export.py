@@ -149,13 +149,17 @@ def score(expect, reply):
     return max(0.0, 1.0 - cer)
 
 
-def run_evals(model, proc, task_file, max_new=64, dev="cuda", limit=0):
-    """The contract of `npm run eval`, run by transformers: greedy, scored the same way."""
+def run_evals(model, proc, task_file, max_new=64, dev="cuda", limit=0, end_by=0):
+    """The contract of `npm run eval`, run by transformers: greedy, scored the same way. Stops early (and says so)
+    when the unix time end_by has come."""
     from PIL import Image
     base = os.path.dirname(task_file)
-    res = []
+    res, cut = [], False
     for n, line in enumerate(open(task_file, encoding="utf-8")):
         if limit and n >= limit:
+            break
+        if end_by and time.time() > end_by:
+            cut = True
             break
         t = json.loads(line)
         images, msgs = [], []
@@ -180,7 +184,7 @@ def run_evals(model, proc, task_file, max_new=64, dev="cuda", limit=0):
             o = model.generate(input_ids=ids, pixel_values=px, max_new_tokens=max_new, do_sample=False)
         reply = proc.tokenizer.decode(o[0, ids.shape[1]:], skip_special_tokens=True)
         res.append({"id": t["id"], "reply": reply, "score": score(t["expect"], reply)})
-    return {"tasks": res, "mean_score": sum(r["score"] for r in res) / max(1, len(res))}
+    return {"tasks": res, "mean_score": sum(r["score"] for r in res) / max(1, len(res)), "stopped_by_deadline": cut}
 
 
 def expert_trace(ours, proc, dev, prompts):
@@ -243,6 +247,7 @@ def main():
     ap.add_argument("--preset", default="tiny"); ap.add_argument("--reference"); ap.add_argument("--report")
     ap.add_argument("--trace"); ap.add_argument("--evals"); ap.add_argument("--heldout")
     ap.add_argument("--fixture-tool"); ap.add_argument("--image"); ap.add_argument("--evals-limit", type=int, default=0)
+    ap.add_argument("--end-by", type=float, default=0, help="unix time: the evals stop there (the rest always runs)")
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -259,7 +264,8 @@ def main():
     ids = torch.randint(0, 8000, (1, 200), generator=g).to(dev)
     with torch.no_grad():
         d = (ours(ids)["logits"] - hf(input_ids=ids, use_cache=False).logits).abs().max().item()
-    report = {"ours_vs_hf_max_abs_dlogit": d, "bytes": {f: os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out)}}
+    report = {"ours_vs_hf_max_abs_dlogit": d, "bytes": {f: os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out)},
+              "timings_s": {"export_and_check": round(time.time() - t0, 1)}}
     report["download_bytes"] = sum(report["bytes"].values())
     print(f"exported {a.out}: {report['download_bytes'] / 1e6:.2f} MB; ours vs HF max|dlogit| {d:.2e}", flush=True)
     assert d < 1e-4, d
@@ -267,11 +273,15 @@ def main():
     if a.fixture_tool:
         hfq = copy.deepcopy(hf); q4_tools(a.fixture_tool).quantize_model_q4(hfq)
     def guarded(name, fn):
+        t1 = time.time()
         try:
             fn()
         except Exception as e:  # keep going: the weights and the other results still come back
             import traceback; traceback.print_exc()
             report.setdefault("errors", {})[name] = repr(e)
+        report["timings_s"][name] = round(time.time() - t1, 1)
+        if a.report:  # written after every phase, so a cut-short run still brings back what it measured
+            json.dump(report, open(a.report, "w"), indent=1)
 
     def refs():
         from PIL import Image
@@ -284,7 +294,9 @@ def main():
         report["perplexity_f32"] = perplexity(hf, proc.tokenizer, a.heldout, dev=dev)
         if hfq is not None:
             report["perplexity_q4"] = perplexity(hfq, proc.tokenizer, a.heldout, dev=dev)
-        print("perplexity", report.get("perplexity_f32"), report.get("perplexity_q4"), flush=True)
+            report["perplexity_q4_over_f32"] = report["perplexity_q4"]["perplexity"] / report["perplexity_f32"]["perplexity"] - 1
+        print("perplexity", report.get("perplexity_f32"), report.get("perplexity_q4"),
+              f"q4/f32 - 1 = {report.get('perplexity_q4_over_f32', float('nan')):.4f}", flush=True)
 
     def trace():
         tr = expert_trace(ours, proc, dev, ["Hello! What can you do?", "What is the capital of Japan?", "What is 47 + 38?",
@@ -298,9 +310,13 @@ def main():
         report["evals"] = {}
         for f in sorted(os.listdir(a.evals)):
             if f.endswith(".jsonl"):
-                r = run_evals(hf, proc, os.path.join(a.evals, f), dev=dev, limit=a.evals_limit)
-                report["evals"][f"{f}:f32"] = r
-                print(f"eval {f} f32 (first {a.evals_limit}): mean {r['mean_score']:.3f}; replies {[t['reply'][:60] for t in r['tasks'][:3]]}", flush=True)
+                for tag, m in (("f32", hf), ("q4", hfq)):
+                    if m is None:
+                        continue
+                    r = run_evals(m, proc, os.path.join(a.evals, f), dev=dev, limit=a.evals_limit, end_by=a.end_by)
+                    report["evals"][f"{f}:{tag}"] = r
+                    print(f"eval {f} {tag} ({len(r['tasks'])} tasks{', cut by the deadline' if r['stopped_by_deadline'] else ''}): "
+                          f"mean {r['mean_score']:.3f}; replies {[t['reply'][:60] for t in r['tasks'][:3]]} ({time.time() - t0:.0f}s)", flush=True)
     if a.heldout:
         guarded("perplexity", ppl)
     if a.trace:

@@ -196,3 +196,60 @@ def render(rng: random.Random, fonts, words, prose=None):
 
 def transcript(info):
     return "\n".join([info["title"]] + info["lines"] + ([" ".join(f"[{b}]" for b in info["buttons"])] if info["buttons"] else []))
+
+
+def crop_text(rng, words):
+    """One short string to read: a word, a name, a number, a code, a price, a date, a time, a file or a button."""
+    k = rng.randint(0, 9)
+    if k == 0:
+        return rng.choice(words)
+    if k == 1:
+        return rng.choice(words).capitalize() + " " + rng.choice(words)
+    if k == 2:
+        return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+    if k == 3:
+        return str(rng.randint(0, 99999))
+    if k == 4:
+        return rand_code(rng)
+    if k == 5:
+        return f"${rng.randint(1, 999)}.{rng.randint(0, 99):02d}"
+    if k == 6:
+        return f"{rng.randint(1, 28)} {rng.choice(MONTHS)} {rng.randint(1990, 2030)}" if rng.random() < 0.5 else \
+            f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
+    if k == 7:
+        return f"{rng.choice(words)}.{rng.choice(EXT)}"
+    if k == 8:
+        return rng.choice(BUTTONS)
+    f = rng.choice(FIELDS)
+    return f"{f}: {rand_value(rng, f, words)}"
+
+
+def render_crop(rng: random.Random, fonts, words, size=336):
+    """The first step of the screenshot curriculum: one image tile (size x size, so the processor neither scales nor
+    splits it) holding one or two lines of large text (26-48 px) on a plain or button-like background.
+    Returns (image, lines)."""
+    th = theme(rng)
+    px = rng.randint(26, 48)
+    font = ImageFont.truetype(rng.choice(fonts["sans"] + fonts["serif"] + fonts["mono"]), px)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lines = []
+    for _ in range(1 if rng.random() < 0.6 else 2):
+        t = crop_text(rng, words)
+        while len(t) > 1 and probe.textlength(t, font=font) > size - 24:
+            t = t[:-1].rstrip()
+        lines.append(t)
+    img = Image.new("RGB", (size, size), th["bg"])
+    d = ImageDraw.Draw(img)
+    lh = int(px * rng.uniform(1.2, 1.5))
+    y = rng.randint(8, max(8, size - 8 - lh * len(lines)))
+    box = rng.random() < 0.3  # drawn as a button
+    for t in lines:
+        w = d.textlength(t, font=font)
+        x = rng.randint(12, max(12, int(size - 12 - w)))
+        fg = th["fg"]
+        if box:
+            d.rounded_rectangle([x - 10, y - 4, x + w + 10, y + lh], radius=rng.randint(0, 10), fill=th["accent"])
+            fg = (255, 255, 255)
+        d.text((x, y), t, font=font, fill=fg)
+        y += lh
+    return img, lines

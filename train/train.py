@@ -4,8 +4,10 @@
     torchrun --nproc-per-node N train/train.py ...        (data parallel, unchanged)
 
 Stages by share of the budget: text pretraining (--pretrain), then supervised chat with screenshots and prose
-replay (the rest). A checkpoint (CKPT_DIR) holds model.safetensors (bfloat16, Hugging Face tensor names), the Adam
-moments in bfloat16 (optim_m.safetensors, optim_v.safetensors) and state.json; each file stays under 16 MiB.
+replay (the rest); --crop-share starts the screenshot curriculum (single-tile crops of large text), --vision-lr-mult
+trains the vision tower and projector faster, and --qat F runs the last share F of the budget with the weights the
+engine stores as q4 rounded to Q4_0 in the forward (straight-through; quant.py). A checkpoint (CKPT_DIR) holds
+model.safetensors (bfloat16, Hugging Face tensor names), the Adam moments in bfloat16 (optim_m.safetensors, optim_v.safetensors) and state.json; each file stays under 16 MiB.
 """
 import argparse, json, math, os, sys, time
 import torch
@@ -16,6 +18,7 @@ from safetensors.torch import load_file, save_file
 sys.path.insert(0, os.path.dirname(__file__))
 from model import Llama4, TextConfig, VisionConfig, init_weights  # noqa: E402
 import data  # noqa: E402
+from quant import FakeQuant  # noqa: E402
 
 PRESETS = {
     # ~7.7M parameters: 15.4 MB in bfloat16
@@ -90,6 +93,12 @@ def main():
     ap.add_argument("--image-rate", type=float, default=0.5); ap.add_argument("--workers", type=int, default=6)
     ap.add_argument("--sft-workers", type=int, default=9); ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--crop-share", type=float, default=0.0, help="share of the screenshot samples that are single-tile "
+                    "crops of one or two lines of large text (the curriculum's first step)")
+    ap.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning rate of the vision tower and projector, "
+                    "as a multiple of --lr")
+    ap.add_argument("--qat", type=float, default=0.0, help="last share of the budget trained with Q4_0-rounded weights")
+    ap.add_argument("--end-by", type=float, default=0, help="unix time by which training must stop (shortens the budget)")
     a = ap.parse_args()
     t0 = time.time()
 
@@ -110,10 +119,14 @@ def main():
     tok = AutoTokenizer.from_pretrained(a.tokenizer)
     model = build_model(a.preset, tok.convert_tokens_to_ids("<|patch|>")).to(dev)
     init_weights(model)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n and "router" not in n]
-    other = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n and "router" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}], lr=a.lr,
-                            betas=(0.9, 0.95), eps=1e-8, fused=dev.type == "cuda")
+    groups = {}
+    for n, p in model.named_parameters():
+        wd = p.dim() >= 2 and "embed" not in n and "router" not in n
+        vis = n.startswith(("vision_model.", "multi_modal_projector."))
+        groups.setdefault((wd, vis), []).append(p)
+    opt = torch.optim.AdamW([{"params": ps, "weight_decay": 0.1 if wd else 0.0, "lr_mult": a.vision_lr_mult if vis else 1.0}
+                             for (wd, vis), ps in sorted(groups.items())], lr=a.lr, betas=(0.9, 0.95), eps=1e-8,
+                            fused=dev.type == "cuda")
     state = {"step": 0, "tokens": 0, "runs": []}
     if a.resume:
         state = load_checkpoint(a.resume, model, opt)
@@ -125,7 +138,8 @@ def main():
         model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
 
     def loader(mode, batch, length, workers):
-        ds = data.PackedStream(a.tokenizer, mode, length, seed=a.seed * 7919 + state["step"], image_rate=a.image_rate)
+        ds = data.PackedStream(a.tokenizer, mode, length, seed=a.seed * 7919 + state["step"], image_rate=a.image_rate,
+                               crop_share=a.crop_share)
         return iter(torch.utils.data.DataLoader(ds, batch_size=batch, collate_fn=data.collate, num_workers=workers,
                                                  prefetch_factor=4 if workers else None, persistent_workers=workers > 0,
                                                  pin_memory=dev.type == "cuda"))
@@ -134,23 +148,32 @@ def main():
     log(f"setup {time.time() - t0:.1f}s")
 
     budget_start = time.time()
+    if a.end_by:
+        a.budget_s = max(1.0, min(a.budget_s, a.end_by - budget_start))
+    log(f"training budget {a.budget_s:.0f}s (pretrain {a.pretrain:.2f}, qat last {a.qat:.2f}, vision lr x{a.vision_lr_mult:g}, "
+        f"crop share {a.crop_share:g})")
     E = core.tc.num_local_experts
-    run = {"start_step": state["step"], "budget_s": a.budget_s}
+    fq = FakeQuant(core) if a.qat > 0 else None
+    run = {"start_step": state["step"], "budget_s": a.budget_s, "args": {k: v for k, v in vars(a).items()
+                                                                          if k not in ("tokenizer", "out", "resume")}}
     step0, tokens0, last = state["step"], state["tokens"], time.time()
     warm = a.warmup if not state.get("optimizer_restored") else max(20, a.warmup // 10)
-    hist = {"pretrain": [], "sft": []}
+    hist = {"pretrain": [], "sft": [], "image_replies": []}
     while True:
         frac = (time.time() - budget_start) / a.budget_s
         if frac >= 1 or (a.max_steps and state["step"] - step0 >= a.max_steps):
             break
         stage = "pretrain" if frac < a.pretrain and pre_iter is not None else "sft"
+        qat = fq is not None and frac >= 1 - a.qat
         b = next(pre_iter if stage == "pretrain" else sft_iter)
         ids, labels = b["ids"].to(dev, non_blocking=True), b["labels"].to(dev, non_blocking=True)
         px = b["px"].to(dev, non_blocking=True) if b["px"] is not None else None
         k = state["step"] - step0
         lr = a.lr * min(1.0, (k + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g["lr_mult"]
+        if qat:
+            fq.__enter__()  # Q4_0 values in the forward and backward; master weights back before the step
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             out = model(ids, px, return_router=True)
             lm = F.cross_entropy(out["logits"][:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
@@ -158,17 +181,32 @@ def main():
             loss = lm + 0.01 * aux
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if qat:
+            fq.__exit__(None, None, None)
         gn = torch.nn.utils.clip_grad_norm_(core.parameters(), 1.0)
         opt.step()
         state["step"] += 1
         state["tokens"] += ids.numel() * world
+        if qat and "qat" not in run:
+            run["qat"] = {"start_step": state["step"], "start_s": time.time() - budget_start}
+            log(f"step {state['step']}: quantization-aware (Q4_0 forward) from here on")
         hist[stage].append(lm.item() if state["step"] % a.log_every == 0 else None)
+        vl = ""
+        if state["step"] % a.log_every == 0 and px is not None:
+            # the loss on the replies of screenshot chats alone: does the model read (falls) or guess (stays)?
+            with torch.no_grad():
+                sel = b["image_reply"][:, 1:].to(dev).bool() & (labels[:, 1:] != -100)
+                tl = F.cross_entropy(out["logits"][:, :-1].float().flatten(0, 1), labels[:, 1:].flatten(),
+                                     ignore_index=-100, reduction="none").view(sel.shape)
+                il = (tl * sel).sum().item() / max(1, sel.sum().item())
+            hist["image_replies"].append(il)
+            vl = f" image-reply-loss {il:.3f}"
         if state["step"] % a.log_every == 0:
             dt = time.time() - last; last = time.time()
             tok_s = a.log_every * ids.numel() * world / dt
             load = torch.bincount(out["router"][0][1], minlength=E).float()
             ent = -(load / load.sum() * torch.log(load / load.sum() + 1e-9)).sum().item() / math.log(E)
-            log(f"step {state['step']} {stage} t={time.time() - budget_start:.0f}s loss {lm.item():.3f} aux {aux.item():.3f} "
+            log(f"step {state['step']} {stage}{' qat' if qat else ''} t={time.time() - budget_start:.0f}s loss {lm.item():.3f}{vl} aux {aux.item():.3f} "
                 f"lr {lr:.2e} gnorm {gn.item():.2f} {tok_s / 1e3:.0f}k tok/s images {0 if px is None else px.shape[0]} "
                 f"expert-load entropy {ent:.2f}")
     run.update(end_step=state["step"], tokens=state["tokens"] - tokens0, seconds=time.time() - budget_start,
