@@ -18,7 +18,7 @@ test('npm run bench -- --gemm --quick --json reports every variant of every shap
   assert.equal(shapes.size, 2, 'a dense shape and an expert shape');
   for (const shape of shapes) {
     const rs = report.results.filter((r: { shape: string }) => r.shape === shape);
-    assert.deepEqual(rs.map((r: { variant: string }) => r.variant.startsWith('old') ? 'old' : r.variant), ['old', 'default', 'tile 16 items', 'tile 32 items', 'tile 64 items']);
+    assert.deepEqual(rs.map((r: { variant: string }) => r.variant.startsWith('old') ? 'old' : r.variant), ['old', 'default', 'tile 16 items, 4/thread', 'tile 32 items, 4/thread', 'tile 64 items, 4/thread', 'tile 32 items, 8/thread', 'tile 64 items, 8/thread']);
     for (const r of rs) assert.ok(r.us > 0 && r.tflops > 0 && r.speedup > 0, `${shape} ${r.variant}: ${JSON.stringify(r)}`);
   }
 });

@@ -8,13 +8,14 @@
 // each also at 256 and 64 items (the engine's prefill piece on GPUs and on CPU adapters, prefillBatch()); and the
 // moe-mid expert gate/up (16 experts of 4096 rows, 1024 in, top-1 over random ids) at the same item counts, grouped
 // by expert.
-// Per shape: the old path, the built-in choice, and each item tile (16, 32, 64). FLOPs = 2·items·rows·cols (the
+// Per shape: the old path, the built-in choice, and each launch shape: item tiles of 16, 32, 64 with 4 items per
+// thread, and 32, 64 with 8. FLOPs = 2·items·rows·cols (the
 // rows an item passes: one expert's for expert calls). Timing as the mat-vec bench (bench-kernels.ts): GPU timestamps
 // around a pass of back-to-back calls rotating over copies of the weights (≥ 256 MiB, so each call reads its weights
 // from memory as a layer of the model does), median of several passes. Every variant is checked on sampled
 // (item, row) outputs against a CPU dot product of the weights read back before it is timed.
 import { linear, matvecShape, weightBytes, type LinearCall, type LinearWeight, type WeightFormat } from '../kernels/linear/linear.ts';
-import type { TileItems } from '../kernels/matmul/matmul.ts';
+import type { ItemsPerThread, TileItems } from '../kernels/matmul/matmul.ts';
 import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
 import { ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
 import { destroyWeight, fmt, measureRoofline, PassTimer, randomLinear, rowWeights, settings, setup, type KernelBenchOptions, type TimedContext } from './bench-kernels.ts';
@@ -113,7 +114,8 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
   const base: LinearCall = { items: g.items, ...(ids ? { expertIds: ctx.upload(ids, 'ids') } : {}) };
   // the old path: the mat-mul kernel of linear_*.wgsl for plain weights; for experts the per-item mat-vec gather
   const old: Variant = g.experts ? { name: 'old: per-item mat-vec gather', shape: matvecShape(g.format, g.rows) } : { name: 'old: mat-mul path', shape: 'matmul' };
-  const variants: Variant[] = [old, { name: 'default', shape: undefined }, ...([16, 32, 64] as TileItems[]).map((t) => ({ name: `tile ${t} items`, shape: { tileItems: t } }))];
+  const tiles: [TileItems, ItemsPerThread][] = [[16, 4], [32, 4], [64, 4], [32, 8], [64, 8]];
+  const variants: Variant[] = [old, { name: 'default', shape: undefined }, ...tiles.map(([t, it]) => ({ name: `tile ${t} items, ${it}/thread`, shape: { tileItems: t, itemsPerThread: it } }))];
   for (const v of variants) {
     ctx.write(yBuf, new Float32Array(g.items * g.rows).fill(NaN));
     linear(ctx, weights[0], xBuf, yBuf, { ...base, shape: v.shape });

@@ -8,7 +8,7 @@ import q4Source from './linear_q4.wgsl';
 import f32Source from './linear_f32.wgsl';
 import rowsQ4Source from './linear_rows_q4.wgsl';
 import rowsF32Source from './linear_rows_f32.wgsl';
-import { matmul, type TileItems } from '../matmul/matmul.ts';
+import { matmul, type ItemsPerThread, type TileItems } from '../matmul/matmul.ts';
 
 export type { WeightFormat } from './weight-format.ts';
 
@@ -184,9 +184,10 @@ export interface LinearCall {
   shape?: MatvecShape | 'matmul' | GemmShape;
 }
 
-/** The tiled GEMM (kernels/matmul) with this many items per tile. */
+/** The tiled GEMM (kernels/matmul) with this many items per tile (and per thread). */
 export interface GemmShape {
   tileItems: TileItems;
+  itemsPerThread?: ItemsPerThread;
 }
 
 /**
@@ -235,7 +236,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
   const rowsPerDispatch = (s: LinearSegment) => (gather ? w.rowsPerExpert! : s.rows);
   const shape = call.shape;
   if (!ctx.cpuKernels && (shape ? isGemm(shape) : call.items > MATVEC_MAX_ITEMS)) {
-    matmul(ctx, w, x, y, call, isGemm(shape) ? shape.tileItems : undefined);
+    matmul(ctx, w, x, y, call, isGemm(shape) ? shape.tileItems : undefined, isGemm(shape) ? shape.itemsPerThread : undefined);
     return;
   }
   if (shape && shape !== 'matmul' && !isGemm(shape)) checkMatvecShape(shape);

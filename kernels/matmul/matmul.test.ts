@@ -4,11 +4,12 @@ import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
 import { GpuContext } from '../runtime.ts';
 import { linear, uploadLinear, type LinearCall, type WeightFormat } from '../linear/linear.ts';
 import { dequantizeQ4, quantizeQ4 } from '../linear/q4-format.ts';
-import { expertGroups, groupsWords, matmul, maxGroupTiles, tileItemsFor, type TileItems } from './matmul.ts';
+import { expertGroups, groupsWords, matmul, maxGroupTiles, tileItemsFor, type ItemsPerThread, type TileItems } from './matmul.ts';
 import { expertGroupsRef, matmulRef } from './matmul.ref.ts';
 
 const rowsOf = (w: Float32Array, cols: number) => (start: number, count: number) => w.subarray(start * cols, (start + count) * cols);
-const TILES: TileItems[] = [16, 32, 64];
+/** every launch shape: item tiles of 16, 32, 64; 4 items per thread, and 8 where the tile allows it */
+const SHAPES: [TileItems, ItemsPerThread][] = [[16, 4], [32, 4], [32, 8], [64, 4], [64, 8]];
 
 /** The GPU kernels (not the CPU-adapter variants), with an optional small binding limit to force segments. */
 async function gpuCtx(maxBindingBytes?: number): Promise<GpuContext> {
@@ -26,7 +27,7 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
     ? [[1, 32, 5], [37, 64, 17], [64, 96, 64], [130, 160, 70], [200, 64, 130]]
     : [[1, 4, 5], [37, 36, 17], [64, 100, 64], [130, 68, 70], [67, 256, 33]];
   for (const [rows, cols, items] of shapes) {
-    test(`matmul ${format} ${rows}x${cols}, ${items} items, every item tile, matches the CPU reference`, async () => {
+    test(`matmul ${format} ${rows}x${cols}, ${items} items, every launch shape, matches the CPU reference`, async () => {
       const ctx = await gpuCtx();
       const w = randomArray(rows * cols, rows * 13 + cols, 0.5);
       const x = randomArray(items * cols, items + 7);
@@ -34,10 +35,10 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
       const ref = matmulRef(refWeights(format, w, rows, cols), rows, cols, x, items);
       const xBuf = ctx.upload(x, 'x');
       const yBuf = ctx.createBuffer(items * rows * 4, 'y');
-      for (const t of TILES) {
+      for (const [t, it] of SHAPES) {
         ctx.write(yBuf, new Float32Array(items * rows).fill(NaN));
-        matmul(ctx, weight, xBuf, yBuf, { items }, t);
-        assertClose(await ctx.readF32(yBuf, 0, items * rows), ref, 1e-4, `${format} ${rows}x${cols}x${items} tile ${t}`);
+        matmul(ctx, weight, xBuf, yBuf, { items }, t, it);
+        assertClose(await ctx.readF32(yBuf, 0, items * rows), ref, 1e-4, `${format} ${rows}x${cols}x${items} tile ${t}/${it}`);
       }
     });
   }
@@ -57,14 +58,14 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
     const xBuf = ctx.upload(xs, 'x');
     const sBuf = ctx.upload(scores, 's');
     const yBuf = ctx.createBuffer((items * yStride + yOffset) * 4, 'y');
-    for (const t of TILES) {
+    for (const [t, it] of SHAPES) {
       ctx.write(yBuf, new Float32Array(items * yStride + yOffset).fill(-7));
       const call: LinearCall = { items, xRowDiv: div, xStride, yStride, yOffset, scores: sBuf };
-      matmul(ctx, weight, xBuf, yBuf, call, t);
+      matmul(ctx, weight, xBuf, yBuf, call, t, it);
       const y = await ctx.readF32(yBuf, 0, items * yStride + yOffset);
       const got = new Float32Array(items * rows);
       for (let n = 0; n < items; n++) got.set(y.subarray(n * yStride + yOffset, n * yStride + yOffset + rows), n * rows);
-      assertClose(got, ref, 1e-4, `${format} strided tile ${t}`);
+      assertClose(got, ref, 1e-4, `${format} strided tile ${t}/${it}`);
       // everything outside the written rows keeps its value
       for (let i = 0; i < y.length; i++) {
         const r = (i - yOffset) % yStride;
@@ -91,14 +92,14 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
     });
     const xBuf = ctx.upload(x, 'x'), idBuf = ctx.upload(ids, 'ids'), sBuf = ctx.upload(scores, 's');
     const yBuf = ctx.createBuffer(items * rowsPerExpert * 4, 'y');
-    for (const t of TILES) {
+    for (const [t, it] of SHAPES) {
       ctx.write(yBuf, new Float32Array(items * rowsPerExpert).fill(-7));
-      matmul(ctx, weight, xBuf, yBuf, { items, xRowDiv: k, expertIds: idBuf, scores: sBuf }, t);
+      matmul(ctx, weight, xBuf, yBuf, { items, xRowDiv: k, expertIds: idBuf, scores: sBuf }, t, it);
       const y = await ctx.readF32(yBuf, 0, items * rowsPerExpert);
       for (let n = 0; n < items; n++) {
         const got = y.subarray(n * rowsPerExpert, (n + 1) * rowsPerExpert);
         if (ids[n] >= E) assert.ok(got.every((v) => v === -7), `item ${n} (left out) was written`);
-        else assertClose(got, ref.subarray(n * rowsPerExpert, (n + 1) * rowsPerExpert), 1e-4, `${format} expert item ${n} tile ${t}`);
+        else assertClose(got, ref.subarray(n * rowsPerExpert, (n + 1) * rowsPerExpert), 1e-4, `${format} expert item ${n} tile ${t}/${it}`);
       }
     }
   });

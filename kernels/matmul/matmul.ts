@@ -19,6 +19,10 @@ export const expertGroupsKernel: KernelSpec = { name: 'expert_groups', source: g
 /** Rows per tile (fixed by the kernel); items per tile is 16, 32 or 64. */
 export const TILE_ROWS = 64;
 export type TileItems = 16 | 32 | 64;
+/** Items per thread (each thread: this many items × 4 rows); 8 needs tiles of 32 or 64 items. */
+export type ItemsPerThread = 4 | 8;
+/** The built-in items per thread (4: not yet measured against 8 on a GPU; `npm run bench -- --gemm` sweeps both) */
+export const DEFAULT_ITEMS_PER_THREAD: ItemsPerThread = 4;
 /** expert-groups.wgsl counts in one workgroup array of this many experts */
 export const MAX_GROUPED_EXPERTS = 1024;
 
@@ -80,7 +84,7 @@ function groupsScratch(ctx: GpuContext, words: number): GPUBuffer {
  * y = x · Wᵀ per item as a tiled GEMM, one dispatch per segment (plus the grouping for expert calls). Takes the
  * same call options as linear() (items, xRowDiv, xStride, yStride, yOffset, expertIds, scores).
  */
-export function matmul(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuffer, call: LinearCall, tileItems?: TileItems): void {
+export function matmul(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuffer, call: LinearCall, tileItems?: TileItems, itemsPerThread?: ItemsPerThread): void {
   const grouped = call.expertIds !== undefined;
   if (grouped !== (w.rowsPerExpert !== undefined)) throw new Error(`${w.name}: expert ids go with expert weights`);
   if (call.items === 0) return;
@@ -90,6 +94,8 @@ export function matmul(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
   let groups = dummy;
   let tilesY = 0;
   const t = tileItems ?? tileItemsFor(items, grouped ? w.rowsPerExpert! : w.rows, grouped ? experts : undefined);
+  const it = t === 16 ? 4 : (itemsPerThread ?? DEFAULT_ITEMS_PER_THREAD);
+  if (itemsPerThread === 8 && t === 16) throw new Error('matmul: 8 items per thread needs tiles of 32 or 64 items');
   if (grouped) {
     groups = groupsScratch(ctx, groupsWords(items, experts, t));
     expertGroups(ctx, call.expertIds!, groups, items, experts, t);
@@ -117,7 +123,7 @@ export function matmul(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
       params,
       bindings: w.format === 'q4' ? [s.weights, s.scales!, ...tail] : [s.weights, ...tail],
       workgroups: [ceilDiv(rows, TILE_ROWS), tilesY],
-      constants: { GROUPED: grouped ? 1 : 0, SCALE_X: call.scores ? 1 : 0, GM: t / 4 },
+      constants: { GROUPED: grouped ? 1 : 0, SCALE_X: call.scores ? 1 : 0, GM: t / 4, IT: it },
     });
   }
 }

@@ -2,8 +2,9 @@
 // floor(n / xRowDiv). The weight format's file (matmul_q4.wgsl or matmul_f32.wgsl, included before this one) declares
 // the bindings and w_load / w_store, which bring one K step of the W tile into workgroup memory.
 //
-// Tile: BM = 4·GM items (16, 32 or 64) × BN = 64 rows per workgroup, K step 32 (one Q4_0 block). Threads: GM token
-// groups × GN = 16 row groups; a thread owns 4 items × 4 rows, kept in four vec4 accumulators. Per K step the x tile
+// Tile: BM = 4·GM items (16, 32 or 64) × BN = 64 rows per workgroup, K step 32 (one Q4_0 block). Threads: BM / IT
+// item groups × GN = 16 row groups; a thread owns IT = 4 (or 8) items × 4 rows, kept in IT vec4 accumulators (with
+// IT = 8 the inner loop does 32 FMAs per 3 vec4 loads instead of 16 per 2, on half the threads). Per K step the x tile
 // ([k][item], x bits as u32) and the W tile ([k][row], dequantized to f32) go through workgroup memory; the inner
 // loop loads one vec4 of x (4 items) and one of W (4 rows) per k for 16 FMAs. The next K step's global loads are
 // issued into registers before this step's arithmetic (one stage of software pipelining). Loads are 4 × 4 blocks
@@ -20,7 +21,8 @@
 override GROUPED: u32 = 0u;
 override SCALE_X: u32 = 0u;
 override GM: u32 = 16u; // token groups of 4 items: 4, 8 or 16
-override WGS: u32 = GN * GM; // threads per workgroup (derived; not set by the host)
+override IT: u32 = 4u; // items per thread: 4, or 8 (two item groups; GM ≥ 8 so that WGS ≥ 64)
+override WGS: u32 = GN * GM * 4u / IT; // threads per workgroup (derived; not set by the host)
 const GN = 16u; // row groups of 4 rows
 const BN = 64u;
 const NONE = 0xffffffffu;
@@ -104,10 +106,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   let tg = lid / GN;
   let rg = lid % GN;
-  var acc0 = vec4<f32>(0.0); // item 4·tg + 0, rows 4·rg..4·rg+3
+  var acc0 = vec4<f32>(0.0); // item IT·tg + 0, rows 4·rg..4·rg+3
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0); // IT = 8 only: items IT·tg + 4..7
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
   let steps = (P.cols + 31u) / 32u;
   var xr = x_load(job, q, 0u);
   var wr = w_load(row0, rowBase, 0u, lid);
@@ -120,21 +126,34 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       wr = w_load(row0, rowBase, b + 1u, lid);
     }
     for (var k = 0u; k < 32u; k++) {
-      let a = bitcast<vec4<f32>>(xs[xs_at(k, tg)]);
       let w4 = ws[ws_at(k, rg)];
+      let a = bitcast<vec4<f32>>(xs[xs_at(k, tg * (IT / 4u))]);
       acc0 = fma(vec4<f32>(a.x), w4, acc0);
       acc1 = fma(vec4<f32>(a.y), w4, acc1);
       acc2 = fma(vec4<f32>(a.z), w4, acc2);
       acc3 = fma(vec4<f32>(a.w), w4, acc3);
+      if (IT == 8u) {
+        let a2 = bitcast<vec4<f32>>(xs[xs_at(k, tg * 2u + 1u)]);
+        acc4 = fma(vec4<f32>(a2.x), w4, acc4);
+        acc5 = fma(vec4<f32>(a2.y), w4, acc5);
+        acc6 = fma(vec4<f32>(a2.z), w4, acc6);
+        acc7 = fma(vec4<f32>(a2.w), w4, acc7);
+      }
     }
     workgroupBarrier();
   }
   let row = row0 + rg * 4u;
-  let mt = tg * 4u;
+  let mt = tg * IT;
   if (mt < count) { write_row(first, mt, row, acc0); }
   if (mt + 1u < count) { write_row(first, mt + 1u, row, acc1); }
   if (mt + 2u < count) { write_row(first, mt + 2u, row, acc2); }
   if (mt + 3u < count) { write_row(first, mt + 3u, row, acc3); }
+  if (IT == 8u) {
+    if (mt + 4u < count) { write_row(first, mt + 4u, row, acc4); }
+    if (mt + 5u < count) { write_row(first, mt + 5u, row, acc5); }
+    if (mt + 6u < count) { write_row(first, mt + 6u, row, acc6); }
+    if (mt + 7u < count) { write_row(first, mt + 7u, row, acc7); }
+  }
 }
 
 // the 4 outputs of tile item m at rows row..row+3 (those below P.rows)
