@@ -3,7 +3,9 @@
 // round) are left out. Out: groups [0, items): the item indices sorted by expert (the order within an expert is
 // whatever the atomics give: each item's output depends only on its own row); groups [items + 3t ..]: tile t =
 // (expert, first position in the sorted list, item count ≤ P.tileItems); tiles past the last used one get expert
-// 0xffffffff, up to P.maxTiles (≥ ceil(items / tileItems) + min(experts, items), which no grouping exceeds).
+// 0xffffffff, up to P.maxTiles (≥ ceil(items / tileItems) + min(experts, items), which no grouping exceeds); then
+// groups [items + 3·maxTiles + e], e ≤ experts: the first tile of expert e (tiles are in expert order, so the tiles
+// of experts [a, b) are [first[a], first[b]): a segment's dispatch needs only as many workgroups as its own tiles).
 var<workgroup> cursor: array<atomic<u32>, 1024>;
 var<workgroup> usedTiles: u32;
 
@@ -23,7 +25,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   if (lid == 0u) {
     var at = 0u;
     var tile = 0u;
+    let firstTile = P.items + 3u * P.maxTiles;
     for (var e = 0u; e < P.experts; e++) {
+      groups[firstTile + e] = tile;
       let c = atomicLoad(&cursor[e]);
       atomicStore(&cursor[e], at);
       for (var s = 0u; s < c; s += P.tileItems) {
@@ -35,6 +39,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       }
       at += c;
     }
+    groups[firstTile + P.experts] = tile;
     usedTiles = tile;
   }
   workgroupBarrier();

@@ -148,6 +148,9 @@ test('expert groups: items sorted by expert into tiles, left-out ids skipped, un
       const got = Array.from(g.subarray(first, first + count));
       assert.ok(got.every((n) => ids[n] === e), `tile ${t}: items of another expert`);
     }
+    // each expert's first tile (and the end of the last expert's tiles)
+    const firstTile = g.subarray(items + 3 * maxTiles, items + 3 * maxTiles + experts + 1);
+    for (let e = 0; e <= experts; e++) assert.equal(firstTile[e], want.filter((t) => t.expert < e).length, `first tile of expert ${e}`);
     // every kept item appears exactly once in the sorted list
     const kept = ids.filter((e) => e < experts).length;
     const sorted = Array.from(g.subarray(0, kept)).sort((a, b) => a - b);

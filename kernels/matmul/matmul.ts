@@ -11,7 +11,7 @@ import q4Source from './matmul_q4.wgsl';
 import f32Source from './matmul_f32.wgsl';
 import groupsSource from './expert-groups.wgsl';
 
-const uniforms = ['rows:u32', 'cols:u32', 'items:u32', 'xRowDiv:u32', 'xStride:u32', 'yStride:u32', 'yOffset:u32', 'expertBase:u32', 'expertCount:u32'] as const;
+const uniforms = ['rows:u32', 'cols:u32', 'items:u32', 'xRowDiv:u32', 'xStride:u32', 'yStride:u32', 'yOffset:u32', 'expertBase:u32', 'expertCount:u32', 'maxTiles:u32'] as const;
 export const matmulQ4Kernel: KernelSpec = { name: 'matmul_q4', source: coreSource, uniforms, includes: [q4Prelude, q4Source] };
 export const matmulF32Kernel: KernelSpec = { name: 'matmul_f32', source: coreSource, uniforms, includes: [f32Source] };
 export const expertGroupsKernel: KernelSpec = { name: 'expert_groups', source: groupsSource, uniforms: ['items:u32', 'experts:u32', 'tileItems:u32', 'maxTiles:u32'] };
@@ -47,9 +47,9 @@ export function maxGroupTiles(items: number, experts: number, tileItems: number)
   return ceilDiv(items, tileItems) + Math.min(experts, items);
 }
 
-/** The groups buffer's size in u32 for a call: the sorted item list, then 3 words per tile. */
+/** The groups buffer's size in u32 for a call: the sorted item list, 3 words per tile, each expert's first tile. */
 export function groupsWords(items: number, experts: number, tileItems: number): number {
-  return items + 3 * maxGroupTiles(items, experts, tileItems);
+  return items + 3 * maxGroupTiles(items, experts, tileItems) + experts + 1;
 }
 
 /**
@@ -92,16 +92,14 @@ export function matmul(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
   const items = call.items;
   const dummy = ctx.emptyBuffer();
   let groups = dummy;
-  let tilesY = 0;
+  let maxTiles = 0;
   const t = tileItems ?? tileItemsFor(items, grouped ? w.rowsPerExpert! : w.rows, grouped ? experts : undefined);
   const it = t === 16 ? 4 : (itemsPerThread ?? DEFAULT_ITEMS_PER_THREAD);
   if (itemsPerThread === 8 && t === 16) throw new Error('matmul: 8 items per thread needs tiles of 32 or 64 items');
   if (grouped) {
     groups = groupsScratch(ctx, groupsWords(items, experts, t));
     expertGroups(ctx, call.expertIds!, groups, items, experts, t);
-    tilesY = maxGroupTiles(items, experts, t);
-  } else {
-    tilesY = ceilDiv(items, t);
+    maxTiles = maxGroupTiles(items, experts, t);
   }
   for (const s of w.segments) {
     if (grouped && s.expertCount === 0) continue;
@@ -116,8 +114,11 @@ export function matmul(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
       yOffset: (call.yOffset ?? 0) + (grouped ? 0 : s.rowStart),
       expertBase: s.expertBase,
       expertCount: s.expertCount,
+      maxTiles,
     };
     const tail = [x, y, groups, call.scores ?? dummy];
+    // grouped: the segment's experts have at most this many tiles (expert-groups.wgsl gives where they start)
+    const tilesY = grouped ? maxGroupTiles(items, s.expertCount, t) : ceilDiv(items, t);
     ctx.dispatch({
       kernel: w.format === 'q4' ? matmulQ4Kernel : matmulF32Kernel,
       params,

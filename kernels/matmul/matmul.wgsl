@@ -13,11 +13,12 @@
 // Edges: items past the tile's count and rows past P.rows load zeros (or clamped rows) and are not written; the K
 // tail of an f32 weight whose cols is not a multiple of 32 loads zeros.
 //
-// GROUPED = 1 (MoE prefill): the tiles come from the table expert-groups.wgsl wrote: tile wg.y = (expert, first,
-// count) over `groups[0..items)`, the item indices sorted by expert; W rows start at (expert − expertBase)·P.rows
-// (P.rows = rows of one expert); tiles of experts outside this segment's [expertBase, expertBase + expertCount), and
-// unused tiles (expert 0xffffffff), return at once.
-// Grid: (ceil(rows / 64), ceil(items / BM)), or (ceil(rows / 64), the table's tile count) when GROUPED.
+// GROUPED = 1 (MoE prefill): the tiles come from the table expert-groups.wgsl wrote: tile first[expertBase] + wg.y =
+// (expert, first, count) over `groups[0..items)`, the item indices sorted by expert; W rows start at
+// (expert − expertBase)·P.rows (P.rows = rows of one expert); workgroups past this segment's experts' tiles
+// (first[expertBase + expertCount]) return at once.
+// Grid: (ceil(rows / 64), ceil(items / BM)), or (ceil(rows / 64), ceil(items / BM) + min(expertCount, items)) when
+// GROUPED (no segment has more tiles).
 override GROUPED: u32 = 0u;
 override SCALE_X: u32 = 0u;
 override GM: u32 = 16u; // token groups of 4 items: 4, 8 or 16
@@ -78,8 +79,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var count = min(BM, P.items - min(first, P.items));
   var rowBase = 0u;
   if (GROUPED == 1u) {
-    let t = P.items + wg.y * 3u;
-    if (lid == 0u) { xs[0] = vec4<u32>(groups[t], groups[t + 1u], groups[t + 2u], 0u); }
+    if (lid == 0u) {
+      let firstTile = P.items + 3u * P.maxTiles;
+      let tile = groups[firstTile + P.expertBase] + wg.y;
+      var head = vec4<u32>(NONE, 0u, 0u, 0u);
+      if (tile < groups[firstTile + P.expertBase + P.expertCount]) {
+        let t = P.items + tile * 3u;
+        head = vec4<u32>(groups[t], groups[t + 1u], groups[t + 2u], 0u);
+      }
+      xs[0] = head;
+    }
     let h = workgroupUniformLoad(&xs[0]);
     workgroupBarrier(); // every thread has the header before xs is overwritten
     if (h.x == NONE || h.x < P.expertBase || h.x >= P.expertBase + P.expertCount) { return; }
