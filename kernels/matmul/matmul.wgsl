@@ -134,19 +134,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       xr = x_load(job, q, b + 1u);
       wr = w_load(row0, rowBase, b + 1u, lid);
     }
-    for (var k = 0u; k < 32u; k++) {
-      let w4 = ws[ws_at(k, rg)];
-      let a = bitcast<vec4<f32>>(xs[xs_at(k, tg * (IT / 4u))]);
-      acc0 = fma(vec4<f32>(a.x), w4, acc0);
-      acc1 = fma(vec4<f32>(a.y), w4, acc1);
-      acc2 = fma(vec4<f32>(a.z), w4, acc2);
-      acc3 = fma(vec4<f32>(a.w), w4, acc3);
-      if (IT == 8u) {
-        let a2 = bitcast<vec4<f32>>(xs[xs_at(k, tg * 2u + 1u)]);
-        acc4 = fma(vec4<f32>(a2.x), w4, acc4);
-        acc5 = fma(vec4<f32>(a2.y), w4, acc5);
-        acc6 = fma(vec4<f32>(a2.z), w4, acc6);
-        acc7 = fma(vec4<f32>(a2.w), w4, acc7);
+    // k = 4·k4 + kk: the swizzle is the same for the 4 k of a k4 (xs_at, ws_at), so the indices cost one add per load
+    // whether or not the compiler unrolls these loops
+    for (var k4 = 0u; k4 < 8u; k4++) {
+      let xi = xs_at(k4 * 4u, tg * (IT / 4u));
+      let xi2 = xs_at(k4 * 4u, tg * 2u + 1u);
+      let wi = ws_at(k4 * 4u, rg);
+      for (var kk = 0u; kk < 4u; kk++) {
+        let w4 = ws[wi + kk * GN];
+        let a = bitcast<vec4<f32>>(xs[xi + kk * GM]);
+        acc0 = fma(vec4<f32>(a.x), w4, acc0);
+        acc1 = fma(vec4<f32>(a.y), w4, acc1);
+        acc2 = fma(vec4<f32>(a.z), w4, acc2);
+        acc3 = fma(vec4<f32>(a.w), w4, acc3);
+        if (IT == 8u) {
+          let a2 = bitcast<vec4<f32>>(xs[xi2 + kk * GM]);
+          acc4 = fma(vec4<f32>(a2.x), w4, acc4);
+          acc5 = fma(vec4<f32>(a2.y), w4, acc5);
+          acc6 = fma(vec4<f32>(a2.z), w4, acc6);
+          acc7 = fma(vec4<f32>(a2.w), w4, acc7);
+        }
       }
     }
     workgroupBarrier();
