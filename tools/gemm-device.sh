@@ -8,7 +8,8 @@
 #      f32 FMA roofline, at 512/256/64 items (gemm.log: the table at its end);
 #   3. `bench.mjs model --config scout --prompt 512 --tokens 3`: Scout's prefill tok/s (docs/PERFORMANCE.md had
 #      88.8–89.4 tok/s with the old path), if .gpu/scout.config.json was staged.
-# Results in $OUT: gemm.log, model-scout.json, summary.txt. Under ~6 minutes. The peers comparison of issue 9 is
+# Results in $OUT: gemm.log, model-scout.json, summary.txt. Under ~6 minutes. GEMM_BENCH_ARGS=--quick (with
+# VK_DRIVER_FILES set to SwiftShader's ICD) tries the flow on a machine without a GPU. The peers comparison of issue 9 is
 # tools/peers-device.sh (same staging), run separately.
 set -u
 OUT=${OUT:-/tmp/gemm-out}
@@ -41,7 +42,8 @@ setup() {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 }
 
-gemm() { "$W/node" "$G/bench.mjs" --gemm; }
+# shellcheck disable=SC2086 # GEMM_BENCH_ARGS: extra options, word-split (e.g. --quick for a local try)
+gemm() { "$W/node" "$G/bench.mjs" --gemm ${GEMM_BENCH_ARGS:-}; }
 scout() { "$W/node" "$G/bench.mjs" model --config "$G/scout.config.json" --prompt 512 --tokens 3 --json > "$OUT/model-scout.json"; }
 
 export -f setup gemm scout
