@@ -34,7 +34,7 @@ fi
 echo "training done at $(( $(date +%s) - START ))s"
 # the weights come back even if the export is cut short
 cp $W/ckpt/model.safetensors $W/ckpt/state.json $W/ckpt/optim_m.safetensors $W/ckpt/optim_v.safetensors $OUT/
-left=$(( START + WALL - 5 - $(date +%s) ))
+left=$(( START + WALL - 5 - $(date +%s) )); [ $left -lt 30 ] && left=30  # (timeout 0 would mean no limit)
 rm -rf $W/model $W/reference
 timeout $left python3 $C/export.py --ckpt $W/ckpt --tokenizer $W/tok --out $W/model --reference $W/reference \
   --fixture-tool $R/fixture/make_tiny_llama4.py --image $R/code/evals/screens/render-05.png --heldout $R/data/heldout.txt \

@@ -9,7 +9,8 @@
 #              report.json       -> fixtures/tabscout-tiny/train-report.json
 #              ckpt/state.json   -> fixtures/tabscout-tiny/train-state.json (train/stage.sh resumes from it)
 #   train.log, export.log        -> fixtures/tabscout-tiny/train-log.txt, export-log.txt (*.log is git-ignored)
-#   optim_m/optim_v.safetensors  -> .train-tabscout/optim/ (not committed; 30 MB)
+#   optim_m/optim_v.safetensors  -> /tmp/tabscout-optim/ (not committed, and not under .train-tabscout/: with them
+#                                   the carried folder would pass the device's 64 MiB)
 # Refuses when the export did not finish (no references or report), unless FORCE=1. --verify then runs
 # `npm run verify` on the new model and references (f32 and q4), as CI does.
 set -e
@@ -39,7 +40,7 @@ if [ -f "$T/reference/cases.json" ]; then rm -rf $F/reference && cp -r "$T/refer
 cp "$T/ckpt/state.json" $F/train-state.json
 cp "$O/train.log" $F/train-log.txt
 cp "$O/export.log" $F/export-log.txt
-if [ -f "$O/optim_m.safetensors" ]; then mkdir -p .train-tabscout/optim && cp "$O"/optim_?.safetensors .train-tabscout/optim/; fi
+if [ -f "$O/optim_m.safetensors" ]; then mkdir -p /tmp/tabscout-optim && cp "$O"/optim_?.safetensors /tmp/tabscout-optim/; fi
 python3 - "$F/train-report.json" "$F/train-state.json" <<'PY'
 import json, sys
 r, s = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
