@@ -18,7 +18,7 @@ import { linear, matvecShape, weightBytes, type LinearCall, type LinearWeight, t
 import type { ItemsPerThread, TileItems } from '../kernels/matmul/matmul.ts';
 import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
 import { ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
-import { destroyWeight, fmt, measureRoofline, PassTimer, randomLinear, rowWeights, settings, setup, type KernelBenchOptions, type TimedContext } from './bench-kernels.ts';
+import { destroyWeight, fmt, measureRoofline, parseKernelBenchArgs, PassTimer, randomLinear, rowWeights, settings, setup, type KernelBenchOptions, type TimedContext } from './bench-kernels.ts';
 
 interface GemmShape {
   format: WeightFormat;
@@ -137,7 +137,8 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
   return out;
 }
 
-export async function main(o: KernelBenchOptions): Promise<void> {
+export async function main(args: string[]): Promise<void> {
+  const o = parseKernelBenchArgs(args);
   const s = settings(o);
   const log = (m: string) => {
     if (!o.json) console.log(m);

@@ -5,7 +5,7 @@
 //
 // --baseline also times the mat-mul (prefill) kernel on one token, which is what decode ran before the mat-vec path;
 // --variants sweeps mat-vec launch shapes (workgroup size, column threads, rows per thread).
-// --gemm times the prefill GEMM instead (cli/bench-gemm.ts: TFLOP/s, ratio to the old mat-mul path).
+// --gemm times the prefill GEMM instead (cli/bench-gemm.ts, which cli/bench.ts runs: TFLOP/s, ratio to the old path).
 //
 // Timing: GPU timestamps (the `timestamp-query` feature) written at the start and end of one compute pass that holds
 // `count` back-to-back dispatches of the kernel; time per call = (end − start) / count. Dawn puts a barrier between
@@ -398,7 +398,6 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
 
 export async function main(args: string[]): Promise<void> {
   const o = parseKernelBenchArgs(args);
-  if (o.gemm) return (await import('./bench-gemm.ts')).main(o);
   const s = settings(o);
   const log = (m: string) => {
     if (!o.json) console.log(m);

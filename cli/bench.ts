@@ -1,5 +1,6 @@
 // npm run bench [-- model …|paging …|storage …|kernel options]: the benchmarks, one command.
-//   (none)   the q4/f32 mat-vec against a streaming-read roofline (bench-kernels.ts)
+//   (none)   the q4/f32 mat-vec against a streaming-read roofline (bench-kernels.ts); --gemm: the prefill GEMM
+//            against the old path and an FMA roofline (bench-gemm.ts)
 //   model    the whole model at any config: prefill, decode, roofline ratio, memory, paging (bench-model.ts)
 //   paging   resident against paged experts on a small MoE (bench-paging.ts)
 //   storage  IndexedDB against OPFS read throughput in Chromium (bench-storage.ts)
@@ -20,6 +21,8 @@ if (args[0] === 'model') {
 } else if (browserBenches[args[0]]) {
   await import(browserBenches[args[0]]);
   process.exit(0);
+} else if (args.includes('--gemm')) {
+  await (await import('./bench-gemm.ts')).main(args).then(() => process.exit(0), fail);
 } else {
   await (await import('./bench-kernels.ts')).main(args).then(() => process.exit(0), fail);
 }

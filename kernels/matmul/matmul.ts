@@ -4,7 +4,7 @@
 // one (expert, item tile, row tile), so an expert's weights are read once per tile of its items instead of once per
 // item. linear() routes prefill here on GPU adapters; the CPU reference is kernels/linear/linear.ref.ts.
 import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
-import type { LinearCall, LinearWeight } from '../linear/linear.ts';
+import type { WeightFormat } from '../linear/weight-format.ts';
 import q4Prelude from '../linear/q4.wgsl';
 import coreSource from './matmul.wgsl';
 import q4Source from './matmul_q4.wgsl';
@@ -15,6 +15,29 @@ const uniforms = ['rows:u32', 'cols:u32', 'items:u32', 'xRowDiv:u32', 'xStride:u
 export const matmulQ4Kernel: KernelSpec = { name: 'matmul_q4', source: coreSource, uniforms, includes: [q4Prelude, q4Source] };
 export const matmulF32Kernel: KernelSpec = { name: 'matmul_f32', source: coreSource, uniforms, includes: [f32Source] };
 export const expertGroupsKernel: KernelSpec = { name: 'expert_groups', source: groupsSource, uniforms: ['items:u32', 'experts:u32', 'tileItems:u32', 'maxTiles:u32'] };
+
+/**
+ * The weight and call as linear() has them (kernels/linear/linear.ts: LinearWeight, LinearCall), spelled out here so
+ * that linear.ts can import this module without an import cycle.
+ */
+export interface MatmulWeight {
+  name: string;
+  format: WeightFormat;
+  rows: number;
+  cols: number;
+  rowsPerExpert?: number;
+  segments: { rowStart: number; rows: number; weights: GPUBuffer; scales?: GPUBuffer; expertBase: number; expertCount: number }[];
+}
+
+export interface MatmulCall {
+  items: number;
+  xRowDiv?: number;
+  xStride?: number;
+  yStride?: number;
+  yOffset?: number;
+  expertIds?: GPUBuffer;
+  scores?: GPUBuffer;
+}
 
 /** Rows per tile (fixed by the kernel); items per tile is 16, 32 or 64. */
 export const TILE_ROWS = 64;
@@ -84,7 +107,7 @@ function groupsScratch(ctx: GpuContext, words: number): GPUBuffer {
  * y = x · Wᵀ per item as a tiled GEMM, one dispatch per segment (plus the grouping for expert calls). Takes the
  * same call options as linear() (items, xRowDiv, xStride, yStride, yOffset, expertIds, scores).
  */
-export function matmul(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuffer, call: LinearCall, tileItems?: TileItems, itemsPerThread?: ItemsPerThread): void {
+export function matmul(ctx: GpuContext, w: MatmulWeight, x: GPUBuffer, y: GPUBuffer, call: MatmulCall, tileItems?: TileItems, itemsPerThread?: ItemsPerThread): void {
   const grouped = call.expertIds !== undefined;
   if (grouped !== (w.rowsPerExpert !== undefined)) throw new Error(`${w.name}: expert ids go with expert weights`);
   if (call.items === 0) return;
