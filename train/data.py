@@ -227,6 +227,7 @@ CROP_PROMPTS = READ_PROMPTS + ["What does it say?", "Read this.", "What is writt
 def crop_chat(S, rng):
     """(messages, PIL image): one tile with one or two lines of large text; the reply is that text."""
     img, lines = render_crop(rng, S.fonts, S.easy)
+    img.info["crop"] = True  # PackedStream marks its reply tokens as a crop's (the training log splits the loss)
     msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": rng.choice(CROP_PROMPTS)}]},
             {"role": "assistant", "content": "\n".join(lines)}]
     return msgs, img
@@ -328,7 +329,7 @@ class PackedStream(torch.utils.data.IterableDataset):
         pad = enc.tok.pad_token_id
         ids, labels, tiles, img = [], [], [], []
         while True:
-            px = None
+            px, kind = None, 0  # kind of image sample: 1 a rendered window, 2 a single-tile crop
             if self.mode == "pretrain":
                 if rng.random() < 0.85:
                     s_ids, s_lab = enc.text(text_doc(S, rng))
@@ -345,7 +346,12 @@ class PackedStream(torch.utils.data.IterableDataset):
                     s_ids, s_lab = enc.text(text_doc(S, rng))
                     s_ids, s_lab = s_ids[:self.L], s_lab[:self.L]
                 else:
-                    e = enc.chat(*image_chat(S, rng, self.crop_share)) if k < self.image_rate else enc.chat(text_chat(S, rng))
+                    kind = 0
+                    if k < self.image_rate:
+                        msgs, im = image_chat(S, rng, self.crop_share)
+                        e, kind = enc.chat(msgs, im), 2 if im.info.get("crop") else 1
+                    else:
+                        e = enc.chat(text_chat(S, rng))
                     if e is None or len(e[0]) > self.L:
                         continue
                     s_ids, s_lab, px = e
@@ -355,7 +361,7 @@ class PackedStream(torch.utils.data.IterableDataset):
                        "px": torch.cat(tiles) if tiles else torch.zeros(0, 3, 1, 1, dtype=torch.bfloat16),
                        "image_reply": torch.tensor(img + [0] * n, dtype=torch.uint8)}
                 ids, labels, tiles, img = [], [], [], []
-            ids += s_ids; labels += s_lab; img += [int(px is not None)] * len(s_ids)
+            ids += s_ids; labels += s_lab; img += [kind if px is not None else 0] * len(s_ids)
             if px is not None:
                 tiles.append(px.to(torch.bfloat16))
 

@@ -158,7 +158,7 @@ def main():
                                                                           if k not in ("tokenizer", "out", "resume")}}
     step0, tokens0, last = state["step"], state["tokens"], time.time()
     warm = a.warmup if not state.get("optimizer_restored") else max(20, a.warmup // 10)
-    hist = {"pretrain": [], "sft": [], "image_replies": []}
+    hist = {"pretrain": [], "sft": [], "window_replies": [], "crop_replies": []}
     while True:
         frac = (time.time() - budget_start) / a.budget_s
         if frac >= 1 or (a.max_steps and state["step"] - step0 >= a.max_steps):
@@ -194,13 +194,17 @@ def main():
         vl = ""
         if state["step"] % a.log_every == 0 and px is not None:
             # the loss on the replies of screenshot chats alone: does the model read (falls) or guess (stays)?
+            # (per reply token; crops: single tiles of large text, windows: rendered screenshots)
             with torch.no_grad():
-                sel = b["image_reply"][:, 1:].to(dev).bool() & (labels[:, 1:] != -100)
+                kind = b["image_reply"][:, 1:].to(dev)
                 tl = F.cross_entropy(out["logits"][:, :-1].float().flatten(0, 1), labels[:, 1:].flatten(),
-                                     ignore_index=-100, reduction="none").view(sel.shape)
-                il = (tl * sel).sum().item() / max(1, sel.sum().item())
-            hist["image_replies"].append(il)
-            vl = f" image-reply-loss {il:.3f}"
+                                     ignore_index=-100, reduction="none").view(kind.shape)
+                for name, k in (("window_replies", 1), ("crop_replies", 2)):
+                    sel = (kind == k) & (labels[:, 1:] != -100)
+                    if sel.any():
+                        il = (tl * sel).sum().item() / sel.sum().item()
+                        hist[name].append(il)
+                        vl += f" {name.split('_')[0]}-reply-loss {il:.3f}"
         if state["step"] % a.log_every == 0:
             dt = time.time() - last; last = time.time()
             tok_s = a.log_every * ids.numel() * world / dt
@@ -210,7 +214,9 @@ def main():
                 f"lr {lr:.2e} gnorm {gn.item():.2f} {tok_s / 1e3:.0f}k tok/s images {0 if px is None else px.shape[0]} "
                 f"expert-load entropy {ent:.2f}")
     run.update(end_step=state["step"], tokens=state["tokens"] - tokens0, seconds=time.time() - budget_start,
-               final_losses={k: [x for x in v if x is not None][-5:] for k, v in hist.items()})
+               final_losses={k: [x for x in v if x is not None][-5:] for k, v in hist.items()},
+               loss_curves={k: [round(x, 3) for x in v if x is not None][::max(1, len([x for x in v if x is not None]) // 30)]
+                            for k, v in hist.items()})
     state["runs"].append(run)
     if rank == 0:
         save_checkpoint(a.out, core, opt, state)
