@@ -43,7 +43,7 @@ fi
 # by a stub: no image is read); Chromium's half of the peers bench is not bundled (its import path is not a literal)
 node_modules/.bin/esbuild cli/bench.ts --bundle --platform=node --format=esm --target=node20 \
   --external:webgpu --external:playwright-core --external:esbuild --external:onnxruntime-node \
-  --alias:sharp=./tools/peers/sharp-stub.mjs --loader:.wgsl=text --log-level=error --outfile=$G/bench.mjs
+  --alias:sharp=./tools/peers/sharp-stub.mjs --loader:.wgsl=text --minify-whitespace --minify-syntax --log-level=error --outfile=$G/bench.mjs
 
 # the fixture script and the two mid-size definitions
 cp "$FIXTURES/tools/make_tiny_llama4.py" $G/

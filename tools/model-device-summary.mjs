@@ -1,0 +1,39 @@
+// The figures of a tools/model-device.sh run, one block per model-bench row: node tools/model-device-summary.mjs OUT
+// (reads OUT/*.json written by `bench.mjs model --json`, and OUT/kernels-q4.txt).
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const out = process.argv[2] ?? '.';
+const f = (x, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : String(x));
+const gb = (b) => f(b / 1e9, 3);
+const lines = [];
+for (const name of readdirSync(out).filter((n) => n.endsWith('.json')).sort()) {
+  let r;
+  try {
+    const text = readFileSync(join(out, name), 'utf8').trim().split('\n').pop();
+    r = JSON.parse(text);
+  } catch (e) {
+    lines.push(`${name}: no report (${e instanceof Error ? e.message : e})`);
+    continue;
+  }
+  lines.push(`== ${name}: ${r.adapter}; ${r.config}, ${r.layers} layers, ${r.weights}, prompt ${r.prompt}, tokens ${r.tokens}, context ${r.context ?? '-'}, routing ${r.routing}`);
+  lines.push(`   roofline ${f(r.rooflineGBps, 1)} GB/s, FMA ${f(r.fmaTflops)} TFLOP/s`);
+  for (const [kind, x] of [['resident', r.resident], ['paged', r.paged]]) {
+    if (!x) continue;
+    const d = x.decode;
+    lines.push(`   ${kind}: load ${f(x.loadSeconds, 1)} s; prefill ${f(x.prefillTokPerS, 1)} tok/s (${f(100 * x.prefillRooflineRatio, 1)} % of FMA roofline); decode ${f(d.tokPerS)} tok/s, ${f(d.msPerToken)} ms/token (median ${f(d.msPerTokenMedian)}): GPU busy ${f(d.gpuBusyMs)}, rest ${f(d.restMs)} ms; ${f(d.dispatchesPerToken, 0)} dispatches, ${f(d.submitsPerToken, 1)} submits per token`);
+    lines.push(`   ${kind}: ${gb(x.bytesPerToken.weights)} GB of weights + ${gb(x.bytesPerToken.kv)} GB of KV per token → ${f(100 * x.decodeRooflineRatio, 1)} % of the decode roofline; memory: weights ${gb(x.memory.weights)}, KV ${gb(x.memory.kv)}, scratch ${gb(x.memory.scratch)}, staging ${gb(x.memory.stagingPeak)} GB`);
+    if (x.paging) {
+      const p = x.paging;
+      lines.push(`   paging: ${p.slotsPerLayer} slots/layer, hit ${f(100 * p.hitRate, 1)} %, prediction ${p.predictionAccuracy === null ? '-' : f(100 * p.predictionAccuracy, 1) + ' %'}, ${f(p.missesPerToken, 1)} misses = ${f(p.pagedInBytesPerToken / 2 ** 20, 0)} MiB/token, upload ${f(p.uploadGBps)} GB/s, read-back ${f(p.readbackMsPerToken, 1)} ms, writes ${f(p.writeMsPerToken, 1)} ms/token; bound ${f(x.pagingBoundTokPerS)} tok/s → ${f(100 * x.ofPagingBound, 1)} % of it`);
+    }
+    if (x.kernels?.length) {
+      const total = x.kernels.reduce((s, k) => s + k.msPerToken, 0);
+      lines.push(`   GPU ms per token by kernel (each dispatch alone; sum ${f(total, 2)}):`);
+      for (const k of x.kernels) lines.push(`     ${k.name.padEnd(28)} ${f(k.msPerToken, 3).padStart(8)} ms  ${String(k.dispatchesPerToken).padStart(5)} dispatches  ${f((1000 * k.msPerToken) / k.dispatchesPerToken, 1).padStart(7)} µs each`);
+    }
+  }
+}
+const kernelTable = join(out, 'kernels-q4.txt');
+if (existsSync(kernelTable)) lines.push('== kernels-q4.txt:', ...readFileSync(kernelTable, 'utf8').trim().split('\n').filter((l) => l.startsWith('|') || /roofline/.test(l)));
+console.log(lines.join('\n'));

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The H200 run of issue 8 (Scout at its real size), on the device machine from the repository root, with
+# .gpu-model/ filled by tools/stage-model-device.sh and carried (`run` with carry [".gpu-model"]):
+#   1. unpack Node, Dawn and the Vulkan loader;
+#   2. the model bench (`bench.mjs model --json`, docs/PERFORMANCE.md) on Scout's config, one row per step:
+#      decode (prompt 64, 32 tokens), the same with --kernel-profile, the q4 kernel bench, decode at 32K and 128K
+#      context, and experts paged through 16 GiB with sticky routing 0.8;
+#   3. summary.txt: the figures of every row (tools/model-device-summary.mjs) and what failed.
+# Every step has a time limit; a failed step is reported (exit code and its log's tail) and the next still runs;
+# nothing starts after MODEL_DEADLINE s (default 540) from the start. For a local try on a small machine:
+# MODEL_CONFIG (another config.json), MODEL_BENCH_ARGS (extra options for every model row, e.g. --layers 1),
+# MODEL_KERNEL_ARGS (default --only q4), MODEL_WORK, VK_DRIVER_FILES. Results in $OUT: <row>.json (the bench's
+# report), <row>.log, kernels-q4.txt, summary.txt, nvidia-smi.txt, gpu-memory.csv (used MiB every 0.5 s).
+set -u
+OUT=${OUT:-/tmp/model-out}
+mkdir -p "$OUT"
+G=${MODEL_GPU_DIR:-$PWD/.gpu-model}
+W=${MODEL_WORK:-/tmp/model-work}
+mkdir -p "$W"
+SUMMARY=$OUT/summary.txt
+: > "$SUMMARY"
+START=$SECONDS
+note() { echo "[$((SECONDS - START)) s] $*" | tee -a "$SUMMARY"; }
+
+# step NAME SECONDS COMMAND...: runs it with a time limit, its output in $OUT/NAME.log
+step() {
+  local name=$1 limit=$2 t0=$SECONDS rc left
+  shift 2
+  left=$((${MODEL_DEADLINE:-540} - (SECONDS - START)))
+  if [ "$left" -lt 15 ]; then
+    note "skipped $name: only ${left} s left before the deadline"
+    return 1
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
+  note "start $name (limit ${limit} s)"
+  timeout --kill-after=5 "$limit" bash -c '"$@"' step "$@" > "$OUT/$name.log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    note "ok $name in $((SECONDS - t0)) s"
+  else
+    note "FAILED $name: exit $rc$([ $rc -eq 124 ] && echo ' (time limit)') after $((SECONDS - t0)) s; last lines of $name.log:"
+    tail -n 20 "$OUT/$name.log" | sed 's/^/    /' | tee -a "$SUMMARY"
+  fi
+  return $rc
+}
+
+setup() {
+  set -e
+  for f in "$G"/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  xz -d < "$G/node.xz" > "$W/node" && chmod +x "$W/node"
+  mkdir -p "$G/node_modules/webgpu/dist/linux-x64"
+  xz -d < "$G/dawn.node.xz" > "$G/node_modules/webgpu/dist/linux-x64/dawn.node"
+  "$W/node" --version
+  cat "$G/commit.txt" || true
+  echo "Vulkan driver for Dawn: $VK_DRIVER_FILES"; ls -l "$VK_DRIVER_FILES"
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
+}
+
+# model NAME OPTIONS...: one model-bench row, its JSON report in $OUT/NAME.json (the log goes to NAME.log)
+model() {
+  local name=$1
+  shift
+  # shellcheck disable=SC2086 # MODEL_BENCH_ARGS: extra options, word-split (e.g. --layers 1 for a local try)
+  "$W/node" "$G/bench.mjs" model --config "$CONFIG" "$@" ${MODEL_BENCH_ARGS:-} --json > "$OUT/$name.json"
+}
+
+kernels() {
+  # shellcheck disable=SC2086
+  "$W/node" "$G/bench.mjs" ${MODEL_KERNEL_ARGS:---only q4} | tee "$OUT/kernels-q4.txt"
+}
+
+export -f setup model kernels
+export G W OUT
+export CONFIG=${MODEL_CONFIG:-$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json}
+export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
+
+step setup 40 setup || { note "setup failed: nothing else can run"; exit 1; }
+nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 500 > "$OUT/gpu-memory.csv" 2> /dev/null &
+SAMPLER=$!
+# the rows, most wanted first (the issue's targets, then long context, then the diagnostics) (limits add up to the deadline; on the H200 each took 10–60 s in run A)
+step decode 75 model decode --prompt 64 --tokens 32
+step paged-sticky-0.8 110 model paged-sticky-0.8 --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20
+step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
+step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
+step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
+step kernels-q4 45 kernels
+kill "$SAMPLER" 2> /dev/null
+nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
+"$W/node" tools/model-device-summary.mjs "$OUT" 2>&1 | tee -a "$SUMMARY"
+note "done; peak GPU memory used (nvidia-smi, MiB): $(sort -n "$OUT/gpu-memory.csv" 2> /dev/null | tail -1)"
