@@ -18,27 +18,13 @@ G=$PWD/.gpu
 W=${GEMM_WORK:-/tmp/gemm-work}
 mkdir -p "$W"
 SUMMARY=$OUT/summary.txt
-START=$SECONDS
-note() { echo "[$((SECONDS - START)) s] $*" | tee -a "$SUMMARY"; }
-
-step() {
-  local name=$1 limit=$2 t0=$SECONDS rc
-  shift 2
-  note "start $name (limit ${limit} s)"
-  timeout --kill-after=10 "$limit" bash -c '"$@"' step "$@" > "$OUT/$name.log" 2>&1
-  rc=$?
-  if [ $rc -eq 0 ]; then note "ok $name in $((SECONDS - t0)) s"; else note "FAILED $name: exit $rc after $((SECONDS - t0)) s"; tail -n 20 "$OUT/$name.log" | sed 's/^/    /' | tee -a "$SUMMARY"; fi
-  return $rc
-}
+DEADLINE=100000
+# shellcheck source=tools/device-steps.sh
+source "$(dirname "$0")/device-steps.sh"
 
 setup() {
   set -e
-  for f in "$G"/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-  xz -d < "$G/node.xz" > "$W/node" && chmod +x "$W/node"
-  mkdir -p "$G/node_modules/webgpu/dist/linux-x64"
-  xz -d < "$G/dawn.node.xz" > "$G/node_modules/webgpu/dist/linux-x64/dawn.node"
-  "$W/node" --version
+  unpack_gpu_tools "$G" "$W"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 }
 
@@ -46,7 +32,7 @@ setup() {
 gemm() { "$W/node" "$G/bench.mjs" --gemm ${GEMM_BENCH_ARGS:-}; }
 scout() { "$W/node" "$G/bench.mjs" model --config "$G/scout.config.json" --prompt 512 --tokens 3 --json > "$OUT/model-scout.json"; }
 
-export -f setup gemm scout
+export -f unpack_gpu_tools setup gemm scout
 export G W OUT
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
 

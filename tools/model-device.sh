@@ -19,39 +19,13 @@ W=${MODEL_WORK:-/tmp/model-work}
 mkdir -p "$W"
 SUMMARY=$OUT/summary.txt
 : > "$SUMMARY"
-START=$SECONDS
-note() { echo "[$((SECONDS - START)) s] $*" | tee -a "$SUMMARY"; }
-
-# step NAME SECONDS COMMAND...: runs it with a time limit, its output in $OUT/NAME.log
-step() {
-  local name=$1 limit=$2 t0=$SECONDS rc left
-  shift 2
-  left=$((${MODEL_DEADLINE:-540} - (SECONDS - START)))
-  if [ "$left" -lt 15 ]; then
-    note "skipped $name: only ${left} s left before the deadline"
-    return 1
-  fi
-  [ "$limit" -gt "$left" ] && limit=$left
-  note "start $name (limit ${limit} s)"
-  timeout --kill-after=5 "$limit" bash -c '"$@"' step "$@" > "$OUT/$name.log" 2>&1
-  rc=$?
-  if [ $rc -eq 0 ]; then
-    note "ok $name in $((SECONDS - t0)) s"
-  else
-    note "FAILED $name: exit $rc$([ $rc -eq 124 ] && echo ' (time limit)') after $((SECONDS - t0)) s; last lines of $name.log:"
-    tail -n 20 "$OUT/$name.log" | sed 's/^/    /' | tee -a "$SUMMARY"
-  fi
-  return $rc
-}
+DEADLINE=${MODEL_DEADLINE:-540}
+# shellcheck source=tools/device-steps.sh
+source "$(dirname "$0")/device-steps.sh"
 
 setup() {
   set -e
-  for f in "$G"/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-  xz -d < "$G/node.xz" > "$W/node" && chmod +x "$W/node"
-  mkdir -p "$G/node_modules/webgpu/dist/linux-x64"
-  xz -d < "$G/dawn.node.xz" > "$G/node_modules/webgpu/dist/linux-x64/dawn.node"
-  "$W/node" --version
+  unpack_gpu_tools "$G" "$W"
   cat "$G/commit.txt" || true
   echo "Vulkan driver for Dawn: $VK_DRIVER_FILES"; ls -l "$VK_DRIVER_FILES"
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
@@ -70,7 +44,7 @@ kernels() {
   "$W/node" "$G/bench.mjs" ${MODEL_KERNEL_ARGS:---only q4} | tee "$OUT/kernels-q4.txt"
 }
 
-export -f setup model kernels
+export -f unpack_gpu_tools setup model kernels
 export G W OUT
 export CONFIG=${MODEL_CONFIG:-$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}

@@ -16,42 +16,14 @@ G=$PWD/.gpu
 W=${PEERS_WORK:-/tmp/peers-work}
 mkdir -p "$W"
 SUMMARY=$OUT/summary.txt
-START=$SECONDS
-note() { echo "[$((SECONDS - START)) s] $*" | tee -a "$SUMMARY"; }
-
-# step NAME SECONDS COMMAND...: runs it with a time limit, its output in $OUT/NAME.log
-step() {
-  local name=$1 limit=$2 t0=$SECONDS rc left
-  shift 2
-  # the whole script ends by PEERS_DEADLINE s (the device run is cut at 600 s): a step gets at most what is left
-  left=$((${PEERS_DEADLINE:-570} - (SECONDS - START)))
-  if [ "$left" -lt 20 ]; then
-    note "skipped $name: only ${left} s left before the deadline"
-    return 1
-  fi
-  [ "$limit" -gt "$left" ] && limit=$left
-  note "start $name (limit ${limit} s)"
-  # the command is one of the functions below: run by a bash child, which timeout can stop
-  timeout --kill-after=10 "$limit" bash -c '"$@"' step "$@" > "$OUT/$name.log" 2>&1
-  rc=$?
-  if [ $rc -eq 0 ]; then
-    note "ok $name in $((SECONDS - t0)) s"
-  else
-    note "FAILED $name: exit $rc$([ $rc -eq 124 ] && echo ' (time limit)') after $((SECONDS - t0)) s; last lines of $name.log:"
-    tail -n 25 "$OUT/$name.log" | sed 's/^/    /' | tee -a "$SUMMARY"
-  fi
-  return $rc
-}
+DEADLINE=${PEERS_DEADLINE:-570}
+# shellcheck source=tools/device-steps.sh
+source "$(dirname "$0")/device-steps.sh"
 
 setup() {
   set -e
-  for f in "$G"/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-  xz -d < "$G/node.xz" > "$W/node" && chmod +x "$W/node"
-  mkdir -p "$G/node_modules/webgpu/dist/linux-x64"
-  xz -d < "$G/dawn.node.xz" > "$G/node_modules/webgpu/dist/linux-x64/dawn.node"
+  unpack_gpu_tools "$G" "$W"
   xz -d < "$G/libonnxruntime.so.1.xz" > "$G/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
-  "$W/node" --version
   echo "Vulkan driver for Dawn (both engines): $VK_DRIVER_FILES"; ls -l "$VK_DRIVER_FILES"
   python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
@@ -68,7 +40,7 @@ bench() {
   "$W/node" "$G/bench.mjs" peers --node --model "$W/fx/$1" --json ${PEERS_BENCH_ARGS:-} > "$OUT/peers-$1.json"
 }
 
-export -f setup make_fixture bench
+export -f unpack_gpu_tools setup make_fixture bench
 export G W OUT
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
 
