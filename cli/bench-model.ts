@@ -81,7 +81,8 @@ export function quickConfig(): ModelConfig {
 }
 
 /** The config file's model, cut to `layers` layers (per-layer lists cut to match). */
-export function loadConfig(path: string, layers: number | null): ModelConfig {
+/** A config.json, its text model cut to its first `layers` layers (null: all). */
+export function configJson(path: string, layers: number | null): Record<string, unknown> {
   const json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   if (layers !== null) {
     const text = (json.text_config ?? json) as Record<string, unknown>;
@@ -92,7 +93,11 @@ export function loadConfig(path: string, layers: number | null): ModelConfig {
     if (Array.isArray(text.moe_layers)) text.moe_layers = (text.moe_layers as number[]).filter((l) => l < layers);
     if (Array.isArray(text.layer_types)) text.layer_types = (text.layer_types as unknown[]).slice(0, layers);
   }
-  return parseConfig(json);
+  return json;
+}
+
+export function loadConfig(path: string, layers: number | null): ModelConfig {
+  return parseConfig(configJson(path, layers));
 }
 
 export function parseRouting(s: string): Routing {

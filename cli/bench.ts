@@ -2,6 +2,7 @@
 //   (none)   the q4/f32 mat-vec against a streaming-read roofline (bench-kernels.ts); --gemm: the prefill GEMM
 //            against the old path and an FMA roofline (bench-gemm.ts)
 //   model    the whole model at any config: prefill, decode, roofline ratio, memory, paging (bench-model.ts)
+//   load     load time and peak CPU memory of a model loaded from stored records, at any config (bench-load.ts)
 //   paging   resident against paged experts on a small MoE (bench-paging.ts)
 //   storage  IndexedDB against OPFS read throughput in Chromium (bench-storage.ts)
 //   peers    TabScout against transformers.js on the same checkpoint, Chromium or --node (bench-peers.ts)
@@ -14,6 +15,8 @@ const fail = (e: unknown) => {
 const browserBenches: Record<string, string> = { storage: './bench-storage.ts', conversation: './bench-conversation.ts' };
 if (args[0] === 'model') {
   await (await import('./bench-model.ts')).main(args.slice(1)).then(() => process.exit(0), fail);
+} else if (args[0] === 'load') {
+  await (await import('./bench-load.ts')).main(args.slice(1)).then(() => process.exit(0), fail);
 } else if (args[0] === 'peers') {
   await (await import('./bench-peers.ts')).main(args.slice(1)).then(() => process.exit(0), fail);
 } else if (args[0] === 'paging') {

@@ -1,5 +1,5 @@
 // The figures of a tools/model-device.sh run, one block per model-bench row: node tools/model-device-summary.mjs OUT
-// (reads OUT/*.json written by `bench.mjs model --json`, and OUT/kernels-q4.txt).
+// (reads OUT/*.json written by `bench.mjs model --json` or `bench.mjs load --json`, and OUT/kernels-q4.txt).
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -14,6 +14,13 @@ for (const name of readdirSync(out).filter((n) => n.endsWith('.json')).sort()) {
     r = JSON.parse(text);
   } catch (e) {
     lines.push(`${name}: no report (${e instanceof Error ? e.message : e})`);
+    continue;
+  }
+  if (name.startsWith('load')) {
+    // a `bench.mjs load --json` report
+    lines.push(`== ${name}: ${r.adapter}; ${r.config}, ${r.layers} layers, ${r.records} records, ${gb(r.packageBytes)} GB (largest ${f(r.largestRecordBytes / 2 ** 20, 1)} MiB), written in ${f(r.writeMs / 1000, 1)} s; page cache dropped: ${r.pageCacheDropped}`);
+    lines.push(`   load ${f(r.loadMs / 1000, 2)} s = ${f(r.packageBytes / r.loadMs / 1e6)} GB/s (${Object.entries(r.loadPhases).map(([k, v]) => `${k} ${f(v, 0)}`).join(', ')} ms)`);
+    lines.push(`   peak resident memory ${gb(r.peakRssBytes)} GB (before ${gb(r.rssBeforeBytes)} GB; ArrayBuffers at most ${gb(r.peakArrayBufferBytes)} GB); GPU buffers ${gb(r.gpuBufferBytes)} GB; forward ${f(r.forward.ms, 1)} ms, finite ${r.forward.finite}`);
     continue;
   }
   lines.push(`== ${name}: ${r.adapter}; ${r.config}, ${r.layers} layers, ${r.weights}, prompt ${r.prompt}, tokens ${r.tokens}, context ${r.context ?? '-'}, routing ${r.routing}`);

@@ -4,7 +4,7 @@
 #   1. unpack Node, Dawn and the Vulkan loader;
 #   2. the model bench (`bench.mjs model --json`, docs/PERFORMANCE.md) on Scout's config, one row per step:
 #      decode (prompt 64, 32 tokens), the same with --kernel-profile, the q4 kernel bench, decode at 32K and 128K
-#      context, and experts paged through 16 GiB with sticky routing 0.8;
+#      context, and experts paged through 16 GiB with sticky routing 0.8; the load bench from stored records;
 #   3. summary.txt: the figures of every row (tools/model-device-summary.mjs) and what failed.
 # Every step has a time limit; a failed step is reported (exit code and its log's tail) and the next still runs;
 # nothing starts after MODEL_DEADLINE s (default 540) from the start. For a local try on a small machine:
@@ -44,7 +44,19 @@ kernels() {
   "$W/node" "$G/bench.mjs" ${MODEL_KERNEL_ARGS:---only q4} | tee "$OUT/kernels-q4.txt"
 }
 
-export -f unpack_gpu_tools setup model kernels
+# load-store: the load bench (`bench.mjs load --json`): a synthetic q4 package of Scout's config written to the
+# local disk, then loaded through the store's record stream in a fresh process; as many layers as the free disk
+# holds (Scout q4: 1.16 GB + 1.24 GB per layer), at most LOAD_LAYERS (default 48)
+load_store() {
+  local free layers
+  free=$(df -B1000000 --output=avail "$W" | tail -1)
+  layers=$(( (free - 4000) / 1240 - 1 ))
+  [ "$layers" -gt "${LOAD_LAYERS:-48}" ] && layers=${LOAD_LAYERS:-48}
+  echo "free disk next to $W: $free MB → $layers layers"
+  "$W/node" "$G/bench.mjs" load --config "$CONFIG" --layers "$layers" --dir "$W/load-package" --json > "$OUT/load-store.json"
+}
+
+export -f unpack_gpu_tools setup model kernels load_store
 export G W OUT
 export CONFIG=${MODEL_CONFIG:-$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
@@ -59,6 +71,7 @@ step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
 step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
 step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
 step kernels-q4 45 kernels
+step load-store 200 load_store
 kill "$SAMPLER" 2> /dev/null
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 "$W/node" tools/model-device-summary.mjs "$OUT" 2>&1 | tee -a "$SUMMARY"

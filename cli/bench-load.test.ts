@@ -1,0 +1,48 @@
+// The load bench in its quick form, through the CLI's exact contract: it writes a synthetic package, loads it in a
+// fresh process through the store's record stream, and reports sane figures; a second run reuses the package.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function bench(args: string[]) {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', './tools/wgsl-hook.mjs', 'cli/bench.ts', 'load', ...args, '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(run.status, 0, `bench failed:\n${run.stderr}`);
+  const lines = run.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+test('npm run bench -- load --quick writes a package, loads it from its records and reports memory and time', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'bench-load-'));
+  const dir = join(tmp, 'package');
+  try {
+    const r = bench(['--quick', '--dir', dir, '--keep']);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    assert.equal(r.layers, 4);
+    assert.equal(r.records, manifest.records.length);
+    assert.equal(readdirSync(join(dir, 'records')).length, r.records, 'one file per record');
+    assert.equal(r.packageBytes, manifest.records.reduce((s: number, x: { bytes: number }) => s + x.bytes, 0));
+    assert.ok(r.writeMs > 0 && r.loadMs > 0, `times ${r.writeMs}, ${r.loadMs}`);
+    assert.ok(r.loadPhases.records >= 0 && r.loadPhases.upload >= 0, JSON.stringify(r.loadPhases));
+    assert.ok(r.peakRssBytes >= r.rssBeforeBytes && r.rssBeforeBytes > 0, `rss ${r.rssBeforeBytes} → peak ${r.peakRssBytes}`);
+    assert.ok(r.gpuBufferBytes >= r.packageBytes, `every weight is on the GPU: ${r.gpuBufferBytes} of ${r.packageBytes}`);
+    assert.equal(r.forward.finite, true);
+    assert.ok(r.forward.argmax >= 0 && r.forward.argmax < 512);
+    const again = bench(['--quick', '--dir', dir]);
+    assert.equal(again.writeMs, null, 'the package is reused');
+    assert.equal(again.records, r.records);
+    assert.equal(again.forward.argmax, r.forward.argmax, 'same weights, same forward');
+    assert.throws(() => readFileSync(join(dir, 'manifest.json')), 'without --keep the package is removed');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
