@@ -22,6 +22,7 @@ import { linearBytes, weightBytes } from '../kernels/linear/linear.ts';
 import { writeSlot } from '../kernels/linear/pool.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, type RunState } from '../worker/model/llama4.ts';
+import { decodeTokens } from '../worker/model/decode.ts';
 import { destroyTextWeights, type MlpWeights, type TextWeights } from '../worker/model/weights.ts';
 import { ExpertPager, type ExpertSource } from '../worker/pager/pager.ts';
 import { slotsForBudget } from '../worker/model/memory-plan.ts';
@@ -339,30 +340,46 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
   route(o.prompt);
   const tp = performance.now();
   await model.forward(prompt, start, { defer: true });
-  let id = await sample();
+  const first = await sample();
   const prefillTokPerS = o.prompt / ((performance.now() - tp) / 1000);
-  const tokens = [id];
+  const tokens = [first];
   if (pager) await ctx.settleWrites();
   const statsBefore = pager ? { ...pager.stats } : null;
 
+  // decode as the app does (worker/model/decode.ts): token i's step is recorded before token i is read back; a
+  // step's wall time is from one token's arrival to the next
   const wall: number[] = [];
   let dispatches = 0, submits = 0;
+  let d0 = 0, s0 = 0;
   ctx.startProfile();
-  for (let i = 0; i < o.tokens; i++) {
-    route(1);
-    const d0 = ctx.dispatchCount, s0 = ctx.submitCount;
-    const ts = performance.now();
-    await model.forward(Uint32Array.of(id), start + o.prompt + i, { defer: true });
-    id = await sample();
-    wall.push(performance.now() - ts);
-    ctx.markProfile();
-    if (i >= WARMUP_STEPS) {
-      dispatches += ctx.dispatchCount - d0;
-      submits += ctx.submitCount - s0;
-    }
-    tokens.push(id);
-  }
+  route(1);
+  await model.forward(Uint32Array.of(first), start + o.prompt, { defer: true }); // the step of the prefill's token
+  let ts = performance.now();
+  await decodeTokens(model, {
+    startPos: start + o.prompt + 1,
+    count: o.tokens,
+    sampled: out,
+    sample: () => sampleToken(ctx, state.logits, 0, c.vocabSize, null, 0, out, greedy),
+    beforeStep: (i) => {
+      ctx.markProfile(); // a profiled step: one forward and the sampling of its token
+      if (i === WARMUP_STEPS) (d0 = ctx.dispatchCount), (s0 = ctx.submitCount);
+      route(1);
+    },
+    take: (t) => {
+      const now = performance.now();
+      wall.push(now - ts);
+      ts = now;
+      tokens.push(t);
+      return true;
+    },
+  });
+  ctx.markProfile();
+  // from step WARMUP_STEPS on: the steps and the samplings that follow them
+  const countedSteps = Math.max(1, o.tokens - 1 - WARMUP_STEPS);
+  dispatches = (ctx.dispatchCount - d0) / countedSteps;
+  submits = (ctx.submitCount - s0) / countedSteps;
   const gpu = (await ctx.endProfile()).steps.map((ns) => ns / 1e6);
+  let id = tokens[tokens.length - 1];
   // a breakdown by kernel: two more steps with every dispatch in a pass of its own
   let kernels: RunResult['kernels'] = [];
   if (o.kernelProfile) {
@@ -413,8 +430,8 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
       msPerTokenMedian: median(measured),
       gpuBusyMs: mean(busy),
       restMs: msPerToken - mean(busy),
-      dispatchesPerToken: dispatches / n,
-      submitsPerToken: submits / n,
+      dispatchesPerToken: dispatches,
+      submitsPerToken: submits,
     },
     bytesPerToken: { weights: weightBytesPerToken(weights, o.config), kv: mean(positions.map((p) => kvBytesAt(o.config, p))) },
     memory: memory(state, weights, ctx),

@@ -382,8 +382,11 @@ export class GpuContext {
     const staging = this.device.createBuffer({ size: Math.ceil(size / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.commandEncoder().copyBufferToBuffer(buffer, offset, staging, 0, staging.size);
     this.flush();
+    const written = this.pendingWriteBytes;
     await staging.mapAsync(GPUMapMode.READ);
-    this.pendingWriteBytes = 0; // everything submitted before has run: Dawn has let go of those writes' staging
+    // everything submitted before this read has run: Dawn has let go of those writes' staging (not of later ones:
+    // a decode step may be recorded while the read is on its way, decode.ts)
+    this.pendingWriteBytes = Math.max(0, this.pendingWriteBytes - written);
     const out = staging.getMappedRange().slice(0, size);
     staging.unmap();
     staging.destroy();

@@ -7,6 +7,7 @@ import type { GenerationResult, LoadOptions, SamplingOptions, TokenEvent } from 
 import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 import { parseConfig, type ModelConfig } from './model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, reusablePrefix, type EmbedOverride } from './model/llama4.ts';
+import { decodeTokens } from './model/decode.ts';
 import type { ModelFiles } from './model/safetensors.ts';
 import { destroyTextWeights, loadTextWeights, residentExperts, type TextWeights } from './model/weights.ts';
 import { engineTensors, type EngineTensor, type ReadProgress } from './model/engine-tensors.ts';
@@ -357,40 +358,50 @@ export class ModelSession {
     let reused = 0;
     try {
       ({ reused } = await this.prefill(p, { reuse: true, ...prefill }));
-      let pos = promptIds.length;
-      for (let i = 0; i < maxNew; i++) {
-        if (isCancelled()) {
-          stopReason = 'cancelled';
-          break;
-        }
-        sampleToken(this.ctx, this.model.state.logits, 0, c.vocabSize, options.ignoreEos ? this.banned : null, c.eosTokenIds.length, this.sampled, {
-          temperature: options.temperature,
-          topK: options.topK,
-          topP: options.topP,
-          u: random(),
-        });
-        const id = (await this.ctx.readU32(this.sampled, 0, 1))[0];
-        if (i === 0) firstTokenAt = performance.now();
-        if (!options.ignoreEos && c.eosTokenIds.includes(id)) {
-          stopReason = 'eos';
-          break;
-        }
-        ids.push(id);
-        onToken({ tokenId: id, text: decoder.push(id) });
-        if (i + 1 < maxNew) {
-          const held = this.cached;
+      // the cache's known conversation while a step is on its way (forget() until its token is known)
+      let held = this.cached;
+      await decodeTokens(this.model, {
+        startPos: promptIds.length,
+        count: maxNew,
+        sampled: this.sampled,
+        sample: () =>
+          sampleToken(this.ctx, this.model.state.logits, 0, c.vocabSize, options.ignoreEos ? this.banned : null, c.eosTokenIds.length, this.sampled, {
+            temperature: options.temperature,
+            topK: options.topK,
+            topP: options.topP,
+            u: random(),
+          }),
+        stop: () => {
+          const cancelled = isCancelled();
+          if (cancelled) stopReason = 'cancelled';
+          return cancelled;
+        },
+        beforeStep: () => {
+          held = this.cached;
           this.forget();
-          await this.model.forward(Uint32Array.of(id), pos++, { defer: true }); // sampling joins the last submission
-          held.ids.push(id);
-          held.imageKeys.push(null);
-          this.cached = held;
-        }
-      }
+        },
+        take: (id, i, stepped) => {
+          if (i === 0) firstTokenAt = performance.now();
+          if (!options.ignoreEos && c.eosTokenIds.includes(id)) {
+            stopReason = 'eos';
+            if (stepped) this.cached = held; // the end-of-turn token's own step is not part of the conversation
+            return false;
+          }
+          ids.push(id);
+          onToken({ tokenId: id, text: decoder.push(id) });
+          if (stepped) {
+            held.ids.push(id);
+            held.imageKeys.push(null);
+            this.cached = held;
+          }
+          return true;
+        },
+      });
     } catch (error) {
       this.forget();
       throw error;
     }
-    this.ctx.flush(); // a step deferred before a cancel or the end
+    this.ctx.flush(); // a step deferred before a cancel or an end of turn
     const rest = decoder.flush();
     if (rest) onToken({ tokenId: -1, text: rest });
     const end = performance.now();

@@ -65,6 +65,8 @@ export interface ForwardOptions {
    * go in the same submission: one command buffer per decode step
    */
   defer?: boolean;
+  /** the token ids are this GPU buffer's first ids.length u32 (a token sampled on the GPU, decode.ts), not `ids` */
+  idsFrom?: GPUBuffer;
 }
 
 /**
@@ -158,7 +160,7 @@ export class Llama4Text {
   submitEveryLayers = 8;
 
   constructor(
-    private ctx: GpuContext,
+    readonly ctx: GpuContext,
     readonly config: TextConfig,
     private weights: TextWeights,
     readonly state: RunState,
@@ -194,7 +196,8 @@ export class Llama4Text {
           const skip = Math.max(0, -e.row);
           return { source: e.source, sourceRow: e.sourceRow + skip, row: e.row + skip, count: Math.min(e.count - skip, n - (e.row + skip)) };
         });
-      await this.forwardPiece(ids.subarray(done, done + n), pos, options.logitRows ? options.logitRows.rowBase + done : -1, embeds);
+      if (options.idsFrom && n !== ids.length) throw new Error('ids taken from the GPU must fit in one piece');
+      await this.forwardPiece(ids.subarray(done, done + n), pos, options.logitRows ? options.logitRows.rowBase + done : -1, embeds, options.idsFrom);
       done += n;
     }
     if (!options.defer) ctx.flush();
@@ -208,11 +211,12 @@ export class Llama4Text {
   }
 
   /** One batch of tokens that stays inside one attention chunk. logitRow < 0: only the last token's logits. */
-  private async forwardPiece(ids: Uint32Array, startPos: number, logitRow: number, embeds: EmbedOverride[]): Promise<void> {
+  private async forwardPiece(ids: Uint32Array, startPos: number, logitRow: number, embeds: EmbedOverride[], idsFrom?: GPUBuffer): Promise<void> {
     const { ctx, config: c, weights: w, state: s } = this;
     const T = ids.length;
     ctx.flush(); // work recorded earlier reads the ids and rope table that these queue writes replace
-    ctx.write(s.ids, ids);
+    if (idsFrom) ctx.commandEncoder().copyBufferToBuffer(idsFrom, 0, s.ids, 0, T * 4);
+    else ctx.write(s.ids, ids);
     const positions = Array.from({ length: T }, (_, t) => startPos + t);
     ctx.write(s.ropeTable, ropeTable(this.invFreq, positions));
     if (c.attnTemperatureTuning) ctx.write(s.temperatures, attentionTemperatures(positions, c.floorScale, c.attnScale));
