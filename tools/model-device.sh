@@ -9,7 +9,7 @@
 # Every step has a time limit; a failed step is reported (exit code and its log's tail) and the next still runs;
 # nothing starts after MODEL_DEADLINE s (default 540) from the start. For a local try on a small machine:
 # MODEL_CONFIG (another config.json), MODEL_BENCH_ARGS (extra options for every model row, e.g. --layers 1),
-# MODEL_KERNEL_ARGS (default --only q4), MODEL_WORK, VK_DRIVER_FILES. Results in $OUT: <row>.json (the bench's
+# MODEL_KERNEL_ARGS (default --only q4), MODEL_ROWS (the rows to run, by name; default all), MODEL_WORK, VK_DRIVER_FILES. Results in $OUT: <row>.json (the bench's
 # report), <row>.log, kernels-q4.txt, summary.txt, nvidia-smi.txt, gpu-memory.csv (used MiB every 0.5 s).
 set -u
 OUT=${OUT:-/tmp/model-out}
@@ -65,13 +65,16 @@ step setup 40 setup || { note "setup failed: nothing else can run"; exit 1; }
 nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 500 > "$OUT/gpu-memory.csv" 2> /dev/null &
 SAMPLER=$!
 # the rows, most wanted first (the targets, then long context, then the diagnostics) (limits add up to the deadline; on the H200 each took 10–60 s in run A)
-step decode 75 model decode --prompt 64 --tokens 32
-step paged-sticky-0.8 110 model paged-sticky-0.8 --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20
-step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
-step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
-step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
-step kernels-q4 45 kernels
-step load-store 200 load_store
+wanted() { [ -z "${MODEL_ROWS:-}" ] || [[ " $MODEL_ROWS " == *" $1 "* ]]; }
+wanted decode && step decode 75 model decode --prompt 64 --tokens 32
+wanted load-store && step load-store 200 load_store
+wanted paged-sticky-0.8 && step paged-sticky-0.8 110 model paged-sticky-0.8 --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20
+wanted paged-sticky-0.5 && step paged-sticky-0.5 110 model paged-sticky-0.5 --expert-budget-gib 16 --routing sticky:0.5 --prompt 16 --tokens 12
+wanted paged-sticky-0.95 && step paged-sticky-0.95 110 model paged-sticky-0.95 --expert-budget-gib 16 --routing sticky:0.95 --prompt 16 --tokens 16
+wanted context-32k && step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
+wanted context-128k && step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
+wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
+wanted kernels-q4 && step kernels-q4 45 kernels
 kill "$SAMPLER" 2> /dev/null
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 "$W/node" tools/model-device-summary.mjs "$OUT" 2>&1 | tee -a "$SUMMARY"
