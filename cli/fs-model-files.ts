@@ -6,7 +6,11 @@ import type { ModelFiles } from '../worker/model/safetensors.ts';
 
 export class FsModelFiles implements ModelFiles {
   readonly label: string;
-  constructor(private dir: string) {
+  /**
+   * `readChunkBytes`: the largest single read. A range is read in pieces: one read(2) returns at most ~2 GiB on
+   * Linux, and Node refuses a larger length (a Scout-width embedding is 2.07 GB in bfloat16, 4.1 GB in f32).
+   */
+  constructor(private dir: string, private readChunkBytes = 256 * 1024 * 1024) {
     this.label = dir;
   }
 
@@ -41,8 +45,13 @@ export class FsModelFiles implements ModelFiles {
       const f = await open(join(this.dir, name), 'r');
       try {
         const out = new Uint8Array(end - begin);
-        const { bytesRead } = await f.read(out, 0, end - begin, begin);
-        return out.subarray(0, bytesRead);
+        let done = 0;
+        while (done < out.byteLength) {
+          const { bytesRead } = await f.read(out, done, Math.min(this.readChunkBytes, out.byteLength - done), begin + done);
+          if (bytesRead === 0) break; // the end of the file: a short range, which the caller reports
+          done += bytesRead;
+        }
+        return out.subarray(0, done);
       } finally {
         await f.close();
       }

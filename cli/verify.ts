@@ -11,6 +11,7 @@ import { FsModelFiles } from './fs-model-files.ts';
 import { Reference } from './reference.ts';
 import { compareLogits } from './parity.ts';
 import { ModelSession } from '../worker/session.ts';
+import { LoadTimings } from '../worker/load-timings.ts';
 import type { WeightFormat } from '../kernels/linear/weight-format.ts';
 import { imageKey } from '../worker/chat-input.ts';
 import { maxAbsDiff } from '../testing/gpu.ts';
@@ -29,6 +30,8 @@ interface CaseReport {
   top1_agreement: number | null;
   kl_mean: number | null;
   greedy_match: boolean | null;
+  /** the engine's greedy tokens (where the reference has generated_ids) */
+  greedy_ids?: number[];
   pixel_values_max_abs_diff?: number;
   pixel_values_mean_abs_diff?: number;
   /** max |Δ| of the vision adapter's output and of the projected features, per tile as HF computes them */
@@ -67,7 +70,20 @@ async function main(): Promise<number> {
   const longest = Math.max(...reference.cases.map((c) => (reference.has(`${c.name}.input_ids`) ? reference.shape(`${c.name}.input_ids`)[0] : 0)));
   const genLongest = Math.max(0, ...reference.cases.map((c) => (reference.has(`${c.name}.generated_ids`) ? reference.shape(`${c.name}.generated_ids`)[0] : 0)));
   const expertSlots = values['expert-slots'] !== undefined ? Number(values['expert-slots']) : undefined;
-  const session = await ModelSession.load(ctx, files, { weights, contextLength: longest + genLongest + 1, expertSlots });
+  // a large checkpoint (Scout width: ~22 GB) reports its loading every 10 % (to stderr with --json)
+  const loadStart = performance.now();
+  const timings = new LoadTimings();
+  const seconds = () => ((performance.now() - loadStart) / 1000).toFixed(1);
+  let nextTenth = 1;
+  const onProgress = (loaded: number, total: number) => {
+    if (total < 2 ** 30 || loaded < (nextTenth * total) / 10) return;
+    log(`  loading: ${Math.floor((loaded / total) * 100)} % of ${(total / 1e9).toFixed(2)} GB read, ${seconds()} s`);
+    nextTenth = Math.floor((loaded / total) * 10) + 1;
+  };
+  const session = await ModelSession.load(ctx, files, { weights, contextLength: longest + genLongest + 1, expertSlots, onProgress, timings });
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  const phases = Object.fromEntries(Object.entries(timings.ms).map(([k, ms]) => [k, Math.round(ms) / 1000]));
+  log(`loaded in ${loadSeconds.toFixed(1)} s: ${(session.weights.gpuBytes / 1e9).toFixed(2)} GB of ${weights} text weights on the GPU; phases (s) ${JSON.stringify(phases)}`);
   const vocab = session.config.text.vocabSize;
   const tag = weights === 'q4' ? '.q4' : '';
   const reports: CaseReport[] = [];
@@ -129,6 +145,7 @@ async function main(): Promise<number> {
       const expected = reference.ids(`${c.name}${tag}.generated_ids`);
       const result = await session.generate(refIds, { maxNewTokens: expected.length, temperature: 0, topK: 0, topP: 1, seed: 0, ignoreEos: true }, () => {}, () => false, { images, reuse: false });
       r.greedy_match = result.tokenIds.length === expected.length && result.tokenIds.every((v, i) => v === expected[i]);
+      r.greedy_ids = [...result.tokenIds];
       if (!r.greedy_match) log(`  ${c.name}: greedy ${JSON.stringify(result.tokenIds)}\n  expected ${JSON.stringify(expected)}`);
     }
     reports.push(r);
@@ -146,7 +163,7 @@ async function main(): Promise<number> {
   const p = session.model.pager?.stats;
   const pager = p ? { hits: p.hits, misses: p.misses, prefetch_accuracy: p.prefetchAccuracy, bytes_read: p.bytesRead } : null;
   if (pager) log(`pager: ${JSON.stringify(pager)}`);
-  const summary = { model: values.model, weights, adapter: adapterName, expert_slots: expertSlots ?? null, cases: reports, pass, ...(pager ? { pager } : {}) };
+  const summary = { model: values.model, weights, adapter: adapterName, expert_slots: expertSlots ?? null, load_s: loadSeconds, load_phases_s: phases, cases: reports, pass, ...(pager ? { pager } : {}) };
   session.destroy();
   if (values.json) console.log(JSON.stringify(summary));
   else log(pass ? 'PASS' : 'FAIL');

@@ -96,6 +96,9 @@ export function paramsStruct(fields: readonly UniformField[]): string {
   return `struct Params {\n${members.join('\n')}\n}\n@group(0) @binding(0) var<uniform> P: Params;\n`;
 }
 
+/** queue.writeBuffer calls are at most this large (GpuContext.write splits larger writes) */
+export const WRITE_CHUNK_BYTES = 256 * 1024 * 1024;
+
 export class GpuContext {
   readonly device: GPUDevice;
   /** the largest storage binding we allow ourselves (never over 128 MiB, see design decision 3) */
@@ -120,8 +123,12 @@ export class GpuContext {
   pendingWriteBytes = 0;
   peakPendingWriteBytes = 0;
 
-  constructor(device: GPUDevice, options: { maxBindingBytes?: number; cpuKernels?: boolean } = {}) {
+  /** the largest single queue.writeBuffer: larger writes go in pieces (a multiple of 4) */
+  readonly writeChunkBytes: number;
+
+  constructor(device: GPUDevice, options: { maxBindingBytes?: number; cpuKernels?: boolean; writeChunkBytes?: number } = {}) {
     this.cpuKernels = options.cpuKernels ?? false;
+    this.writeChunkBytes = Math.max(4, Math.floor((options.writeChunkBytes ?? WRITE_CHUNK_BYTES) / 4) * 4);
     this.device = device;
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     // segments are sized by the device's own limit (requested explicitly, design decision 3): 128 MiB where that is
@@ -181,12 +188,17 @@ export class GpuContext {
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     this.pendingWriteBytes += bytes.byteLength;
     this.peakPendingWriteBytes = Math.max(this.peakPendingWriteBytes, this.pendingWriteBytes);
-    if (bytes.byteLength % 4 === 0) {
-      this.device.queue.writeBuffer(buffer, offset, bytes);
-    } else {
-      const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
-      padded.set(bytes);
-      this.device.queue.writeBuffer(buffer, offset, padded);
+    // in pieces: Dawn stages each writeBuffer in one allocation of its size, and a segment of a Scout-width f32
+    // weight is up to the binding limit (GiBs)
+    for (let at = 0; at < bytes.byteLength; at += this.writeChunkBytes) {
+      const piece = bytes.subarray(at, Math.min(at + this.writeChunkBytes, bytes.byteLength));
+      if (piece.byteLength % 4 === 0) {
+        this.device.queue.writeBuffer(buffer, offset + at, piece);
+      } else {
+        const padded = new Uint8Array(Math.ceil(piece.byteLength / 4) * 4);
+        padded.set(piece);
+        this.device.queue.writeBuffer(buffer, offset + at, padded);
+      }
     }
   }
 

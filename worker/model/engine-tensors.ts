@@ -86,10 +86,24 @@ export class CheckpointReader {
   }
 }
 
-/** [inDim, outDim] (x @ W) → [outDim, inDim] rows. */
-function transpose(w: Float32Array, inDim: number, outDim: number): Float32Array {
+/**
+ * [inDim, outDim] (x @ W) → [outDim, inDim] rows, in tiles of 64 × 64 so that reads and writes both stay within a
+ * few cache lines and pages (a row-by-row transpose writes with a stride of inDim floats: ~10x slower on a
+ * Scout-width expert, [5120, 16384], of which a Scout-width checkpoint has 128 per 4 layers).
+ */
+export function transpose(w: Float32Array, inDim: number, outDim: number): Float32Array {
   const out = new Float32Array(w.length);
-  for (let i = 0; i < inDim; i++) for (let o = 0; o < outDim; o++) out[o * inDim + i] = w[i * outDim + o];
+  const T = 64;
+  for (let i0 = 0; i0 < inDim; i0 += T) {
+    const i1 = Math.min(i0 + T, inDim);
+    for (let o0 = 0; o0 < outDim; o0 += T) {
+      const o1 = Math.min(o0 + T, outDim);
+      for (let i = i0; i < i1; i++) {
+        const src = i * outDim;
+        for (let o = o0; o < o1; o++) out[o * inDim + i] = w[src + o];
+      }
+    }
+  }
   return out;
 }
 

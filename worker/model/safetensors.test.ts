@@ -7,6 +7,7 @@ import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { EngineError } from '../../protocol/errors.ts';
 import { encodeSafetensors, fixturesDir, readSafetensorsFile, removeDir, tempModelCopy } from '../../testing/fixtures.ts';
 import { parseHeader, readCheckpointIndex, readSafetensorsHeader, toF32 } from './safetensors.ts';
+import { bf16BitsToF32 } from '../../kernels/f16.ts';
 
 const scoutDir = join(fixturesDir(), 'tiny-scout', 'model');
 const maverickDir = join(fixturesDir(), 'tiny-maverick', 'model');
@@ -170,4 +171,31 @@ test('encodeSafetensors (test helper) round-trips through the engine reader', as
   const [ta, tb] = await readSafetensorsHeader(files, 'model.safetensors');
   assert.deepEqual(toF32(await files.range(ta.file, ta.begin, ta.end), ta.dtype), a);
   assert.deepEqual([...toF32(await files.range(tb.file, tb.begin, tb.end), tb.dtype)], [1, 2]);
+});
+
+test('toF32: BF16 agrees with bf16BitsToF32 on every one of the 65536 bit patterns', () => {
+  const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+  const out = toF32(new Uint8Array(all.buffer), 'BF16');
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < 65536; i++) {
+    const want = bf16BitsToF32(i);
+    if (Number.isNaN(want)) assert.equal(bits[i], i << 16 >>> 0, `NaN pattern ${i.toString(16)} keeps its bits`);
+    else assert.ok(Object.is(out[i], want), `bf16 0x${i.toString(16)}: ${out[i]} vs ${want}`);
+  }
+});
+
+test('FsModelFiles.range reads a range in pieces (as a multi-GB tensor is) and stops at the end of the file', async () => {
+  const dir = tempModelCopy('tiny-scout');
+  try {
+    const file = join(dir, 'model.safetensors');
+    const whole = readFileSync(file);
+    const files = new FsModelFiles(dir, 1000); // pieces of 1000 bytes
+    const got = await files.range('model.safetensors', 123, 123 + 5432);
+    assert.deepEqual(Buffer.from(got), whole.subarray(123, 123 + 5432));
+    const tail = await files.range('model.safetensors', whole.length - 2500, whole.length + 700);
+    assert.equal(tail.byteLength, 2500, 'a range past the end is cut at the end');
+    assert.deepEqual(Buffer.from(tail), whole.subarray(whole.length - 2500));
+  } finally {
+    removeDir(dir);
+  }
 });

@@ -1,7 +1,7 @@
 // safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then data.
 // Tensors are read one at a time through a ModelFiles source (HTTP Range, files), never a whole file at once.
 import { EngineError } from '../../protocol/errors.ts';
-import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/f16.ts';
+import { f16BitsToF32 } from '../../kernels/f16.ts';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8';
 
@@ -68,11 +68,19 @@ export function toF32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array 
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
   const n = bytes.byteLength / BYTES[dtype];
   if (dtype === 'F32') return new Float32Array(aligned.buffer, aligned.byteOffset, n).slice();
-  if (dtype === 'F16' || dtype === 'BF16') {
+  if (dtype === 'BF16') {
+    // bfloat16 is the top half of an f32: a shift per value (~5x faster than decoding each one; a Scout-width
+    // checkpoint is ~11 G values)
     const u16 = new Uint16Array(aligned.buffer, aligned.byteOffset, n);
     const out = new Float32Array(n);
-    const conv = dtype === 'F16' ? f16BitsToF32 : bf16BitsToF32;
-    for (let i = 0; i < n; i++) out[i] = conv(u16[i]);
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) bits[i] = u16[i] << 16;
+    return out;
+  }
+  if (dtype === 'F16') {
+    const u16 = new Uint16Array(aligned.buffer, aligned.byteOffset, n);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = f16BitsToF32(u16[i]);
     return out;
   }
   throw new EngineError('bad-model', `cannot read a ${dtype} tensor as floating point`);
