@@ -3,8 +3,8 @@
 // Load time and peak CPU memory of a model loaded from stored records, at any config (issue 8: a 60 GB Scout must
 // load without holding its weights in memory). Writes a synthetic q4 weight package for the config into DIR (the
 // layout of `npm run convert`: manifest.json + one record file per record; random nibbles, small f16 scales, norms
-// of 1), then loads it in a FRESH Node process through loadSessionFromPackage — the record stream the store uses
-// (records read, SHA-256-checked and uploaded piece by piece, experts one record per (layer, expert)) — and reports:
+// of 1), then loads it in a FRESH Node process the way loadSessionFromPackage does — the record stream the store
+// uses (records read, SHA-256-checked and uploaded piece by piece, experts one record per (layer, expert)) — and reports:
 // load time and its phases, the process's peak resident memory (VmHWM) and peak ArrayBuffer memory sampled every
 // 20 ms, GPU memory (buffers created), and one forward pass (finite logits). Identical records share one payload
 // (hashed once), so writing costs little more than the disk. --quick: the tiny fixture config, for CI.
@@ -19,9 +19,12 @@ import { parseConfig } from '../worker/model/config.ts';
 import { FORMAT_VERSION, MAX_RECORD_BYTES, MODEL_TEXT_FILES, type Manifest, type PartEntry } from '../worker/store/format.ts';
 import { planRecords, recordEntry, tensorLayout } from '../worker/store/layout.ts';
 import { recordFileBytes, recordFileName } from '../worker/store/package.ts';
-import { loadSessionFromPackage } from '../worker/store/session.ts';
+import { openPackageAhead } from '../worker/store/package.ts';
+import { storeTensors } from '../worker/store/reader.ts';
+import { destroyTextWeights, loadTextWeights, residentExperts } from '../worker/model/weights.ts';
+import { createRunState, destroyRunState, Llama4Text } from '../worker/model/llama4.ts';
 import { LoadTimings } from '../worker/load-timings.ts';
-import { GpuBufferMeter } from '../testing/browser/peers-engines.ts';
+import { GpuBufferMeter } from '../testing/browser/gpu-buffer-meter.ts';
 import { configJson } from './bench-model.ts';
 import { FsModelFiles } from './fs-model-files.ts';
 import { createNodeGpu } from './node-gpu.ts';
@@ -142,36 +145,35 @@ function procStatusBytes(field: 'VmHWM' | 'VmRSS'): number {
   return Number(m[1]) * 1024;
 }
 
-/** The measured half, in its own process so that its peak memory is the load's alone. */
+/**
+ * The measured half, in its own process so that its peak memory is the load's alone. The weights take the path of
+ * loadSessionFromPackage (records read and checked ahead, storeTensors in pieces, loadTextWeights) without the
+ * tokenizer and session around it (the tokenizer library does not travel to the GPU machine).
+ */
 async function measureLoad(dir: string): Promise<Omit<LoadReport, 'config' | 'layers' | 'writeMs' | 'pageCacheDropped'>> {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   const rssBeforeBytes = procStatusBytes('VmRSS');
   let peakArrayBufferBytes = 0;
   const sampler = setInterval(() => (peakArrayBufferBytes = Math.max(peakArrayBufferBytes, process.memoryUsage().arrayBuffers)), 20);
   const meter = new GpuBufferMeter();
-  let adapter = '';
   const timings = new LoadTimings();
   const t0 = performance.now();
-  const session = await loadSessionFromPackage(
-    async () => {
-      const gpu = await createNodeGpu();
-      meter.install(gpu.ctx.device);
-      adapter = gpu.adapterName;
-      return gpu.ctx;
-    },
-    new FsModelFiles(dir),
-    { contextLength: 64, vision: false, timings },
-  );
-  await session.ctx.device.queue.onSubmittedWorkDone();
+  const { manifest, read } = await openPackageAhead(new FsModelFiles(dir), timings);
+  const gpu = await timings.time('device', () => createNodeGpu());
+  const ctx = gpu.ctx;
+  meter.install(ctx.device);
+  const config = parseConfig(JSON.parse(manifest.files['config.json']));
+  const c = config.text;
+  const weights = await loadTextWeights(ctx, config, storeTensors(manifest, read, undefined, undefined, { pieces: true }), residentExperts(c.numExperts, ctx), timings);
+  const state = createRunState(ctx, c, 64);
+  await ctx.device.queue.onSubmittedWorkDone();
   const loadMs = performance.now() - t0;
   clearInterval(sampler);
   const peakRssBytes = procStatusBytes('VmHWM');
-  const ids = [1, 2, 3, 4, 5, 6, 7, 8];
+  const ids = Uint32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
   const f0 = performance.now();
-  const logits = await session.logitsFor(ids);
+  await new Llama4Text(ctx, c, weights, state).forward(ids, 0);
+  const last = await ctx.readF32(state.logits, 0, c.vocabSize);
   const ms = performance.now() - f0;
-  const vocab = session.config.text.vocabSize;
-  const last = logits.subarray((ids.length - 1) * vocab, ids.length * vocab);
   let argmax = 0;
   for (let i = 1; i < last.length; i++) if (last[i] > last[argmax]) argmax = i;
   const report = {
@@ -184,10 +186,11 @@ async function measureLoad(dir: string): Promise<Omit<LoadReport, 'config' | 'la
     peakArrayBufferBytes,
     largestRecordBytes: Math.max(...manifest.records.map((r) => r.bytes)),
     gpuBufferBytes: meter.peak,
-    adapter,
-    forward: { tokens: ids.length, ms, finite: logits.every(Number.isFinite), argmax },
+    adapter: gpu.adapterName,
+    forward: { tokens: ids.length, ms, finite: last.every(Number.isFinite), argmax },
   };
-  session.destroy();
+  destroyRunState(state);
+  destroyTextWeights(weights);
   return report;
 }
 

@@ -12,6 +12,8 @@ import type { ModelFiles } from '../../worker/model/safetensors.ts';
 import { ModelSession } from '../../worker/session.ts';
 import { loadSessionFromPackage } from '../../worker/store/session.ts';
 import { LoadTimings } from '../../worker/load-timings.ts';
+import { GpuBufferMeter } from './gpu-buffer-meter.ts';
+export { GpuBufferMeter };
 
 export interface PeersPlan {
   /** the timed work: prompt ids and how many tokens to generate */
@@ -91,46 +93,6 @@ function summarize(report: EngineReport, plan: PeersPlan): void {
 const message = (e: unknown) => (e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e));
 
 /** Counts the bytes of live GPU buffers (a wrapper on createBuffer/destroy); `peak` since the last reset. */
-export class GpuBufferMeter {
-  private live = 0;
-  private peakBytes = 0;
-  private sizes = new WeakMap<GPUBuffer, number>();
-
-  /** Wraps createBuffer of one device, or of every device when given GPUDevice.prototype (before any is made). */
-  install(target: { createBuffer(d: GPUBufferDescriptor): GPUBuffer }): void {
-    const create = target.createBuffer;
-    const meter = this;
-    target.createBuffer = function (this: GPUDevice, descriptor: GPUBufferDescriptor): GPUBuffer {
-      const buffer = create.call(this, descriptor);
-      meter.add(buffer, descriptor.size);
-      return buffer;
-    };
-  }
-
-  private add(buffer: GPUBuffer, size: number): void {
-    this.sizes.set(buffer, size);
-    this.live += size;
-    this.peakBytes = Math.max(this.peakBytes, this.live);
-    const destroy = buffer.destroy;
-    buffer.destroy = () => {
-      const s = this.sizes.get(buffer);
-      if (s !== undefined) {
-        this.live -= s;
-        this.sizes.delete(buffer);
-      }
-      destroy.call(buffer);
-    };
-  }
-
-  /** Starts a new peak from the bytes live now (buffers of an engine disposed before are gone). */
-  reset(): void {
-    this.peakBytes = this.live;
-  }
-
-  get peak(): number {
-    return this.peakBytes;
-  }
-}
 
 export interface TabScoutSetup {
   /** the GPU context (device creation counts as load time) */

@@ -4,6 +4,7 @@ import { EngineError } from '../../protocol/errors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 import { timed, timedBusy, type LoadTimings } from '../load-timings.ts';
 import { decodeRecordHeader, encodeRecordHeader, FORMAT_VERSION, parseManifest, RECORD_HEADER_BYTES, sha256Hex, type Manifest, type RecordEntry } from './format.ts';
+import { readAhead } from './read-ahead.ts';
 
 export function recordFileName(key: string): string {
   return `records/${key}.bin`;
@@ -42,4 +43,12 @@ export async function openPackage(files: ModelFiles, timings?: LoadTimings): Pro
       return payload;
     },
   };
+}
+
+/** A package whose text records are read and checked ahead of their use, starting now (read-ahead.ts). */
+export async function openPackageAhead(files: ModelFiles, timings?: LoadTimings): Promise<{ manifest: Manifest; read: (entry: RecordEntry) => Promise<Uint8Array> }> {
+  const { manifest, read } = await openPackage(files, timings);
+  const ahead = readAhead(manifest.records.filter((r) => !r.chunk), read);
+  ahead.start();
+  return { manifest, read: ahead.read };
 }

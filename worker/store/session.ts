@@ -9,9 +9,8 @@ import type { ReadProgress } from '../model/engine-tensors.ts';
 import type { ModelFiles } from '../model/safetensors.ts';
 import { ModelSession } from '../session.ts';
 import type { Manifest, RecordEntry } from './format.ts';
-import { openPackage } from './package.ts';
+import { openPackageAhead } from './package.ts';
 import { hasVision, storeTensors } from './reader.ts';
-import { readAhead } from './read-ahead.ts';
 import { timed, type LoadTimings } from '../load-timings.ts';
 
 export { hasVision };
@@ -76,9 +75,7 @@ export async function loadSessionFromStore(ctx: GpuContext, store: WeightStore, 
  * it is called once the first records are being read, so that starting the device and reading overlap.
  */
 export async function loadSessionFromPackage(gpu: GpuContext | (() => Promise<GpuContext>), files: ModelFiles, options: StoreLoadOptions = {}, onProgress?: ReadProgress): Promise<ModelSession> {
-  const { manifest, read } = await openPackage(files, options.timings);
-  const ahead = readAhead(manifest.records.filter((r) => !r.chunk), read);
-  ahead.start();
+  const { manifest, read } = await openPackageAhead(files, options.timings);
   const ctx = typeof gpu === 'function' ? await timed(options.timings, 'device', gpu) : gpu;
-  return sessionFrom(ctx, manifest, ahead.read, options, onProgress);
+  return sessionFrom(ctx, manifest, read, options, onProgress);
 }
