@@ -91,9 +91,9 @@ fi
 if [ -s "$FX/reference/tensors.safetensors" ] && ls "$FX/model/"*.safetensors > /dev/null 2>&1; then
   # side by side: each is one Node thread reading, decoding, transposing (q4: quantizing) and uploading; GPU memory
   # ~44 GB (f32) + ~6 GB (q4)
-  ( run verify-q4 240 verify q4 ) &
+  ( run verify-q4 330 verify q4 ) &
   Q4=$!
-  run verify-f32 240 verify f32
+  run verify-f32 330 verify f32
   wait $Q4
 else
   note "skipped verify: no checkpoint or references (see logs.txt)"
