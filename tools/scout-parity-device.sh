@@ -20,7 +20,11 @@ OUT=${OUT:-/tmp/parity-out}
 mkdir -p "$OUT"
 R=$OUT
 G=${PARITY_GPU_DIR:-$PWD/.gpu-parity}
-W=${PARITY_WORK:-/tmp/parity-work}
+# the work folder: /tmp, or the repository's parent folder where /tmp has less than the checkpoint needs (~24 GB)
+avail_gb() { mkdir -p "$1" && df -Pk "$1" | awk 'NR == 2 {print int($4 / 1048576)}'; }
+if [ -n "${PARITY_WORK:-}" ]; then W=$PARITY_WORK
+elif [ -n "${PARITY_SMALL:-}" ] || [ "$(avail_gb /tmp/parity-work)" -ge 30 ]; then W=/tmp/parity-work
+else W=$(dirname "$PWD")/parity-work; fi
 L=$W/logs
 mkdir -p "$W" "$L"
 SUMMARY=$R/summary.txt
@@ -62,6 +66,7 @@ verify() {
 
 export -f unpack_gpu_tools setup make_checkpoint verify
 export G W R FX PY
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 # nothing can be fetched there: no hub look-ups
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
 
 # run NAME LIMIT CMD...: a step whose log is kept in $L and appended to $OUT/logs.txt when it ends
