@@ -13,7 +13,7 @@
 # steps and the figures), verify-f32.json / verify-q4.json (verify's report: max_abs_diff, greedy_match, greedy_ids,
 # load_s and its phases), reference-cases.json (what Hugging Face generated), logs.txt (every step's log, appended as
 # each ends), memory.csv (GPU and host memory used every 2 s), nvidia-smi.txt.
-# A local try on a CPU (SwiftShader): PARITY_SMALL=1 (hidden 256, vocab 2048, torch on the CPU), PARITY_PYTHON,
+# A local try on a CPU (SwiftShader): PARITY_SMALL=1 (hidden 256, vocab 2048 or PARITY_SMALL_VOCAB, torch on the CPU), PARITY_PYTHON,
 # PARITY_WORK, VK_DRIVER_FILES, and shims for dpkg / ldconfig / nvidia-smi.
 set -u
 OUT=${OUT:-/tmp/parity-out}
@@ -52,7 +52,7 @@ make_checkpoint() {
   set -e
   rm -rf "$W/fx"
   if [ -n "${PARITY_SMALL:-}" ]; then
-    "$PY" tools/scout_parity.py "$G/make_tiny_llama4.py" "$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json" "$W/fx" --device cpu --small
+    "$PY" tools/scout_parity.py "$G/make_tiny_llama4.py" "$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json" "$W/fx" --device cpu --small ${PARITY_SMALL_VOCAB:+--vocab "$PARITY_SMALL_VOCAB"}
   else
     "$PY" tools/scout_parity.py "$G/make_tiny_llama4.py" "$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json" "$W/fx" --device cuda
   fi

@@ -16,7 +16,7 @@ make() does everything in float32 on the CPU (42 GB, a deep copy for q4, several
     quantized in place for the q4 references (no second copy of the model).
 TF32 stays off (set by FIXTURE_SCRIPT): float32 matmuls on the GPU are float32, as on the CPU.
 --small: the same code path on a scaled-down config (hidden 256, 8/2 heads of 32, 16 experts of FFN 512, vocab
-2048), for a try on a CPU. Prints a time stamp per step.
+2048, or --vocab N, e.g. Scout's 202048), for a try on a CPU. Prints a time stamp per step.
 """
 import argparse, importlib.util, json, os, sys, time
 
@@ -27,7 +27,7 @@ def log(msg):
     print(f"[{time.time() - T0:7.1f} s] {msg}", flush=True)
 
 
-def definition(scout_config, small):
+def definition(scout_config, small, vocab_override=None):
     """The fixture definition (make_tiny_llama4.py's FIXTURES format) of the Scout-width checkpoint."""
     t = json.load(open(scout_config))["text_config"]
     rope = dict(t.get("rope_parameters") or dict(t["rope_scaling"], rope_theta=t["rope_theta"]))
@@ -47,6 +47,8 @@ def definition(scout_config, small):
         text.update(hidden_size=256, intermediate_size=512, intermediate_size_mlp=1024, num_attention_heads=8,
                     num_key_value_heads=2, head_dim=32, initializer_range=0.08)
         vocab = 2048
+    if vocab_override:
+        vocab = vocab_override
     # the tiny fixtures' vision tower (the parity run is about the text model); its projector feeds hidden_size
     vision = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128, image_size=112,
                   patch_size=14, pixel_shuffle_ratio=0.5, projector_input_dim=64, projector_output_dim=64,
@@ -67,11 +69,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("fixture_script"); ap.add_argument("scout_config"); ap.add_argument("out")
     ap.add_argument("--device", default="cuda"); ap.add_argument("--small", action="store_true")
+    ap.add_argument("--vocab", type=int, help="rows of the padded vocabulary (default: Scout's; 2048 with --small)")
     ap.add_argument("--name", default="scout-width")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     extra = os.path.join(a.out, f"{a.name}.json")
-    json.dump({a.name: definition(a.scout_config, a.small)}, open(extra, "w"), indent=1)
+    json.dump({a.name: definition(a.scout_config, a.small, a.vocab)}, open(extra, "w"), indent=1)
     mt = load_fixture_script(a.fixture_script, extra)
     torch = mt.torch
     spec = mt.FIXTURES[a.name]  # as the fixture script read it back
