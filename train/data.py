@@ -9,7 +9,7 @@
 """
 import gzip, json, math, os, random, re
 import torch
-from render import render, render_crop, transcript
+from render import render, render_crop, render_lines, render_word, transcript
 
 DATA = os.environ.get("TRAIN_DATA", os.path.join(os.path.dirname(__file__), "..", ".train-tabscout", "data"))
 EVAL_SEED_OFFSET = 10_000_019  # held-out eval items use seeds from here on; training seeds stay below
@@ -97,8 +97,47 @@ def arithmetic(S, rng):
     else:
         b = rng.randint(1, 12); r = rng.randint(0, 12); a = b * r
         sym, word = "/", "divided by"
+    if (a, "*" if sym == "×" else sym, b) in EVAL_ARITH:
+        return arith2(S, rng)
     q = _q(rng, f"What is {a} {sym} {b}?", f"What is {a} {word} {b}?", f"{a} {sym} {b} = ?", f"Calculate {a} {sym} {b}.",
            f"How much is {a} {word} {b}?", f"{a}{sym}{b}")
+    return q, f"{a} {sym} {b} = {r}."
+
+
+def _eval_arith(path=os.path.join(os.path.dirname(__file__), "..", "evals", "arithmetic.jsonl")):
+    """(a, op, b) of the held-out arithmetic eval: never generated for training."""
+    out = set()
+    if os.path.exists(path):
+        for line in open(path, encoding="utf-8"):
+            m = re.search(r"(\d+) ([-+*×x/]|plus|minus|times) (\d+)", json.loads(line)["messages"][-1]["content"])
+            if m:
+                out.add((int(m.group(1)), {"plus": "+", "minus": "-", "times": "*", "x": "*", "×": "*"}.get(m.group(2), m.group(2)),
+                         int(m.group(3))))
+    return out
+
+
+EVAL_ARITH = _eval_arith()
+
+
+def arith2(S, rng):
+    """The 2-digit drill (the held-out eval's kinds, never its items): a + b and a - b (a >= b) with 10 <= a, b <= 99,
+    and a * d with a 2-digit a and a 1-digit d, in the eval's phrasings and others; the reply states the equation."""
+    while True:
+        op = rng.choice("+-*")
+        a, b = rng.randint(10, 99), rng.randint(10, 99)
+        if op == "-":
+            a, b = max(a, b), min(a, b)
+        if op == "*":
+            b = rng.randint(2, 9)
+        if (a, op, b) not in EVAL_ARITH:
+            break
+    r = {"+": a + b, "-": a - b, "*": a * b}[op]
+    if op == "*" and rng.random() < 0.2:
+        a, b = b, a  # d * a as well
+    sym = "×" if op == "*" and rng.random() < 0.15 else op
+    word = {"+": "plus", "-": "minus", "*": "times"}[op]
+    q = _q(rng, f"What is {a} {sym} {b}?", f"Calculate {a} {sym} {b}.", f"How much is {a} {sym} {b}?", f"What is {a} {word} {b}?",
+           f"{a} {sym} {b} = ?", f"{a}{sym}{b}")
     return q, f"{a} {sym} {b} = {r}."
 
 
@@ -191,6 +230,7 @@ def spell_count(S, rng):
 
 TEXT_TASKS = [(capital, 3), (element, 1), (animal, 0.5), (arithmetic, 4), (conversion, 1), (define, 3), (synonym, 1),
               (story, 1.5), (smalltalk, 0.5), (spell_count, 0.5)]
+ARITH_EXTRA = float(os.environ.get("ARITH_EXTRA", "0"))  # weight of the 2-digit drill in the chat mix (train.py --arith)
 
 SYSTEMS = ["You are a helpful assistant.", "You are TabScout, a helpful assistant in the browser.", "Answer briefly.",
            "You are a friendly assistant. Keep answers short."]
@@ -211,8 +251,9 @@ def text_chat(S, rng):
     msgs = []
     if rng.random() < 0.3:
         msgs.append({"role": "system", "content": rng.choice(SYSTEMS)})
+    tasks = TEXT_TASKS + [(arith2, ARITH_EXTRA)] if ARITH_EXTRA else TEXT_TASKS
     for _ in range(1 if rng.random() < 0.7 else rng.randint(2, 3)):
-        q, a = pick(rng, TEXT_TASKS)(S, rng)
+        q, a = pick(rng, tasks)(S, rng)
         msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
     return msgs
 
@@ -224,9 +265,15 @@ READ_PROMPTS = ["Transcribe the text in this screenshot.", "What does this scree
 CROP_PROMPTS = READ_PROMPTS + ["What does it say?", "Read this.", "What is written here?"]
 
 
-def crop_chat(S, rng):
-    """(messages, PIL image): one tile with one or two lines of large text; the reply is that text."""
-    img, lines = render_crop(rng, S.fonts, S.easy)
+def crop_chat(S, rng, level=1):
+    """(messages, PIL image): one tile of text to read; the reply is that text. level 0: one short string in very
+    large type; 1: one or two lines of large text; 2: three to seven lines of window-sized text."""
+    if level == 0:
+        img, lines = render_word(rng, S.fonts, S.easy)
+    elif level == 1:
+        img, lines = render_crop(rng, S.fonts, S.easy)
+    else:
+        img, lines = render_lines(rng, S.fonts, S.easy, S.sentences)
     img.info["crop"] = True  # PackedStream marks its reply tokens as a crop's (the training log splits the loss)
     msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": rng.choice(CROP_PROMPTS)}]},
             {"role": "assistant", "content": "\n".join(lines)}]
@@ -237,7 +284,7 @@ def image_chat(S, rng, crop_share=0.0):
     """(messages, PIL image): a rendered window and a question whose answer must be read from it; with probability
     crop_share a single-tile crop of large text instead (the start of the screenshot curriculum)."""
     if crop_share and rng.random() < crop_share:
-        return crop_chat(S, rng)
+        return crop_chat(S, rng, rng.choice((0, 1, 1, 2, 2)))
     img, info = render(rng, S.fonts, S.easy, S.sentences)
     k = rng.random()
     if k < 0.6 or not info["buttons"] and k < 0.8:
@@ -252,6 +299,20 @@ def image_chat(S, rng, crop_share=0.0):
     msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": q}]},
             {"role": "assistant", "content": a}]
     return msgs, img
+
+
+def curriculum_chat(S, rng, p):
+    """The vision stage's reading curriculum at progress p (0..1): single large strings first, then lines of large
+    text, then window-sized lines on one tile, then whole rendered windows (every level stays in the mix)."""
+    w = [0.05 + 0.6 * (1 - p), 0.3, 0.1 + 0.3 * p, 0.05 + 0.35 * p]
+    x = rng.random() * sum(w)
+    for level, wl in enumerate(w):
+        x -= wl
+        if x <= 0:
+            break
+    if level == 3:
+        return image_chat(S, rng)
+    return crop_chat(S, rng, level)
 
 
 def text_doc(S, rng):
@@ -314,9 +375,14 @@ class PackedStream(torch.utils.data.IterableDataset):
     """Rows of `length` tokens packed from whole samples. mode 'pretrain': text documents (+ a little chat);
     mode 'sft': chat with images at rate `image_rate` (of which `crop_share` single-tile crops of large text), text
     chat, and prose replay at rate `replay`."""
-    def __init__(self, tokenizer_dir, mode, length, seed, image_rate=0.5, replay=0.15, data=DATA, crop_share=0.0):
+    def __init__(self, tokenizer_dir, mode, length, seed, image_rate=0.5, replay=0.15, data=DATA, crop_share=0.0,
+                 schedule=None, arith=0.0):
         self.tdir, self.mode, self.L, self.seed, self.image_rate, self.replay, self.data = tokenizer_dir, mode, length, seed, image_rate, replay, data
-        self.crop_share = crop_share
+        self.crop_share, self.schedule, self.arith = crop_share, schedule, arith  # schedule: (start, seconds) of mode 'vision'
+
+    def progress(self):
+        import time
+        return 0.0 if not self.schedule else min(1.0, max(0.0, (time.time() - self.schedule[0]) / max(1e-6, self.schedule[1])))
 
     def __iter__(self):
         from transformers import AutoProcessor
@@ -325,6 +391,8 @@ class PackedStream(torch.utils.data.IterableDataset):
         rank = int(os.environ.get("RANK", 0))
         rng = random.Random((self.seed * 1_000_003 + rank * 1009 + (wi.id if wi else 0) * 31 + (self.mode == "sft")) % EVAL_SEED_OFFSET)
         S = Sources(self.data)
+        global ARITH_EXTRA
+        ARITH_EXTRA = self.arith or ARITH_EXTRA
         enc = Encoder(AutoProcessor.from_pretrained(self.tdir))
         pad = enc.tok.pad_token_id
         ids, labels, tiles, img = [], [], [], []
@@ -340,6 +408,12 @@ class PackedStream(torch.utils.data.IterableDataset):
                     s_ids, s_lab = e[:2]
                 if len(s_ids) > self.L:  # long prose: a random window
                     o = rng.randint(0, len(s_ids) - self.L); s_ids, s_lab = s_ids[o:o + self.L], s_lab[o:o + self.L]
+            elif self.mode == "vision":  # the reading curriculum only (the text decoder is frozen or nearly)
+                msgs, im = curriculum_chat(S, rng, self.progress())
+                e, kind = enc.chat(msgs, im), 2 if im.info.get("crop") else 1
+                if e is None or len(e[0]) > self.L:
+                    continue
+                s_ids, s_lab, px = e
             else:
                 k = rng.random()
                 if k < self.image_rate + self.replay and k >= self.image_rate:

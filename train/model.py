@@ -363,6 +363,7 @@ class Llama4(nn.Module):
         c = self.tc
         B, T = input_ids.shape
         x = self.language_model.model.embed_tokens(input_ids)
+        feats = None
         if pixel_values is not None and pixel_values.shape[0]:
             feats = self.image_features(pixel_values).to(x.dtype)
             where = input_ids == self.image_token_id
@@ -381,7 +382,7 @@ class Llama4(nn.Module):
             hidden.append(x)
         x = self.language_model.model.norm(x)
         logits = self.language_model.lm_head(x)
-        out = {"logits": logits}
+        out = {"logits": logits, "image_feats": feats}
         if return_router:
             out["router"] = router
         if return_hidden:

@@ -253,3 +253,65 @@ def render_crop(rng: random.Random, fonts, words, size=336):
         d.text((x, y), t, font=font, fill=fg)
         y += lh
     return img, lines
+
+
+def rand_string(rng, words):
+    """A short string that cannot be guessed: a word, a random letter/digit string or a number."""
+    k = rng.randint(0, 3)
+    if k == 0:
+        return rng.choice(words)
+    if k == 1:
+        return "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(rng.randint(2, 7)))
+    if k == 2:
+        return str(rng.randint(0, 99999))
+    return rand_code(rng)
+
+
+def render_word(rng: random.Random, fonts, words, size=336):
+    """Level 0 of the reading curriculum: one short string (a word, random letters, a number or a code) in very large
+    type (40-72 px) on one tile, plain or on a button. Returns (image, [text])."""
+    th = theme(rng)
+    px = rng.randint(40, 72)
+    font = ImageFont.truetype(rng.choice(fonts["sans"] + fonts["serif"] + fonts["mono"]), px)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    t = rand_string(rng, words)
+    while len(t) > 1 and probe.textlength(t, font=font) > size - 32:
+        t = t[:-1]
+    img = Image.new("RGB", (size, size), th["bg"])
+    d = ImageDraw.Draw(img)
+    w = d.textlength(t, font=font)
+    x, y = rng.randint(16, max(16, int(size - 16 - w))), rng.randint(8, size - 8 - int(px * 1.3))
+    fg = th["fg"]
+    if rng.random() < 0.25:
+        d.rounded_rectangle([x - 10, y - 4, x + w + 10, y + int(px * 1.3)], radius=rng.randint(0, 10), fill=th["accent"])
+        fg = (255, 255, 255)
+    d.text((x, y), t, font=font, fill=fg)
+    return img, [t]
+
+
+def render_lines(rng: random.Random, fonts, words, prose=None, size=336):
+    """Level 2 of the reading curriculum: three to seven lines of 15-26 px text (prose, fields, names, codes) on one
+    tile, the size of text in a window. Returns (image, lines)."""
+    th = theme(rng)
+    px = rng.randint(15, 26)
+    font = ImageFont.truetype(rng.choice(fonts["sans"] + fonts["serif"] + fonts["mono"]), px)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lh = int(px * rng.uniform(1.2, 1.5))
+    n = rng.randint(3, min(7, (size - 16) // lh))
+    if prose and rng.random() < 0.4:
+        lines = wrap(probe, rng.choice(prose), font, size - 24)[:n]
+    else:
+        lines = []
+        for _ in range(n):
+            t = crop_text(rng, words)
+            while len(t) > 1 and probe.textlength(t, font=font) > size - 24:
+                t = t[:-1].rstrip()
+            lines.append(t)
+    img = Image.new("RGB", (size, size), th["bg"])
+    d = ImageDraw.Draw(img)
+    x = rng.randint(8, 16)
+    y = rng.randint(6, max(6, size - 6 - lh * len(lines)))
+    for t in lines:
+        d.text((x, y), t, font=font, fill=th["fg"])
+        y += lh
+    return img, lines

@@ -5,7 +5,10 @@
 
 Stages by share of the budget: text pretraining (--pretrain), then supervised chat with screenshots and prose
 replay (the rest); --crop-share starts the screenshot curriculum (single-tile crops of large text), --vision-lr-mult
-trains the vision tower and projector faster, and --qat F runs the last share F of the budget with the weights the
+trains the vision tower and projector faster, --vision-stage runs a reading curriculum first (vision tower, adapter and
+projector only; the text decoder frozen or at --vision-stage-text-lr), --reinit-vision starts the vision path afresh,
+--feat-reg keeps the projected image features at the scale of the token embeddings, --arith adds the 2-digit drill
+to the chat mix, and --qat F runs the last share F of the budget with the weights the
 engine stores as q4 rounded to Q4_0 in the forward (straight-through; quant.py). A checkpoint (CKPT_DIR) holds
 model.safetensors (bfloat16, Hugging Face tensor names), the Adam moments in bfloat16 (optim_m.safetensors, optim_v.safetensors) and state.json; each file stays under 16 MiB.
 """
@@ -73,6 +76,28 @@ def load_checkpoint(path, model, opt):
     return state
 
 
+def reinit_vision(model, dev, tokenizer_dir, tok):
+    """Fresh vision tower, adapter and projector (init_weights' scheme), then the projector scaled so that the image
+    features of a few rendered crops have the RMS of the token embeddings (a token among tokens, not a constant giant)."""
+    ref = {n: p.detach().clone() for n, p in model.named_parameters()}
+    init_weights(model)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if not n.startswith(("vision_model.", "multi_modal_projector.")):
+                p.copy_(ref[n])
+        import random
+        from transformers import AutoProcessor
+        proc = AutoProcessor.from_pretrained(tokenizer_dir)
+        S, rng = data.Sources(), random.Random(1)
+        px = torch.cat([proc.image_processor(data.crop_chat(S, rng, k % 3)[1], return_tensors="pt")["pixel_values"]
+                        for k in range(6)]).to(dev)
+        f = model.image_features(px.float())
+        frms = f.pow(2).mean(-1).sqrt().mean()
+        erms = model.language_model.model.embed_tokens.weight.float().pow(2).mean(-1).sqrt().mean()
+        model.multi_modal_projector.linear_1.weight.mul_(erms / frms)
+        print(f"vision re-initialised: image-feature RMS {frms.item():.4f} -> {erms.item():.4f} (token embeddings)", flush=True)
+
+
 def balance_loss(router, E):
     """Switch-style load balancing: E * sum_e (share of tokens routed to e) * (mean softmax probability of e)."""
     tot = 0.0
@@ -98,6 +123,19 @@ def main():
     ap.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning rate of the vision tower and projector, "
                     "as a multiple of --lr")
     ap.add_argument("--qat", type=float, default=0.0, help="last share of the budget trained with Q4_0-rounded weights")
+    ap.add_argument("--vision-stage", type=float, default=0.0, help="first share (<= 1) or seconds (> 1) of the budget: "
+                    "the reading curriculum (data.curriculum_chat) with the text decoder frozen")
+    ap.add_argument("--vision-stage-text-lr", type=float, default=0.0, help="learning rate of the text decoder during "
+                    "the vision stage, as a multiple of --lr (0: frozen)")
+    ap.add_argument("--reinit-vision", action="store_true", help="re-initialise the vision tower, adapter and projector "
+                    "(after --resume), the projector scaled so that image features have the token embeddings' RMS")
+    ap.add_argument("--feat-reg", type=float, default=0.1, help="weight of the penalty on projected image features whose "
+                    "RMS exceeds --feat-rms-max times the token embeddings' RMS (0: off)")
+    ap.add_argument("--feat-rms-max", type=float, default=3.0)
+    ap.add_argument("--arith", type=float, default=0.0, help="weight of the 2-digit arithmetic drill (data.arith2) in the "
+                    "chat mix (the other text tasks weigh 16 in all)")
+    ap.add_argument("--blank-images", action="store_true", help="(control runs) every image tile replaced by a blank one: "
+                    "the loss the model reaches without reading")
     ap.add_argument("--end-by", type=float, default=0, help="unix time by which training must stop (shortens the budget)")
     a = ap.parse_args()
     t0 = time.time()
@@ -124,33 +162,41 @@ def main():
         wd = p.dim() >= 2 and "embed" not in n and "router" not in n
         vis = n.startswith(("vision_model.", "multi_modal_projector."))
         groups.setdefault((wd, vis), []).append(p)
-    opt = torch.optim.AdamW([{"params": ps, "weight_decay": 0.1 if wd else 0.0, "lr_mult": a.vision_lr_mult if vis else 1.0}
+    opt = torch.optim.AdamW([{"params": ps, "weight_decay": 0.1 if wd else 0.0, "lr_mult": a.vision_lr_mult if vis else 1.0,
+                              "vision": vis}
                              for (wd, vis), ps in sorted(groups.items())], lr=a.lr, betas=(0.9, 0.95), eps=1e-8,
                             fused=dev.type == "cuda")
     state = {"step": 0, "tokens": 0, "runs": []}
     if a.resume:
         state = load_checkpoint(a.resume, model, opt)
         log(f"resumed from {a.resume}: step {state['step']}, optimizer restored: {state.get('optimizer_restored', False)}")
+    if a.reinit_vision:
+        reinit_vision(model, dev, a.tokenizer, tok)
+        for p in list(model.vision_model.parameters()) + list(model.multi_modal_projector.parameters()):
+            opt.state.pop(p, None)
     nparam = sum(p.numel() for p in model.parameters())
     log(f"parameters {nparam:,} ({2 * nparam / 1e6:.2f} MB in bf16); world {world}; device {dev}")
     core = model
     if ddp:
         model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
 
-    def loader(mode, batch, length, workers):
+    def loader(mode, batch, length, workers, schedule=None):
         ds = data.PackedStream(a.tokenizer, mode, length, seed=a.seed * 7919 + state["step"], image_rate=a.image_rate,
-                               crop_share=a.crop_share)
+                               crop_share=a.crop_share, schedule=schedule, arith=a.arith)
         return iter(torch.utils.data.DataLoader(ds, batch_size=batch, collate_fn=data.collate, num_workers=workers,
                                                  prefetch_factor=4 if workers else None, persistent_workers=workers > 0,
                                                  pin_memory=dev.type == "cuda"))
-    pre_iter = loader("pretrain", a.batch, a.length, a.workers) if a.pretrain > 0 else None
-    sft_iter = loader("sft", a.sft_batch, a.sft_length, a.sft_workers)  # starts rendering now, while pretraining runs
-    log(f"setup {time.time() - t0:.1f}s")
-
     budget_start = time.time()
     if a.end_by:
         a.budget_s = max(1.0, min(a.budget_s, a.end_by - budget_start))
-    log(f"training budget {a.budget_s:.0f}s (pretrain {a.pretrain:.2f}, qat last {a.qat:.2f}, vision lr x{a.vision_lr_mult:g}, "
+    vis_share = min(1.0, a.vision_stage if a.vision_stage <= 1 else a.vision_stage / a.budget_s)
+    # the vision stage's workers move through the curriculum by wall clock (they cannot see the step count)
+    vis_iter = loader("vision", a.sft_batch, a.sft_length, a.sft_workers, (budget_start, vis_share * a.budget_s)) \
+        if vis_share > 0 else None
+    pre_iter = loader("pretrain", a.batch, a.length, a.workers) if a.pretrain > 0 else None
+    sft_iter = loader("sft", a.sft_batch, a.sft_length, a.sft_workers)  # starts rendering now, while pretraining runs
+    log(f"setup {time.time() - t0:.1f}s")
+    log(f"training budget {a.budget_s:.0f}s (vision stage {vis_share:.2f}, text lr x{a.vision_stage_text_lr:g} in it; pretrain {a.pretrain:.2f}, qat last {a.qat:.2f}, vision lr x{a.vision_lr_mult:g}, "
         f"crop share {a.crop_share:g})")
     E = core.tc.num_local_experts
     fq = FakeQuant(core) if a.qat > 0 else None
@@ -158,20 +204,28 @@ def main():
                                                                           if k not in ("tokenizer", "out", "resume")}}
     step0, tokens0, last = state["step"], state["tokens"], time.time()
     warm = a.warmup if not state.get("optimizer_restored") else max(20, a.warmup // 10)
-    hist = {"pretrain": [], "sft": [], "window_replies": [], "crop_replies": []}
+    hist = {"vision": [], "pretrain": [], "sft": [], "window_replies": [], "crop_replies": [], "feat_rms": []}
+    emb_w = core.language_model.model.embed_tokens.weight
     while True:
         frac = (time.time() - budget_start) / a.budget_s
         if frac >= 1 or (a.max_steps and state["step"] - step0 >= a.max_steps):
             break
-        stage = "pretrain" if frac < a.pretrain and pre_iter is not None else "sft"
+        if vis_iter is not None and frac < vis_share:
+            stage = "vision"
+        else:
+            stage = "pretrain" if frac - vis_share < a.pretrain and pre_iter is not None else "sft"
+            if vis_iter is not None:
+                vis_iter = None  # (its workers stop with the process)
         qat = fq is not None and frac >= 1 - a.qat
-        b = next(pre_iter if stage == "pretrain" else sft_iter)
+        b = next({"vision": vis_iter, "pretrain": pre_iter, "sft": sft_iter}[stage])
         ids, labels = b["ids"].to(dev, non_blocking=True), b["labels"].to(dev, non_blocking=True)
         px = b["px"].to(dev, non_blocking=True) if b["px"] is not None else None
+        if px is not None and a.blank_images:
+            px = torch.ones_like(px)
         k = state["step"] - step0
         lr = a.lr * min(1.0, (k + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
         for g in opt.param_groups:
-            g["lr"] = lr * g["lr_mult"]
+            g["lr"] = lr * (g["lr_mult"] if stage != "vision" or g["vision"] else a.vision_stage_text_lr)
         if qat:
             fq.__enter__()  # Q4_0 values in the forward and backward; master weights back before the step
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
@@ -179,11 +233,20 @@ def main():
             lm = F.cross_entropy(out["logits"][:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
             aux = balance_loss(out["router"], E)
             loss = lm + 0.01 * aux
+            frms = None
+            if out["image_feats"] is not None:
+                # the features' scale against the token embeddings': run 2's grew to 14,000x (1190 vs 0.085), a constant
+                # vector whose image-dependent part was < 1 %, with no gradient left for the vision tower
+                frms = out["image_feats"].float().pow(2).mean(-1).sqrt().mean()
+                if a.feat_reg:
+                    ref = emb_w.detach().float().pow(2).mean(-1).sqrt().mean()
+                    loss = loss + a.feat_reg * F.relu(frms / (a.feat_rms_max * ref) - 1).pow(2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if qat:
             fq.__exit__(None, None, None)
-        gn = torch.nn.utils.clip_grad_norm_(core.parameters(), 1.0)
+        frozen = stage == "vision" and a.vision_stage_text_lr == 0
+        gn = torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups if g["vision"] or not frozen for p in g["params"]], 1.0)
         opt.step()
         state["step"] += 1
         state["tokens"] += ids.numel() * world
@@ -192,6 +255,9 @@ def main():
             log(f"step {state['step']}: quantization-aware (Q4_0 forward) from here on")
         hist[stage].append(lm.item() if state["step"] % a.log_every == 0 else None)
         vl = ""
+        if state["step"] % a.log_every == 0 and frms is not None:
+            hist["feat_rms"].append(frms.item())
+            vl += f" feat-rms {frms.item():.3f}"
         if state["step"] % a.log_every == 0 and px is not None:
             # the loss on the replies of screenshot chats alone: does the model read (falls) or guess (stays)?
             # (per reply token; crops: single tiles of large text, windows: rendered screenshots)
