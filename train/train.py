@@ -91,7 +91,17 @@ def reinit_vision(model, dev, tokenizer_dir, tok):
         S, rng = data.Sources(), random.Random(1)
         px = torch.cat([proc.image_processor(data.crop_chat(S, rng, k % 3)[1], return_tensors="pt")["pixel_values"]
                         for k in range(6)]).to(dev)
+        # the adapter's outputs share a large mean (its GELU output is mostly positive, and most of a tile is
+        # background): take that direction out of the projector, so that at the start image tokens differ by content
+        # rather than being one constant vector (what run 2's had become)
+        a_out = model.vision_model(px.float()).reshape(-1, model.vc.projector_output_dim)
+        m = a_out.mean(0)
+        w = model.multi_modal_projector.linear_1.weight
+        before = a_out @ w.t()
+        w.sub_(torch.outer(w @ m, m) / m.dot(m))
         f = model.image_features(px.float())
+        print(f"projector: share of the image features' mean in their RMS {before.mean(0).norm() / before.pow(2).sum(-1).sqrt().mean():.3f}"
+              f" -> {f.mean(0).norm() / f.pow(2).sum(-1).sqrt().mean():.3f}", flush=True)
         frms = f.pow(2).mean(-1).sqrt().mean()
         erms = model.language_model.model.embed_tokens.weight.float().pow(2).mean(-1).sqrt().mean()
         model.multi_modal_projector.linear_1.weight.mul_(erms / frms)
