@@ -19,7 +19,6 @@ import { rooflineRead, ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.
 import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
 import { sampleToken } from '../kernels/sample/sample.ts';
 import { linearBytes, weightBytes } from '../kernels/linear/linear.ts';
-import { writeSlot } from '../kernels/linear/pool.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, type RunState } from '../worker/model/llama4.ts';
 import { decodeTokens } from '../worker/model/decode.ts';
@@ -217,16 +216,17 @@ function prefillFlopsPerToken(w: TextWeights, config: ModelConfig, prompt: numbe
   return 2 * macs;
 }
 
-/** Upload bandwidth from the RAM tier into slots (writeBuffer, then waiting for the GPU), GB/s. */
-async function measureUpload(ctx: GpuContext, pools: MlpWeights, slots: number, layer: number, source: ExpertSource, count: number): Promise<number> {
-  const p = pools;
+/**
+ * Upload bandwidth from the RAM tier into slots through the pager's own path (staging ring, copies; then waiting for
+ * the GPU), GB/s: nothing else runs, so this is what a token's misses cost at best, one after another.
+ */
+async function measureUpload(ctx: GpuContext, pager: ExpertPager, pools: MlpWeights, slots: number, layer: number, source: ExpertSource, count: number): Promise<number> {
   await ctx.settleWrites();
   let bytes = 0;
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
     const parts = await source.read(layer, i);
-    writeSlot(ctx, p.gateUp, i % slots, parts[0].data);
-    writeSlot(ctx, p.down, i % slots, parts[1].data);
+    await pager.uploader.upload(pools, i % slots, parts);
     bytes += source.bytesOf(parts);
   }
   await ctx.settleWrites();
@@ -405,7 +405,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
     const hits = s.hits - statsBefore.hits, misses = s.misses - statsBefore.misses;
     const moeLayer = weights.layers.findIndex((l) => l.ffn.kind === 'moe');
     const ffn = weights.layers[moeLayer].ffn;
-    const uploadGBps = ffn.kind === 'moe' ? await measureUpload(ctx, ffn.moe.experts, slots, moeLayer, experts, Math.min(8, c.numExperts)) : NaN;
+    const uploadGBps = ffn.kind === 'moe' ? await measureUpload(ctx, pager, ffn.moe.experts, slots, moeLayer, experts, Math.min(8, c.numExperts)) : NaN;
     paging = {
       slotsPerLayer: slots,
       slotBytes: slots * expertBytes,
@@ -439,6 +439,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
     paging,
   };
   forced?.destroy();
+  pager?.destroy();
   out.destroy();
   destroyTextWeights(weights);
   destroyRunState(state);

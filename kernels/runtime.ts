@@ -117,6 +117,7 @@ export class GpuContext {
   private uniformUsed = 0; // bytes used in the current flush, across arena buffers
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  private submitted: (() => void)[] = [];
   dispatchCount = 0;
   submitCount = 0;
   /** bytes given to queue.writeBuffer since the last settleWrites(): Dawn keeps a staging copy of each until the GPU is done */
@@ -377,6 +378,17 @@ export class GpuContext {
       this.submitCount++;
       this.encoder = null;
     }
+    const after = this.submitted;
+    this.submitted = [];
+    for (const fn of after) fn();
+  }
+
+  /**
+   * Runs `fn` right after the recorded work is next submitted (e.g. mapping a staging buffer again once the copies
+   * that read it are in the queue: a buffer must not be mapped, or be mapping, when a submission uses it).
+   */
+  afterSubmit(fn: () => void): void {
+    this.submitted.push(fn);
   }
 
   /**

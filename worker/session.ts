@@ -439,6 +439,7 @@ export class ModelSession {
   destroy(): void {
     destroyTextWeights(this.weights);
     destroyRunState(this.model.state);
+    this.model.pager?.destroy();
     if (this.vision) {
       this.vision.encoder.destroy();
       destroyVisionWeights(this.vision.weights);

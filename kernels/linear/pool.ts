@@ -16,7 +16,8 @@ export function writeSlot(ctx: GpuContext, pool: LinearWeight, slot: number, dat
   writeRows(ctx, pool, slot * rpe, rpe, data);
 }
 
-function slotPlace(pool: LinearWeight, slot: number): { seg: LinearWeight['segments'][number]; data: [number, number]; scales: [number, number] } {
+/** Where slot `slot` lies: its segment, and the byte range [offset, size] of its weights and (q4) scales there. */
+export function slotPlace(pool: LinearWeight, slot: number): { seg: LinearWeight['segments'][number]; data: [number, number]; scales: [number, number] } {
   const rpe = pool.rowsPerExpert!;
   const seg = pool.segments.find((s) => slot >= s.expertBase && slot < s.expertBase + s.expertCount);
   if (!seg) throw new Error(`${pool.name}: slot ${slot} is out of range`);

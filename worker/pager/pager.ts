@@ -3,10 +3,10 @@
 // layer's experts so their reads can start early. Results are bit-identical to the resident mode: the same
 // kernels run on the same weights, only the slot index changes.
 import type { GpuContext } from '../../kernels/runtime.ts';
-import { writeSlot } from '../../kernels/linear/pool.ts';
 import { quantizeQ4 } from '../../kernels/linear/q4-format.ts';
 import type { MatrixPart } from '../model/engine-tensors.ts';
 import type { ExpertSink, MlpWeights } from '../model/weights.ts';
+import { SlotUploader } from './uploader.ts';
 
 /**
  * How a MoE layer finds its routed experts on the GPU (design decision 4): every expert resident, the router's ids
@@ -94,11 +94,21 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
   private history = new Map<number, number[][]>();
   readonly stats: PagerStats = { hits: 0, misses: 0, prefetchAccuracy: null, predictions: 0, predictedRight: 0, bytesRead: 0, stallMs: 0, readbackMs: 0, writeMs: 0 };
 
+  /** slot uploads: staging ring + copies recorded in order with the kernels */
+  readonly uploader: SlotUploader;
+
   constructor(
     private ctx: GpuContext,
     readonly slotsPerLayer: number,
     readonly source: ExpertSource,
-  ) {}
+  ) {
+    this.uploader = new SlotUploader(ctx);
+  }
+
+  /** Frees the staging buffers (the slot pools belong to the model's weights). */
+  destroy(): void {
+    this.uploader.destroy();
+  }
 
   async run(l: number, ids: GPUBuffer, items: number, slotBuffer: GPUBuffer, compute: (slots: GPUBuffer) => void): Promise<void> {
     const t0 = performance.now();
@@ -141,8 +151,8 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
 
   /**
    * Makes `experts` (at most slotsPerLayer distinct ids) resident in layer l's slots, loading misses over the
-   * least recently used slots, and returns each expert's slot. Pending GPU work must already be submitted:
-   * slot writes are queue writes.
+   * least recently used slots, and returns each expert's slot. The uploads are recorded into the pending command
+   * encoder: they run after the kernels recorded before (which may still read the slots they replace).
    */
   async ensure(l: number, experts: number[]): Promise<Map<number, number>> {
     const r = this.layer(l);
@@ -177,8 +187,7 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
       const parts = await this.source.read(l, e);
       const t1 = performance.now();
       this.stats.stallMs += t1 - t0;
-      writeSlot(this.ctx, pools.gateUp, victim, parts[0].data);
-      writeSlot(this.ctx, pools.down, victim, parts[1].data);
+      await this.uploader.upload(pools, victim, parts);
       this.stats.writeMs += performance.now() - t1;
       this.stats.bytesRead += this.source.bytesOf(parts);
       this.stats.misses++;
