@@ -276,7 +276,7 @@ interface RunResult {
   prefillTokPerS: number;
   /** FLOPs per prompt token of the prefill (prefillFlopsPerToken) */
   prefillFlopsPerToken: number;
-  decode: { tokPerS: number; msPerToken: number; msPerTokenMedian: number; gpuBusyMs: number; restMs: number; dispatchesPerToken: number; submitsPerToken: number };
+  decode: { tokPerS: number; msPerToken: number; msPerTokenMedian: number; gpuBusyMs: number; restMs: number; /** CPU time to record a step (its forward), mean */ recordMs: number | null; dispatchesPerToken: number; submitsPerToken: number };
   bytesPerToken: { weights: number; kv: number };
   memory: ReturnType<typeof memory>;
   /** with --kernel-profile: GPU time per token of each kernel, every dispatch timed alone */
@@ -351,6 +351,8 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
   const wall: number[] = [];
   let dispatches = 0, submits = 0;
   let d0 = 0, s0 = 0;
+  const recordMs: number[] = []; // CPU time to record a step (resident: no waits inside)
+  let recordStart = 0;
   ctx.startProfile();
   route(1);
   await model.forward(Uint32Array.of(first), start + o.prompt, { defer: true }); // the step of the prefill's token
@@ -364,6 +366,10 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
       ctx.markProfile(); // a profiled step: one forward and the sampling of its token
       if (i === WARMUP_STEPS) (d0 = ctx.dispatchCount), (s0 = ctx.submitCount);
       route(1);
+      recordStart = performance.now();
+    },
+    afterStep: (i) => {
+      if (i >= WARMUP_STEPS) recordMs.push(performance.now() - recordStart);
     },
     take: (t) => {
       const now = performance.now();
@@ -430,6 +436,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
       msPerTokenMedian: median(measured),
       gpuBusyMs: mean(busy),
       restMs: msPerToken - mean(busy),
+      recordMs: recordMs.length ? mean(recordMs) : null,
       dispatchesPerToken: dispatches,
       submitsPerToken: submits,
     },
@@ -525,7 +532,7 @@ function report(r: RunResult & { decodeRooflineRatio: number; prefillRooflineRat
   const gb = (b: number) => (b / 1e9).toFixed(3);
   log(`  prefill: ${r.prefillTokPerS.toFixed(1)} tok/s, ${(r.prefillFlopsPerToken / 1e9).toPrecision(3)} GFLOP per token → ${((r.prefillTokPerS * r.prefillFlopsPerToken) / 1e12).toPrecision(3)} TFLOP/s = ${(100 * r.prefillRooflineRatio).toFixed(1)} % of the FMA roofline`);
   log(
-    `  decode: ${d.tokPerS.toFixed(2)} tok/s, ${d.msPerToken.toFixed(2)} ms per token (median ${d.msPerTokenMedian.toFixed(2)}): GPU busy ${d.gpuBusyMs.toFixed(2)} ms, rest ${d.restMs.toFixed(2)} ms; ` +
+    `  decode: ${d.tokPerS.toFixed(2)} tok/s, ${d.msPerToken.toFixed(2)} ms per token (median ${d.msPerTokenMedian.toFixed(2)}): GPU busy ${d.gpuBusyMs.toFixed(2)} ms, rest ${d.restMs.toFixed(2)} ms (recording a step on the CPU: ${d.recordMs === null ? "-" : d.recordMs.toFixed(2) + " ms"}); ` +
       `${d.dispatchesPerToken.toFixed(0)} dispatches and ${d.submitsPerToken.toFixed(1)} submits per token`,
   );
   log(`  bytes per token: weights ${gb(r.bytesPerToken.weights)} GB, KV ${gb(r.bytesPerToken.kv)} GB; decode roofline ratio ${(100 * r.decodeRooflineRatio).toFixed(1)} %`);

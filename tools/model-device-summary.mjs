@@ -28,7 +28,7 @@ for (const name of readdirSync(out).filter((n) => n.endsWith('.json')).sort()) {
   for (const [kind, x] of [['resident', r.resident], ['paged', r.paged]]) {
     if (!x) continue;
     const d = x.decode;
-    lines.push(`   ${kind}: load ${f(x.loadSeconds, 1)} s; prefill ${f(x.prefillTokPerS, 1)} tok/s (${f(100 * x.prefillRooflineRatio, 1)} % of FMA roofline); decode ${f(d.tokPerS)} tok/s, ${f(d.msPerToken)} ms/token (median ${f(d.msPerTokenMedian)}): GPU busy ${f(d.gpuBusyMs)}, rest ${f(d.restMs)} ms; ${f(d.dispatchesPerToken, 0)} dispatches, ${f(d.submitsPerToken, 1)} submits per token`);
+    lines.push(`   ${kind}: load ${f(x.loadSeconds, 1)} s; prefill ${f(x.prefillTokPerS, 1)} tok/s (${f(100 * x.prefillRooflineRatio, 1)} % of FMA roofline); decode ${f(d.tokPerS)} tok/s, ${f(d.msPerToken)} ms/token (median ${f(d.msPerTokenMedian)}): GPU busy ${f(d.gpuBusyMs)}, rest ${f(d.restMs)} ms, recording ${f(d.recordMs)} ms; ${f(d.dispatchesPerToken, 0)} dispatches, ${f(d.submitsPerToken, 1)} submits per token`);
     lines.push(`   ${kind}: ${gb(x.bytesPerToken.weights)} GB of weights + ${gb(x.bytesPerToken.kv)} GB of KV per token → ${f(100 * x.decodeRooflineRatio, 1)} % of the decode roofline; memory: weights ${gb(x.memory.weights)}, KV ${gb(x.memory.kv)}, scratch ${gb(x.memory.scratch)}, staging ${gb(x.memory.stagingPeak)} GB`);
     if (x.paging) {
       const p = x.paging;

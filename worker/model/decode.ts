@@ -16,8 +16,9 @@ export interface DecodeLoop {
   sample(i: number): void;
   /** checked before each token is sampled: true stops the loop */
   stop?(): boolean;
-  /** called just before token i's step is recorded (i + 1 < count) */
+  /** called just before token i's step is recorded (i + 1 < count), and once it is recorded */
   beforeStep?(i: number): void;
+  afterStep?(i: number): void;
   /**
    * token i as read back, in order; `stepped`: its step (the forward that makes the logits of token i + 1) was
    * already recorded. Returning false ends the loop (that step's work is then not used).
@@ -35,6 +36,7 @@ export async function decodeTokens(model: Llama4Text, loop: DecodeLoop): Promise
     if (stepped) {
       loop.beforeStep?.(i);
       await model.forward(new Uint32Array(1), loop.startPos + i, { defer: true, idsFrom: loop.sampled });
+      loop.afterStep?.(i);
     }
     if (!loop.take((await read)[0], i, stepped)) return;
   }
