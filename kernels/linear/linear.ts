@@ -5,6 +5,8 @@ import { q4Bytes, quantizeQ4, weightBytes, type Q4Data } from './q4-format.ts';
 import type { WeightFormat } from './weight-format.ts';
 import q4Prelude from './q4.wgsl';
 import q4Source from './linear_q4.wgsl';
+import q4Matvec from './q4-matvec.wgsl';
+import matvecReduce from './matvec-reduce.wgsl';
 import f32Source from './linear_f32.wgsl';
 import rowsQ4Source from './linear_rows_q4.wgsl';
 import rowsF32Source from './linear_rows_f32.wgsl';
@@ -13,7 +15,7 @@ import { matmul, type ItemsPerThread, type TileItems } from '../matmul/matmul.ts
 export type { WeightFormat } from './weight-format.ts';
 
 const uniforms = ['rows:u32', 'cols:u32', 'items:u32', 'xRowDiv:u32', 'xStride:u32', 'yStride:u32', 'yOffset:u32', 'expertBase:u32', 'expertCount:u32'] as const;
-export const linearQ4Kernel: KernelSpec = { name: 'linear_q4', source: q4Source, uniforms, includes: [q4Prelude] };
+export const linearQ4Kernel: KernelSpec = { name: 'linear_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce] };
 export const linearF32Kernel: KernelSpec = { name: 'linear_f32', source: f32Source, uniforms };
 /** thread-per-row variants for CPU adapters (SwiftShader), where workgroup barriers are very slow */
 export const linearRowsQ4Kernel: KernelSpec = { name: 'linear_rows_q4', source: rowsQ4Source, uniforms, includes: [q4Prelude] };
@@ -205,7 +207,7 @@ export interface MatvecShape {
  * the tiled GEMM (kernels/matmul), expert calls grouped by expert there. CPU adapters keep their thread-per-row
  * variants.
  */
-const MATVEC_MAX_ITEMS = 4;
+export const MATVEC_MAX_ITEMS = 4;
 
 function isGemm(shape: LinearCall['shape']): shape is GemmShape {
   return typeof shape === 'object' && 'tileItems' in shape;

@@ -15,6 +15,7 @@
 //   exactly, so subtracting 2^23 + 8·16^k leaves (q − 8)·16^k; the matching x was pre-multiplied by 16^−k (exact, a
 //   power of two). Then one FMA per weight, in four independent chains, and one f16→f32 conversion per block.
 //   The CT partial sums of a row go through workgroup memory in two serial stages (two barriers, no tree).
+//   The block arithmetic and the reduction are in q4-matvec.wgsl and matvec-reduce.wgsl (shared with expert_q4.wgsl).
 //   Grid: (ceil(rows / RW), items) with RW = R·WG/CT rows per workgroup.
 // DECODE = 0, mat-mul (prefill): WG must be 256 = 8 rows × 32 lanes; lanes stride over a row's blocks; each workgroup
 //   reuses a loaded block for TOKENS items; the 32 partial sums are tree-reduced. Grid: (ceil(rows / 8),
@@ -27,10 +28,6 @@ override CT: u32 = 32u; // column threads per row group (divides WG)
 override R: u32 = 4u;   // rows per thread, 1..8
 const TOKENS = 4u;
 const ROWS_PER_WG = 8u;
-const MAGIC = 0x4B000000u; // f32 2^23
-// 2^23 + 8·(the power of 16 each nibble slot carries), so the subtraction also removes the Q4_0 offset of 8
-const MAGIC_LO = vec4<f32>(8388616.0, 8390656.0, 8912896.0, 8421376.0);
-const MAGIC_HI = vec4<f32>(8388736.0, 8421376.0, 8390656.0, 8912896.0);
 
 @group(0) @binding(1) var<storage, read> qs: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> sc: array<u32>;
@@ -45,47 +42,12 @@ var<workgroup> wgExpert: u32;
 
 // ---- mat-vec ----
 
-// The 32 x values of one block, pre-scaled: l[k] holds x[4k..4k+3] (low nibbles of word k), h[k] x[16+4k..16+4k+3].
-struct XBlock { l0: vec4<f32>, l1: vec4<f32>, l2: vec4<f32>, l3: vec4<f32>, h0: vec4<f32>, h1: vec4<f32>, h2: vec4<f32>, h3: vec4<f32> }
-
 fn x_block(xo: u32, sl: vec4<f32>, sh: vec4<f32>) -> XBlock {
   return XBlock(x[xo] * sl, x[xo + 1u] * sl, x[xo + 2u] * sl, x[xo + 3u] * sl,
                 x[xo + 4u] * sh, x[xo + 5u] * sh, x[xo + 6u] * sh, x[xo + 7u] * sh);
 }
 
-// (bits | 2^23) − (2^23 + 8·16^k) is exactly (q − 8)·16^k; one FMA per weight, four independent chains.
-fn word_dot(lo: u32, xl: vec4<f32>, xh: vec4<f32>, s: vec4<f32>) -> vec4<f32> {
-  let hi = lo >> 12u;
-  // low nibbles of bytes 0..3 at bits 0, 8, 16 (of lo) and 12 (of hi): q·1, q·2^8, q·2^16, q·2^12
-  let fl = bitcast<vec4<f32>>((vec4<u32>(lo, lo, lo, hi) & vec4<u32>(0xFu, 0xF00u, 0xF0000u, 0xF000u)) | vec4<u32>(MAGIC)) - MAGIC_LO;
-  // high nibbles at bits 4, 12 (of lo) and 8, 16 (of hi): q·2^4, q·2^12, q·2^8, q·2^16
-  let fh = bitcast<vec4<f32>>((vec4<u32>(lo, lo, hi, hi) & vec4<u32>(0xF0u, 0xF000u, 0xF00u, 0xF0000u)) | vec4<u32>(MAGIC)) - MAGIC_HI;
-  return fma(fh, xh, fma(fl, xl, s));
-}
-
-// Σ (q − 8)·x · d over one block; `word` holds the block's f16 scale in its low (even block) or high half.
-fn block_dot_d(w: vec4<u32>, word: u32, block: u32, X: XBlock) -> f32 {
-  var s = word_dot(w.x, X.l0, X.h0, vec4<f32>(0.0));
-  s = word_dot(w.y, X.l1, X.h1, s);
-  s = word_dot(w.z, X.l2, X.h2, s);
-  s = word_dot(w.w, X.l3, X.h3, s);
-  return q4_scale_in(word, block) * ((s.x + s.y) + (s.z + s.w));
-}
-
 // Loads row r's (r < R) weights and scale word of block b, at row offset o (in blocks); rows r ≥ R are compiled out.
-struct Rows8 { o0: u32, o1: u32, o2: u32, o3: u32, o4: u32, o5: u32, o6: u32, o7: u32 }
-struct Loaded { w0: vec4<u32>, w1: vec4<u32>, w2: vec4<u32>, w3: vec4<u32>, w4: vec4<u32>, w5: vec4<u32>, w6: vec4<u32>, w7: vec4<u32>,
-                s0: u32, s1: u32, s2: u32, s3: u32, s4: u32, s5: u32, s6: u32, s7: u32 }
-
-fn row_offsets(rowFirst: u32, rowBase: u32, nb: u32) -> Rows8 {
-  // rows past the end are clamped (loads stay in bounds) and their sums dropped at the end
-  let last = P.rows - 1u;
-  return Rows8((rowBase + min(rowFirst, last)) * nb, (rowBase + min(rowFirst + 1u, last)) * nb,
-               (rowBase + min(rowFirst + 2u, last)) * nb, (rowBase + min(rowFirst + 3u, last)) * nb,
-               (rowBase + min(rowFirst + 4u, last)) * nb, (rowBase + min(rowFirst + 5u, last)) * nb,
-               (rowBase + min(rowFirst + 6u, last)) * nb, (rowBase + min(rowFirst + 7u, last)) * nb);
-}
-
 fn load_rows(o: Rows8, b: u32) -> Loaded {
   var l: Loaded;
   l.w0 = qs[o.o0 + b]; l.s0 = sc[(o.o0 + b) >> 1u];
@@ -137,33 +99,9 @@ fn matvec(wg: vec3<u32>, lid: u32) {
     if (R > 6u) { a1.z += block_dot_d(c.w6, c.s6, o.o6 + b, X); }
     if (R > 7u) { a1.w += block_dot_d(c.w7, c.s7, o.o7 + b, X); }
   }
-  // reduce the CT partial sums of each of the RW rows: stage 1, every thread adds R of them; stage 2, one per row
-  let RW1 = RW + 1u;
-  let pw = ct * RW1 + rg * R;
-  partial[pw] = a0.x;
-  if (R > 1u) { partial[pw + 1u] = a0.y; }
-  if (R > 2u) { partial[pw + 2u] = a0.z; }
-  if (R > 3u) { partial[pw + 3u] = a0.w; }
-  if (R > 4u) { partial[pw + 4u] = a1.x; }
-  if (R > 5u) { partial[pw + 5u] = a1.y; }
-  if (R > 6u) { partial[pw + 6u] = a1.z; }
-  if (R > 7u) { partial[pw + 7u] = a1.w; }
-  workgroupBarrier();
-  let C = WG / RW; // = CT / R chunks per row
-  let row1 = lid % RW;
-  let c1 = lid / RW;
-  if (c1 < C) {
-    var sum1 = 0.0;
-    for (var i = c1; i < CT; i += C) { sum1 += partial[i * RW1 + row1]; }
-    partial[c1 * RW1 + row1] = sum1;
-  }
-  workgroupBarrier();
-  if (lid < RW) {
-    var sum = 0.0;
-    for (var i = 0u; i < min(C, CT); i++) { sum += partial[i * RW1 + lid]; }
-    let row = wg.x * RW + lid;
-    if (row < P.rows) { y[n * P.yStride + P.yOffset + row] = sum; }
-  }
+  let sum = matvec_row_sum(a0, a1, lid);
+  let row = wg.x * RW + lid;
+  if (lid < RW && row < P.rows) { y[n * P.yStride + P.yOffset + row] = sum; }
 }
 
 // ---- mat-mul ----

@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
+import { GpuContext } from '../runtime.ts';
+import { uploadLinear, type WeightFormat } from './linear.ts';
+import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
+import { expertDown, expertGateUp, expertMlpFusable, swigluDown, swigluDownFusable } from './expert-mlp.ts';
+import { expertMlpRef, swigluDownRef } from './expert-mlp.ref.ts';
+
+const rowsOf = (w: Float32Array, cols: number) => (start: number, count: number) => w.subarray(start * cols, (start + count) * cols);
+const NONE = 0xffffffff;
+
+/** the weights as the GPU holds them (q4: quantized and back) */
+function asStored(format: WeightFormat, w: Float32Array, rows: number, cols: number): Float32Array {
+  return format === 'q4' ? dequantizeQ4(quantizeQ4(w, rows, cols), rows, cols) : w;
+}
+
+async function setup(format: WeightFormat, tokens: number, k: number, maxBindingBytes?: number) {
+  const base = await testGpu();
+  const ctx = new GpuContext(base.device, { cpuKernels: false, maxBindingBytes });
+  const E = 5, H = 64, F = 96;
+  const pgu = randomArray(E * 2 * F * H, 1 + k, 0.3), pd = randomArray(E * H * F, 2 + k, 0.3);
+  const sgu = randomArray(2 * F * H, 3, 0.3), sd = randomArray(H * F, 4, 0.3);
+  const pool = {
+    gateUp: uploadLinear(ctx, 'pool.gu', format, E * 2 * F, H, rowsOf(pgu, H), 2 * F),
+    down: uploadLinear(ctx, 'pool.down', format, E * H, F, rowsOf(pd, F), H),
+  };
+  const shared = { gateUp: uploadLinear(ctx, 'shared.gu', format, 2 * F, H, rowsOf(sgu, H)), down: uploadLinear(ctx, 'shared.down', format, H, F, rowsOf(sd, F)) };
+  const x = randomArray(tokens * H, 7 + tokens);
+  const slots = Uint32Array.from({ length: tokens * k }, (_, n) => (n * 3 + 1) % E);
+  const scores = Float32Array.from({ length: tokens * k }, (_, n) => 0.2 + 0.15 * n);
+  const ref = expertMlpRef({
+    tokens, k, hidden: H, ffn: F, x, slots, scores,
+    poolGateUp: asStored(format, pgu, E * 2 * F, H), poolDown: asStored(format, pd, E * H, F),
+    sharedGateUp: asStored(format, sgu, 2 * F, H), sharedDown: asStored(format, sd, H, F),
+  });
+  const bufs = {
+    x: ctx.upload(x, 'x'),
+    scores: ctx.upload(scores, 'scores'),
+    gateUp: ctx.createBuffer((tokens * k + tokens) * 2 * F * 4, 'gateUp'),
+    out: ctx.createBuffer(tokens * H * 4, 'out'),
+    rest: ctx.createBuffer(Math.max(1, tokens * (k - 1)) * H * 4, 'rest'),
+  };
+  return { ctx, E, H, F, pool, shared, slots, ref, bufs };
+}
+
+for (const format of ['f32', 'q4'] as WeightFormat[]) {
+  for (const [tokens, k] of [[1, 1], [3, 1], [2, 2], [4, 3]]) {
+    test(`expert MLP ${format}, ${tokens} tokens × top-${k}: fused routed + shared gate+up and SwiGLU + down match the CPU reference`, async () => {
+      const { ctx, H, F, pool, shared, slots, ref, bufs } = await setup(format, tokens, k);
+      assert.ok(expertMlpFusable(ctx, pool, shared, tokens));
+      const slotBuf = ctx.upload(slots, 'slots');
+      expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.gateUp, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: true });
+      expertDown(ctx, pool.down, shared.down, bufs.gateUp, bufs.out, k > 1 ? bufs.rest : null, { tokens, k, slots: slotBuf });
+      assertClose(await ctx.readF32(bufs.gateUp, 0, (tokens * k + tokens) * 2 * F), ref.gateUp, 1e-4, 'gate+up rows');
+      assertClose(await ctx.readF32(bufs.out, 0, tokens * H), ref.out, 1e-4, 'block output');
+      if (k > 1) assertClose(await ctx.readF32(bufs.rest, 0, tokens * (k - 1) * H), ref.rest, 1e-4, 'routed rows j ≥ 1');
+    });
+  }
+
+  test(`expert MLP ${format}: a pager's rounds and a pool in several segments give the one-round result bit for bit`, async () => {
+    const tokens = 3, k = 2;
+    // a binding limit of two experts' down rows: the pools span several segments
+    const limit = 2 * 64 * (format === 'q4' ? 96 / 2 : 96 * 4);
+    const { ctx, H, pool, shared, slots, ref, bufs } = await setup(format, tokens, k, limit);
+    assert.ok(pool.down.segments.length > 1 && pool.gateUp.segments.length > 1, 'several segments');
+    const run = (rounds: Uint32Array[]) => {
+      rounds.forEach((r, i) => {
+        const slotBuf = ctx.upload(r, `round${i}`);
+        expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.gateUp, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: i === 0 });
+        expertDown(ctx, pool.down, shared.down, bufs.gateUp, bufs.out, bufs.rest, { tokens, k, slots: slotBuf });
+      });
+    };
+    const read = async () => [await ctx.readF32(bufs.out, 0, tokens * H), await ctx.readF32(bufs.rest, 0, tokens * (k - 1) * H)];
+    run([slots]);
+    const [out1, rest1] = await read();
+    assertClose(out1, ref.out, 1e-4, 'one round');
+    assertClose(rest1, ref.rest, 1e-4, 'one round, rows j ≥ 1');
+    ctx.write(bufs.out, new Float32Array(tokens * H).fill(NaN));
+    ctx.write(bufs.rest, new Float32Array(tokens * (k - 1) * H).fill(NaN));
+    // three rounds, each holding some of the experts (the others: 0xffffffff), in an order unlike the items'
+    const groups = [[4], [1, 2], [0, 3]];
+    run(groups.map((g) => Uint32Array.from(slots, (s) => (g.includes(s) ? s : NONE))));
+    const [out2, rest2] = await read();
+    assert.ok(out2.every((v, i) => Object.is(v, out1[i])), 'block output differs between one round and three');
+    assert.ok(rest2.every((v, i) => Object.is(v, rest1[i])), 'routed rows differ between one round and three');
+  });
+
+  test(`dense MLP ${format}: SwiGLU fused into the down projection matches the CPU reference`, async () => {
+    const base = await testGpu();
+    const ctx = new GpuContext(base.device, { cpuKernels: false });
+    const H = 64, F = 160, tokens = 3;
+    const d = randomArray(H * F, 21, 0.3);
+    const down = uploadLinear(ctx, 'down', format, H, F, rowsOf(d, F));
+    assert.ok(swigluDownFusable(ctx, down, tokens));
+    const gu = randomArray(tokens * 2 * F, 22, 2);
+    const y = ctx.createBuffer(tokens * H * 4, 'y');
+    swigluDown(ctx, down, ctx.upload(gu, 'gu'), y, tokens);
+    assertClose(await ctx.readF32(y, 0, tokens * H), swigluDownRef(asStored(format, d, H, F), H, F, gu, tokens), 1e-4, 'dense down');
+  });
+}
+
+test('the fused expert path is for GPU variants and decode-sized batches only', async () => {
+  const base = await testGpu();
+  const { pool, shared } = await setup('f32', 1, 1);
+  assert.equal(expertMlpFusable(new GpuContext(base.device, { cpuKernels: true }), pool, shared, 1), false);
+  assert.equal(expertMlpFusable(new GpuContext(base.device, { cpuKernels: false }), pool, shared, 5), false);
+});

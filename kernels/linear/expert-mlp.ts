@@ -1,0 +1,118 @@
+// The expert MLP of a MoE layer for a few tokens (decode) in two mat-vec dispatches (expert_q4.wgsl /
+// expert_f32.wgsl) instead of six: routed and shared gate+up in one, then SwiGLU + down of the routed and shared
+// experts in one, written straight into the block output. A dense MLP's SwiGLU + down is the second kind alone.
+// Works with any slot assignment (a pager's rounds: items of other rounds carry slot 0xffffffff) and with expert
+// pools split into several segments: every item is computed exactly once, so the result does not depend on either.
+import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
+import { MATVEC_MAX_ITEMS, matvecShape, type LinearWeight } from './linear.ts';
+import q4Prelude from './q4.wgsl';
+import q4Matvec from './q4-matvec.wgsl';
+import matvecReduce from './matvec-reduce.wgsl';
+import q4Source from './expert_q4.wgsl';
+import f32Source from './expert_f32.wgsl';
+
+const uniforms = ['rows:u32', 'cols:u32', 'routed:u32', 'k:u32', 'withShared:u32', 'expertBase:u32', 'expertCount:u32'] as const;
+export const expertQ4Kernel: KernelSpec = { name: 'expert_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce] };
+export const expertF32Kernel: KernelSpec = { name: 'expert_f32', source: f32Source, uniforms, includes: [matvecReduce] };
+
+export interface ExpertMlpWeights {
+  gateUp: LinearWeight; // [2F, hidden] (a pool: rowsPerExpert = 2F)
+  down: LinearWeight; // [hidden, F] (a pool: rowsPerExpert = hidden)
+}
+
+/**
+ * Whether `tokens` tokens of a MoE layer take the fused path: GPU kernel variants, a decode-sized batch (as the
+ * mat-vec path of linear()), and a shared expert of the routed experts' format and shape held in one segment each.
+ */
+export function expertMlpFusable(ctx: GpuContext, pool: ExpertMlpWeights, shared: ExpertMlpWeights, tokens: number): boolean {
+  const same = (p: LinearWeight, s: LinearWeight) => p.format === s.format && p.cols === s.cols && p.rowsPerExpert === s.rows && s.rowsPerExpert === undefined && s.segments.length === 1;
+  return !ctx.cpuKernels && tokens <= MATVEC_MAX_ITEMS && same(pool.gateUp, shared.gateUp) && same(pool.down, shared.down);
+}
+
+/** Whether a dense MLP's down projection can take SwiGLU on the fly (swigluDown). */
+export function swigluDownFusable(ctx: GpuContext, down: LinearWeight, tokens: number): boolean {
+  return !ctx.cpuKernels && tokens <= MATVEC_MAX_ITEMS && down.rowsPerExpert === undefined && down.segments.length === 1;
+}
+
+function dispatchExpert(
+  ctx: GpuContext,
+  mode: 0 | 1,
+  w: LinearWeight,
+  routedSeg: LinearWeight['segments'][number],
+  shared: LinearWeight,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  ids: GPUBuffer,
+  aux: GPUBuffer,
+  params: { rows: number; routed: number; k: number; withShared: number; items: number; scaleX?: boolean },
+): void {
+  if (params.items === 0) return;
+  const s = shared.segments[0];
+  const shape = matvecShape(w.format, params.rows);
+  const weights = w.format === 'q4' ? [routedSeg.weights, routedSeg.scales!, s.weights, s.scales!] : [routedSeg.weights, s.weights];
+  ctx.dispatch({
+    kernel: w.format === 'q4' ? expertQ4Kernel : expertF32Kernel,
+    params: {
+      rows: params.rows,
+      cols: w.cols,
+      routed: params.routed,
+      k: params.k,
+      withShared: params.withShared,
+      expertBase: routedSeg.expertBase,
+      expertCount: routedSeg.expertCount,
+    },
+    bindings: [...weights, x, y, ids, aux],
+    workgroups: [ceilDiv(params.rows, (shape.R * shape.WG) / shape.CT), params.items],
+    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape },
+  });
+}
+
+export interface ExpertGateUpCall {
+  tokens: number;
+  /** routed experts per token */
+  k: number;
+  /** the slot of each of the tokens·k routed items (0xffffffff or another segment's slot: left out) */
+  slots: GPUBuffer;
+  /** router scores: item n's input is x[n / k] · scores[n] */
+  scores: GPUBuffer;
+  /** also the shared expert's rows (once per layer: a pager's later rounds leave them out) */
+  withShared: boolean;
+}
+
+/**
+ * y = [routed gate|up rows of the tokens·k items; shared gate|up rows of the tokens]: [tokens·k (+ tokens), 2F].
+ * One dispatch per segment of the pool (one on real GPUs); the shared rows go with the first.
+ */
+export function expertGateUp(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, x: GPUBuffer, y: GPUBuffer, call: ExpertGateUpCall): void {
+  const routed = call.tokens * call.k;
+  for (const [i, seg] of pool.segments.entries()) {
+    const items = routed + (call.withShared && i === 0 ? call.tokens : 0);
+    dispatchExpert(ctx, 0, pool, seg, shared, x, y, call.slots, call.scores, { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 0, items, scaleX: true });
+  }
+}
+
+export interface ExpertDownCall {
+  tokens: number;
+  k: number;
+  slots: GPUBuffer;
+}
+
+/**
+ * SwiGLU + down of the routed items and the shared expert, from the gate|up rows expertGateUp wrote (`gateUp`):
+ * y[t] = shared(t) + routed item (t, 0), one reduction over both; with k > 1 the items (t, j ≥ 1) go to
+ * rest[t·(k − 1) + j − 1] (add-norm sums them). Items of other rounds or segments are left out, so a token's
+ * block output is written in the round (and dispatch) that holds its first routed item.
+ */
+export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, gateUp: GPUBuffer, y: GPUBuffer, rest: GPUBuffer | null, call: ExpertDownCall): void {
+  if (call.k > 1 && !rest) throw new Error('expertDown: k > 1 needs a buffer for the routed rows j ≥ 1');
+  const routed = call.tokens * call.k;
+  for (const seg of pool.segments) {
+    dispatchExpert(ctx, 1, pool, seg, shared, gateUp, y, call.slots, rest ?? ctx.emptyBuffer(1), { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 1, items: routed });
+  }
+}
+
+/** A dense MLP's SwiGLU + down: y[t] = down(silu(gate) · up) of gateUp row t ([tokens, 2F]), one dispatch. */
+export function swigluDown(ctx: GpuContext, down: LinearWeight, gateUp: GPUBuffer, y: GPUBuffer, tokens: number): void {
+  // no routed items: the routed-weight and id bindings take buffers already bound read-only (never read)
+  dispatchExpert(ctx, 1, down, down.segments[0], down, gateUp, y, gateUp, ctx.emptyBuffer(1), { rows: down.rows, routed: 0, k: 1, withShared: 0, items: tokens });
+}

@@ -1,0 +1,108 @@
+// expert_q4.wgsl (same modes, items, uniforms and outputs) over f32 weights [rows, cols] row-major: a thread owns R
+// rows and the vec4 columns g = ct, ct + CT, … of the item's concatenated input, as linear_f32.wgsl's mat-vec.
+// Bindings: w: the routed pool segment; w2: the shared expert (or dense) weight; x; y; ids [routed] u32;
+// aux: scores (MODE 0) or the routed rows j ≥ 1 (MODE 1).
+override MODE: u32 = 0u;
+override SCALE_X: u32 = 1u;
+override WG: u32 = 256u;
+override CT: u32 = 256u;
+override R: u32 = 8u; // 1..8
+
+@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w2: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> ids: array<u32>;
+@group(0) @binding(6) var<storage, read_write> aux: array<f32>;
+
+var<workgroup> partial: array<f32, 2304>;
+var<workgroup> wgExpert: u32;
+
+var<private> oR: array<u32, 8>; // row offsets (in vec4) of segment 0: the routed expert, or the shared weight when seg0Shared
+var<private> oS: array<u32, 8>; // of segment 1: the shared weight
+var<private> seg0Shared: bool;
+var<private> nv: u32;
+var<private> xo0: u32;
+var<private> xo1: u32;
+
+fn load_v(sh: bool, i: u32) -> vec4<f32> {
+  if (sh) { return w2[i]; }
+  return w[i];
+}
+
+// column g of the item's concatenated input, R rows (g < nv: segment 0, else segment 1)
+fn load_col(g: u32) -> array<vec4<f32>, 8> {
+  var l: array<vec4<f32>, 8>;
+  if (g < nv) {
+    for (var r = 0u; r < R; r++) { l[r] = load_v(seg0Shared, oR[r] + g); }
+  } else {
+    for (var r = 0u; r < R; r++) { l[r] = w2[oS[r] + g - nv]; }
+  }
+  return l;
+}
+
+fn x_of(g: u32) -> vec4<f32> {
+  var xo = xo0 + g;
+  if (g >= nv) { xo = xo1 + g - nv; }
+  if (MODE == 0u) { return x[xo]; }
+  let gate = x[xo];
+  return x[xo + P.cols / 4u] * (gate / (1.0 + exp(-gate)));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let n = wg.y;
+  let ct = lid % CT;
+  let rg = lid / CT;
+  let RW = (WG / CT) * R;
+  let routed = n < P.routed;
+  var rowBase = 0u;
+  if (routed) {
+    if (lid == 0u) { wgExpert = ids[n]; }
+    let e = workgroupUniformLoad(&wgExpert);
+    if (e < P.expertBase || e >= P.expertBase + P.expertCount) { return; }
+    rowBase = (e - P.expertBase) * P.rows;
+  }
+  var s = 1.0;
+  var segments = 1u;
+  nv = P.cols / 4u;
+  seg0Shared = !routed;
+  if (MODE == 0u) {
+    if (routed && SCALE_X == 1u) { s = aux[n]; }
+    xo0 = select(n - P.routed, n / P.k, routed) * nv;
+  } else {
+    xo0 = n * 2u * nv;
+    if (routed && P.withShared == 1u && n % P.k == 0u) {
+      segments = 2u;
+      xo1 = (P.routed + n / P.k) * 2u * nv;
+    }
+  }
+  let rowFirst = wg.x * RW + rg * R;
+  for (var r = 0u; r < R; r++) {
+    let row = min(rowFirst + r, P.rows - 1u); // rows past the end are clamped and their sums dropped
+    oR[r] = (rowBase + row) * nv;
+    oS[r] = row * nv;
+  }
+  let total = segments * nv;
+  var acc = array<f32, 8>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+  // software pipelining: the next column's R weight vectors are loaded before this column's arithmetic
+  var next = load_col(min(ct, total - 1u));
+  for (var g = ct; g < total; g += CT) {
+    let wv = next;
+    next = load_col(min(g + CT, total - 1u));
+    let xv = x_of(g) * s;
+    for (var r = 0u; r < R; r++) { acc[r] += dot(wv[r], xv); }
+  }
+  let sum = matvec_row_sum(vec4<f32>(acc[0], acc[1], acc[2], acc[3]), vec4<f32>(acc[4], acc[5], acc[6], acc[7]), lid);
+  let row = wg.x * RW + lid;
+  if (lid >= RW || row >= P.rows) { return; }
+  if (MODE == 0u) {
+    y[n * P.rows + row] = sum;
+  } else if (!routed) {
+    y[(n - P.routed) * P.rows + row] = sum;
+  } else if (n % P.k == 0u) {
+    y[(n / P.k) * P.rows + row] = sum;
+  } else {
+    aux[((n / P.k) * (P.k - 1u) + n % P.k - 1u) * P.rows + row] = sum;
+  }
+}

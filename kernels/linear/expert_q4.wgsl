@@ -1,0 +1,161 @@
+// The expert MLP of a few tokens (decode) in two mat-vec dispatches instead of six: routed experts and the shared
+// expert together, SwiGLU folded into the down projection. Same mat-vec as linear_q4.wgsl (DECODE = 1; helpers in
+// q4-matvec.wgsl, matvec-reduce.wgsl): one item per grid row, grid (ceil(rows / RW), items), RW = R·WG/CT.
+// Routed items n < P.routed (= tokens·k) read their expert's rows from slot ids[n] of the pool segment bound here;
+// an item whose slot lies outside [expertBase, expertBase + expertCount) (another segment, or 0xffffffff: not in this
+// round of a pager) is left out, so every item is computed exactly once over a layer's rounds and segments.
+//
+// MODE = 0, gate+up (rows = 2F, cols = hidden):
+//   item n < routed:  y[n, r] = Σ_i Wr[slot, r, i] · x[n / k, i] · scores[n]   (aux = scores)
+//   item n ≥ routed:  y[n, r] = Σ_i Ws[r, i] · x[n − routed, i]               (the shared expert)
+// MODE = 1, SwiGLU + down (rows = hidden, cols = F); x holds gate|up rows [2F] as MODE 0 writes them (routed items,
+//   then one shared row per token), a(row) = silu(gate) · up computed on the fly with swiglu.wgsl's formula:
+//   item n < routed, token t = n / k, j = n % k:
+//     z = Σ_i Wr[slot, r, i] · a(x row n)_i  (+ Σ_i Ws[r, i] · a(x row routed + t)_i when withShared and j = 0,
+//         the two as one reduction over the concatenated inputs)
+//     j = 0: y[t, r] = z (the block output: the shared expert and the first routed expert); j ≥ 1: aux[t·(k−1) + j − 1, r] = z
+//   item n ≥ routed (a dense MLP's down, routed = 0): y[n − routed, r] = Σ_i Ws[r, i] · a(x row n)_i
+// Bindings: qs, sc: the routed pool segment; qs2, sc2: the shared expert (or dense) weight; x; y; ids [routed] u32;
+// aux: scores (MODE 0) or the routed rows j ≥ 1 (MODE 1).
+override MODE: u32 = 0u;
+override SCALE_X: u32 = 1u;
+override WG: u32 = 128u;
+override CT: u32 = 64u; // column threads per row group (divides WG)
+override R: u32 = 8u;   // rows per thread, 1..8
+
+@group(0) @binding(1) var<storage, read> qs: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> sc: array<u32>;
+@group(0) @binding(3) var<storage, read> qs2: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> sc2: array<u32>;
+@group(0) @binding(5) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(7) var<storage, read> ids: array<u32>;
+@group(0) @binding(8) var<storage, read_write> aux: array<f32>;
+
+var<workgroup> partial: array<f32, 2304>;
+var<workgroup> wgExpert: u32;
+
+// the item's segments: segment 0 (routed weights at oR, or the shared ones when seg0Shared) and, with two segments,
+// segment 1 (shared weights at oS); xo0 / xo1 are the vec4 offsets of their inputs
+var<private> oR: Rows8;
+var<private> oS: Rows8;
+var<private> seg0Shared: bool;
+var<private> nb: u32;
+var<private> xo0: u32;
+var<private> xo1: u32;
+
+fn load_w(sh: bool, i: u32) -> vec4<u32> {
+  if (sh) { return qs2[i]; }
+  return qs[i];
+}
+
+// block i's f16 scale, moved to the low half of the word
+fn load_s(sh: bool, i: u32) -> u32 {
+  var w: u32;
+  if (sh) { w = sc2[i >> 1u]; } else { w = sc[i >> 1u]; }
+  return select(w, w >> 16u, (i & 1u) == 1u);
+}
+
+fn load_rows_of(sh: bool, o: Rows8, b: u32) -> Loaded {
+  var l: Loaded;
+  l.w0 = load_w(sh, o.o0 + b); l.s0 = load_s(sh, o.o0 + b);
+  if (R > 1u) { l.w1 = load_w(sh, o.o1 + b); l.s1 = load_s(sh, o.o1 + b); }
+  if (R > 2u) { l.w2 = load_w(sh, o.o2 + b); l.s2 = load_s(sh, o.o2 + b); }
+  if (R > 3u) { l.w3 = load_w(sh, o.o3 + b); l.s3 = load_s(sh, o.o3 + b); }
+  if (R > 4u) { l.w4 = load_w(sh, o.o4 + b); l.s4 = load_s(sh, o.o4 + b); }
+  if (R > 5u) { l.w5 = load_w(sh, o.o5 + b); l.s5 = load_s(sh, o.o5 + b); }
+  if (R > 6u) { l.w6 = load_w(sh, o.o6 + b); l.s6 = load_s(sh, o.o6 + b); }
+  if (R > 7u) { l.w7 = load_w(sh, o.o7 + b); l.s7 = load_s(sh, o.o7 + b); }
+  return l;
+}
+
+// block g of the item's concatenated input (g < nb: segment 0, else segment 1)
+fn load_block(g: u32) -> Loaded {
+  if (g < nb) { return load_rows_of(seg0Shared, oR, g); }
+  return load_rows_of(true, oS, g - nb);
+}
+
+fn silu_mul(g: vec4<f32>, u: vec4<f32>) -> vec4<f32> {
+  return u * (g / (1.0 + exp(-g)));
+}
+
+// the 32 inputs of block g, pre-scaled as x_block in linear_q4.wgsl: plain x (MODE 0) or silu(gate) · up (MODE 1)
+fn x_of(g: u32, sl: vec4<f32>, sh: vec4<f32>) -> XBlock {
+  var xo = xo0 + g * 8u;
+  if (g >= nb) { xo = xo1 + (g - nb) * 8u; }
+  if (MODE == 0u) {
+    return XBlock(x[xo] * sl, x[xo + 1u] * sl, x[xo + 2u] * sl, x[xo + 3u] * sl,
+                  x[xo + 4u] * sh, x[xo + 5u] * sh, x[xo + 6u] * sh, x[xo + 7u] * sh);
+  }
+  let up = P.cols / 4u; // the up values follow the F gate values of a row
+  return XBlock(silu_mul(x[xo], x[xo + up]) * sl, silu_mul(x[xo + 1u], x[xo + up + 1u]) * sl,
+                silu_mul(x[xo + 2u], x[xo + up + 2u]) * sl, silu_mul(x[xo + 3u], x[xo + up + 3u]) * sl,
+                silu_mul(x[xo + 4u], x[xo + up + 4u]) * sh, silu_mul(x[xo + 5u], x[xo + up + 5u]) * sh,
+                silu_mul(x[xo + 6u], x[xo + up + 6u]) * sh, silu_mul(x[xo + 7u], x[xo + up + 7u]) * sh);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let n = wg.y;
+  let ct = lid % CT;
+  let rg = lid / CT;
+  let RW = (WG / CT) * R;
+  let routed = n < P.routed;
+  var rowBase = 0u;
+  if (routed) {
+    if (lid == 0u) { wgExpert = ids[n]; }
+    let e = workgroupUniformLoad(&wgExpert);
+    if (e < P.expertBase || e >= P.expertBase + P.expertCount) { return; }
+    rowBase = (e - P.expertBase) * P.rows;
+  }
+  var s = 1.0;
+  var segments = 1u;
+  nb = P.cols / 32u;
+  seg0Shared = !routed;
+  if (MODE == 0u) {
+    if (routed && SCALE_X == 1u) { s = aux[n]; }
+    xo0 = select(n - P.routed, n / P.k, routed) * (P.cols / 4u);
+  } else {
+    let row4 = P.cols / 2u; // vec4 per gate|up row
+    xo0 = n * row4;
+    if (routed && P.withShared == 1u && n % P.k == 0u) {
+      segments = 2u;
+      xo1 = (P.routed + n / P.k) * row4;
+    }
+  }
+  let sl = vec4<f32>(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 4096.0) * s;
+  let sh = vec4<f32>(1.0 / 16.0, 1.0 / 4096.0, 1.0 / 256.0, 1.0 / 65536.0) * s;
+  let rowFirst = wg.x * RW + rg * R;
+  oR = row_offsets(rowFirst, rowBase, nb);
+  oS = row_offsets(rowFirst, 0u, nb);
+  let total = segments * nb;
+  // software pipelining as in linear_q4.wgsl: the next block's weights are loaded before this block's arithmetic
+  var next = load_block(min(ct, total - 1u));
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  for (var g = ct; g < total; g += CT) {
+    let c = next;
+    next = load_block(min(g + CT, total - 1u));
+    let X = x_of(g, sl, sh);
+    a0.x += block_dot_d(c.w0, c.s0, 0u, X);
+    if (R > 1u) { a0.y += block_dot_d(c.w1, c.s1, 0u, X); }
+    if (R > 2u) { a0.z += block_dot_d(c.w2, c.s2, 0u, X); }
+    if (R > 3u) { a0.w += block_dot_d(c.w3, c.s3, 0u, X); }
+    if (R > 4u) { a1.x += block_dot_d(c.w4, c.s4, 0u, X); }
+    if (R > 5u) { a1.y += block_dot_d(c.w5, c.s5, 0u, X); }
+    if (R > 6u) { a1.z += block_dot_d(c.w6, c.s6, 0u, X); }
+    if (R > 7u) { a1.w += block_dot_d(c.w7, c.s7, 0u, X); }
+  }
+  let sum = matvec_row_sum(a0, a1, lid);
+  let row = wg.x * RW + lid;
+  if (lid >= RW || row >= P.rows) { return; }
+  if (MODE == 0u) {
+    y[n * P.rows + row] = sum;
+  } else if (!routed) {
+    y[(n - P.routed) * P.rows + row] = sum;
+  } else if (n % P.k == 0u) {
+    y[(n / P.k) * P.rows + row] = sum;
+  } else {
+    aux[((n / P.k) * (P.k - 1u) + n % P.k - 1u) * P.rows + row] = sum;
+  }
+}

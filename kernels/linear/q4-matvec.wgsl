@@ -1,0 +1,43 @@
+// Q4_0 mat-vec helpers shared by the mat-vec kernels (linear_q4.wgsl, expert_q4.wgsl; included after q4.wgsl).
+// See linear_q4.wgsl for the layout. The including kernel declares the override R and the uniform P.rows.
+const MAGIC = 0x4B000000u; // f32 2^23
+// 2^23 + 8·(the power of 16 each nibble slot carries), so the subtraction also removes the Q4_0 offset of 8
+const MAGIC_LO = vec4<f32>(8388616.0, 8390656.0, 8912896.0, 8421376.0);
+const MAGIC_HI = vec4<f32>(8388736.0, 8421376.0, 8390656.0, 8912896.0);
+
+// The 32 x values of one block, pre-scaled: l[k] holds x[4k..4k+3] (low nibbles of word k), h[k] x[16+4k..16+4k+3].
+struct XBlock { l0: vec4<f32>, l1: vec4<f32>, l2: vec4<f32>, l3: vec4<f32>, h0: vec4<f32>, h1: vec4<f32>, h2: vec4<f32>, h3: vec4<f32> }
+
+// (bits | 2^23) − (2^23 + 8·16^k) is exactly (q − 8)·16^k; one FMA per weight, four independent chains.
+fn word_dot(lo: u32, xl: vec4<f32>, xh: vec4<f32>, s: vec4<f32>) -> vec4<f32> {
+  let hi = lo >> 12u;
+  // low nibbles of bytes 0..3 at bits 0, 8, 16 (of lo) and 12 (of hi): q·1, q·2^8, q·2^16, q·2^12
+  let fl = bitcast<vec4<f32>>((vec4<u32>(lo, lo, lo, hi) & vec4<u32>(0xFu, 0xF00u, 0xF0000u, 0xF000u)) | vec4<u32>(MAGIC)) - MAGIC_LO;
+  // high nibbles at bits 4, 12 (of lo) and 8, 16 (of hi): q·2^4, q·2^12, q·2^8, q·2^16
+  let fh = bitcast<vec4<f32>>((vec4<u32>(lo, lo, hi, hi) & vec4<u32>(0xF0u, 0xF000u, 0xF00u, 0xF0000u)) | vec4<u32>(MAGIC)) - MAGIC_HI;
+  return fma(fh, xh, fma(fl, xl, s));
+}
+
+// Σ (q − 8)·x · d over one block; `word` holds the block's f16 scale in its low (even block) or high half.
+fn block_dot_d(w: vec4<u32>, word: u32, block: u32, X: XBlock) -> f32 {
+  var s = word_dot(w.x, X.l0, X.h0, vec4<f32>(0.0));
+  s = word_dot(w.y, X.l1, X.h1, s);
+  s = word_dot(w.z, X.l2, X.h2, s);
+  s = word_dot(w.w, X.l3, X.h3, s);
+  return q4_scale_in(word, block) * ((s.x + s.y) + (s.z + s.w));
+}
+
+// Row offsets (in blocks) of a thread's R rows, and one block's weights and scale words for them.
+struct Rows8 { o0: u32, o1: u32, o2: u32, o3: u32, o4: u32, o5: u32, o6: u32, o7: u32 }
+struct Loaded { w0: vec4<u32>, w1: vec4<u32>, w2: vec4<u32>, w3: vec4<u32>, w4: vec4<u32>, w5: vec4<u32>, w6: vec4<u32>, w7: vec4<u32>,
+                s0: u32, s1: u32, s2: u32, s3: u32, s4: u32, s5: u32, s6: u32, s7: u32 }
+
+fn row_offsets(rowFirst: u32, rowBase: u32, nb: u32) -> Rows8 {
+  // rows past the end are clamped (loads stay in bounds) and their sums dropped at the end
+  let last = P.rows - 1u;
+  return Rows8((rowBase + min(rowFirst, last)) * nb, (rowBase + min(rowFirst + 1u, last)) * nb,
+               (rowBase + min(rowFirst + 2u, last)) * nb, (rowBase + min(rowFirst + 3u, last)) * nb,
+               (rowBase + min(rowFirst + 4u, last)) * nb, (rowBase + min(rowFirst + 5u, last)) * nb,
+               (rowBase + min(rowFirst + 6u, last)) * nb, (rowBase + min(rowFirst + 7u, last)) * nb);
+}
+
