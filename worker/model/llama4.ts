@@ -4,7 +4,8 @@
 import type { GpuContext } from '../../kernels/runtime.ts';
 import { embedding } from '../../kernels/embedding/embedding.ts';
 import { rmsnorm } from '../../kernels/rmsnorm/rmsnorm.ts';
-import { linear } from '../../kernels/linear/linear.ts';
+import { linear, MATVEC_MAX_ITEMS } from '../../kernels/linear/linear.ts';
+import { expertDown, expertGateUp, expertMlpFusable, swigluDown, swigluDownFusable } from '../../kernels/linear/expert-mlp.ts';
 import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
 import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
 import { qkPrep } from '../../kernels/qk-prep/qk-prep.ts';
@@ -35,9 +36,9 @@ export interface RunState {
   expertSlots: GPUBuffer; // [B·k] u32: the slot of each item's expert when paging (0xffffffff: not this round)
   predictedIds: GPUBuffer; // [B·k] u32: next MoE layer's experts predicted from this layer's residual
   predictH: GPUBuffer; // [B, hidden]: the next MoE layer's normed input, for that prediction
-  routedGateUp: GPUBuffer; // [B·k, 2F]
+  routedGateUp: GPUBuffer; // [B·k, 2F]; decode's fused expert path: [T·k routed + T shared rows, 2F]
   routedAct: GPUBuffer; // [B·k, F]
-  routedOut: GPUBuffer; // [B·k, hidden]
+  routedOut: GPUBuffer; // [B·k, hidden]; decode's fused expert path: the rows of items j ≥ 1, [T·(k − 1), hidden]
   ropeTable: GPUBuffer; // [B, headDim/2] (cos, sin)
   temperatures: GPUBuffer; // [B]
   lastHidden: GPUBuffer; // [1, hidden]
@@ -104,7 +105,7 @@ export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: nu
     expertSlots: buf(B * k, 'expertSlots'),
     predictedIds: buf(B * k, 'predictedIds'),
     predictH: buf(B * c.hiddenSize, 'predictH'),
-    routedGateUp: buf(B * k * 2 * c.intermediateSize, 'routedGateUp'),
+    routedGateUp: buf(Math.max(B * k, MATVEC_MAX_ITEMS * (k + 1)) * 2 * c.intermediateSize, 'routedGateUp'),
     routedAct: buf(B * k * c.intermediateSize, 'routedAct'),
     routedOut: buf(B * k * c.hiddenSize, 'routedOut'),
     ropeTable: buf(B * c.headDim, 'ropeTable'),
@@ -232,8 +233,8 @@ export class Llama4Text {
       this.attention(l, layer, T, startPos);
       addNorm(ctx, s.x, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps);
       if (layer.ffn.kind === 'moe') {
-        await this.moe(layer.ffn.moe, l, T);
-        addNorm(ctx, s.x, s.blockOut, { b: s.routedOut, k: c.topK }, nextNorm, s.h, T, H, eps);
+        const routedRows = await this.moe(layer.ffn.moe, l, T);
+        addNorm(ctx, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps);
         await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));
       } else {
         this.mlp(layer.ffn.mlp, s.h, T);
@@ -279,32 +280,51 @@ export class Llama4Text {
     linear(ctx, a.o, s.attnOut, s.blockOut, { items: T });
   }
 
-  /** SwiGLU MLP: blockOut = down(silu(gate(x)) ⊙ up(x)). */
+  /** SwiGLU MLP: blockOut = down(silu(gate(x)) ⊙ up(x)); for a few tokens on GPUs SwiGLU runs inside the down mat-vec. */
   private mlp(m: MlpWeights, x: GPUBuffer, T: number): void {
     const { ctx, state: s } = this;
     const F = m.down.cols;
     linear(ctx, m.gateUp, x, s.gateUp, { items: T });
+    if (swigluDownFusable(ctx, m.down, T)) {
+      swigluDown(ctx, m.down, s.gateUp, s.blockOut, T);
+      return;
+    }
     swiglu(ctx, s.gateUp, s.act, T, F);
     linear(ctx, m.down, s.act, s.blockOut, { items: T });
   }
 
   /**
    * MoE: the router picks top-k experts on raw logits; each selected expert runs on its input scaled by
-   * sigmoid(logit) (routedOut, one row per token×k); the shared expert's output goes to blockOut. The experts'
-   * residency (resident, or paged in groups that fit the slots) decides which slot each item's kernels read.
+   * sigmoid(logit); the shared expert runs on the input as is. The experts' residency (resident, or paged in groups
+   * that fit the slots) decides which slot each item's kernels read. Returns how many routed rows per token
+   * add-norm must still add to blockOut (in routedOut):
+   * - decode on GPUs (expertMlpFusable): two dispatches per round, routed + shared gate+up, then SwiGLU + down of
+   *   both into blockOut (the shared expert and each token's first routed expert in one reduction); the shared rows
+   *   go with the first round, every item with its own round, so the result does not depend on the rounds; k − 1.
+   * - otherwise: routed gate+up, SwiGLU, down into routedOut, and the shared expert's MLP into blockOut; k.
    */
-  private async moe(m: MoeWeights, l: number, T: number): Promise<void> {
+  private async moe(m: MoeWeights, l: number, T: number): Promise<number> {
     const { ctx, config: c, state: s } = this;
     const k = c.topK, F = c.intermediateSize, items = T * k;
     linear(ctx, m.router, s.h, s.routerLogits, { items: T });
     routeTopK(ctx, s.routerLogits, s.expertIds, s.expertScores, T, c.numExperts, k);
     if (this.forcedRouting) ctx.commandEncoder().copyBufferToBuffer(this.forcedRouting, l * s.maxBatch * k * 4, s.expertIds, 0, items * 4);
+    if (expertMlpFusable(ctx, m.experts, m.shared, T)) {
+      let first = true;
+      await this.experts.run(l, s.expertIds, items, s.expertSlots, (slots) => {
+        expertGateUp(ctx, m.experts.gateUp, m.shared.gateUp, s.h, s.routedGateUp, { tokens: T, k, slots, scores: s.expertScores, withShared: first });
+        expertDown(ctx, m.experts.down, m.shared.down, s.routedGateUp, s.blockOut, k > 1 ? s.routedOut : null, { tokens: T, k, slots });
+        first = false;
+      });
+      return k - 1;
+    }
     await this.experts.run(l, s.expertIds, items, s.expertSlots, (slots) => {
       linear(ctx, m.experts.gateUp, s.h, s.routedGateUp, { items, xRowDiv: k, expertIds: slots, scores: s.expertScores });
       swiglu(ctx, s.routedGateUp, s.routedAct, items, F);
       linear(ctx, m.experts.down, s.routedAct, s.routedOut, { items, expertIds: slots });
     });
     this.mlp(m.shared, s.h, T);
+    return k;
   }
 
   /** Applies the next MoE layer's norm and router to this layer's residual, so its experts can be read early. */
