@@ -11,7 +11,7 @@ import { attentionTemperatures } from '../../kernels/temperature/temperature.ts'
 import { qkPrep } from '../../kernels/qk-prep/qk-prep.ts';
 import { addNorm } from '../../kernels/add-norm/add-norm.ts';
 import { attention } from '../../kernels/attention/attention.ts';
-import { routeTopK } from '../../kernels/router/router.ts';
+import { routeTopK, routerFusable, routerMatvecTopK } from '../../kernels/router/router.ts';
 import { swiglu } from '../../kernels/swiglu/swiglu.ts';
 import { EngineError } from '../../protocol/errors.ts';
 import type { TextConfig } from './config.ts';
@@ -294,7 +294,7 @@ export class Llama4Text {
   }
 
   /**
-   * MoE: the router picks top-k experts on raw logits; each selected expert runs on its input scaled by
+   * MoE: the router picks top-k experts on raw logits (decode on GPUs: logits and top-k in one dispatch); each selected expert runs on its input scaled by
    * sigmoid(logit); the shared expert runs on the input as is. The experts' residency (resident, or paged in groups
    * that fit the slots) decides which slot each item's kernels read. Returns how many routed rows per token
    * add-norm must still add to blockOut (in routedOut):
@@ -306,8 +306,12 @@ export class Llama4Text {
   private async moe(m: MoeWeights, l: number, T: number): Promise<number> {
     const { ctx, config: c, state: s } = this;
     const k = c.topK, F = c.intermediateSize, items = T * k;
-    linear(ctx, m.router, s.h, s.routerLogits, { items: T });
-    routeTopK(ctx, s.routerLogits, s.expertIds, s.expertScores, T, c.numExperts, k);
+    if (routerFusable(ctx, m.router, T, k)) {
+      routerMatvecTopK(ctx, m.router, s.h, s.routerLogits, s.expertIds, s.expertScores, T, k); // decode: one dispatch
+    } else {
+      linear(ctx, m.router, s.h, s.routerLogits, { items: T });
+      routeTopK(ctx, s.routerLogits, s.expertIds, s.expertScores, T, c.numExperts, k);
+    }
     if (this.forcedRouting) ctx.commandEncoder().copyBufferToBuffer(this.forcedRouting, l * s.maxBatch * k * 4, s.expertIds, 0, items * 4);
     if (expertMlpFusable(ctx, m.experts, m.shared, T)) {
       let first = true;
