@@ -63,6 +63,16 @@ test('npm run bench -- model --quick reports sane figures, and paged decode matc
   positive(p.pagedInBytesPerToken, 'bytes paged in per token');
   positive(p.uploadGBps, 'upload bandwidth');
   positive(r.paged.pagingBoundTokPerS, 'paging bound');
+  // speculative decode: one id read-back per pass of a step (a step, plus its re-runs), not one per MoE layer
+  assert.ok(Math.abs(p.readbacksPerToken - (1 + p.rerunsPerToken)) < 1e-9, `read-backs = passes: ${JSON.stringify(p)}`);
+  assert.ok(p.rerunsPerToken > 0, 'the trace misses (one slot per layer), so steps are re-run');
+  assert.ok(p.rerunLayersPerToken >= p.rerunsPerToken && p.rerunFraction > 0 && p.rerunFraction <= 1);
+  assert.ok(p.neededBytesPerToken > 0 && p.neededBytesPerToken <= p.pagedInBytesPerToken);
+  // the synchronous path as a control: same tokens, a read-back per MoE layer (2) and per prediction (1)
+  const sync = bench(['--quick', '--expert-budget-gib', '0.0002', '--routing', `trace:${trace}`, '--tokens', '5', '--no-speculate']);
+  assert.deepEqual(sync.paged.tokens, r.paged.tokens);
+  assert.equal(sync.paged.paging.readbacksPerToken, 3);
+  assert.equal(sync.paged.paging.rerunsPerToken, 0);
 });
 
 test('the model bench cuts a real config to --layers and parses routings', () => {

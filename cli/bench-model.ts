@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--json] [--quick]
+//   [--kernel-profile] [--no-speculate] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -45,6 +45,8 @@ export interface ModelBenchOptions {
   submitEvery: number | null;
   /** after the decode, two more steps with each dispatch timed alone: GPU time per kernel */
   kernelProfile: boolean;
+  /** paged decode reads expert ids back after every MoE layer instead of once per step (speculative) */
+  noSpeculate: boolean;
   quick: boolean;
 }
 
@@ -292,6 +294,17 @@ interface RunResult {
     readbackMsPerToken: number;
     writeMsPerToken: number;
     stallMsPerToken: number;
+    /** CPU round trips reading expert ids back, per token (was one per MoE layer plus one per prediction) */
+    readbacksPerToken: number;
+    /** speculative decode: re-runs of a step after a miss, and the layers they ran again, per token */
+    rerunsPerToken: number;
+    rerunLayersPerToken: number;
+    /** re-run GPU work as a fraction of a step's layers */
+    rerunFraction: number;
+    /** uploads of guessed experts the token did not use, per token (counted in missesPerToken, not in the bound) */
+    wastedUploadsPerToken: number;
+    /** bytes of the experts a token needed and did not have (the paging bound's bytes; pagedIn minus wasted) */
+    neededBytesPerToken: number;
   };
 }
 
@@ -306,6 +319,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
   const { weights, experts, expertBytes } = await syntheticTextWeights(ctx, o.config, o.weights, slots, distinct, matchPaged);
   const pager = slots < c.numExperts ? new ExpertPager(ctx, slots, experts) : null;
   if (pager) weights.layers.forEach((l, i) => l.ffn.kind === 'moe' && pager.setPools(i, l.ffn.moe.experts));
+  if (pager && o.noSpeculate) pager.speculative = false;
   const start = o.context !== null ? Math.max(0, o.context - o.prompt - o.tokens) : 0;
   const contextLength = Math.max(o.context ?? 0, start + o.prompt + o.tokens + 3);
   const state = createRunState(ctx, c, contextLength);
@@ -399,8 +413,12 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
     const byKernel = (await ctx.endProfile()).kernels;
     kernels = [...byKernel].map(([name, k]) => ({ name, msPerToken: k.ns / 2 / 1e6, dispatchesPerToken: k.count / 2 })).sort((a, b) => b.msPerToken - a.msPerToken);
   }
-  const measured = wall.slice(WARMUP_STEPS);
-  const busy = gpu.slice(WARMUP_STEPS);
+  // a paged step waits for its own expert read-backs (a speculative step: once, at its end), so token i arrives
+  // only after the step that computes token i + 1 has finished: the walls from token WARMUP_STEPS on hold the steps
+  // from WARMUP_STEPS + 1 on, and the last token's wall holds no step. Pair them with those steps' GPU time.
+  const shift = pager && wall.length > WARMUP_STEPS + 1 ? 1 : 0;
+  const measured = wall.slice(WARMUP_STEPS, wall.length - shift);
+  const busy = gpu.slice(WARMUP_STEPS + shift);
   const n = measured.length;
   const msPerToken = mean(measured);
   const positions = Array.from({ length: n }, (_, i) => start + o.prompt + WARMUP_STEPS + i);
@@ -423,6 +441,12 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
       readbackMsPerToken: (s.readbackMs - statsBefore.readbackMs) / decoded,
       writeMsPerToken: (s.writeMs - statsBefore.writeMs) / decoded,
       stallMsPerToken: (s.stallMs - statsBefore.stallMs) / decoded,
+      readbacksPerToken: (s.readbacks - statsBefore.readbacks) / decoded,
+      rerunsPerToken: (s.reruns - statsBefore.reruns) / decoded,
+      rerunLayersPerToken: (s.rerunLayers - statsBefore.rerunLayers) / decoded,
+      rerunFraction: (s.rerunLayers - statsBefore.rerunLayers) / decoded / c.numLayers,
+      wastedUploadsPerToken: (s.wastedUploads - statsBefore.wastedUploads) / decoded,
+      neededBytesPerToken: (s.bytesRead - statsBefore.bytesRead - (s.wastedBytes - statsBefore.wastedBytes)) / decoded,
     };
   }
   const result: RunResult = {
@@ -495,13 +519,15 @@ export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBe
     const r = await runOnce(ctx, o, true, log);
     const p = r.paging!;
     // the fastest a paged token can be: its weight bytes at the roofline plus its misses at the upload bandwidth
-    const boundMs = r.bytesPerToken.weights / (roof.GBps * 1e6) + p.pagedInBytesPerToken / (p.uploadGBps * 1e6);
+    // (the experts it needed: uploads of wrong guesses are a cost of this engine, not of the bound)
+    const boundMs = r.bytesPerToken.weights / (roof.GBps * 1e6) + p.neededBytesPerToken / (p.uploadGBps * 1e6);
     paged = { ...r, decodeRooflineRatio: ratio(r), prefillRooflineRatio: prefillRatio(r), pagingBoundTokPerS: 1000 / boundMs, ofPagingBound: r.decode.tokPerS / (1000 / boundMs) };
     report(paged, log);
     log(
       `  paging: ${p.slotsPerLayer} slots/layer, hit rate ${(100 * p.hitRate).toFixed(1)} %, next-layer prediction ${p.predictionAccuracy === null ? 'n/a' : (100 * p.predictionAccuracy).toFixed(1) + ' %'}, ` +
         `${p.missesPerToken.toFixed(2)} misses = ${(p.pagedInBytesPerToken / 2 ** 20).toFixed(1)} MiB paged in per token; upload ${p.uploadGBps.toFixed(2)} GB/s; ` +
-        `paging bound ${paged.pagingBoundTokPerS.toFixed(2)} tok/s, measured ${(100 * paged.ofPagingBound).toFixed(1)} % of it; per token: read-back wait ${p.readbackMsPerToken.toFixed(2)} ms, slot writes ${p.writeMsPerToken.toFixed(2)} ms, source reads ${p.stallMsPerToken.toFixed(2)} ms`,
+        `paging bound ${paged.pagingBoundTokPerS.toFixed(2)} tok/s, measured ${(100 * paged.ofPagingBound).toFixed(1)} % of it; per token: read-back wait ${p.readbackMsPerToken.toFixed(2)} ms, slot writes ${p.writeMsPerToken.toFixed(2)} ms, source reads ${p.stallMsPerToken.toFixed(2)} ms; ` +
+        `${p.readbacksPerToken.toFixed(2)} id read-backs, ${p.rerunsPerToken.toFixed(2)} re-runs (${p.rerunLayersPerToken.toFixed(1)} layers = ${(100 * p.rerunFraction).toFixed(1)} % of a step), ${p.wastedUploadsPerToken.toFixed(2)} wasted uploads`,
     );
   }
   const pagedMatchesResident = resident && paged ? resident.tokens.every((t, i) => t === paged!.tokens[i]) : null;
@@ -557,7 +583,7 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got ${v}`);
     return n;
   };
-  const known = new Set(['model', '--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile']);
+  const known = new Set(['model', '--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate']);
   args.forEach((a, i) => {
     if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}`);
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
@@ -585,6 +611,7 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     alsoResident: args.includes('--also-resident'),
     submitEvery: value('--submit-every') === null ? null : int('--submit-every', 0),
     kernelProfile: args.includes('--kernel-profile'),
+    noSpeculate: args.includes('--no-speculate'),
     quick,
   };
   return { options, json: args.includes('--json') };

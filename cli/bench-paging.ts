@@ -49,6 +49,7 @@ const report = await runModelBench(
     alsoResident: true,
     submitEvery: null,
     kernelProfile: false,
+    noSpeculate: false,
     quick: QUICK,
   },
   log,

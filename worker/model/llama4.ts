@@ -222,31 +222,46 @@ export class Llama4Text {
     ctx.write(s.ropeTable, ropeTable(this.invFreq, positions));
     if (c.attnTemperatureTuning) ctx.write(s.temperatures, attentionTemperatures(positions, c.floorScale, c.attnScale));
 
-    embedding(ctx, w.embedTokens, s.ids, s.x, T);
     const rowBytes = c.hiddenSize * 4;
-    for (const e of embeds) ctx.commandEncoder().copyBufferToBuffer(e.source, e.sourceRow * rowBytes, s.x, e.row * rowBytes, e.count * rowBytes);
     const H = c.hiddenSize, eps = c.rmsNormEps;
-    rmsnorm(ctx, s.x, w.layers[0].inputNorm, s.h, T, H, eps);
-    // each block ends with its residual update fused with the next norm: h = norm(x += block output)
-    for (const [l, layer] of w.layers.entries()) {
-      const nextNorm = l + 1 < w.layers.length ? w.layers[l + 1].inputNorm : w.norm;
-      this.attention(l, layer, T, startPos);
-      addNorm(ctx, s.x, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps);
-      if (layer.ffn.kind === 'moe') {
-        const routedRows = await this.moe(layer.ffn.moe, l, T);
-        addNorm(ctx, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps);
-        await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));
-      } else {
-        this.mlp(layer.ffn.mlp, s.h, T);
-        addNorm(ctx, s.x, s.blockOut, null, nextNorm, s.h, T, H, eps);
+    // paged decode runs speculatively (ExpertPager.beginStep): each MoE layer's experts come from the GPU-side slot
+    // table, the chosen ids are read back once at the end, and the step runs again from the first MoE layer whose
+    // experts were not all resident (from its saved input), until a pass had every expert it chose
+    const pager = this.pager?.speculates(T * c.topK) ? this.pager : null;
+    if (pager) pager.beginStep(T * c.topK, c.numLayers, c.numExperts, c.isMoe.flatMap((moe, l) => (moe ? [l] : [])));
+    for (let from = 0; from >= 0; from = pager ? await pager.endStep() : -1) {
+      if (from === 0) {
+        embedding(ctx, w.embedTokens, s.ids, s.x, T);
+        for (const e of embeds) ctx.commandEncoder().copyBufferToBuffer(e.source, e.sourceRow * rowBytes, s.x, e.row * rowBytes, e.count * rowBytes);
+        rmsnorm(ctx, s.x, w.layers[0].inputNorm, s.h, T, H, eps);
       }
-      if (this.submitEveryLayers > 0 && (l + 1) % this.submitEveryLayers === 0) ctx.flush();
-    }
-    if (logitRow >= 0) {
-      linear(ctx, w.lmHead, s.h, s.logits, { items: T, yOffset: logitRow * c.vocabSize, yStride: c.vocabSize });
-    } else {
-      ctx.commandEncoder().copyBufferToBuffer(s.h, (T - 1) * rowBytes, s.lastHidden, 0, rowBytes);
-      linear(ctx, w.lmHead, s.lastHidden, s.logits, { items: 1 });
+      // each block ends with its residual update fused with the next norm: h = norm(x += block output)
+      for (let l = from; l < w.layers.length; l++) {
+        const layer = w.layers[l];
+        const nextNorm = l + 1 < w.layers.length ? w.layers[l + 1].inputNorm : w.norm;
+        const resume = from > 0 && l === from; // a re-run starts at this layer's MoE block
+        if (!resume) {
+          this.attention(l, layer, T, startPos);
+          addNorm(ctx, s.x, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps);
+        }
+        if (layer.ffn.kind === 'moe') {
+          if (pager && resume) pager.restore(l, [s.x, s.h], T * rowBytes);
+          else if (pager) pager.checkpoint(l, [s.x, s.h], T * rowBytes);
+          const routedRows = await this.moe(layer.ffn.moe, l, T);
+          addNorm(ctx, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps);
+          await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));
+        } else {
+          this.mlp(layer.ffn.mlp, s.h, T);
+          addNorm(ctx, s.x, s.blockOut, null, nextNorm, s.h, T, H, eps);
+        }
+        if (this.submitEveryLayers > 0 && (l + 1) % this.submitEveryLayers === 0) ctx.flush();
+      }
+      if (logitRow >= 0) {
+        linear(ctx, w.lmHead, s.h, s.logits, { items: T, yOffset: logitRow * c.vocabSize, yStride: c.vocabSize });
+      } else {
+        ctx.commandEncoder().copyBufferToBuffer(s.h, (T - 1) * rowBytes, s.lastHidden, 0, rowBytes);
+        linear(ctx, w.lmHead, s.lastHidden, s.logits, { items: 1 });
+      }
     }
   }
 

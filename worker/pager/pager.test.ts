@@ -111,3 +111,45 @@ test('the RAM tier keeps recently read experts up to its budget and shares concu
   await tier.read(0, 2); // was evicted
   assert.equal(reads, 4);
 });
+
+test('speculative paged steps (one id read-back per pass, re-run from the first miss) equal the resident model: prefill pieces, decode, several misses in a token, wrong guesses', async () => {
+  const { ctx } = await createNodeGpu();
+  const dir = join(fixturesDir(), 'tiny-scout'); // 4 MoE layers of 4 experts, top-1
+  const ref = await Reference.load(join(dir, 'reference'));
+  const files = new FsModelFiles(join(dir, 'model'));
+  const resident = await ModelSession.load(ctx, files, { weights: 'q4', contextLength: 256, vision: false });
+  const prompt = ref.ids('chat.input_ids');
+  const opts = { maxNewTokens: 16, temperature: 0, topK: 0, topP: 1, seed: 0, ignoreEos: true };
+  const want = await resident.generate(prompt, opts, () => {});
+  for (const [slots, guesses] of [[1, true], [2, true], [2, false]] as const) {
+    const paged = await ModelSession.load(ctx, files, { weights: 'q4', contextLength: 256, vision: false, expertSlots: slots });
+    const pager = paged.model.pager!;
+    pager.prefetchGuesses = guesses;
+    // misses per speculative step, seen through the pager's own entry points
+    const perStep: number[] = [];
+    const begin = pager.beginStep.bind(pager), end = pager.endStep.bind(pager);
+    let at = 0;
+    pager.beginStep = (...a) => ((at = pager.stats.misses), begin(...a));
+    pager.endStep = async () => {
+      const from = await end();
+      if (from < 0) perStep.push(pager.stats.misses - at);
+      return from;
+    };
+    // prefill pieces that fit the slots run speculatively too (2 tokens × top-1 in 2 slots), from cold slots
+    const short = prompt.slice(0, slots);
+    const a = await resident.logitsFor(short);
+    const b = await paged.logitsFor(short);
+    assert.ok(a.every((v, i) => Object.is(v, b[i])), `${slots} slots: logits of a ${slots}-token piece differ`);
+    assert.ok(perStep.length === 1 && perStep[0] >= 2, `the cold piece misses in several layers: ${perStep}`);
+    const s = pager.stats;
+    assert.ok(s.reruns >= 1 && s.readbacks === s.reruns + 1, `one read-back per pass: ${JSON.stringify(s)}`);
+    const got = await paged.generate(prompt, opts, () => {});
+    assert.deepEqual(got.tokenIds, want.tokenIds, `${slots} slots, guesses ${guesses}: paged decode differs`);
+    assert.ok(s.speculativeSteps >= opts.maxNewTokens, `decode steps ran speculatively: ${s.speculativeSteps}`);
+    assert.ok(perStep.some((m) => m >= 2), `some decoded token missed in several layers: ${perStep}`);
+    assert.ok(s.rerunLayers > 0 && s.rerunLayers <= 4 * s.reruns);
+    if (slots === 1) assert.ok(s.wastedUploads > 0 || (s.prefetchAccuracy ?? 1) < 1, `a re-run guessed wrong at least once: ${JSON.stringify(s)}`);
+    paged.destroy();
+  }
+  resident.destroy();
+});

@@ -7,6 +7,7 @@ import { quantizeQ4 } from '../../kernels/linear/q4-format.ts';
 import type { MatrixPart } from '../model/engine-tensors.ts';
 import type { ExpertSink, MlpWeights } from '../model/weights.ts';
 import { SlotUploader } from './uploader.ts';
+import { slotLookup } from '../../kernels/slot-lookup/slot-lookup.ts';
 
 /**
  * How a MoE layer finds its routed experts on the GPU (design decision 4): every expert resident, the router's ids
@@ -74,6 +75,16 @@ export interface PagerStats {
   readbackMs: number;
   /** time spent handing expert bytes to the GPU queue (ms) */
   writeMs: number;
+  /** read-backs of selected expert ids (CPU round trips): one per MoE layer (and one per prediction) in a
+   * synchronous piece, one per pass of a speculative step */
+  readbacks: number;
+  /** steps run speculatively, re-runs of such steps after a miss, and the layers those re-runs went through */
+  speculativeSteps: number;
+  reruns: number;
+  rerunLayers: number;
+  /** uploads of a re-run's guesses that the accepted pass did not use, and their bytes (part of misses, bytesRead) */
+  wastedUploads: number;
+  wastedBytes: number;
 }
 
 interface LayerResidency {
@@ -92,7 +103,34 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
   private lastUsed = new Map<number, number[]>();
   /** per layer, the experts each of the latest TRAFFIC_HISTORY steps used, oldest first */
   private history = new Map<number, number[][]>();
-  readonly stats: PagerStats = { hits: 0, misses: 0, prefetchAccuracy: null, predictions: 0, predictedRight: 0, bytesRead: 0, stallMs: 0, readbackMs: 0, writeMs: 0 };
+  readonly stats: PagerStats = { hits: 0, misses: 0, prefetchAccuracy: null, predictions: 0, predictedRight: 0, bytesRead: 0, stallMs: 0, readbackMs: 0, writeMs: 0, readbacks: 0, speculativeSteps: 0, reruns: 0, rerunLayers: 0, wastedUploads: 0, wastedBytes: 0 };
+  /**
+   * Run steps whose routed items fit one layer's slots (decode) speculatively: see beginStep(). false: every MoE
+   * layer reads its ids back before its experts run.
+   */
+  speculative = true;
+  /** on a re-run, also upload the experts the missed pass chose for the layers after the first miss (a guess) */
+  prefetchGuesses = true;
+  private step: {
+    items: number;
+    layers: number;
+    experts: number;
+    moeLayers: number[];
+    /** the layer the current pass started at */
+    from: number;
+    /** layers whose hits and misses this step already counted (uploaded on a re-run) */
+    counted: Set<number>;
+    /** per layer, the experts uploaded in this step and their bytes */
+    uploaded: Map<number, Map<number, number>>;
+  } | null = null;
+  /** [layer][expert] → slot (0xffffffff: not resident), the GPU copy of the residency table */
+  private table: GPUBuffer | null = null;
+  private tableExperts = 0;
+  /** the expert ids every MoE layer chose in a speculative pass, [MoE layer index][item] */
+  private idLog: GPUBuffer | null = null;
+  private planned = new Map<number, number[]>();
+  private guessed = new Map<number, Set<number>>();
+  private checkpoints = new Map<number, GPUBuffer>();
 
   /** slot uploads: staging ring + copies recorded in order with the kernels */
   readonly uploader: SlotUploader;
@@ -108,12 +146,33 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
   /** Frees the staging buffers (the slot pools belong to the model's weights). */
   destroy(): void {
     this.uploader.destroy();
+    this.table?.destroy();
+    this.idLog?.destroy();
+    this.checkpoints.forEach((c) => c.destroy());
+    this.table = this.idLog = null;
+    this.checkpoints.clear();
   }
 
   async run(l: number, ids: GPUBuffer, items: number, slotBuffer: GPUBuffer, compute: (slots: GPUBuffer) => void): Promise<void> {
+    const step = this.step;
+    if (step) {
+      // speculative: the slots come from the GPU-side table; experts that are not resident are skipped (the pass is
+      // then wrong from here on, and endStep() re-runs it); on a re-run, this layer's known needs are uploaded first
+      const want = this.planned.get(l);
+      if (want) {
+        this.planned.delete(l);
+        await this.ensure(l, want);
+        step.counted.add(l);
+      }
+      const j = step.moeLayers.indexOf(l);
+      slotLookup(this.ctx, this.table!, ids, slotBuffer, this.idLog!, { items, experts: step.experts, tableBase: l * step.experts, logBase: j * this.slotsPerLayer });
+      compute(slotBuffer);
+      return;
+    }
     const t0 = performance.now();
     const chosen = await this.ctx.readU32(ids, 0, items); // submits everything recorded so far
     this.stats.readbackMs += performance.now() - t0;
+    this.stats.readbacks++;
     const distinct = [...new Set(chosen)];
     for (let g = 0; g < distinct.length; g += this.slotsPerLayer) {
       const slotOf = await this.ensure(l, distinct.slice(g, g + this.slotsPerLayer));
@@ -124,10 +183,119 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
   }
 
   async afterMoe(_l: number, predict: () => Promise<{ layer: number; experts: number[] } | null>): Promise<void> {
+    if (this.step) return; // a speculative step reads nothing back before its end
     const p = await predict();
-    if (p) this.predict(p.layer, p.experts);
+    if (p) {
+      this.stats.readbacks++;
+      this.predict(p.layer, p.experts);
+    }
   }
 
+  /** Whether a step of `items` routed items (tokens × k) runs speculatively. */
+  speculates(items: number): boolean {
+    return this.speculative && items <= this.slotsPerLayer;
+  }
+
+  /**
+   * Starts a speculative step of `items` routed items: no read-back per MoE layer. Each layer's routed kernels take
+   * their slots from a GPU-side table of the residency (kernels/slot-lookup), which logs the chosen ids; an expert
+   * that is not resident is skipped. endStep() reads every layer's ids back at once and says where to re-run from.
+   * The model checkpoints each MoE layer's input (checkpoint()) so a re-run starts there; the KV entries of later
+   * layers at these positions are simply written again. Results are bit-identical to the resident model: the
+   * accepted pass ran every layer with all its experts resident, on the same kernels.
+   */
+  beginStep(items: number, layers: number, experts: number, moeLayers: number[]): void {
+    if (!this.speculates(items)) throw new Error(`${items} routed items do not fit ${this.slotsPerLayer} slots per layer`);
+    if (!this.table || this.tableExperts !== experts || this.table.size < layers * experts * 4) {
+      this.table?.destroy();
+      this.tableExperts = experts;
+      this.table = this.ctx.createBuffer(layers * experts * 4, 'expert slot table');
+      const all = new Uint32Array(layers * experts).fill(0xffffffff);
+      for (const [l, r] of this.residency) r.expertInSlot.forEach((e, slot) => e !== null && (all[l * experts + e] = slot));
+      this.ctx.write(this.table, all);
+    }
+    const logBytes = Math.max(1, moeLayers.length) * this.slotsPerLayer * 4;
+    if (!this.idLog || this.idLog.size < logBytes) {
+      this.idLog?.destroy();
+      this.idLog = this.ctx.createBuffer(logBytes, 'expert id log');
+    }
+    this.planned.clear();
+    this.step = { items, layers, experts, moeLayers, from: 0, counted: new Set(), uploaded: new Map() };
+    this.stats.speculativeSteps++;
+  }
+
+  /**
+   * Ends a pass of a speculative step: one read-back of the ids every MoE layer chose. Every layer up to the first
+   * that chose an expert not resident is accepted; from that layer on the pass is re-run (its needs, and with
+   * prefetchGuesses the later layers' choices in this pass, are uploaded as the re-run records each layer).
+   * Returns the layer to re-run from, or −1 when the step is done.
+   */
+  async endStep(): Promise<number> {
+    const st = this.step;
+    if (!st) throw new Error('no speculative step is open');
+    const t0 = performance.now();
+    const ids = await this.ctx.readU32(this.idLog!, 0, st.moeLayers.length * this.slotsPerLayer);
+    this.stats.readbackMs += performance.now() - t0;
+    this.stats.readbacks++;
+    let first = -1;
+    st.moeLayers.forEach((l, j) => {
+      if (l < st.from) return; // accepted by an earlier pass
+      const want = [...new Set(ids.subarray(j * this.slotsPerLayer, j * this.slotsPerLayer + st.items))];
+      const guess = this.guessed.get(l);
+      if (guess) {
+        this.guessed.delete(l);
+        this.stats.predictions += want.length;
+        this.stats.predictedRight += want.filter((e) => guess.has(e)).length;
+        this.stats.prefetchAccuracy = this.stats.predictedRight / this.stats.predictions;
+      }
+      if (first < 0) {
+        const r = this.layer(l);
+        if (want.every((e) => r.expertInSlot.includes(e))) {
+          if (!st.counted.has(l)) this.touch(l, want);
+          for (const [e, bytes] of st.uploaded.get(l) ?? []) {
+            if (want.includes(e)) continue;
+            this.stats.wastedUploads++;
+            this.stats.wastedBytes += bytes;
+          }
+          return;
+        }
+        first = l;
+        this.planned.set(l, want);
+      } else if (this.prefetchGuesses) {
+        this.planned.set(l, want);
+        this.guessed.set(l, new Set(want));
+      }
+    });
+    if (first < 0) {
+      this.step = null;
+      this.planned.clear();
+      return -1;
+    }
+    st.from = first;
+    this.stats.reruns++;
+    this.stats.rerunLayers += st.layers - first;
+    return first;
+  }
+
+  /** Saves MoE layer l's input buffers (`bytes` of each) for a re-run of a speculative step from that layer. */
+  checkpoint(l: number, buffers: GPUBuffer[], bytes: number): void {
+    let c = this.checkpoints.get(l);
+    if (!c || c.size < buffers.length * bytes) {
+      c?.destroy();
+      c = this.ctx.createBuffer(buffers.length * bytes, `checkpoint ${l}`);
+      this.checkpoints.set(l, c);
+    }
+    const enc = this.ctx.commandEncoder();
+    buffers.forEach((b, i) => enc.copyBufferToBuffer(b, 0, c, i * bytes, bytes));
+  }
+
+  /** Puts back what checkpoint(l) saved. */
+  restore(l: number, buffers: GPUBuffer[], bytes: number): void {
+    const c = this.checkpoints.get(l);
+    if (!c) throw new Error(`layer ${l} has no checkpoint`);
+    const enc = this.ctx.commandEncoder();
+    buffers.forEach((b, i) => enc.copyBufferToBuffer(c, i * bytes, b, 0, bytes));
+  }
   /** The GPU slot pools of MoE layer l (when they are made elsewhere than by accept(), e.g. synthetic weights). */
   setPools(layer: number, pools: MlpWeights): void {
     this.pools.set(layer, pools);
@@ -161,11 +329,7 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
     const wanted = [...new Set(experts)];
     if (wanted.length > this.slotsPerLayer) throw new Error(`${wanted.length} experts do not fit ${this.slotsPerLayer} slots`);
     this.scorePrediction(l, wanted);
-    this.lastUsed.set(l, wanted);
-    const past = this.history.get(l) ?? [];
-    past.push(wanted);
-    if (past.length > TRAFFIC_HISTORY) past.shift();
-    this.history.set(l, past);
+    this.record(l, wanted);
     const slotOf = new Map<number, number>();
     const tick = ++this.clock;
     for (const e of wanted) {
@@ -189,13 +353,43 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
       this.stats.stallMs += t1 - t0;
       await this.uploader.upload(pools, victim, parts);
       this.stats.writeMs += performance.now() - t1;
-      this.stats.bytesRead += this.source.bytesOf(parts);
+      const bytes = this.source.bytesOf(parts);
+      this.stats.bytesRead += bytes;
       this.stats.misses++;
+      if (this.step) {
+        const up = this.step.uploaded.get(l) ?? new Map<number, number>();
+        up.set(e, bytes);
+        this.step.uploaded.set(l, up);
+      }
+      const old = r.expertInSlot[victim];
       r.expertInSlot[victim] = e;
       r.lastUse[victim] = tick;
       slotOf.set(e, victim);
+      if (this.table) {
+        // the GPU table follows (a queue write: nothing in flight reads this layer's row, see beginStep)
+        if (old !== null) this.ctx.write(this.table, Uint32Array.of(0xffffffff), (l * this.tableExperts + old) * 4);
+        this.ctx.write(this.table, Uint32Array.of(victim), (l * this.tableExperts + e) * 4);
+      }
     }
     return slotOf;
+  }
+
+  /** The traffic history of layer l: `wanted` were its experts in the latest step. */
+  private record(l: number, wanted: number[]): void {
+    this.lastUsed.set(l, wanted);
+    const past = this.history.get(l) ?? [];
+    past.push(wanted);
+    if (past.length > TRAFFIC_HISTORY) past.shift();
+    this.history.set(l, past);
+  }
+
+  /** A speculative pass found `wanted` resident in layer l: hits, and they become the most recently used. */
+  private touch(l: number, wanted: number[]): void {
+    const r = this.layer(l);
+    const tick = ++this.clock;
+    this.record(l, wanted);
+    for (const e of wanted) r.lastUse[r.expertInSlot.indexOf(e)] = tick;
+    this.stats.hits += wanted.length;
   }
 
   /** Per MoE layer: the experts the last batch used, those the latest steps used, and the experts now resident
