@@ -260,13 +260,14 @@ function kvBytesAt(config: ModelConfig, pos: number): number {
   return c.usesRope.reduce((s, rope) => s + row * (rope ? (pos % c.attentionChunkSize) + 1 : pos + 1), 0);
 }
 
-function memory(state: RunState, weights: TextWeights, ctx: GpuContext) {
+function memory(state: RunState, weights: TextWeights, ctx: GpuContext, pager: ExpertPager | null) {
   let kv = 0, scratch = 0;
   for (const [key, value] of Object.entries(state)) {
     if (key === 'kCache' || key === 'vCache') kv += (value as GPUBuffer[]).reduce((s, b) => s + b.size, 0);
     else if (value && typeof value === 'object' && 'size' in value) scratch += (value as GPUBuffer).size;
   }
-  return { weights: weights.gpuBytes, kv, scratch: scratch + ctx.uniformArenaBytes, stagingPeak: ctx.peakPendingWriteBytes };
+  // expertStaging: the pager's ring of mapped staging buffers (host-visible memory)
+  return { weights: weights.gpuBytes, kv, scratch: scratch + ctx.uniformArenaBytes, stagingPeak: ctx.peakPendingWriteBytes, expertStaging: pager?.uploader.stagingBytes ?? 0 };
 }
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;
@@ -465,7 +466,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
       submitsPerToken: submits,
     },
     bytesPerToken: { weights: weightBytesPerToken(weights, o.config), kv: mean(positions.map((p) => kvBytesAt(o.config, p))) },
-    memory: memory(state, weights, ctx),
+    memory: memory(state, weights, ctx, pager),
     kernels,
     paging,
   };
@@ -565,7 +566,7 @@ function report(r: RunResult & { decodeRooflineRatio: number; prefillRooflineRat
   if (r.kernels.length) {
     log(`  GPU time per token by kernel (each dispatch timed alone): ` + r.kernels.map((k) => `${k.name} ${k.msPerToken.toFixed(3)} ms/${k.dispatchesPerToken}`).join(', '));
   }
-  log(`  GPU memory: weights ${gb(m.weights)} GB, KV ${gb(m.kv)} GB, scratch ${gb(m.scratch)} GB, staging (peak queued writes) ${gb(m.stagingPeak)} GB`);
+  log(`  GPU memory: weights ${gb(m.weights)} GB, KV ${gb(m.kv)} GB, scratch ${gb(m.scratch)} GB, staging (peak queued writes) ${gb(m.stagingPeak)} GB${m.expertStaging ? `, expert staging ring ${gb(m.expertStaging)} GB` : ''}`);
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {

@@ -4,7 +4,8 @@
 #   1. unpack Node, Dawn and the Vulkan loader;
 #   2. the model bench (`bench.mjs model --json`, docs/PERFORMANCE.md) on Scout's config, one row per step:
 #      decode (prompt 64, 32 tokens), the same with --kernel-profile, the q4 kernel bench, decode at 32K and 128K
-#      context, and experts paged through 16 GiB with sticky routing 0.8; the load bench from stored records;
+#      context, and experts paged through 16 GiB with sticky routing 0.5, 0.8, 0.95 (and 0.8 with --no-speculate, the
+#      synchronous pager, as a control); the load bench from stored records;
 #   3. summary.txt: the figures of every row (tools/model-device-summary.mjs) and what failed.
 # Every step has a time limit; a failed step is reported (exit code and its log's tail) and the next still runs;
 # nothing starts after MODEL_DEADLINE s (default 540) from the start. For a local try on a small machine:
@@ -71,6 +72,7 @@ wanted load-store && step load-store 200 load_store
 wanted paged-sticky-0.8 && step paged-sticky-0.8 110 model paged-sticky-0.8 --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20
 wanted paged-sticky-0.5 && step paged-sticky-0.5 110 model paged-sticky-0.5 --expert-budget-gib 16 --routing sticky:0.5 --prompt 16 --tokens 12
 wanted paged-sticky-0.95 && step paged-sticky-0.95 110 model paged-sticky-0.95 --expert-budget-gib 16 --routing sticky:0.95 --prompt 16 --tokens 16
+wanted paged-sticky-0.8-sync && step paged-sticky-0.8-sync 110 model paged-sticky-0.8-sync --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20 --no-speculate
 wanted context-32k && step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
 wanted context-128k && step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile

@@ -161,6 +161,9 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
       const want = this.planned.get(l);
       if (want) {
         this.planned.delete(l);
+        // the layers recorded so far go to the GPU first: it runs them while the CPU copies this layer's experts
+        // into staging (their copies into the slots follow them in the queue)
+        this.ctx.flush();
         await this.ensure(l, want);
         step.counted.add(l);
       }
