@@ -227,8 +227,7 @@ export class Llama4Text {
     // paged decode runs speculatively (ExpertPager.beginStep): each MoE layer's experts come from the GPU-side slot
     // table, the chosen ids are read back once at the end, and the step runs again from the first MoE layer whose
     // experts were not all resident (from its saved input), until a pass had every expert it chose
-    const pager = this.pager?.speculates(T * c.topK) ? this.pager : null;
-    if (pager) pager.beginStep(T * c.topK, c.numLayers, c.numExperts, c.isMoe.flatMap((moe, l) => (moe ? [l] : [])));
+    const pager = this.pager?.beginPiece(T * c.topK, c.numLayers, c.numExperts, c.isMoe.flatMap((moe, l) => (moe ? [l] : []))) ? this.pager : null;
     for (let from = 0; from >= 0; from = pager ? await pager.endStep() : -1) {
       if (from === 0) {
         embedding(ctx, w.embedTokens, s.ids, s.x, T);

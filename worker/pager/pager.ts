@@ -63,7 +63,8 @@ export class RamExperts implements ExpertSource {
 export interface PagerStats {
   hits: number;
   misses: number;
-  /** fraction of the experts a layer selected that the previous layer's prediction named */
+  /** fraction of the experts a layer selected that were predicted: by the previous layer's router (synchronous
+   * pieces), or by the failed pass of a speculative step (the guesses a re-run uploads) */
   prefetchAccuracy: number | null;
   predictions: number;
   predictedRight: number;
@@ -192,6 +193,18 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
       this.stats.readbacks++;
       this.predict(p.layer, p.experts);
     }
+  }
+
+  /**
+   * Starts a piece of `items` routed items (tokens × k): a speculative step (beginStep; true) when they fit the
+   * slots, else the synchronous path (false). A step left open by a piece that threw is dropped.
+   */
+  beginPiece(items: number, layers: number, experts: number, moeLayers: number[]): boolean {
+    this.step = null;
+    this.planned.clear();
+    if (!this.speculates(items)) return false;
+    this.beginStep(items, layers, experts, moeLayers);
+    return true;
   }
 
   /** Whether a step of `items` routed items (tokens × k) runs speculatively. */
