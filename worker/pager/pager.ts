@@ -72,7 +72,8 @@ export interface PagerStats {
   bytesRead: number;
   /** time spent waiting for expert reads from the source (ms) */
   stallMs: number;
-  /** time spent waiting for the selected ids to come back from the GPU (ms): the pass up to the router runs in it */
+  /** time spent waiting for the selected ids to come back from the GPU (ms): the pass up to the router runs in it
+   * (a speculative step: the whole pass) */
   readbackMs: number;
   /** time spent handing expert bytes to the GPU queue (ms) */
   writeMs: number;
