@@ -2,24 +2,12 @@
 // fresh process through the store's record stream, and reports sane figures; a second run reuses the package.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchJson } from '../testing/bench-cli.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-function bench(args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', './tools/wgsl-hook.mjs', 'cli/bench.ts', 'load', ...args, '--json'], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.equal(run.status, 0, `bench failed:\n${run.stderr}`);
-  const lines = run.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]);
-}
+const bench = (args: string[]) => benchJson('load', args);
 
 test('npm run bench -- load --quick writes a package, loads it from its records and reports memory and time', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'bench-load-'));

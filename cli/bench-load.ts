@@ -28,6 +28,7 @@ import { GpuBufferMeter } from '../testing/browser/gpu-buffer-meter.ts';
 import { configJson } from './bench-model.ts';
 import { FsModelFiles } from './fs-model-files.ts';
 import { createNodeGpu } from './node-gpu.ts';
+import { parseOptions } from './options.ts';
 
 const QUICK_CONFIG = '../shared/fixtures/tiny-scout/model/config.json';
 /** tokenizer, chat template: the built-in model's (the bench never decodes text) */
@@ -201,15 +202,7 @@ function dropPageCache(): boolean {
 }
 
 function parse(args: string[]): Options & { child: string | null } {
-  const value = (name: string) => {
-    const i = args.indexOf(name);
-    if (i < 0) return null;
-    const v = args[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-    return v;
-  };
-  const known = new Set(['load', '--config', '--layers', '--dir', '--keep', '--json', '--quick', '--child']);
-  for (const a of args) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}`);
+  const { value } = parseOptions(args, ['--config', '--layers', '--dir', '--keep', '--json', '--quick', '--child']);
   const quick = args.includes('--quick');
   const configPath = value('--config') ?? (quick ? QUICK_CONFIG : null);
   if (!configPath) throw new Error('--config <config.json> is required (or --quick for the tiny fixture config)');

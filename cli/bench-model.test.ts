@@ -2,26 +2,14 @@
 // command cannot rot: its JSON report must hold sane figures, and the paged run must give the resident run's tokens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, parseRouting } from './bench-model.ts';
 import { fixturesDir } from '../testing/fixtures.ts';
+import { benchJson } from '../testing/bench-cli.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-function bench(args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', './tools/wgsl-hook.mjs', 'cli/bench.ts', 'model', ...args, '--json'], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.equal(run.status, 0, `bench failed:\n${run.stderr}`);
-  const lines = run.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]);
-}
+const bench = (args: string[]) => benchJson('model', args);
 
 const positive = (v: unknown, what: string) => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} = ${v}`);
 

@@ -22,6 +22,7 @@ import { linearBytes, weightBytes } from '../kernels/linear/linear.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, type RunState } from '../worker/model/llama4.ts';
 import { decodeTokens } from '../worker/model/decode.ts';
+import { parseOptions } from './options.ts';
 import { destroyTextWeights, type MlpWeights, type TextWeights } from '../worker/model/weights.ts';
 import { ExpertPager, type ExpertSource } from '../worker/pager/pager.ts';
 import { slotsForBudget } from '../worker/model/memory-plan.ts';
@@ -570,23 +571,8 @@ function report(r: RunResult & { decodeRooflineRatio: number; prefillRooflineRat
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const value = (name: string) => {
-    const i = args.indexOf(name);
-    if (i < 0) return null;
-    const v = args[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-    return v;
-  };
-  const int = (name: string, fallback: number) => {
-    const v = value(name);
-    if (v === null) return fallback;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got ${v}`);
-    return n;
-  };
-  const known = new Set(['model', '--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate']);
   args.forEach((a, i) => {
-    if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}`);
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
   const quick = args.includes('--quick');
