@@ -20,16 +20,16 @@ export interface ExpertMlpRefInput {
   scores: Float32Array;
 }
 
-/** gateUp: [tokens·k + tokens, 2F] (routed rows, then shared); out: [tokens, hidden] = shared + item (t, 0); rest: items (t, j ≥ 1). */
-export function expertMlpRef(p: ExpertMlpRefInput): { gateUp: Float32Array; out: Float32Array; rest: Float32Array } {
+/** act: [tokens·k + tokens, F] (routed rows, then shared); out: [tokens, hidden] = shared + item (t, 0); rest: items (t, j ≥ 1). */
+export function expertMlpRef(p: ExpertMlpRefInput): { act: Float32Array; out: Float32Array; rest: Float32Array } {
   const { tokens: T, k, hidden: H, ffn: F } = p;
   const routed = linearRef(p.poolGateUp, p.poolGateUp.length / H, H, p.x, T * k, { xRowDiv: k, expertIds: p.slots, rowsPerExpert: 2 * F, scores: p.scores });
   const shared = linearRef(p.sharedGateUp, 2 * F, H, p.x, T);
-  const gateUp = new Float32Array((T * k + T) * 2 * F);
-  gateUp.set(routed);
-  gateUp.set(shared, T * k * 2 * F);
   const actRouted = swigluRef(routed, T * k, F);
   const actShared = swigluRef(shared, T, F);
+  const act = new Float32Array((T * k + T) * F);
+  act.set(actRouted);
+  act.set(actShared, T * k * F);
   const out = new Float32Array(T * H);
   const rest = new Float32Array(T * (k - 1) * H);
   for (let t = 0; t < T; t++) {
@@ -48,10 +48,10 @@ export function expertMlpRef(p: ExpertMlpRefInput): { gateUp: Float32Array; out:
       }
     }
   }
-  return { gateUp, out, rest };
+  return { act, out, rest };
 }
 
-/** A dense MLP's SwiGLU + down from its gate|up rows [tokens, 2F]: [tokens, hidden]. */
-export function swigluDownRef(down: Float32Array, hidden: number, ffn: number, gateUp: Float32Array, tokens: number): Float32Array {
-  return linearRef(down, hidden, ffn, swigluRef(gateUp, tokens, ffn), tokens);
+/** A dense MLP: down(silu(gate(x)) · up(x)) of [tokens, hidden]. */
+export function denseMlpRef(gateUp: Float32Array, down: Float32Array, hidden: number, ffn: number, x: Float32Array, tokens: number): Float32Array {
+  return linearRef(down, hidden, ffn, swigluRef(linearRef(gateUp, 2 * ffn, hidden, x, tokens), tokens, ffn), tokens);
 }

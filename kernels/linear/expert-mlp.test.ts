@@ -4,8 +4,8 @@ import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
 import { GpuContext } from '../runtime.ts';
 import { uploadLinear, type WeightFormat } from './linear.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
-import { expertDown, expertGateUp, expertMlpFusable, swigluDown, swigluDownFusable } from './expert-mlp.ts';
-import { expertMlpRef, swigluDownRef } from './expert-mlp.ref.ts';
+import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable } from './expert-mlp.ts';
+import { denseMlpRef, expertMlpRef } from './expert-mlp.ref.ts';
 
 const rowsOf = (w: Float32Array, cols: number) => (start: number, count: number) => w.subarray(start * cols, (start + count) * cols);
 const NONE = 0xffffffff;
@@ -37,7 +37,7 @@ async function setup(format: WeightFormat, tokens: number, k: number, maxBinding
   const bufs = {
     x: ctx.upload(x, 'x'),
     scores: ctx.upload(scores, 'scores'),
-    gateUp: ctx.createBuffer((tokens * k + tokens) * 2 * F * 4, 'gateUp'),
+    act: ctx.createBuffer((tokens * k + tokens) * F * 4, 'act'),
     out: ctx.createBuffer(tokens * H * 4, 'out'),
     rest: ctx.createBuffer(Math.max(1, tokens * (k - 1)) * H * 4, 'rest'),
   };
@@ -46,13 +46,13 @@ async function setup(format: WeightFormat, tokens: number, k: number, maxBinding
 
 for (const format of ['f32', 'q4'] as WeightFormat[]) {
   for (const [tokens, k] of [[1, 1], [3, 1], [2, 2], [4, 3]]) {
-    test(`expert MLP ${format}, ${tokens} tokens × top-${k}: fused routed + shared gate+up and SwiGLU + down match the CPU reference`, async () => {
+    test(`expert MLP ${format}, ${tokens} tokens × top-${k}: fused routed + shared gate+up + SwiGLU and down match the CPU reference`, async () => {
       const { ctx, H, F, pool, shared, slots, ref, bufs } = await setup(format, tokens, k);
       assert.ok(expertMlpFusable(ctx, pool, shared, tokens));
       const slotBuf = ctx.upload(slots, 'slots');
-      expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.gateUp, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: true });
-      expertDown(ctx, pool.down, shared.down, bufs.gateUp, bufs.out, k > 1 ? bufs.rest : null, { tokens, k, slots: slotBuf });
-      assertClose(await ctx.readF32(bufs.gateUp, 0, (tokens * k + tokens) * 2 * F), ref.gateUp, 1e-4, 'gate+up rows');
+      expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.act, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: true });
+      expertDown(ctx, pool.down, shared.down, bufs.act, bufs.out, k > 1 ? bufs.rest : null, { tokens, k, slots: slotBuf });
+      assertClose(await ctx.readF32(bufs.act, 0, (tokens * k + tokens) * F), ref.act, 1e-4, 'activations (gate+up, SwiGLU)');
       assertClose(await ctx.readF32(bufs.out, 0, tokens * H), ref.out, 1e-4, 'block output');
       if (k > 1) assertClose(await ctx.readF32(bufs.rest, 0, tokens * (k - 1) * H), ref.rest, 1e-4, 'routed rows j ≥ 1');
     });
@@ -67,8 +67,8 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
     const run = (rounds: Uint32Array[]) => {
       rounds.forEach((r, i) => {
         const slotBuf = ctx.upload(r, `round${i}`);
-        expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.gateUp, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: i === 0 });
-        expertDown(ctx, pool.down, shared.down, bufs.gateUp, bufs.out, bufs.rest, { tokens, k, slots: slotBuf });
+        expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.act, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: i === 0 });
+        expertDown(ctx, pool.down, shared.down, bufs.act, bufs.out, bufs.rest, { tokens, k, slots: slotBuf });
       });
     };
     const read = async () => [await ctx.readF32(bufs.out, 0, tokens * H), await ctx.readF32(bufs.rest, 0, tokens * (k - 1) * H)];
@@ -86,17 +86,19 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
     assert.ok(rest2.every((v, i) => Object.is(v, rest1[i])), 'routed rows differ between one round and three');
   });
 
-  test(`dense MLP ${format}: SwiGLU fused into the down projection matches the CPU reference`, async () => {
+  test(`dense MLP ${format}: gate+up + SwiGLU and down in two dispatches match the CPU reference`, async () => {
     const base = await testGpu();
     const ctx = new GpuContext(base.device, { cpuKernels: false });
     const H = 64, F = 160, tokens = 3;
-    const d = randomArray(H * F, 21, 0.3);
-    const down = uploadLinear(ctx, 'down', format, H, F, rowsOf(d, F));
-    assert.ok(swigluDownFusable(ctx, down, tokens));
-    const gu = randomArray(tokens * 2 * F, 22, 2);
+    const gu = randomArray(2 * F * H, 20, 0.3), d = randomArray(H * F, 21, 0.3);
+    const m = { gateUp: uploadLinear(ctx, 'gu', format, 2 * F, H, rowsOf(gu, H)), down: uploadLinear(ctx, 'down', format, H, F, rowsOf(d, F)) };
+    assert.ok(denseMlpFusable(ctx, m, tokens));
+    const x = randomArray(tokens * H, 22);
+    const act = ctx.createBuffer(tokens * F * 4, 'act');
     const y = ctx.createBuffer(tokens * H * 4, 'y');
-    swigluDown(ctx, down, ctx.upload(gu, 'gu'), y, tokens);
-    assertClose(await ctx.readF32(y, 0, tokens * H), swigluDownRef(asStored(format, d, H, F), H, F, gu, tokens), 1e-4, 'dense down');
+    denseMlp(ctx, m, ctx.upload(x, 'x'), act, y, tokens);
+    const ref = denseMlpRef(asStored(format, gu, 2 * F, H), asStored(format, d, H, F), H, F, x, tokens);
+    assertClose(await ctx.readF32(y, 0, tokens * H), ref, 1e-4, 'dense MLP');
   });
 }
 

@@ -1,6 +1,7 @@
 // The expert MLP of a MoE layer for a few tokens (decode) in two mat-vec dispatches (expert_q4.wgsl /
-// expert_f32.wgsl) instead of six: routed and shared gate+up in one, then SwiGLU + down of the routed and shared
-// experts in one, written straight into the block output. A dense MLP's SwiGLU + down is the second kind alone.
+// expert_f32.wgsl) instead of six: routed and shared gate+up with SwiGLU in its epilogue (a workgroup computes gate
+// row i and up row F + i together), then the routed and shared down projections in one, written straight into the
+// block output. A dense MLP takes the same two kinds of dispatch (three before).
 // Works with any slot assignment (a pager's rounds: items of other rounds carry slot 0xffffffff) and with expert
 // pools split into several segments: every item is computed exactly once, so the result does not depend on either.
 import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
@@ -29,9 +30,10 @@ export function expertMlpFusable(ctx: GpuContext, pool: ExpertMlpWeights, shared
   return !ctx.cpuKernels && tokens <= MATVEC_MAX_ITEMS && same(pool.gateUp, shared.gateUp) && same(pool.down, shared.down);
 }
 
-/** Whether a dense MLP's down projection can take SwiGLU on the fly (swigluDown). */
-export function swigluDownFusable(ctx: GpuContext, down: LinearWeight, tokens: number): boolean {
-  return !ctx.cpuKernels && tokens <= MATVEC_MAX_ITEMS && down.rowsPerExpert === undefined && down.segments.length === 1;
+/** Whether a dense MLP of `tokens` tokens takes the two-dispatch path (denseMlp). */
+export function denseMlpFusable(ctx: GpuContext, m: ExpertMlpWeights, tokens: number): boolean {
+  const one = (w: LinearWeight) => w.rowsPerExpert === undefined && w.segments.length === 1;
+  return !ctx.cpuKernels && tokens <= MATVEC_MAX_ITEMS && one(m.gateUp) && one(m.down) && m.gateUp.format === m.down.format && m.gateUp.rows === 2 * m.down.cols;
 }
 
 function dispatchExpert(
@@ -49,6 +51,9 @@ function dispatchExpert(
   if (params.items === 0) return;
   const s = shared.segments[0];
   const shape = matvecShape(w.format, params.rows);
+  const rowsPerWorkgroup = (shape.R * shape.WG) / shape.CT;
+  // MODE 0: half of a workgroup's rows are gate rows, half the matching up rows; one activation per gate row
+  const groups = mode === 0 ? ceilDiv(params.rows / 2, rowsPerWorkgroup / 2) : ceilDiv(params.rows, rowsPerWorkgroup);
   const weights = w.format === 'q4' ? [routedSeg.weights, routedSeg.scales!, s.weights, s.scales!] : [routedSeg.weights, s.weights];
   ctx.dispatch({
     kernel: w.format === 'q4' ? expertQ4Kernel : expertF32Kernel,
@@ -62,7 +67,7 @@ function dispatchExpert(
       expertCount: routedSeg.expertCount,
     },
     bindings: [...weights, x, y, ids, aux],
-    workgroups: [ceilDiv(params.rows, (shape.R * shape.WG) / shape.CT), params.items],
+    workgroups: [groups, params.items],
     constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape },
   });
 }
@@ -80,14 +85,14 @@ export interface ExpertGateUpCall {
 }
 
 /**
- * y = [routed gate|up rows of the tokens·k items; shared gate|up rows of the tokens]: [tokens·k (+ tokens), 2F].
+ * act = silu(gate) · up of the tokens·k routed items, then of the shared expert for each token: [tokens·k (+ tokens), F].
  * One dispatch per segment of the pool (one on real GPUs); the shared rows go with the first.
  */
-export function expertGateUp(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, x: GPUBuffer, y: GPUBuffer, call: ExpertGateUpCall): void {
+export function expertGateUp(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, x: GPUBuffer, act: GPUBuffer, call: ExpertGateUpCall): void {
   const routed = call.tokens * call.k;
   for (const [i, seg] of pool.segments.entries()) {
     const items = routed + (call.withShared && i === 0 ? call.tokens : 0);
-    dispatchExpert(ctx, 0, pool, seg, shared, x, y, call.slots, call.scores, { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 0, items, scaleX: true });
+    dispatchExpert(ctx, 0, pool, seg, shared, x, act, call.slots, call.scores, { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 0, items, scaleX: true });
   }
 }
 
@@ -98,21 +103,22 @@ export interface ExpertDownCall {
 }
 
 /**
- * SwiGLU + down of the routed items and the shared expert, from the gate|up rows expertGateUp wrote (`gateUp`):
+ * Down of the routed items and the shared expert, from the activations expertGateUp wrote (`act`):
  * y[t] = shared(t) + routed item (t, 0), one reduction over both; with k > 1 the items (t, j ≥ 1) go to
  * rest[t·(k − 1) + j − 1] (add-norm sums them). Items of other rounds or segments are left out, so a token's
  * block output is written in the round (and dispatch) that holds its first routed item.
  */
-export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, gateUp: GPUBuffer, y: GPUBuffer, rest: GPUBuffer | null, call: ExpertDownCall): void {
+export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, act: GPUBuffer, y: GPUBuffer, rest: GPUBuffer | null, call: ExpertDownCall): void {
   if (call.k > 1 && !rest) throw new Error('expertDown: k > 1 needs a buffer for the routed rows j ≥ 1');
   const routed = call.tokens * call.k;
   for (const seg of pool.segments) {
-    dispatchExpert(ctx, 1, pool, seg, shared, gateUp, y, call.slots, rest ?? ctx.emptyBuffer(1), { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 1, items: routed });
+    dispatchExpert(ctx, 1, pool, seg, shared, act, y, call.slots, rest ?? ctx.emptyBuffer(1), { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 1, items: routed });
   }
 }
 
-/** A dense MLP's SwiGLU + down: y[t] = down(silu(gate) · up) of gateUp row t ([tokens, 2F]), one dispatch. */
-export function swigluDown(ctx: GpuContext, down: LinearWeight, gateUp: GPUBuffer, y: GPUBuffer, tokens: number): void {
+/** A dense MLP: act = silu(gate(x)) · up(x) ([tokens, F]), then y = down(act) ([tokens, hidden]), two dispatches. */
+export function denseMlp(ctx: GpuContext, m: ExpertMlpWeights, x: GPUBuffer, act: GPUBuffer, y: GPUBuffer, tokens: number): void {
   // no routed items: the routed-weight and id bindings take buffers already bound read-only (never read)
-  dispatchExpert(ctx, 1, down, down.segments[0], down, gateUp, y, gateUp, ctx.emptyBuffer(1), { rows: down.rows, routed: 0, k: 1, withShared: 0, items: tokens });
+  dispatchExpert(ctx, 0, m.gateUp, m.gateUp.segments[0], m.gateUp, x, act, x, ctx.emptyBuffer(1), { rows: m.gateUp.rows, routed: 0, k: 1, withShared: 0, items: tokens });
+  dispatchExpert(ctx, 1, m.down, m.down.segments[0], m.down, act, y, act, ctx.emptyBuffer(1), { rows: m.down.rows, routed: 0, k: 1, withShared: 0, items: tokens });
 }

@@ -1,4 +1,4 @@
-// expert_q4.wgsl (same modes, items, uniforms and outputs) over f32 weights [rows, cols] row-major: a thread owns R
+// expert_q4.wgsl (same modes, items, grids, uniforms and outputs) over f32 weights [rows, cols] row-major: a thread owns R
 // rows and the vec4 columns g = ct, ct + CT, … of the item's concatenated input, as linear_f32.wgsl's mat-vec.
 // Bindings: w: the routed pool segment; w2: the shared expert (or dense) weight; x; y; ids [routed] u32;
 // aux: scores (MODE 0) or the routed rows j ≥ 1 (MODE 1).
@@ -17,6 +17,7 @@ override R: u32 = 8u; // 1..8
 
 var<workgroup> partial: array<f32, 2304>;
 var<workgroup> wgExpert: u32;
+var<workgroup> pairs: array<f32, 256>; // MODE 0: the RW gate and up sums
 
 var<private> oR: array<u32, 8>; // row offsets (in vec4) of segment 0: the routed expert, or the shared weight when seg0Shared
 var<private> oS: array<u32, 8>; // of segment 1: the shared weight
@@ -44,9 +45,14 @@ fn load_col(g: u32) -> array<vec4<f32>, 8> {
 fn x_of(g: u32) -> vec4<f32> {
   var xo = xo0 + g;
   if (g >= nv) { xo = xo1 + g - nv; }
-  if (MODE == 0u) { return x[xo]; }
-  let gate = x[xo];
-  return x[xo + P.cols / 4u] * (gate / (1.0 + exp(-gate)));
+  return x[xo];
+}
+
+// MODE 0: the weight row of the workgroup's row v (as in expert_q4.wgsl)
+fn act_row(v: u32, i0: u32, half: u32) -> u32 {
+  let F = P.rows / 2u;
+  if (v < half) { return min(i0 + v, F - 1u); }
+  return F + min(i0 + v - half, F - 1u);
 }
 
 @compute @workgroup_size(WG)
@@ -71,15 +77,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (routed && SCALE_X == 1u) { s = aux[n]; }
     xo0 = select(n - P.routed, n / P.k, routed) * nv;
   } else {
-    xo0 = n * 2u * nv;
+    xo0 = n * nv;
     if (routed && P.withShared == 1u && n % P.k == 0u) {
       segments = 2u;
-      xo1 = (P.routed + n / P.k) * 2u * nv;
+      xo1 = (P.routed + n / P.k) * nv;
     }
   }
   let rowFirst = wg.x * RW + rg * R;
+  let half = RW / 2u;
   for (var r = 0u; r < R; r++) {
-    let row = min(rowFirst + r, P.rows - 1u); // rows past the end are clamped and their sums dropped
+    var row = min(rowFirst + r, P.rows - 1u); // rows past the end are clamped and their sums dropped
+    if (MODE == 0u) { row = act_row(rg * R + r, wg.x * half, half); }
     oR[r] = (rowBase + row) * nv;
     oS[r] = row * nv;
   }
@@ -94,11 +102,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var r = 0u; r < R; r++) { acc[r] += dot(wv[r], xv); }
   }
   let sum = matvec_row_sum(vec4<f32>(acc[0], acc[1], acc[2], acc[3]), vec4<f32>(acc[4], acc[5], acc[6], acc[7]), lid);
+  if (MODE == 0u) {
+    if (lid < RW) { pairs[lid] = sum; }
+    workgroupBarrier();
+    let i = wg.x * half + lid;
+    let F = P.rows / 2u;
+    if (lid < half && i < F) {
+      let g = pairs[lid];
+      y[n * F + i] = pairs[lid + half] * (g / (1.0 + exp(-g)));
+    }
+    return;
+  }
   let row = wg.x * RW + lid;
   if (lid >= RW || row >= P.rows) { return; }
-  if (MODE == 0u) {
-    y[n * P.rows + row] = sum;
-  } else if (!routed) {
+  if (!routed) {
     y[(n - P.routed) * P.rows + row] = sum;
   } else if (n % P.k == 0u) {
     y[(n / P.k) * P.rows + row] = sum;

@@ -1,20 +1,24 @@
 // The expert MLP of a few tokens (decode) in two mat-vec dispatches instead of six: routed experts and the shared
-// expert together, SwiGLU folded into the down projection. Same mat-vec as linear_q4.wgsl (DECODE = 1; helpers in
-// q4-matvec.wgsl, matvec-reduce.wgsl): one item per grid row, grid (ceil(rows / RW), items), RW = R·WG/CT.
+// expert together, SwiGLU in the gate+up epilogue. Same mat-vec as linear_q4.wgsl (DECODE = 1; helpers in
+// q4-matvec.wgsl, matvec-reduce.wgsl): one item per grid row, RW = R·WG/CT rows per workgroup.
 // Routed items n < P.routed (= tokens·k) read their expert's rows from slot ids[n] of the pool segment bound here;
 // an item whose slot lies outside [expertBase, expertBase + expertCount) (another segment, or 0xffffffff: not in this
 // round of a pager) is left out, so every item is computed exactly once over a layer's rounds and segments.
 //
-// MODE = 0, gate+up (rows = 2F, cols = hidden):
-//   item n < routed:  y[n, r] = Σ_i Wr[slot, r, i] · x[n / k, i] · scores[n]   (aux = scores)
-//   item n ≥ routed:  y[n, r] = Σ_i Ws[r, i] · x[n − routed, i]               (the shared expert)
-// MODE = 1, SwiGLU + down (rows = hidden, cols = F); x holds gate|up rows [2F] as MODE 0 writes them (routed items,
-//   then one shared row per token), a(row) = silu(gate) · up computed on the fly with swiglu.wgsl's formula:
+// MODE = 0, gate+up and SwiGLU (rows = 2F: gate rows, then up rows; cols = hidden): a workgroup computes RW/2 gate
+//   rows i and the RW/2 up rows F + i of the same i (its first RW/2 rows are gate rows, the rest up rows), then
+//   y[n, i] = silu(g_i) · u_i with swiglu.wgsl's formula, where
+//   item n < routed:  g|u = Σ_j Wr[slot, ·, j] · x[n / k, j] · scores[n]   (aux = scores)
+//   item n ≥ routed:  g|u = Σ_j Ws[·, j] · x[n − routed, j]               (the shared expert, or a dense MLP)
+//   Grid (ceil(F / (RW/2)), items); y [items, F].
+// MODE = 1, down (rows = hidden, cols = F); x holds the activations MODE 0 wrote (routed items, then one shared row
+//   per token):
 //   item n < routed, token t = n / k, j = n % k:
-//     z = Σ_i Wr[slot, r, i] · a(x row n)_i  (+ Σ_i Ws[r, i] · a(x row routed + t)_i when withShared and j = 0,
-//         the two as one reduction over the concatenated inputs)
+//     z = Σ_i Wr[slot, r, i] · x[n, i]  (+ Σ_i Ws[r, i] · x[routed + t, i] when withShared and j = 0, the two as
+//         one reduction over the concatenated inputs)
 //     j = 0: y[t, r] = z (the block output: the shared expert and the first routed expert); j ≥ 1: aux[t·(k−1) + j − 1, r] = z
-//   item n ≥ routed (a dense MLP's down, routed = 0): y[n − routed, r] = Σ_i Ws[r, i] · a(x row n)_i
+//   item n ≥ routed (a dense MLP's down, routed = 0): y[n − routed, r] = Σ_i Ws[r, i] · x[n, i]
+//   Grid (ceil(rows / RW), items).
 // Bindings: qs, sc: the routed pool segment; qs2, sc2: the shared expert (or dense) weight; x; y; ids [routed] u32;
 // aux: scores (MODE 0) or the routed rows j ≥ 1 (MODE 1).
 override MODE: u32 = 0u;
@@ -34,6 +38,7 @@ override R: u32 = 8u;   // rows per thread, 1..8
 
 var<workgroup> partial: array<f32, 2304>;
 var<workgroup> wgExpert: u32;
+var<workgroup> pairs: array<f32, 256>; // MODE 0: the RW gate and up sums
 
 // the item's segments: segment 0 (routed weights at oR, or the shared ones when seg0Shared) and, with two segments,
 // segment 1 (shared weights at oS); xo0 / xo1 are the vec4 offsets of their inputs
@@ -75,23 +80,20 @@ fn load_block(g: u32) -> Loaded {
   return load_rows_of(true, oS, g - nb);
 }
 
-fn silu_mul(g: vec4<f32>, u: vec4<f32>) -> vec4<f32> {
-  return u * (g / (1.0 + exp(-g)));
-}
-
-// the 32 inputs of block g, pre-scaled as x_block in linear_q4.wgsl: plain x (MODE 0) or silu(gate) · up (MODE 1)
+// the 32 inputs of block g, pre-scaled as x_block in linear_q4.wgsl
 fn x_of(g: u32, sl: vec4<f32>, sh: vec4<f32>) -> XBlock {
   var xo = xo0 + g * 8u;
   if (g >= nb) { xo = xo1 + (g - nb) * 8u; }
-  if (MODE == 0u) {
-    return XBlock(x[xo] * sl, x[xo + 1u] * sl, x[xo + 2u] * sl, x[xo + 3u] * sl,
-                  x[xo + 4u] * sh, x[xo + 5u] * sh, x[xo + 6u] * sh, x[xo + 7u] * sh);
-  }
-  let up = P.cols / 4u; // the up values follow the F gate values of a row
-  return XBlock(silu_mul(x[xo], x[xo + up]) * sl, silu_mul(x[xo + 1u], x[xo + up + 1u]) * sl,
-                silu_mul(x[xo + 2u], x[xo + up + 2u]) * sl, silu_mul(x[xo + 3u], x[xo + up + 3u]) * sl,
-                silu_mul(x[xo + 4u], x[xo + up + 4u]) * sh, silu_mul(x[xo + 5u], x[xo + up + 5u]) * sh,
-                silu_mul(x[xo + 6u], x[xo + up + 6u]) * sh, silu_mul(x[xo + 7u], x[xo + up + 7u]) * sh);
+  return XBlock(x[xo] * sl, x[xo + 1u] * sl, x[xo + 2u] * sl, x[xo + 3u] * sl,
+                x[xo + 4u] * sh, x[xo + 5u] * sh, x[xo + 6u] * sh, x[xo + 7u] * sh);
+}
+
+// MODE 0: the weight row of the workgroup's row v (first half: gate rows i0 + v; second half: up rows F + i0 + v − half),
+// rows past F clamped (their sums are dropped)
+fn act_row(v: u32, i0: u32, half: u32) -> u32 {
+  let F = P.rows / 2u;
+  if (v < half) { return min(i0 + v, F - 1u); }
+  return F + min(i0 + v - half, F - 1u);
 }
 
 @compute @workgroup_size(WG)
@@ -116,18 +118,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (routed && SCALE_X == 1u) { s = aux[n]; }
     xo0 = select(n - P.routed, n / P.k, routed) * (P.cols / 4u);
   } else {
-    let row4 = P.cols / 2u; // vec4 per gate|up row
-    xo0 = n * row4;
+    xo0 = n * (P.cols / 4u);
     if (routed && P.withShared == 1u && n % P.k == 0u) {
       segments = 2u;
-      xo1 = (P.routed + n / P.k) * row4;
+      xo1 = (P.routed + n / P.k) * (P.cols / 4u);
     }
   }
   let sl = vec4<f32>(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 4096.0) * s;
   let sh = vec4<f32>(1.0 / 16.0, 1.0 / 4096.0, 1.0 / 256.0, 1.0 / 65536.0) * s;
   let rowFirst = wg.x * RW + rg * R;
-  oR = row_offsets(rowFirst, rowBase, nb);
-  oS = row_offsets(rowFirst, 0u, nb);
+  let half = RW / 2u;
+  if (MODE == 0u) {
+    let i0 = wg.x * half;
+    let v = rg * R;
+    oR = Rows8((rowBase + act_row(v, i0, half)) * nb, (rowBase + act_row(v + 1u, i0, half)) * nb,
+               (rowBase + act_row(v + 2u, i0, half)) * nb, (rowBase + act_row(v + 3u, i0, half)) * nb,
+               (rowBase + act_row(v + 4u, i0, half)) * nb, (rowBase + act_row(v + 5u, i0, half)) * nb,
+               (rowBase + act_row(v + 6u, i0, half)) * nb, (rowBase + act_row(v + 7u, i0, half)) * nb);
+  } else {
+    oR = row_offsets(rowFirst, rowBase, nb);
+    oS = row_offsets(rowFirst, 0u, nb);
+  }
   let total = segments * nb;
   // software pipelining as in linear_q4.wgsl: the next block's weights are loaded before this block's arithmetic
   var next = load_block(min(ct, total - 1u));
@@ -147,11 +158,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (R > 7u) { a1.w += block_dot_d(c.w7, c.s7, 0u, X); }
   }
   let sum = matvec_row_sum(a0, a1, lid);
+  if (MODE == 0u) {
+    if (lid < RW) { pairs[lid] = sum; }
+    workgroupBarrier();
+    let i = wg.x * half + lid;
+    let F = P.rows / 2u;
+    if (lid < half && i < F) {
+      let g = pairs[lid];
+      y[n * F + i] = pairs[lid + half] * (g / (1.0 + exp(-g)));
+    }
+    return;
+  }
   let row = wg.x * RW + lid;
   if (lid >= RW || row >= P.rows) { return; }
-  if (MODE == 0u) {
-    y[n * P.rows + row] = sum;
-  } else if (!routed) {
+  if (!routed) {
     y[(n - P.routed) * P.rows + row] = sum;
   } else if (n % P.k == 0u) {
     y[(n / P.k) * P.rows + row] = sum;

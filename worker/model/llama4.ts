@@ -5,7 +5,7 @@ import type { GpuContext } from '../../kernels/runtime.ts';
 import { embedding } from '../../kernels/embedding/embedding.ts';
 import { rmsnorm } from '../../kernels/rmsnorm/rmsnorm.ts';
 import { linear, MATVEC_MAX_ITEMS } from '../../kernels/linear/linear.ts';
-import { expertDown, expertGateUp, expertMlpFusable, swigluDown, swigluDownFusable } from '../../kernels/linear/expert-mlp.ts';
+import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable } from '../../kernels/linear/expert-mlp.ts';
 import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
 import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
 import { qkPrep } from '../../kernels/qk-prep/qk-prep.ts';
@@ -36,7 +36,7 @@ export interface RunState {
   expertSlots: GPUBuffer; // [B·k] u32: the slot of each item's expert when paging (0xffffffff: not this round)
   predictedIds: GPUBuffer; // [B·k] u32: next MoE layer's experts predicted from this layer's residual
   predictH: GPUBuffer; // [B, hidden]: the next MoE layer's normed input, for that prediction
-  routedGateUp: GPUBuffer; // [B·k, 2F]; decode's fused expert path: [T·k routed + T shared rows, 2F]
+  routedGateUp: GPUBuffer; // [B·k, 2F]; decode's fused expert path: the activations, [T·k routed + T shared rows, F]
   routedAct: GPUBuffer; // [B·k, F]
   routedOut: GPUBuffer; // [B·k, hidden]; decode's fused expert path: the rows of items j ≥ 1, [T·(k − 1), hidden]
   ropeTable: GPUBuffer; // [B, headDim/2] (cos, sin)
@@ -294,15 +294,15 @@ export class Llama4Text {
     linear(ctx, a.o, s.attnOut, s.blockOut, { items: T });
   }
 
-  /** SwiGLU MLP: blockOut = down(silu(gate(x)) ⊙ up(x)); for a few tokens on GPUs SwiGLU runs inside the down mat-vec. */
+  /** SwiGLU MLP: blockOut = down(silu(gate(x)) ⊙ up(x)); for a few tokens on GPUs SwiGLU runs in the gate+up mat-vec. */
   private mlp(m: MlpWeights, x: GPUBuffer, T: number): void {
     const { ctx, state: s } = this;
-    const F = m.down.cols;
-    linear(ctx, m.gateUp, x, s.gateUp, { items: T });
-    if (swigluDownFusable(ctx, m.down, T)) {
-      swigluDown(ctx, m.down, s.gateUp, s.blockOut, T);
+    if (denseMlpFusable(ctx, m, T)) {
+      denseMlp(ctx, m, x, s.act, s.blockOut, T);
       return;
     }
+    const F = m.down.cols;
+    linear(ctx, m.gateUp, x, s.gateUp, { items: T });
     swiglu(ctx, s.gateUp, s.act, T, F);
     linear(ctx, m.down, s.act, s.blockOut, { items: T });
   }
@@ -312,7 +312,7 @@ export class Llama4Text {
    * sigmoid(logit); the shared expert runs on the input as is. The experts' residency (resident, or paged in groups
    * that fit the slots) decides which slot each item's kernels read. Returns how many routed rows per token
    * add-norm must still add to blockOut (in routedOut):
-   * - decode on GPUs (expertMlpFusable): two dispatches per round, routed + shared gate+up, then SwiGLU + down of
+   * - decode on GPUs (expertMlpFusable): two dispatches per round, routed + shared gate+up with SwiGLU, then down of
    *   both into blockOut (the shared expert and each token's first routed expert in one reduction); the shared rows
    *   go with the first round, every item with its own round, so the result does not depend on the rounds; k − 1.
    * - otherwise: routed gate+up, SwiGLU, down into routedOut, and the shared expert's MLP into blockOut; k.
