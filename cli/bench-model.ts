@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--no-speculate] [--json] [--quick]
+//   [--kernel-profile] [--no-speculate] [--matvec-shape WG,CT,R] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -18,7 +18,7 @@ import { hashFill } from '../kernels/hash-fill/hash-fill.ts';
 import { rooflineRead, ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
 import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
 import { sampleToken } from '../kernels/sample/sample.ts';
-import { linearBytes, weightBytes } from '../kernels/linear/linear.ts';
+import { linearBytes, overrideQ4MatvecShape, weightBytes } from '../kernels/linear/linear.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, type RunState } from '../worker/model/llama4.ts';
 import { decodeTokens } from '../worker/model/decode.ts';
@@ -571,11 +571,18 @@ function report(r: RunResult & { decodeRooflineRatio: number; prefillRooflineRat
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate', '--matvec-shape']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
   const quick = args.includes('--quick');
+  const shape = value('--matvec-shape');
+  if (shape !== null) {
+    // an experiment: every q4 mat-vec (linear and expert kernels) in this launch shape
+    const m = /^(\d+),(\d+),(\d+)$/.exec(shape);
+    if (!m) throw new Error('--matvec-shape needs WG,CT,R (e.g. 128,64,8)');
+    overrideQ4MatvecShape({ WG: Number(m[1]), CT: Number(m[2]), R: Number(m[3]) });
+  }
   const configPath = value('--config');
   if (!configPath && !quick) throw new Error('--config <config.json> is required (or --quick for the built-in tiny config)');
   const layersArg = value('--layers');

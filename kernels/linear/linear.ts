@@ -219,6 +219,14 @@ export function checkMatvecShape(shape: MatvecShape): void {
   if (WG % CT !== 0 || R < 1 || R > 8 || R > CT || WG > 256 || CT * ((R * WG) / CT + 1) > 2304) throw new Error(`bad mat-vec shape ${JSON.stringify(shape)}`);
 }
 
+let q4ShapeOverride: MatvecShape | null = null;
+
+/** Benchmarks only (`bench -- model --matvec-shape`): every q4 mat-vec of ≤ 65536 rows, linear and expert, takes this shape. */
+export function overrideQ4MatvecShape(shape: MatvecShape | null): void {
+  if (shape) checkMatvecShape(shape);
+  q4ShapeOverride = shape;
+}
+
 /**
  * The built-in mat-vec launch shape for one dispatch of `rows` rows, from the sweep on an H100 (`npm run bench --
  * --variants`, docs/PERFORMANCE.md): 8 rows per thread in both formats; q4 with 64 column threads per row group (32 on
@@ -226,6 +234,7 @@ export function checkMatvecShape(shape: MatvecShape): void {
  */
 export function matvecShape(format: WeightFormat, rows: number): MatvecShape {
   const tall = rows > 65536;
+  if (format === 'q4' && q4ShapeOverride && !tall) return q4ShapeOverride;
   if (format === 'q4') return { WG: 128, CT: tall ? 32 : 64, R: 8 };
   return { WG: 256, CT: tall ? 64 : 256, R: 8 };
 }
