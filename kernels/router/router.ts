@@ -3,10 +3,11 @@ import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
 import source from './router.wgsl';
 import matvecSource from './router_matvec.wgsl';
 import matvecReduce from '../linear/matvec-reduce.wgsl';
+import topk from './topk.wgsl';
 import type { LinearWeight } from '../linear/linear.ts';
 
-export const routerKernel: KernelSpec = { name: 'router_topk', source, uniforms: ['tokens:u32', 'experts:u32', 'k:u32'] };
-export const routerMatvecKernel: KernelSpec = { name: 'router_matvec_topk', source: matvecSource, uniforms: ['cols:u32', 'experts:u32', 'k:u32'], includes: [matvecReduce] };
+export const routerKernel: KernelSpec = { name: 'router_topk', source, uniforms: ['tokens:u32', 'experts:u32', 'k:u32'], includes: [topk] };
+export const routerMatvecKernel: KernelSpec = { name: 'router_matvec_topk', source: matvecSource, uniforms: ['cols:u32', 'experts:u32', 'k:u32'], includes: [matvecReduce, topk] };
 
 /** the most experts routerMatvecTopK takes (one workgroup reads the whole router per token) */
 const MATVEC_MAX_EXPERTS = 32;

@@ -1,7 +1,7 @@
 // Router logits and top-k of a few tokens (decode) in one dispatch: one workgroup per token t computes the E logits
 //   logits[t, e] = Σ_i W[e, i] · x[t, i]      (f32 weights [E, cols], E ≤ 32)
 // as a mat-vec (linear_f32.wgsl's layout: (WG / CT) row groups × CT column threads, R rows per thread, one vec4
-// column per step, reduction in matvec-reduce.wgsl), then one thread picks the top k as router.wgsl does.
+// column per step, reduction in matvec-reduce.wgsl), then one thread picks the top k (topk.wgsl).
 // Grid: (tokens). Bindings: w [E, cols]; x [tokens, cols], as vec4; logits [tokens, E]; ids [tokens, k] u32;
 // scores [tokens, k].
 override WG: u32 = 256u;
@@ -36,19 +36,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     logits[t * P.experts + lid] = sum;
   }
   workgroupBarrier();
-  if (lid != 0u) { return; }
-  var taken = array<u32, 8>(0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu);
-  for (var j = 0u; j < P.k; j++) {
-    var best = 0xffffffffu;
-    var bestValue = 0.0;
-    for (var e = 0u; e < P.experts; e++) {
-      var used = false;
-      for (var i = 0u; i < j; i++) { if (taken[i] == e) { used = true; } }
-      let v = lg[e];
-      if (!used && (best == 0xffffffffu || v > bestValue)) { best = e; bestValue = v; }
-    }
-    taken[j] = best;
-    ids[t * P.k + j] = best;
-    scores[t * P.k + j] = 1.0 / (1.0 + exp(-bestValue));
-  }
+  if (lid == 0u) { route_token(t); }
+}
+
+fn router_logit(t: u32, e: u32) -> f32 {
+  return lg[e];
 }
