@@ -449,6 +449,22 @@ export function isCpuAdapter(info: GPUAdapterInfo): boolean {
   return /swiftshader|llvmpipe|lavapipe|software|\bcpu\b/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
 }
 
+/**
+ * A scratch buffer per context that only grows. A smaller one is never destroyed here (work recorded but not yet
+ * submitted may still bind it): it is left to the garbage collector.
+ */
+export function growingScratch(label: string, minBytes = 16): (ctx: GpuContext, bytes: number) => GPUBuffer {
+  const buffers = new WeakMap<GpuContext, GPUBuffer>();
+  return (ctx, bytes) => {
+    let b = buffers.get(ctx);
+    if (!b || b.size < bytes) {
+      b = ctx.createBuffer(Math.max(bytes, minBytes), label);
+      buffers.set(ctx, b);
+    }
+    return b;
+  };
+}
+
 export function ceilDiv(a: number, b: number): number {
   return Math.floor((a + b - 1) / b);
 }

@@ -1,6 +1,6 @@
 // x += a (+ the k routed expert outputs), then h = rmsnorm(x) · weight: the end of one block and the start of the
 // next in one dispatch.
-import type { GpuContext, KernelSpec } from '../runtime.ts';
+import { growingScratch, type GpuContext, type KernelSpec } from '../runtime.ts';
 import { rowGrid } from '../rmsnorm/rmsnorm.ts';
 import source from './add-norm.wgsl';
 import sumSource from './add-norm-sum.wgsl';
@@ -21,16 +21,9 @@ export function addNormSplits(ctx: GpuContext, tokens: number): boolean {
   return !ctx.cpuKernels && tokens <= SPLIT_MAX_TOKENS;
 }
 
-const scratch = new WeakMap<GpuContext, GPUBuffer>();
 /** partial sums of squares; grown, never replaced by a smaller one (recorded work may still read it) */
-function partials(ctx: GpuContext, floats: number): GPUBuffer {
-  let b = scratch.get(ctx);
-  if (!b || b.size < floats * 4) {
-    b = ctx.createBuffer(Math.max(floats * 4, 1024), 'add-norm partials');
-    scratch.set(ctx, b);
-  }
-  return b;
-}
+const partialsBuffer = growingScratch('add-norm partials', 1024);
+const partials = (ctx: GpuContext, floats: number) => partialsBuffer(ctx, floats * 4);
 
 export function addNorm(
   ctx: GpuContext,

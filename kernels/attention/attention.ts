@@ -2,7 +2,7 @@
 // Two kernels: attention_decode.wgsl for decode-sized calls on GPUs (every head over many workgroups, tiles of 32
 // keys, merged by attention_merge.wgsl), attention.wgsl for prefill, the vision encoder and CPU adapters
 // (SwiftShader; its long-KV split merged by attention_combine.wgsl). Kernel tests run both variants.
-import type { GpuContext, KernelSpec } from '../runtime.ts';
+import { growingScratch, type GpuContext, type KernelSpec } from '../runtime.ts';
 import source from './attention.wgsl';
 import combineSource from './attention_combine.wgsl';
 import decodeSource from './attention_decode.wgsl';
@@ -61,20 +61,13 @@ export function attentionSplits(c: AttentionCall, decodeKernel = false): number 
   return Math.max(1, Math.min(MAX_SPLITS, Math.floor(lastKeys(c) / KEYS_PER_SPLIT)));
 }
 
-const scratch = new WeakMap<GpuContext, GPUBuffer>();
+const partialsScratch = growingScratch('attention partials');
 /**
  * The partials buffer, sized for the largest split call of this shape at once: layers of one step need different
  * split counts, and a buffer replaced mid-step would be destroyed under work recorded but not yet submitted.
  */
 function partials(ctx: GpuContext, heads: number, headDim: number): GPUBuffer {
-  const bytes = SPLIT_MAX_TOKENS * heads * Math.max(MAX_SPLITS, DECODE_MAX_SPLITS) * (headDim + 2) * 4;
-  let b = scratch.get(ctx);
-  if (!b || b.size < bytes) {
-    // a smaller one may still be in recorded work: it is left to the garbage collector, not destroyed
-    b = ctx.createBuffer(bytes, 'attention partials');
-    scratch.set(ctx, b);
-  }
-  return b;
+  return partialsScratch(ctx, SPLIT_MAX_TOKENS * heads * Math.max(MAX_SPLITS, DECODE_MAX_SPLITS) * (headDim + 2) * 4);
 }
 
 export interface AttentionCall {

@@ -3,7 +3,7 @@
 // their items by expert on the GPU (expert-groups.wgsl), then run one dispatch per segment whose workgroups each take
 // one (expert, item tile, row tile), so an expert's weights are read once per tile of its items instead of once per
 // item. linear() routes prefill here on GPU adapters; the CPU reference is kernels/linear/linear.ref.ts.
-import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
+import { ceilDiv, growingScratch, type GpuContext, type KernelSpec } from '../runtime.ts';
 import type { WeightFormat } from '../linear/weight-format.ts';
 import q4Prelude from '../linear/q4.wgsl';
 import coreSource from './matmul.wgsl';
@@ -91,17 +91,8 @@ export function expertGroups(ctx: GpuContext, ids: GPUBuffer, groups: GPUBuffer,
 }
 
 /** One groups buffer per context, grown on demand (the dispatches that use it run in recording order). */
-const scratch = new WeakMap<GpuContext, GPUBuffer>();
-
-function groupsScratch(ctx: GpuContext, words: number): GPUBuffer {
-  let b = scratch.get(ctx);
-  if (!b || b.size < words * 4) {
-    // not destroyed here: dispatches recorded but not yet submitted may still bind it
-    b = ctx.createBuffer(Math.max(words * 4, 4096), 'expert groups');
-    scratch.set(ctx, b);
-  }
-  return b;
-}
+const groupsBuffer = growingScratch('expert groups', 4096);
+const groupsScratch = (ctx: GpuContext, words: number) => groupsBuffer(ctx, words * 4);
 
 /**
  * y = x · Wᵀ per item as a tiled GEMM, one dispatch per segment (plus the grouping for expert calls). Takes the
