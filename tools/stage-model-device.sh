@@ -10,29 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 G=.gpu-model
 FIXTURES=${TABSCOUT_FIXTURES:-../shared/fixtures}
-mkdir -p $G/node_modules/webgpu $G/configs
-# what a device run (or a local try of it) unpacked: never carried
-rm -rf $G/node_modules/webgpu/dist
-
-if [ ! -s $G/node.xz ]; then
-  if [ -s .gpu/node.xz ]; then cp .gpu/node.xz $G/; else
-    strip -o $G/node.tmp "$(readlink -f "$(command -v node)")" && xz -9 -T2 < $G/node.tmp > $G/node.xz && rm $G/node.tmp
-  fi
-fi
-cp node_modules/webgpu/index.js node_modules/webgpu/package.json $G/node_modules/webgpu/
-if [ ! -s $G/dawn.node.xz ]; then
-  if [ -s .gpu/dawn.node.xz ]; then cp .gpu/dawn.node.xz $G/; else xz -9 < node_modules/webgpu/dist/linux-x64/dawn.node > $G/dawn.node.xz; fi
-fi
-
-# the Vulkan loader and GL dispatch libraries Dawn needs (Debian amd64 packages, unpacked on the device)
-if ! ls $G/libvulkan1_*.deb > /dev/null 2>&1; then
-  if ls .gpu/libvulkan1_*.deb > /dev/null 2>&1; then cp .gpu/lib*.deb $G/; else
-    o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
-    mkdir -p /tmp/amd64/partial
-    apt-get $o update > /dev/null
-    (cd $G && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 > /dev/null)
-  fi
-fi
+mkdir -p $G/configs
+# Node, Dawn and the Vulkan loader (tools/stage-gpu-tools.sh)
+# shellcheck source=tools/stage-gpu-tools.sh
+source tools/stage-gpu-tools.sh
+stage_gpu_tools $G
 
 # the bench: model and kernel benches; the peers bench's engines (transformers.js, onnxruntime) stay out
 node_modules/.bin/esbuild cli/bench.ts --bundle --platform=node --format=esm --target=node20 \

@@ -9,15 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 G=.gpu
 FIXTURES=${TABSCOUT_FIXTURES:-../shared/fixtures}
-mkdir -p $G/node_modules/webgpu $G/node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $G/node_modules/onnxruntime-common
-# what a device run (or a local try of it) unpacked: never carried
-rm -f $G/node_modules/webgpu/dist/linux-x64/dawn.node $G/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
-
-# Node and Dawn, as docs/PERFORMANCE.md "Command"
-# stripped of its symbols (99 → 86 MB): with the tracked tree, the carry stays under 64 MiB
-[ -s $G/node.xz ] || { strip -o $G/node.tmp "$(readlink -f "$(command -v node)")" && xz -9 -T2 < $G/node.tmp > $G/node.xz && rm $G/node.tmp; }
-cp node_modules/webgpu/index.js node_modules/webgpu/package.json $G/node_modules/webgpu/
-[ -s $G/dawn.node.xz ] || xz -9 < node_modules/webgpu/dist/linux-x64/dawn.node > $G/dawn.node.xz
+mkdir -p $G/node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $G/node_modules/onnxruntime-common
+rm -f $G/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1 # unpacked by a device run
+# Node, Dawn and the Vulkan loader (tools/stage-gpu-tools.sh)
+# shellcheck source=tools/stage-gpu-tools.sh
+source tools/stage-gpu-tools.sh
+stage_gpu_tools $G
 
 # onnxruntime-node: its JS, the N-API binding, and libonnxruntime (xz: 44 MB → ~10 MB; unpacked on the device)
 ORT=node_modules/onnxruntime-node
@@ -30,14 +27,6 @@ rm -rf $G/node_modules/onnxruntime-common/dist && mkdir -p $G/node_modules/onnxr
 cp node_modules/onnxruntime-common/package.json $G/node_modules/onnxruntime-common/
 cp -r node_modules/onnxruntime-common/dist/cjs node_modules/onnxruntime-common/dist/esm $G/node_modules/onnxruntime-common/dist/
 find $G/node_modules/onnxruntime-common -name '*.map' -delete
-
-# the Vulkan loader and GL dispatch libraries Dawn needs (Debian amd64 packages, unpacked on the device)
-if ! ls $G/libvulkan1_*.deb > /dev/null 2>&1; then
-  o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
-  mkdir -p /tmp/amd64/partial
-  apt-get $o update > /dev/null
-  (cd $G && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 > /dev/null)
-fi
 
 # the bench: one file, WGSL inlined; transformers.js' node build inlined too (sharp, its image library, is replaced
 # by a stub: no image is read); Chromium's half of the peers bench is not bundled (its import path is not a literal)

@@ -10,29 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 G=.gpu-parity
 FIXTURES=${TABSCOUT_FIXTURES:-../shared/fixtures}
-mkdir -p $G/node_modules/webgpu $G/configs
-# what a device run (or a local try of it) unpacked: never carried
-rm -rf $G/node_modules/webgpu/dist
-
-from() { for d in .gpu .gpu-model; do [ -s "$d/$1" ] && { cp "$d/$1" $G/; return 0; }; done; return 1; }
-if [ ! -s $G/node.xz ] && ! from node.xz; then
-  strip -o $G/node.tmp "$(readlink -f "$(command -v node)")" && xz -9 -T2 < $G/node.tmp > $G/node.xz && rm $G/node.tmp
-fi
-cp node_modules/webgpu/index.js node_modules/webgpu/package.json $G/node_modules/webgpu/
-if [ ! -s $G/dawn.node.xz ] && ! from dawn.node.xz; then
-  xz -9 < node_modules/webgpu/dist/linux-x64/dawn.node > $G/dawn.node.xz
-fi
-
-# the Vulkan loader and GL dispatch libraries Dawn needs (Debian amd64 packages, unpacked on the device)
-if ! ls $G/libvulkan1_*.deb > /dev/null 2>&1; then
-  if ls .gpu/libvulkan1_*.deb > /dev/null 2>&1; then cp .gpu/lib*_amd64.deb $G/;
-  elif ls .gpu-model/libvulkan1_*.deb > /dev/null 2>&1; then cp .gpu-model/lib*_amd64.deb $G/; else
-    o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
-    mkdir -p /tmp/amd64/partial
-    apt-get $o update > /dev/null
-    (cd $G && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 > /dev/null)
-  fi
-fi
+mkdir -p $G/configs
+# Node, Dawn and the Vulkan loader (tools/stage-gpu-tools.sh)
+# shellcheck source=tools/stage-gpu-tools.sh
+source tools/stage-gpu-tools.sh
+stage_gpu_tools $G
 
 # npm run verify, bundled; transformers.js (the tokenizer) comes inlined, with `sharp` replaced by the peers bench's
 # stub (no image goes through it) and `onnxruntime-node`, which it requires at start-up but the tokenizer never
