@@ -37,3 +37,16 @@ stage_gpu_tools() {
     (cd "$G" && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 > /dev/null)
   fi
 }
+
+# stage_onnxruntime_stub DIR: a stand-in onnxruntime-node package. transformers.js (inlined in a bundle) requires it
+# when it loads; bundles that use only its tokenizer carry this instead of the 44 MB runtime.
+stage_onnxruntime_stub() {
+  mkdir -p "$1"/node_modules/onnxruntime-node
+  echo '{"name":"onnxruntime-node","version":"0.0.0-stub","main":"index.js"}' > "$1"/node_modules/onnxruntime-node/package.json
+  cat > "$1"/node_modules/onnxruntime-node/index.js <<'STUB'
+// stub (tools/stage-gpu-tools.sh): transformers.js requires onnxruntime-node when it loads; the bundles carried
+// without it (verify, the model bench) only use its tokenizer
+const no = () => { throw new Error('onnxruntime-node is not carried to the device (this bundle uses only the tokenizer)'); };
+module.exports = { env: {}, InferenceSession: { create: no }, Tensor: class Tensor { constructor() { no(); } } };
+STUB
+}

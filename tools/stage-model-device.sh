@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Fills .gpu-model/ (ignored by git) with what tools/model-device.sh needs on the device machine, where nothing can
 # be fetched: Node (stripped, xz), Dawn for the `webgpu` package (xz), the Vulkan loader's Debian packages, the
-# bench as one esbuild bundle (WGSL inlined; only `webgpu` stays outside; the peers bench's engines are left out:
-# they are not run there), and the Scout and Maverick configs (../shared does not travel). Node, Dawn and the
-# packages are taken from .gpu/ when tools/stage-peers-device.sh filled it already. Prints the total: with the
+# bench as one esbuild bundle (WGSL and transformers.js inlined, `sharp` and onnxruntime-node stubbed: the peers
+# bench's engines are not run there, but the bundle loads them at start), and the Scout and Maverick configs
+# (../shared does not travel). Node, Dawn and the packages are taken from another staging folder when one has them. Prints the total: with the
 # tracked tree it must stay within the 64 MiB `carry` limit (this folder ~28 MiB).
 # Run from the repository root: bash tools/stage-model-device.sh
 set -euo pipefail
@@ -16,10 +16,11 @@ mkdir -p $G/configs
 source tools/stage-gpu-tools.sh
 stage_gpu_tools $G
 
-# the bench: model and kernel benches; the peers bench's engines (transformers.js, onnxruntime) stay out
+# the bench: model and kernel benches (the peers bench comes along: the bundle imports transformers.js at start)
 node_modules/.bin/esbuild cli/bench.ts --bundle --platform=node --format=esm --target=node20 \
   --external:webgpu --external:playwright-core --external:esbuild --external:onnxruntime-node \
-  --external:@huggingface/transformers --external:sharp --loader:.wgsl=text --log-level=error --outfile=$G/bench.mjs
+  --alias:sharp=./tools/peers/sharp-stub.mjs --loader:.wgsl=text --minify-whitespace --minify-syntax --log-level=error --outfile=$G/bench.mjs
+stage_onnxruntime_stub $G
 git rev-parse HEAD > $G/commit.txt 2>/dev/null || true
 git status --short --untracked-files=no >> $G/commit.txt 2>/dev/null || true
 

@@ -22,14 +22,7 @@ stage_gpu_tools $G
 node_modules/.bin/esbuild cli/verify.ts --bundle --platform=node --format=esm --target=node20 \
   --external:webgpu --alias:sharp=./tools/peers/sharp-stub.mjs --loader:.wgsl=text --minify-whitespace --minify-syntax \
   --log-level=error --outfile=$G/verify.mjs
-mkdir -p $G/node_modules/onnxruntime-node
-echo '{"name":"onnxruntime-node","version":"0.0.0-stub","main":"index.js"}' > $G/node_modules/onnxruntime-node/package.json
-cat > $G/node_modules/onnxruntime-node/index.js <<'STUB'
-// stub (tools/stage-scout-parity-device.sh): transformers.js requires onnxruntime-node when it loads; verify only
-// uses its tokenizer
-const no = () => { throw new Error('onnxruntime-node is not carried to the device (verify bundle)'); };
-module.exports = { env: {}, InferenceSession: { create: no }, Tensor: class Tensor { constructor() { no(); } } };
-STUB
+stage_onnxruntime_stub $G
 git rev-parse HEAD > $G/commit.txt 2>/dev/null || true
 git status --short --untracked-files=no >> $G/commit.txt 2>/dev/null || true
 
