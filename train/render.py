@@ -224,6 +224,14 @@ def crop_text(rng, words):
     return f"{f}: {rand_value(rng, f, words)}"
 
 
+def fitted_crop_text(rng, words, probe, font, width):
+    """crop_text cut from the end until it fits `width` pixels in `font`."""
+    t = crop_text(rng, words)
+    while len(t) > 1 and probe.textlength(t, font=font) > width:
+        t = t[:-1].rstrip()
+    return t
+
+
 def render_crop(rng: random.Random, fonts, words, size=336):
     """The first step of the screenshot curriculum: one image tile (size x size, so the processor neither scales nor
     splits it) holding one or two lines of large text (26-48 px) on a plain or button-like background.
@@ -234,10 +242,7 @@ def render_crop(rng: random.Random, fonts, words, size=336):
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     lines = []
     for _ in range(1 if rng.random() < 0.6 else 2):
-        t = crop_text(rng, words)
-        while len(t) > 1 and probe.textlength(t, font=font) > size - 24:
-            t = t[:-1].rstrip()
-        lines.append(t)
+        lines.append(fitted_crop_text(rng, words, probe, font, size - 24))
     img = Image.new("RGB", (size, size), th["bg"])
     d = ImageDraw.Draw(img)
     lh = int(px * rng.uniform(1.2, 1.5))
@@ -303,10 +308,7 @@ def render_lines(rng: random.Random, fonts, words, prose=None, size=336):
     else:
         lines = []
         for _ in range(n):
-            t = crop_text(rng, words)
-            while len(t) > 1 and probe.textlength(t, font=font) > size - 24:
-                t = t[:-1].rstrip()
-            lines.append(t)
+            lines.append(fitted_crop_text(rng, words, probe, font, size - 24))
     img = Image.new("RGB", (size, size), th["bg"])
     d = ImageDraw.Draw(img)
     x = rng.randint(8, 16)
