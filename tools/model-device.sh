@@ -57,7 +57,24 @@ load_store() {
   "$W/node" "$G/bench.mjs" load --config "$CONFIG" --layers "$layers" --dir "$W/load-package" --json > "$OUT/load-store.json"
 }
 
-export -f unpack_gpu_tools setup model kernels load_store
+# matvec-sweep: decode (prompt 16, 24 tokens) with every q4 mat-vec, linear and expert, in each launch shape of
+# MATVEC_SHAPES (WG,CT,R; `bench model --matvec-shape`), once for the step's speed and once with --kernel-profile for
+# the time per kernel; one line per shape in $OUT/matvec-sweep.txt (the reports stay in the work folder)
+matvec_sweep() {
+  local s
+  for s in ${MATVEC_SHAPES:-128,64,8 128,64,4 256,128,4 64,32,4 128,32,4 256,64,8 128,32,8 256,64,4}; do
+    "$W/node" "$G/bench.mjs" model --config "$CONFIG" --prompt 16 --tokens 24 --matvec-shape "$s" --json > "$W/sweep-$s.json" &&
+      "$W/node" "$G/bench.mjs" model --config "$CONFIG" --prompt 16 --tokens 24 --matvec-shape "$s" --kernel-profile --json > "$W/sweep-$s-profile.json" &&
+      "$W/node" -e '
+        const [s, a, b] = process.argv.slice(1), fs = require("fs");
+        const last = (f) => JSON.parse(fs.readFileSync(f, "utf8").trim().split("\n").pop()).resident;
+        const r = last(a), p = last(b), k = Object.fromEntries(p.kernels.map((x) => [x.name, x.msPerToken.toFixed(3)]));
+        console.log(`${s}: ${r.decode.tokPerS.toFixed(2)} tok/s, ${r.decode.msPerToken.toFixed(3)} ms/token (GPU busy ${r.decode.gpuBusyMs.toFixed(3)}); alone: expert_q4 ${k.expert_q4} ms, linear_q4 ${k.linear_q4} ms`);
+      ' "$s" "$W/sweep-$s.json" "$W/sweep-$s-profile.json" | tee -a "$OUT/matvec-sweep.txt"
+  done
+}
+
+export -f unpack_gpu_tools setup model kernels load_store matvec_sweep
 export G W OUT
 export CONFIG=${MODEL_CONFIG:-$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
@@ -77,6 +94,7 @@ wanted context-32k && step context-32k 75 model context-32k --context 32768 --pr
 wanted context-128k && step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
 wanted kernels-q4 && step kernels-q4 45 kernels
+wanted matvec-sweep && step matvec-sweep 200 matvec_sweep
 kill "$SAMPLER" 2> /dev/null
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 "$W/node" tools/model-device-summary.mjs "$OUT" 2>&1 | tee -a "$SUMMARY"
