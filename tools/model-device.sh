@@ -93,7 +93,7 @@ wanted paged-sticky-0.8-sync && step paged-sticky-0.8-sync 110 model paged-stick
 wanted context-32k && step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
 wanted context-128k && step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
-wanted kernels-q4 && step kernels-q4 45 kernels
+wanted kernels-q4 && step kernels-q4 "${KERNELS_LIMIT:-45}" kernels
 wanted matvec-sweep && step matvec-sweep 200 matvec_sweep
 kill "$SAMPLER" 2> /dev/null
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
