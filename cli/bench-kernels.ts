@@ -1,10 +1,12 @@
 // Benchmark (not a test): GB/s of weights read by the q4 and f32 mat-vec (decode, one token) at Llama 4 Scout shapes,
 // and the ratio to a streaming-read roofline kernel measured on the same device in the same run.
 //
-//   npm run bench [-- --quick] [--json] [--baseline] [--variants] [--only q4|f32] [--gemm]
+//   npm run bench [-- --quick] [--json] [--baseline] [--variants] [--probes] [--only q4|f32] [--gemm]
 //
 // --baseline also times the mat-mul (prefill) kernel on one token, which is what decode ran before the mat-vec path;
 // --variants sweeps mat-vec launch shapes (workgroup size, column threads, rows per thread).
+// --probes also times the q4 mat-vec in its diagnostic modes (linear_q4.wgsl's PROBE: the same loads without the
+// arithmetic, without the loads of x, without the scale loads; wrong results, unchecked) to tell where its time goes.
 // --gemm times the prefill GEMM instead (cli/bench-gemm.ts, which cli/bench.ts runs: TFLOP/s, ratio to the old path).
 //
 // Timing: GPU timestamps (the `timestamp-query` feature) written at the start and end of one compute pass that holds
@@ -18,7 +20,7 @@
 import { existsSync } from 'node:fs';
 import { GpuContext, type Dispatch } from '../kernels/runtime.ts';
 import { requestDeviceWithLimits } from './node-gpu.ts';
-import { createLinear, linear, matvecShape, weightBytes, type LinearWeight, type MatvecShape, type WeightFormat } from '../kernels/linear/linear.ts';
+import { createLinear, linear, matvecShape, probeQ4Matvec, weightBytes, type LinearWeight, type MatvecShape, type WeightFormat } from '../kernels/linear/linear.ts';
 import { hashFill, type FillMode } from '../kernels/hash-fill/hash-fill.ts';
 import { ROOFLINE_WORKGROUPS, rooflineRead } from '../kernels/roofline/roofline.ts';
 import { rooflineRef } from '../kernels/roofline/roofline.ref.ts';
@@ -31,6 +33,8 @@ export interface KernelBenchOptions {
   json: boolean;
   /** sweep mat-vec launch shapes */
   variants: boolean;
+  /** time the q4 mat-vec's diagnostic modes too */
+  probes: boolean;
   /** also time the mat-mul path on one token (what decode ran before the mat-vec path) */
   baseline: boolean;
   only: WeightFormat | null;
@@ -60,8 +64,15 @@ export function settings(o: KernelBenchOptions) {
 export function parseKernelBenchArgs(args: string[]): KernelBenchOptions {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
   if (only !== null && only !== 'q4' && only !== 'f32') throw new Error('--only takes q4 or f32');
-  return { quick: args.includes('--quick'), json: args.includes('--json'), variants: args.includes('--variants'), baseline: args.includes('--baseline'), only, gemm: args.includes('--gemm') };
+  return { quick: args.includes('--quick'), json: args.includes('--json'), variants: args.includes('--variants'), probes: args.includes('--probes'), baseline: args.includes('--baseline'), only, gemm: args.includes('--gemm') };
 }
+
+/** linear_q4.wgsl's diagnostic modes (--probes) */
+const PROBES = [
+  { mode: 1, name: 'same loads, no dot products' },
+  { mode: 2, name: 'no loads of x' },
+  { mode: 3, name: 'no loads of the scales' },
+];
 
 /** Launch shapes tried with --variants: 32–256 column threads, also the row's block (q4) or vec4 (f32) count and half of it. */
 function variantShapes(format: WeightFormat, cols: number): MatvecShape[] {
@@ -354,6 +365,13 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
       await checkRows(ctx, weights[0], xHost, yBuf);
     }
     const records = variants.map((v) => (i: number) => linear(ctx, weights[i % copies], xBuf, yBuf, { items: 1, shape: v ?? undefined }));
+    const probes = o.probes && format === 'q4' ? PROBES : [];
+    for (const p of probes)
+      records.push((i: number) => {
+        probeQ4Matvec(p.mode);
+        linear(ctx, weights[i % copies], xBuf, yBuf, { items: 1 });
+        probeQ4Matvec(0);
+      });
     // the roofline kernel reading the same number of bytes per dispatch (windows spread over its 1 GiB buffer)
     const window = Math.min(Math.ceil(bytes / 256) * 256, roof.bytes);
     const windows = Math.max(1, Math.floor(roof.bytes / window));
@@ -361,6 +379,7 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
     const defaultShape = matvecShape(format, rows);
     const times = await timer.time(records, o.variants ? s.roundsVariants : s.repeats);
     const sized = times.pop()!;
+    const probeTimes = times.splice(variants.length, probes.length);
     const sizedGBps = window / sized.ns;
     log(`    roofline kernel reading ${(window / 2 ** 20).toFixed(1)} MiB per dispatch: ${fmt(sizedGBps)} GB/s (${(100 * sizedGBps / roof.GBps).toFixed(1)} % of the full-buffer figure)`);
     variants.forEach((v, k) => {
@@ -389,6 +408,10 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
           `${fmt(GBps).padStart(7)} GB/s  ${(100 * r.ofRoofline).toFixed(1).padStart(5)} % of roofline  [${r.variant}; ${copies} copies, ` +
           `${r.dispatchesPerCall} dispatch/call, ${t.count}/pass, spread ${(100 * t.spread).toFixed(0)} %]`,
       );
+    });
+    probes.forEach((p, k) => {
+      const t = probeTimes[k];
+      log(`    probe ${p.mode} (${p.name}): ${(t.ns / 1e3).toFixed(2)} µs, ${(100 * (bytes / t.ns) / roof.GBps).toFixed(1)} % of roofline [default shape, result not checked]`);
     });
   for (const w of weights) destroyWeight(w);
   xBuf.destroy();

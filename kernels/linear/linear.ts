@@ -227,6 +227,13 @@ export function overrideQ4MatvecShape(shape: MatvecShape | null): void {
   q4ShapeOverride = shape;
 }
 
+let q4Probe = 0;
+
+/** Benchmarks only (`bench -- --probes`): the q4 mat-vec in a diagnostic mode (linear_q4.wgsl's PROBE; 0: off). */
+export function probeQ4Matvec(probe: number): void {
+  q4Probe = probe;
+}
+
 /**
  * The built-in mat-vec launch shape for one dispatch of `rows` rows, from the sweep on an H100 (`npm run bench --
  * --variants`, docs/PERFORMANCE.md): 8 rows per thread in both formats; q4 with 64 column threads per row group (32 on
@@ -281,6 +288,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
     if (matvec) {
       const { WG, CT, R } = shape && shape !== 'matmul' && !isGemm(shape) ? shape : matvecShape(w.format, rows);
       Object.assign(constants, { WG, CT, R });
+      if (q4Probe && w.format === 'q4') constants.PROBE = q4Probe;
       workgroups = [ceilDiv(rows, (R * WG) / CT), call.items];
     } else {
       workgroups = [ceilDiv(rows, ROWS_PER_WORKGROUP), ceilDiv(call.items, TOKENS_PER_WORKGROUP)];

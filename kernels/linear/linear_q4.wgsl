@@ -26,6 +26,9 @@ override DECODE: u32 = 0u;
 override WG: u32 = 256u;
 override CT: u32 = 32u; // column threads per row group (divides WG)
 override R: u32 = 4u;   // rows per thread, 1..8
+// Benchmarks only (`bench -- --probes`): 0 the real mat-vec; otherwise a wrong result that tells where the time goes:
+// 1 the same loads with (almost) no arithmetic, 2 no loads of x (constant inputs), 3 no loads of the scale words
+override PROBE: u32 = 0u;
 const TOKENS = 4u;
 const ROWS_PER_WG = 8u;
 
@@ -48,8 +51,24 @@ fn x_block(xo: u32, sl: vec4<f32>, sh: vec4<f32>) -> XBlock {
 }
 
 // Loads row r's (r < R) weights and scale word of block b, at row offset o (in blocks); rows r ≥ R are compiled out.
+// PROBE 1: keeps a block's loads alive with a few integer operations instead of the dot product
+fn probe_word(w: vec4<u32>, s: u32) -> f32 {
+  return f32((w.x ^ w.y ^ w.z ^ w.w ^ s) & 0xFFu);
+}
+
 fn load_rows(o: Rows8, b: u32) -> Loaded {
   var l: Loaded;
+  if (PROBE == 3u) {
+    l.w0 = qs[o.o0 + b]; l.s0 = 0x3C003C00u;
+    if (R > 1u) { l.w1 = qs[o.o1 + b]; l.s1 = 0x3C003C00u; }
+    if (R > 2u) { l.w2 = qs[o.o2 + b]; l.s2 = 0x3C003C00u; }
+    if (R > 3u) { l.w3 = qs[o.o3 + b]; l.s3 = 0x3C003C00u; }
+    if (R > 4u) { l.w4 = qs[o.o4 + b]; l.s4 = 0x3C003C00u; }
+    if (R > 5u) { l.w5 = qs[o.o5 + b]; l.s5 = 0x3C003C00u; }
+    if (R > 6u) { l.w6 = qs[o.o6 + b]; l.s6 = 0x3C003C00u; }
+    if (R > 7u) { l.w7 = qs[o.o7 + b]; l.s7 = 0x3C003C00u; }
+    return l;
+  }
   l.w0 = qs[o.o0 + b]; l.s0 = sc[(o.o0 + b) >> 1u];
   if (R > 1u) { l.w1 = qs[o.o1 + b]; l.s1 = sc[(o.o1 + b) >> 1u]; }
   if (R > 2u) { l.w2 = qs[o.o2 + b]; l.s2 = sc[(o.o2 + b) >> 1u]; }
@@ -89,7 +108,13 @@ fn matvec(wg: vec3<u32>, lid: u32) {
   for (var b = ct; b < nb; b += CT) {
     let c = next;
     next = load_rows(o, min(b + CT, nb - 1u));
-    let X = x_block(xBase + b * 8u, sl, sh);
+    if (PROBE == 1u) {
+      a0 += vec4<f32>(probe_word(c.w0, c.s0), probe_word(c.w1, c.s1), probe_word(c.w2, c.s2), probe_word(c.w3, c.s3));
+      a1 += vec4<f32>(probe_word(c.w4, c.s4), probe_word(c.w5, c.s5), probe_word(c.w6, c.s6), probe_word(c.w7, c.s7));
+      continue;
+    }
+    var X = XBlock(sl, sl, sl, sl, sh, sh, sh, sh);
+    if (PROBE != 2u) { X = x_block(xBase + b * 8u, sl, sh); }
     a0.x += block_dot_d(c.w0, c.s0, o.o0 + b, X);
     if (R > 1u) { a0.y += block_dot_d(c.w1, c.s1, o.o1 + b, X); }
     if (R > 2u) { a0.z += block_dot_d(c.w2, c.s2, o.o2 + b, X); }
