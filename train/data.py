@@ -275,6 +275,7 @@ def crop_chat(S, rng, level=1):
     else:
         img, lines = render_lines(rng, S.fonts, S.easy, S.sentences)
     img.info["crop"] = True  # PackedStream marks its reply tokens as a crop's (the training log splits the loss)
+    img.info["level"] = level
     msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": rng.choice(CROP_PROMPTS)}]},
             {"role": "assistant", "content": "\n".join(lines)}]
     return msgs, img
@@ -397,7 +398,7 @@ class PackedStream(torch.utils.data.IterableDataset):
         pad = enc.tok.pad_token_id
         ids, labels, tiles, img = [], [], [], []
         while True:
-            px, kind = None, 0  # kind of image sample: 1 a rendered window, 2 a single-tile crop
+            px, kind = None, 0  # kind of image sample: 1 a rendered window, 2 + level a single-tile crop of that level
             if self.mode == "pretrain":
                 if rng.random() < 0.85:
                     s_ids, s_lab = enc.text(text_doc(S, rng))
@@ -410,7 +411,7 @@ class PackedStream(torch.utils.data.IterableDataset):
                     o = rng.randint(0, len(s_ids) - self.L); s_ids, s_lab = s_ids[o:o + self.L], s_lab[o:o + self.L]
             elif self.mode == "vision":  # the reading curriculum only (the text decoder is frozen or nearly)
                 msgs, im = curriculum_chat(S, rng, self.progress())
-                e, kind = enc.chat(msgs, im), 2 if im.info.get("crop") else 1
+                e, kind = enc.chat(msgs, im), 2 + im.info.get("level", 0) if im.info.get("crop") else 1
                 if e is None or len(e[0]) > self.L:
                     continue
                 s_ids, s_lab, px = e
@@ -423,7 +424,7 @@ class PackedStream(torch.utils.data.IterableDataset):
                     kind = 0
                     if k < self.image_rate:
                         msgs, im = image_chat(S, rng, self.crop_share)
-                        e, kind = enc.chat(msgs, im), 2 if im.info.get("crop") else 1
+                        e, kind = enc.chat(msgs, im), 2 + im.info.get("level", 0) if im.info.get("crop") else 1
                     else:
                         e = enc.chat(text_chat(S, rng))
                     if e is None or len(e[0]) > self.L:

@@ -275,11 +275,13 @@ def main():
                 kind = b["image_reply"][:, 1:].to(dev)
                 tl = F.cross_entropy(out["logits"][:, :-1].float().flatten(0, 1), labels[:, 1:].flatten(),
                                      ignore_index=-100, reduction="none").view(kind.shape)
-                for name, k in (("window_replies", 1), ("crop_replies", 2)):
-                    sel = (kind == k) & (labels[:, 1:] != -100)
+                # crops: all levels, then each (0: one large string, 1: one or two lines, 2: window-sized lines)
+                for name, sel in (("window_replies", kind == 1), ("crop_replies", kind >= 2), ("crop0_replies", kind == 2),
+                                  ("crop1_replies", kind == 3), ("crop2_replies", kind == 4)):
+                    sel = sel & (labels[:, 1:] != -100)
                     if sel.any():
                         il = (tl * sel).sum().item() / sel.sum().item()
-                        hist[name].append(il)
+                        hist.setdefault(name, []).append(il)
                         vl += f" {name.split('_')[0]}-reply-loss {il:.3f}"
         if state["step"] % a.log_every == 0:
             dt = time.time() - last; last = time.time()
