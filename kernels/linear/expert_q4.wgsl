@@ -49,43 +49,51 @@ var<private> nb: u32;
 var<private> xo0: u32;
 var<private> xo1: u32;
 
-fn load_w(sh: bool, i: u32) -> vec4<u32> {
-  if (sh) { return qs2[i]; }
-  return qs[i];
+// block i's f16 scale, moved to the low half of the word that holds its pair
+fn scale_half(word: u32, i: u32) -> u32 {
+  return select(word, word >> 16u, (i & 1u) == 1u);
 }
 
-// block i's f16 scale, moved to the low half of the word
-fn load_s(sh: bool, i: u32) -> u32 {
-  var w: u32;
-  if (sh) { w = sc2[i >> 1u]; } else { w = sc[i >> 1u]; }
-  return select(w, w >> 16u, (i & 1u) == 1u);
-}
-
-fn load_rows_of(sh: bool, o: Rows8, b: u32) -> Loaded {
+// One block of R rows from the routed pool segment, and the same from the shared (or dense) weight: two straight-line
+// loaders (a binding cannot be passed), so that no load sits behind its own branch on the segment.
+fn load_routed(o: Rows8, b: u32) -> Loaded {
   var l: Loaded;
-  l.w0 = load_w(sh, o.o0 + b); l.s0 = load_s(sh, o.o0 + b);
-  if (R > 1u) { l.w1 = load_w(sh, o.o1 + b); l.s1 = load_s(sh, o.o1 + b); }
-  if (R > 2u) { l.w2 = load_w(sh, o.o2 + b); l.s2 = load_s(sh, o.o2 + b); }
-  if (R > 3u) { l.w3 = load_w(sh, o.o3 + b); l.s3 = load_s(sh, o.o3 + b); }
-  if (R > 4u) { l.w4 = load_w(sh, o.o4 + b); l.s4 = load_s(sh, o.o4 + b); }
-  if (R > 5u) { l.w5 = load_w(sh, o.o5 + b); l.s5 = load_s(sh, o.o5 + b); }
-  if (R > 6u) { l.w6 = load_w(sh, o.o6 + b); l.s6 = load_s(sh, o.o6 + b); }
-  if (R > 7u) { l.w7 = load_w(sh, o.o7 + b); l.s7 = load_s(sh, o.o7 + b); }
+  l.w0 = qs[o.o0 + b]; l.s0 = scale_half(sc[(o.o0 + b) >> 1u], o.o0 + b);
+  if (R > 1u) { l.w1 = qs[o.o1 + b]; l.s1 = scale_half(sc[(o.o1 + b) >> 1u], o.o1 + b); }
+  if (R > 2u) { l.w2 = qs[o.o2 + b]; l.s2 = scale_half(sc[(o.o2 + b) >> 1u], o.o2 + b); }
+  if (R > 3u) { l.w3 = qs[o.o3 + b]; l.s3 = scale_half(sc[(o.o3 + b) >> 1u], o.o3 + b); }
+  if (R > 4u) { l.w4 = qs[o.o4 + b]; l.s4 = scale_half(sc[(o.o4 + b) >> 1u], o.o4 + b); }
+  if (R > 5u) { l.w5 = qs[o.o5 + b]; l.s5 = scale_half(sc[(o.o5 + b) >> 1u], o.o5 + b); }
+  if (R > 6u) { l.w6 = qs[o.o6 + b]; l.s6 = scale_half(sc[(o.o6 + b) >> 1u], o.o6 + b); }
+  if (R > 7u) { l.w7 = qs[o.o7 + b]; l.s7 = scale_half(sc[(o.o7 + b) >> 1u], o.o7 + b); }
+  return l;
+}
+
+fn load_shared(o: Rows8, b: u32) -> Loaded {
+  var l: Loaded;
+  l.w0 = qs2[o.o0 + b]; l.s0 = scale_half(sc2[(o.o0 + b) >> 1u], o.o0 + b);
+  if (R > 1u) { l.w1 = qs2[o.o1 + b]; l.s1 = scale_half(sc2[(o.o1 + b) >> 1u], o.o1 + b); }
+  if (R > 2u) { l.w2 = qs2[o.o2 + b]; l.s2 = scale_half(sc2[(o.o2 + b) >> 1u], o.o2 + b); }
+  if (R > 3u) { l.w3 = qs2[o.o3 + b]; l.s3 = scale_half(sc2[(o.o3 + b) >> 1u], o.o3 + b); }
+  if (R > 4u) { l.w4 = qs2[o.o4 + b]; l.s4 = scale_half(sc2[(o.o4 + b) >> 1u], o.o4 + b); }
+  if (R > 5u) { l.w5 = qs2[o.o5 + b]; l.s5 = scale_half(sc2[(o.o5 + b) >> 1u], o.o5 + b); }
+  if (R > 6u) { l.w6 = qs2[o.o6 + b]; l.s6 = scale_half(sc2[(o.o6 + b) >> 1u], o.o6 + b); }
+  if (R > 7u) { l.w7 = qs2[o.o7 + b]; l.s7 = scale_half(sc2[(o.o7 + b) >> 1u], o.o7 + b); }
   return l;
 }
 
 // block g of the item's concatenated input (g < nb: segment 0, else segment 1)
 fn load_block(g: u32) -> Loaded {
-  if (g < nb) { return load_rows_of(seg0Shared, oR, g); }
-  return load_rows_of(true, oS, g - nb);
+  if (g >= nb) { return load_shared(oS, g - nb); }
+  if (seg0Shared) { return load_shared(oR, g); }
+  return load_routed(oR, g);
 }
 
-// the 32 inputs of block g, pre-scaled as x_block in linear_q4.wgsl
-fn x_of(g: u32, sl: vec4<f32>, sh: vec4<f32>) -> XBlock {
+// the 32 inputs of block g
+fn x_of(g: u32) -> XBlock {
   var xo = xo0 + g * 8u;
   if (g >= nb) { xo = xo1 + (g - nb) * 8u; }
-  return XBlock(x[xo] * sl, x[xo + 1u] * sl, x[xo + 2u] * sl, x[xo + 3u] * sl,
-                x[xo + 4u] * sh, x[xo + 5u] * sh, x[xo + 6u] * sh, x[xo + 7u] * sh);
+  return XBlock(x[xo], x[xo + 1u], x[xo + 2u], x[xo + 3u], x[xo + 4u], x[xo + 5u], x[xo + 6u], x[xo + 7u]);
 }
 
 // MODE 0: the weight row of the workgroup's row v (first half: gate rows i0 + v; second half: up rows F + i0 + v − half),
@@ -124,8 +132,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       xo1 = (P.routed + n / P.k) * (P.cols / 4u);
     }
   }
-  let sl = vec4<f32>(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 4096.0) * s;
-  let sh = vec4<f32>(1.0 / 16.0, 1.0 / 4096.0, 1.0 / 256.0, 1.0 / 65536.0) * s;
   let rowFirst = wg.x * RW + rg * R;
   let half = RW / 2u;
   if (MODE == 0u) {
@@ -147,7 +153,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var g = ct; g < total; g += CT) {
     let c = next;
     next = load_block(min(g + CT, total - 1u));
-    let X = x_of(g, sl, sh);
+    let X = x_of(g);
     a0.x += block_dot_d(c.w0, c.s0, 0u, X);
     if (R > 1u) { a0.y += block_dot_d(c.w1, c.s1, 0u, X); }
     if (R > 2u) { a0.z += block_dot_d(c.w2, c.s2, 0u, X); }
@@ -157,8 +163,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (R > 6u) { a1.z += block_dot_d(c.w6, c.s6, 0u, X); }
     if (R > 7u) { a1.w += block_dot_d(c.w7, c.s7, 0u, X); }
   }
-  let sum = matvec_row_sum(a0, a1, lid);
+  var sum = matvec_row_sum(a0, a1, lid);
   if (MODE == 0u) {
+    sum *= s; // the routing score: (W x)·s rather than W (x·s)
     if (lid < RW) { pairs[lid] = sum; }
     workgroupBarrier();
     let i = wg.x * half + lid;

@@ -11,9 +11,9 @@
 //   a row. Per block a thread loads the 32 x values once and reuses them for its R rows.
 //   Software pipelining: the next block's R weight vectors and scale words are loaded before this block's arithmetic
 //   (2·R loads in flight). Rows are held in plain variables (structs), not arrays; rows r ≥ R compile out.
-//   Nibbles become floats without int→float conversions: (word & 0xF << 4k) | 0x4B000000 is the f32 2^23 + q·16^k
-//   exactly, so subtracting 2^23 + 8·16^k leaves (q − 8)·16^k; the matching x was pre-multiplied by 16^−k (exact, a
-//   power of two). Then one FMA per weight, in four independent chains, and one f16→f32 conversion per block.
+//   Nibbles become floats without int→float conversions: a nibble at mantissa bit p, OR-ed under the exponent
+//   2^(23 − p), is the f32 2^(23 − p) + q exactly, so subtracting 2^(23 − p) + 8 leaves q − 8 and x is used as it is.
+//   Then one FMA per weight, in four independent chains, and one f16→f32 conversion per block.
 //   The CT partial sums of a row go through workgroup memory in two serial stages (two barriers, no tree).
 //   The block arithmetic and the reduction are in q4-matvec.wgsl and matvec-reduce.wgsl (shared with expert_q4.wgsl).
 //   Grid: (ceil(rows / RW), items) with RW = R·WG/CT rows per workgroup.
@@ -45,9 +45,8 @@ var<workgroup> wgExpert: u32;
 
 // ---- mat-vec ----
 
-fn x_block(xo: u32, sl: vec4<f32>, sh: vec4<f32>) -> XBlock {
-  return XBlock(x[xo] * sl, x[xo + 1u] * sl, x[xo + 2u] * sl, x[xo + 3u] * sl,
-                x[xo + 4u] * sh, x[xo + 5u] * sh, x[xo + 6u] * sh, x[xo + 7u] * sh);
+fn x_block(xo: u32) -> XBlock {
+  return XBlock(x[xo], x[xo + 1u], x[xo + 2u], x[xo + 3u], x[xo + 4u], x[xo + 5u], x[xo + 6u], x[xo + 7u]);
 }
 
 // Loads row r's (r < R) weights and scale word of block b, at row offset o (in blocks); rows r ≥ R are compiled out.
@@ -92,10 +91,6 @@ fn matvec(wg: vec3<u32>, lid: u32) {
     if (e < P.expertBase || e >= P.expertBase + P.expertCount) { return; }
     rowBase = (e - P.expertBase) * P.rows;
   }
-  var s = 1.0;
-  if (SCALE_X == 1u) { s = scores[n]; }
-  let sl = vec4<f32>(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 4096.0) * s;
-  let sh = vec4<f32>(1.0 / 16.0, 1.0 / 4096.0, 1.0 / 256.0, 1.0 / 65536.0) * s;
   let xBase = (n / P.xRowDiv) * (P.xStride / 4u);
   let nb = P.cols / 32u;
   // Rows are plain variables (structs), not arrays: arrays indexed in loops may land in slow local memory.
@@ -113,8 +108,9 @@ fn matvec(wg: vec3<u32>, lid: u32) {
       a1 += vec4<f32>(probe_word(c.w4, c.s4), probe_word(c.w5, c.s5), probe_word(c.w6, c.s6), probe_word(c.w7, c.s7));
       continue;
     }
-    var X = XBlock(sl, sl, sl, sl, sh, sh, sh, sh);
-    if (PROBE != 2u) { X = x_block(xBase + b * 8u, sl, sh); }
+    let one = vec4<f32>(1.0);
+    var X = XBlock(one, one, one, one, one, one, one, one);
+    if (PROBE != 2u) { X = x_block(xBase + b * 8u); }
     a0.x += block_dot_d(c.w0, c.s0, o.o0 + b, X);
     if (R > 1u) { a0.y += block_dot_d(c.w1, c.s1, o.o1 + b, X); }
     if (R > 2u) { a0.z += block_dot_d(c.w2, c.s2, o.o2 + b, X); }
@@ -124,7 +120,8 @@ fn matvec(wg: vec3<u32>, lid: u32) {
     if (R > 6u) { a1.z += block_dot_d(c.w6, c.s6, o.o6 + b, X); }
     if (R > 7u) { a1.w += block_dot_d(c.w7, c.s7, o.o7 + b, X); }
   }
-  let sum = matvec_row_sum(a0, a1, lid);
+  var sum = matvec_row_sum(a0, a1, lid);
+  if (SCALE_X == 1u) { sum *= scores[n]; } // (Wx)·s rather than W(x·s)
   let row = wg.x * RW + lid;
   if (lid < RW && row < P.rows) { y[n * P.yStride + P.yOffset + row] = sum; }
 }

@@ -1,20 +1,24 @@
 // Q4_0 mat-vec helpers shared by the mat-vec kernels (linear_q4.wgsl, expert_q4.wgsl; included after q4.wgsl).
 // See linear_q4.wgsl for the layout. The including kernel declares the override R and the uniform P.rows.
-const MAGIC = 0x4B000000u; // f32 2^23
-// 2^23 + 8·(the power of 16 each nibble slot carries), so the subtraction also removes the Q4_0 offset of 8
-const MAGIC_LO = vec4<f32>(8388616.0, 8390656.0, 8912896.0, 8421376.0);
-const MAGIC_HI = vec4<f32>(8388736.0, 8421376.0, 8390656.0, 8912896.0);
+// A nibble at bit p of a float's mantissa, under the exponent 2^(23 − p), reads 2^(23 − p) + q: OR-ing it into that
+// exponent and subtracting 2^(23 − p) + 8 gives (q − 8) exactly, so x needs no scaling. The bit positions p of the
+// four lanes below: low nibbles 0, 8, 16, 12 (of lo, lo, lo, hi), high nibbles 4, 12, 8, 16 (of lo, lo, hi, hi).
+const EXP_LO = vec4<u32>(150u << 23u, 142u << 23u, 134u << 23u, 138u << 23u);
+const SUB_LO = vec4<f32>(8388616.0, 32776.0, 136.0, 2056.0);
+const EXP_HI = vec4<u32>(146u << 23u, 138u << 23u, 142u << 23u, 134u << 23u);
+const SUB_HI = vec4<f32>(524296.0, 2056.0, 32776.0, 136.0);
 
-// The 32 x values of one block, pre-scaled: l[k] holds x[4k..4k+3] (low nibbles of word k), h[k] x[16+4k..16+4k+3].
+// The 32 x values of one block: l[k] holds x[4k..4k+3] (low nibbles of word k), h[k] x[16+4k..16+4k+3].
 struct XBlock { l0: vec4<f32>, l1: vec4<f32>, l2: vec4<f32>, l3: vec4<f32>, h0: vec4<f32>, h1: vec4<f32>, h2: vec4<f32>, h3: vec4<f32> }
 
-// (bits | 2^23) − (2^23 + 8·16^k) is exactly (q − 8)·16^k; one FMA per weight, four independent chains.
+// s + Σ (q − 8)·x over the 8 weights of one word: an AND-OR and a subtraction per weight to decode it, one FMA to
+// use it, in four independent chains.
 fn word_dot(lo: u32, xl: vec4<f32>, xh: vec4<f32>, s: vec4<f32>) -> vec4<f32> {
   let hi = lo >> 12u;
-  // low nibbles of bytes 0..3 at bits 0, 8, 16 (of lo) and 12 (of hi): q·1, q·2^8, q·2^16, q·2^12
-  let fl = bitcast<vec4<f32>>((vec4<u32>(lo, lo, lo, hi) & vec4<u32>(0xFu, 0xF00u, 0xF0000u, 0xF000u)) | vec4<u32>(MAGIC)) - MAGIC_LO;
-  // high nibbles at bits 4, 12 (of lo) and 8, 16 (of hi): q·2^4, q·2^12, q·2^8, q·2^16
-  let fh = bitcast<vec4<f32>>((vec4<u32>(lo, lo, hi, hi) & vec4<u32>(0xF0u, 0xF000u, 0xF00u, 0xF0000u)) | vec4<u32>(MAGIC)) - MAGIC_HI;
+  // low nibbles of bytes 0..3 at bits 0, 8, 16 (of lo) and 12 (of hi)
+  let fl = bitcast<vec4<f32>>((vec4<u32>(lo, lo, lo, hi) & vec4<u32>(0xFu, 0xF00u, 0xF0000u, 0xF000u)) | EXP_LO) - SUB_LO;
+  // high nibbles at bits 4, 12 (of lo) and 8, 16 (of hi)
+  let fh = bitcast<vec4<f32>>((vec4<u32>(lo, lo, hi, hi) & vec4<u32>(0xF0u, 0xF000u, 0xF00u, 0xF0000u)) | EXP_HI) - SUB_HI;
   return fma(fh, xh, fma(fl, xl, s));
 }
 
