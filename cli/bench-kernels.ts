@@ -18,9 +18,9 @@
 // Weights are random (filled on the GPU: hash-based, no zeros), each result is checked against a CPU dot product on
 // sampled rows before it is printed.
 import { existsSync } from 'node:fs';
-import { GpuContext, type Dispatch } from '../kernels/runtime.ts';
+import { GpuContext, hasIntegerDot, type Dispatch } from '../kernels/runtime.ts';
 import { requestDeviceWithLimits } from './node-gpu.ts';
-import { createLinear, linear, matvecShape, probeQ4Matvec, weightBytes, type LinearWeight, type MatvecShape, type WeightFormat } from '../kernels/linear/linear.ts';
+import { createLinear, forceQ4FloatX, linear, matvecShape, probeQ4Matvec, weightBytes, type LinearWeight, type MatvecShape, type WeightFormat } from '../kernels/linear/linear.ts';
 import { hashFill, type FillMode } from '../kernels/hash-fill/hash-fill.ts';
 import { ROOFLINE_WORKGROUPS, rooflineRead } from '../kernels/roofline/roofline.ts';
 import { rooflineRef } from '../kernels/roofline/roofline.ref.ts';
@@ -69,9 +69,10 @@ export function parseKernelBenchArgs(args: string[]): KernelBenchOptions {
 
 /** linear_q4.wgsl's diagnostic modes (--probes) */
 const PROBES = [
-  { mode: 1, name: 'same loads, no dot products' },
-  { mode: 2, name: 'no loads of x' },
-  { mode: 3, name: 'no loads of the scales' },
+  { mode: 0, name: 'x as f32: the path without the integer dot product', floatX: true },
+  { mode: 1, name: 'same loads, no dot products (x as f32)', floatX: true },
+  { mode: 2, name: 'no loads of x (x as f32)', floatX: true },
+  { mode: 3, name: 'no loads of the scales (x as f32)', floatX: true },
 ];
 
 /** Launch shapes tried with --variants: 32–256 column threads, also the row's block (q4) or vec4 (f32) count and half of it. */
@@ -111,7 +112,7 @@ export async function setup(): Promise<{ ctx: TimedContext; adapterName: string 
   const device = await requestDeviceWithLimits(adapter);
   const info = adapter.info;
   const adapterName = `${info.vendor} / ${info.architecture || info.device || info.description}` + (info.description ? ` (${info.description})` : '');
-  return { ctx: new TimedContext(device), adapterName };
+  return { ctx: new TimedContext(device, { integerDot: hasIntegerDot(gpu) }), adapterName };
 }
 
 /** A GpuContext whose dispatches go into a pass we own (with timestamp writes) while `timedPass` is set. */
@@ -365,12 +366,14 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
       await checkRows(ctx, weights[0], xHost, yBuf);
     }
     const records = variants.map((v) => (i: number) => linear(ctx, weights[i % copies], xBuf, yBuf, { items: 1, shape: v ?? undefined }));
-    const probes = o.probes && format === 'q4' ? PROBES : [];
+    const probes = o.probes && format === 'q4' ? PROBES.filter((p) => p.mode > 0 || ctx.integerDot) : [];
     for (const p of probes)
       records.push((i: number) => {
         probeQ4Matvec(p.mode);
+        forceQ4FloatX(p.floatX);
         linear(ctx, weights[i % copies], xBuf, yBuf, { items: 1 });
         probeQ4Matvec(0);
+        forceQ4FloatX(false);
       });
     // the roofline kernel reading the same number of bytes per dispatch (windows spread over its 1 GiB buffer)
     const window = Math.min(Math.ceil(bytes / 256) * 256, roof.bytes);

@@ -1,7 +1,7 @@
 // WebGPU in Node through the `webgpu` package (Dawn). On a machine without a GPU it finds Debian chromium's
 // SwiftShader Vulkan driver by itself, so tests and `npm run verify` need no environment variables.
 import { existsSync } from 'node:fs';
-import { GpuContext, isCpuAdapter } from '../kernels/runtime.ts';
+import { GpuContext, hasIntegerDot, isCpuAdapter } from '../kernels/runtime.ts';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 let gpuModule: unknown; // the `webgpu` instance must live as long as the process
@@ -32,7 +32,7 @@ export async function createNodeGpu(dawnFlags: string[] = []): Promise<NodeGpu> 
   }
   const device = await requestDeviceWithLimits(adapter);
   const info = adapter.info;
-  return { ctx: new GpuContext(device, { cpuKernels: cpuKernelsFor(info) }), adapterName: `${info.vendor} / ${info.architecture || info.device || info.description}`, instance: gpu };
+  return { ctx: new GpuContext(device, { cpuKernels: cpuKernelsFor(info), integerDot: hasIntegerDot(gpu) }), adapterName: `${info.vendor} / ${info.architecture || info.device || info.description}`, instance: gpu };
 }
 
 /**

@@ -62,7 +62,7 @@ async function main(): Promise<number> {
   const log = (s: string) => (values.json ? console.error(s) : console.log(s));
 
   const gpu = await createNodeGpu();
-  const ctx = values['gpu-kernels'] ? new GpuContext(gpu.ctx.device, { cpuKernels: false }) : gpu.ctx;
+  const ctx = values['gpu-kernels'] ? new GpuContext(gpu.ctx.device, { cpuKernels: false, integerDot: gpu.ctx.integerDot }) : gpu.ctx;
   const adapterName = gpu.adapterName + (values['gpu-kernels'] && gpu.ctx.cpuKernels ? ' (GPU kernel variants forced)' : '');
   const reference = await Reference.load(values.reference);
   const files = new FsModelFiles(values.model);

@@ -106,6 +106,8 @@ export class GpuContext {
   readonly hasTimestamps: boolean;
   /** the adapter is a CPU (SwiftShader): kernels with a CPU-friendly variant use it */
   readonly cpuKernels: boolean;
+  /** WGSL has the 4×8-bit integer dot product (packed_4x8_integer_dot_product): the q4 mat-vecs use it (quantize-x.ts) */
+  readonly integerDot: boolean;
   private pipelines = new Map<string, Pipeline>();
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
@@ -127,8 +129,9 @@ export class GpuContext {
   /** the largest single queue.writeBuffer: larger writes go in pieces (a multiple of 4) */
   readonly writeChunkBytes: number;
 
-  constructor(device: GPUDevice, options: { maxBindingBytes?: number; cpuKernels?: boolean; writeChunkBytes?: number } = {}) {
+  constructor(device: GPUDevice, options: { maxBindingBytes?: number; cpuKernels?: boolean; integerDot?: boolean; writeChunkBytes?: number } = {}) {
     this.cpuKernels = options.cpuKernels ?? false;
+    this.integerDot = options.integerDot ?? false;
     this.writeChunkBytes = Math.max(4, Math.floor((options.writeChunkBytes ?? WRITE_CHUNK_BYTES) / 4) * 4);
     this.device = device;
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
@@ -453,6 +456,11 @@ export function isCpuAdapter(info: GPUAdapterInfo): boolean {
  * A scratch buffer per context that only grows. A smaller one is never destroyed here (work recorded but not yet
  * submitted may still bind it): it is left to the garbage collector.
  */
+/** Whether this WebGPU implementation's WGSL has the 4×8-bit integer dot product (GpuContext's integerDot). */
+export function hasIntegerDot(gpu: { wgslLanguageFeatures?: { has(name: string): boolean } } | undefined): boolean {
+  return gpu?.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product') ?? false;
+}
+
 export function growingScratch(label: string, minBytes = 16): (ctx: GpuContext, bytes: number) => GPUBuffer {
   const buffers = new WeakMap<GpuContext, GPUBuffer>();
   return (ctx, bytes) => {

@@ -54,5 +54,6 @@ export async function kernelVariants(): Promise<[string, GpuContext][]> {
   return [
     ['cpu variant', new Ctx(ctx.device, { cpuKernels: true })],
     ['gpu variant', new Ctx(ctx.device, { cpuKernels: false })],
+    ['gpu variant, integer dot', new Ctx(ctx.device, { cpuKernels: false, integerDot: true })],
   ];
 }

@@ -1,6 +1,6 @@
 // The engine behind the EngineApi: owns the GPU device and at most one loaded model. The Web Worker exposes an
 // instance through Comlink (worker.ts); nothing here touches the DOM.
-import { GpuContext, isCpuAdapter } from '../kernels/runtime.ts';
+import { GpuContext, hasIntegerDot, isCpuAdapter } from '../kernels/runtime.ts';
 import { EngineError } from '../protocol/errors.ts';
 import type {
   ChatMessage,
@@ -146,7 +146,7 @@ export class Engine implements EngineApi {
       }
       return info;
     });
-    this.ctx = new GpuContext(device, { cpuKernels: isCpuAdapter(info as GPUAdapterInfo) });
+    this.ctx = new GpuContext(device, { cpuKernels: isCpuAdapter(info as GPUAdapterInfo), integerDot: hasIntegerDot(globalThis.navigator?.gpu) });
     this.report = {
       adapter: `${info.vendor ?? 'unknown'} / ${info.architecture || info.device || info.description || 'unknown'}`,
       features: [...device.features],

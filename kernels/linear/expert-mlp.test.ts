@@ -15,9 +15,9 @@ function asStored(format: WeightFormat, w: Float32Array, rows: number, cols: num
   return format === 'q4' ? dequantizeQ4(quantizeQ4(w, rows, cols), rows, cols) : w;
 }
 
-async function setup(format: WeightFormat, tokens: number, k: number, maxBindingBytes?: number) {
+async function setup(format: WeightFormat, tokens: number, k: number, maxBindingBytes?: number, integerDot = false) {
   const base = await testGpu();
-  const ctx = new GpuContext(base.device, { cpuKernels: false, maxBindingBytes });
+  const ctx = new GpuContext(base.device, { cpuKernels: false, maxBindingBytes, integerDot });
   const E = 5, H = 64, F = 96;
   const pgu = randomArray(E * 2 * F * H, 1 + k, 0.3), pd = randomArray(E * H * F, 2 + k, 0.3);
   const sgu = randomArray(2 * F * H, 3, 0.3), sd = randomArray(H * F, 4, 0.3);
@@ -44,10 +44,12 @@ async function setup(format: WeightFormat, tokens: number, k: number, maxBinding
   return { ctx, E, H, F, pool, shared, slots, ref, bufs };
 }
 
-for (const format of ['f32', 'q4'] as WeightFormat[]) {
+// q4 twice: x as f32, and x in integer form with the 4×8-bit dot product (quantize-x.ts)
+for (const [format, integerDot] of [['f32', false], ['q4', false], ['q4', true]] as [WeightFormat, boolean][]) {
+  const name = `${format}${integerDot ? ' (integer dot)' : ''}`;
   for (const [tokens, k] of [[1, 1], [3, 1], [2, 2], [4, 3]]) {
-    test(`expert MLP ${format}, ${tokens} tokens × top-${k}: fused routed + shared gate+up + SwiGLU and down match the CPU reference`, async () => {
-      const { ctx, H, F, pool, shared, slots, ref, bufs } = await setup(format, tokens, k);
+    test(`expert MLP ${name}, ${tokens} tokens × top-${k}: fused routed + shared gate+up + SwiGLU and down match the CPU reference`, async () => {
+      const { ctx, H, F, pool, shared, slots, ref, bufs } = await setup(format, tokens, k, undefined, integerDot);
       assert.ok(expertMlpFusable(ctx, pool, shared, tokens));
       const slotBuf = ctx.upload(slots, 'slots');
       expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.act, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: true });
@@ -58,11 +60,11 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
     });
   }
 
-  test(`expert MLP ${format}: a pager's rounds and a pool in several segments give the one-round result bit for bit`, async () => {
+  test(`expert MLP ${name}: a pager's rounds and a pool in several segments give the one-round result bit for bit`, async () => {
     const tokens = 3, k = 2;
     // a binding limit of two experts' down rows: the pools span several segments
     const limit = 2 * 64 * (format === 'q4' ? 96 / 2 : 96 * 4);
-    const { ctx, H, pool, shared, slots, ref, bufs } = await setup(format, tokens, k, limit);
+    const { ctx, H, pool, shared, slots, ref, bufs } = await setup(format, tokens, k, limit, integerDot);
     assert.ok(pool.down.segments.length > 1 && pool.gateUp.segments.length > 1, 'several segments');
     const run = (rounds: Uint32Array[]) => {
       rounds.forEach((r, i) => {
@@ -86,9 +88,9 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
     assert.ok(rest2.every((v, i) => Object.is(v, rest1[i])), 'routed rows differ between one round and three');
   });
 
-  test(`dense MLP ${format}: gate+up + SwiGLU and down in two dispatches match the CPU reference`, async () => {
+  test(`dense MLP ${name}: gate+up + SwiGLU and down in two dispatches match the CPU reference`, async () => {
     const base = await testGpu();
-    const ctx = new GpuContext(base.device, { cpuKernels: false });
+    const ctx = new GpuContext(base.device, { cpuKernels: false, integerDot });
     const H = 64, F = 160, tokens = 3;
     const gu = randomArray(2 * F * H, 20, 0.3), d = randomArray(H * F, 21, 0.3);
     const m = { gateUp: uploadLinear(ctx, 'gu', format, 2 * F, H, rowsOf(gu, H)), down: uploadLinear(ctx, 'down', format, H, F, rowsOf(d, F)) };

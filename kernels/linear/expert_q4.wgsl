@@ -26,12 +26,15 @@ override SCALE_X: u32 = 1u;
 override WG: u32 = 128u;
 override CT: u32 = 64u; // column threads per row group (divides WG)
 override R: u32 = 8u;   // rows per thread, 1..8
+// 1: x comes in integer form (quantize-x.wgsl, 7 vec4 per block of 32) and each block is three 4×8-bit dot products
+// per 4 weights (block_dot_q in q4-matvec.wgsl)
+override XQ: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> qs: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> sc: array<u32>;
 @group(0) @binding(3) var<storage, read> qs2: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> sc2: array<u32>;
-@group(0) @binding(5) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> x: array<vec4<u32>>; // f32 bits, or the integer form (XQ = 1)
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 @group(0) @binding(7) var<storage, read> ids: array<u32>;
 @group(0) @binding(8) var<storage, read_write> aux: array<f32>;
@@ -89,11 +92,22 @@ fn load_block(g: u32) -> Loaded {
   return load_routed(oR, g);
 }
 
+fn xf(i: u32) -> vec4<f32> {
+  return bitcast<vec4<f32>>(x[i]);
+}
+
 // the 32 inputs of block g
 fn x_of(g: u32) -> XBlock {
   var xo = xo0 + g * 8u;
   if (g >= nb) { xo = xo1 + (g - nb) * 8u; }
-  return XBlock(x[xo], x[xo + 1u], x[xo + 2u], x[xo + 3u], x[xo + 4u], x[xo + 5u], x[xo + 6u], x[xo + 7u]);
+  return XBlock(xf(xo), xf(xo + 1u), xf(xo + 2u), xf(xo + 3u), xf(xo + 4u), xf(xo + 5u), xf(xo + 6u), xf(xo + 7u));
+}
+
+// the same in integer form (XQ = 1): x row r's block b is at (r · nb + b) · 7 (xo0 / xo1 are then block offsets)
+fn xq_of(g: u32) -> XqBlock {
+  var o = (xo0 + g) * 7u;
+  if (g >= nb) { o = (xo1 + g - nb) * 7u; }
+  return XqBlock(x[o], x[o + 1u], x[o + 2u], x[o + 3u], x[o + 4u], x[o + 5u], x[o + 6u]);
 }
 
 // MODE 0: the weight row of the workgroup's row v (first half: gate rows i0 + v; second half: up rows F + i0 + v − half),
@@ -122,14 +136,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var segments = 1u;
   nb = P.cols / 32u;
   seg0Shared = !routed;
+  // x offsets: vec4 units of f32 (cols / 4 per row), or blocks of the integer form (cols / 32 per row)
+  let perRow = select(P.cols / 4u, nb, XQ == 1u);
   if (MODE == 0u) {
     if (routed && SCALE_X == 1u) { s = aux[n]; }
-    xo0 = select(n - P.routed, n / P.k, routed) * (P.cols / 4u);
+    xo0 = select(n - P.routed, n / P.k, routed) * perRow;
   } else {
-    xo0 = n * (P.cols / 4u);
+    xo0 = n * perRow;
     if (routed && P.withShared == 1u && n % P.k == 0u) {
       segments = 2u;
-      xo1 = (P.routed + n / P.k) * (P.cols / 4u);
+      xo1 = (P.routed + n / P.k) * perRow;
     }
   }
   let rowFirst = wg.x * RW + rg * R;
@@ -153,6 +169,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var g = ct; g < total; g += CT) {
     let c = next;
     next = load_block(min(g + CT, total - 1u));
+    if (XQ == 1u) {
+      let Xq = xq_of(g);
+      a0.x += block_dot_q(c.w0, c.s0, 0u, Xq);
+      if (R > 1u) { a0.y += block_dot_q(c.w1, c.s1, 0u, Xq); }
+      if (R > 2u) { a0.z += block_dot_q(c.w2, c.s2, 0u, Xq); }
+      if (R > 3u) { a0.w += block_dot_q(c.w3, c.s3, 0u, Xq); }
+      if (R > 4u) { a1.x += block_dot_q(c.w4, c.s4, 0u, Xq); }
+      if (R > 5u) { a1.y += block_dot_q(c.w5, c.s5, 0u, Xq); }
+      if (R > 6u) { a1.z += block_dot_q(c.w6, c.s6, 0u, Xq); }
+      if (R > 7u) { a1.w += block_dot_q(c.w7, c.s7, 0u, Xq); }
+      continue;
+    }
     let X = x_of(g);
     a0.x += block_dot_d(c.w0, c.s0, 0u, X);
     if (R > 1u) { a0.y += block_dot_d(c.w1, c.s1, 0u, X); }

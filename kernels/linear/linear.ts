@@ -6,6 +6,7 @@ import type { WeightFormat } from './weight-format.ts';
 import q4Prelude from './q4.wgsl';
 import q4Source from './linear_q4.wgsl';
 import q4Matvec from './q4-matvec.wgsl';
+import { integerDotPath, quantizeX } from './quantize-x.ts';
 import matvecReduce from './matvec-reduce.wgsl';
 import f32Source from './linear_f32.wgsl';
 import rowsQ4Source from './linear_rows_q4.wgsl';
@@ -228,6 +229,16 @@ export function overrideQ4MatvecShape(shape: MatvecShape | null): void {
 }
 
 let q4Probe = 0;
+let q4FloatX = false;
+
+/** Benchmarks only (`bench -- --probes`): the q4 mat-vecs read x as f32 even where the integer dot product is there. */
+export function forceQ4FloatX(on: boolean): void {
+  q4FloatX = on;
+}
+
+export function q4FloatXForced(): boolean {
+  return q4FloatX;
+}
 
 /** Benchmarks only (`bench -- --probes`): the q4 mat-vec in a diagnostic mode (linear_q4.wgsl's PROBE; 0: off). */
 export function probeQ4Matvec(probe: number): void {
@@ -259,6 +270,9 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
   }
   if (shape && shape !== 'matmul' && !isGemm(shape)) checkMatvecShape(shape);
   const matvec = shape ? shape !== 'matmul' : gather || call.items <= MATVEC_MAX_ITEMS;
+  const xStride = call.xStride ?? w.cols;
+  // q4 mat-vec with the integer dot product: x once in integer form, read by every segment's dispatch
+  const xq = matvec && w.format === 'q4' && !q4FloatX && integerDotPath(ctx, xStride) ? quantizeX(ctx, x, Math.ceil(call.items / (call.xRowDiv ?? 1)), xStride) : null;
   for (const s of w.segments) {
     const rows = rowsPerDispatch(s);
     const params = {
@@ -266,13 +280,13 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
       cols: w.cols,
       items: call.items,
       xRowDiv: call.xRowDiv ?? 1,
-      xStride: call.xStride ?? w.cols,
+      xStride,
       yStride: call.yStride ?? (gather ? w.rowsPerExpert! : w.rows),
       yOffset: (call.yOffset ?? 0) + (gather ? 0 : s.rowStart),
       expertBase: s.expertBase,
       expertCount: s.expertCount,
     };
-    const tail = [x, y, call.expertIds ?? dummy, call.scores ?? dummy];
+    const tail = [xq ?? x, y, call.expertIds ?? dummy, call.scores ?? dummy];
     if (ctx.cpuKernels) {
       ctx.dispatch({
         kernel: w.format === 'q4' ? linearRowsQ4Kernel : linearRowsF32Kernel,
@@ -289,6 +303,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
       const { WG, CT, R } = shape && shape !== 'matmul' && !isGemm(shape) ? shape : matvecShape(w.format, rows);
       Object.assign(constants, { WG, CT, R });
       if (q4Probe && w.format === 'q4') constants.PROBE = q4Probe;
+      if (xq) constants.XQ = 1;
       workgroups = [ceilDiv(rows, (R * WG) / CT), call.items];
     } else {
       workgroups = [ceilDiv(rows, ROWS_PER_WORKGROUP), ceilDiv(call.items, TOKENS_PER_WORKGROUP)];

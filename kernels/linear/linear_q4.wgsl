@@ -29,12 +29,15 @@ override R: u32 = 4u;   // rows per thread, 1..8
 // Benchmarks only (`bench -- --probes`): 0 the real mat-vec; otherwise a wrong result that tells where the time goes:
 // 1 the same loads with (almost) no arithmetic, 2 no loads of x (constant inputs), 3 no loads of the scale words
 override PROBE: u32 = 0u;
+// 1: x comes in integer form (quantize-x.wgsl) and each block is three 4×8-bit dot products per 4 weights (mat-vec only)
+override XQ: u32 = 0u;
 const TOKENS = 4u;
 const ROWS_PER_WG = 8u;
 
 @group(0) @binding(1) var<storage, read> qs: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> sc: array<u32>;
-@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
+// x as vec4 of f32 bits, or (XQ = 1, mat-vec only) the integer form of quantize-x.wgsl, 7 vec4 per block of 32
+@group(0) @binding(3) var<storage, read> x: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read> ids: array<u32>;
 @group(0) @binding(6) var<storage, read> scores: array<f32>;
@@ -45,8 +48,18 @@ var<workgroup> wgExpert: u32;
 
 // ---- mat-vec ----
 
+fn xf(i: u32) -> vec4<f32> {
+  return bitcast<vec4<f32>>(x[i]);
+}
+
 fn x_block(xo: u32) -> XBlock {
-  return XBlock(x[xo], x[xo + 1u], x[xo + 2u], x[xo + 3u], x[xo + 4u], x[xo + 5u], x[xo + 6u], x[xo + 7u]);
+  return XBlock(xf(xo), xf(xo + 1u), xf(xo + 2u), xf(xo + 3u), xf(xo + 4u), xf(xo + 5u), xf(xo + 6u), xf(xo + 7u));
+}
+
+// block b of x row `row` in integer form
+fn xq_block(row: u32, b: u32) -> XqBlock {
+  let o = (row * (P.xStride / 32u) + b) * 7u;
+  return XqBlock(x[o], x[o + 1u], x[o + 2u], x[o + 3u], x[o + 4u], x[o + 5u], x[o + 6u]);
 }
 
 // Loads row r's (r < R) weights and scale word of block b, at row offset o (in blocks); rows r ≥ R are compiled out.
@@ -108,6 +121,18 @@ fn matvec(wg: vec3<u32>, lid: u32) {
       a1 += vec4<f32>(probe_word(c.w4, c.s4), probe_word(c.w5, c.s5), probe_word(c.w6, c.s6), probe_word(c.w7, c.s7));
       continue;
     }
+    if (XQ == 1u) {
+      let Xq = xq_block(n / P.xRowDiv, b);
+      a0.x += block_dot_q(c.w0, c.s0, o.o0 + b, Xq);
+      if (R > 1u) { a0.y += block_dot_q(c.w1, c.s1, o.o1 + b, Xq); }
+      if (R > 2u) { a0.z += block_dot_q(c.w2, c.s2, o.o2 + b, Xq); }
+      if (R > 3u) { a0.w += block_dot_q(c.w3, c.s3, o.o3 + b, Xq); }
+      if (R > 4u) { a1.x += block_dot_q(c.w4, c.s4, o.o4 + b, Xq); }
+      if (R > 5u) { a1.y += block_dot_q(c.w5, c.s5, o.o5 + b, Xq); }
+      if (R > 6u) { a1.z += block_dot_q(c.w6, c.s6, o.o6 + b, Xq); }
+      if (R > 7u) { a1.w += block_dot_q(c.w7, c.s7, o.o7 + b, Xq); }
+      continue;
+    }
     let one = vec4<f32>(1.0);
     var X = XBlock(one, one, one, one, one, one, one, one);
     if (PROBE != 2u) { X = x_block(xBase + b * 8u); }
@@ -132,7 +157,7 @@ fn block_dot(block: u32, xBase: u32, s: f32) -> f32 {
   let w = qs[block];
   var sum = 0.0;
   for (var k = 0u; k < 4u; k++) {
-    sum += dot(q4_lo(w[k]), x[xBase + k] * s) + dot(q4_hi(w[k]), x[xBase + 4u + k] * s);
+    sum += dot(q4_lo(w[k]), xf(xBase + k) * s) + dot(q4_hi(w[k]), xf(xBase + 4u + k) * s);
   }
   return sum * q4_scale(block);
 }

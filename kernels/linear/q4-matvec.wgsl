@@ -31,6 +31,28 @@ fn block_dot_d(w: vec4<u32>, word: u32, block: u32, X: XBlock) -> f32 {
   return q4_scale_in(word, block) * ((s.x + s.y) + (s.z + s.w));
 }
 
+// The integer form of one block of x (quantize-x.wgsl; XQ = 1): a0/a1 the A bytes of elements 0..15 / 16..31 (four
+// per word, element 4w in the low byte of word w), b0/b1 the B bytes, c0/c1 the C bytes, tail.x Σ X (i32 bits),
+// tail.y the step (f32 bits): x_j = (A_j·2^16 + B_j·2^8 + C_j) · step.
+struct XqBlock { a0: vec4<u32>, a1: vec4<u32>, b0: vec4<u32>, b1: vec4<u32>, c0: vec4<u32>, c1: vec4<u32>, tail: vec4<u32> }
+
+// Σ (q − 8)·x · d over one block, with x in integer form: the low nibbles of word k are q[4k..4k+3] (elements of a0/b0/c0
+// word k), the high ones q[16+4k..] (a1/b1/c1 word k); Σ q·X in three 4×8-bit dot products per 4 weights, exact in
+// i32; the offset 8 through Σ X; one rounding to f32 at the end.
+fn block_dot_q(w: vec4<u32>, word: u32, block: u32, X: XqBlock) -> f32 {
+  let l = w & vec4<u32>(0x0F0F0F0Fu);
+  let h = (w >> vec4<u32>(4u)) & vec4<u32>(0x0F0F0F0Fu);
+  let sa = dot4I8Packed(l.x, X.a0.x) + dot4I8Packed(l.y, X.a0.y) + dot4I8Packed(l.z, X.a0.z) + dot4I8Packed(l.w, X.a0.w)
+         + dot4I8Packed(h.x, X.a1.x) + dot4I8Packed(h.y, X.a1.y) + dot4I8Packed(h.z, X.a1.z) + dot4I8Packed(h.w, X.a1.w);
+  let sb = dot4I8Packed(l.x, X.b0.x) + dot4I8Packed(l.y, X.b0.y) + dot4I8Packed(l.z, X.b0.z) + dot4I8Packed(l.w, X.b0.w)
+         + dot4I8Packed(h.x, X.b1.x) + dot4I8Packed(h.y, X.b1.y) + dot4I8Packed(h.z, X.b1.z) + dot4I8Packed(h.w, X.b1.w);
+  let sc = dot4I8Packed(l.x, X.c0.x) + dot4I8Packed(l.y, X.c0.y) + dot4I8Packed(l.z, X.c0.z) + dot4I8Packed(l.w, X.c0.w)
+         + dot4I8Packed(h.x, X.c1.x) + dot4I8Packed(h.y, X.c1.y) + dot4I8Packed(h.z, X.c1.z) + dot4I8Packed(h.w, X.c1.w);
+  // |sa| ≤ 32·15·64, |sb|, |sc| ≤ 32·15·128, |Σ X| ≤ 2^27: the low part stays within i32
+  let low = sb * 256 + sc - 8 * bitcast<i32>(X.tail.x);
+  return q4_scale_in(word, block) * bitcast<f32>(X.tail.y) * (f32(sa) * 65536.0 + f32(low));
+}
+
 // Row offsets (in blocks) of a thread's R rows, and one block's weights and scale words for them.
 struct Rows8 { o0: u32, o1: u32, o2: u32, o3: u32, o4: u32, o5: u32, o6: u32, o7: u32 }
 struct Loaded { w0: vec4<u32>, w1: vec4<u32>, w2: vec4<u32>, w3: vec4<u32>, w4: vec4<u32>, w5: vec4<u32>, w6: vec4<u32>, w7: vec4<u32>,

@@ -3,7 +3,7 @@
 // export read over HTTP) on the same plan, one after the other, on the same local server. GPU memory of both is the
 // peak of live GPUBuffers each creates (GPUDevice.prototype.createBuffer wrapped before either makes a device).
 import * as transformers from '@huggingface/transformers';
-import { GpuContext, isCpuAdapter } from '../../kernels/runtime.ts';
+import { GpuContext, hasIntegerDot, isCpuAdapter } from '../../kernels/runtime.ts';
 import { browserDevice } from '../../worker/browser-device.ts';
 import { HttpFiles } from '../../worker/store/http.ts';
 import { GpuBufferMeter, runTabScout, runTransformersJs, type EngineReport, type PeersPlan, type TransformersJs } from './peers-engines.ts';
@@ -39,7 +39,7 @@ async function runPeers(request: PeersPageRequest): Promise<EngineReport[]> {
       const setup = {
         async context() {
           const { device, info } = await browserDevice();
-          return { ctx: new GpuContext(device, { cpuKernels: isCpuAdapter(info) }), adapter: `${info.vendor} / ${info.architecture || info.device || info.description}` };
+          return { ctx: new GpuContext(device, { cpuKernels: isCpuAdapter(info), integerDot: hasIntegerDot(navigator.gpu) }), adapter: `${info.vendor} / ${info.architecture || info.device || info.description}` };
         },
         files: new HttpFiles(request.tabscoutUrl, { attempts: 1 }),
         source: request.tabscoutSource,

@@ -10,10 +10,11 @@ import { maxAbsDiff } from '../../testing/gpu.ts';
 import { ModelSession } from '../session.ts';
 import { fixturesDir } from '../../testing/fixtures.ts';
 
-test('tiny-scout q4: GPU kernel variants match the CPU variants (logits and greedy tokens)', async () => {
+for (const integerDot of [false, true])
+test(`tiny-scout q4: GPU kernel variants${integerDot ? ' (q4 mat-vecs by integer dot product)' : ''} match the CPU variants (logits and greedy tokens)`, async () => {
   const { ctx } = await createNodeGpu();
   const files = new FsModelFiles(join(fixturesDir(), 'tiny-scout', 'model'));
-  const gpuCtx = new GpuContext(ctx.device, { cpuKernels: false });
+  const gpuCtx = new GpuContext(ctx.device, { cpuKernels: false, integerDot });
   const cpu = await ModelSession.load(new GpuContext(ctx.device, { cpuKernels: true }), files, { weights: 'q4', contextLength: 32, vision: false });
   const gpu = await ModelSession.load(gpuCtx, files, { weights: 'q4', contextLength: 32, vision: false });
   const ids = [1024, 1029, 82, 746, 1030, 282, 56, 370];
