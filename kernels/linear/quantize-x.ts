@@ -6,7 +6,7 @@ export const quantizeXKernel: KernelSpec = { name: 'quantize_x', source, uniform
 
 /** bytes of the integer form of one block of 32 x values (7 vec4<u32>) */
 export const XQ_BLOCK_BYTES = 112;
-const WG = 64;
+const WG = 256;
 
 /** scratch for the integer forms; two, so that a mat-vec's input can be quantized while another's is still bound */
 const scratch = [growingScratch('x (integer form) A', XQ_BLOCK_BYTES), growingScratch('x (integer form) B', XQ_BLOCK_BYTES)];
@@ -21,6 +21,6 @@ export function quantizeX(ctx: GpuContext, x: GPUBuffer, rows: number, cols: num
   if (cols % 32 !== 0) throw new Error(`quantizeX: ${cols} columns is not a multiple of 32`);
   const blocks = (rows * cols) / 32;
   const xq = scratch[which](ctx, blocks * XQ_BLOCK_BYTES);
-  ctx.dispatch({ kernel: quantizeXKernel, params: { blocks }, bindings: [x, xq], workgroups: [ceilDiv(blocks, WG), 1], constants: { WG } });
+  ctx.dispatch({ kernel: quantizeXKernel, params: { blocks }, bindings: [x, xq], workgroups: [ceilDiv(blocks, WG / 8), 1], constants: { WG } });
   return xq;
 }
