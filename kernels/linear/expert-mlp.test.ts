@@ -4,8 +4,9 @@ import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
 import { GpuContext } from '../runtime.ts';
 import { uploadLinear, type WeightFormat } from './linear.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
-import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable } from './expert-mlp.ts';
+import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations } from './expert-mlp.ts';
 import { denseMlpRef, expertMlpRef } from './expert-mlp.ref.ts';
+import { dequantizeXRef } from './quantize-x.ref.ts';
 
 const rowsOf = (w: Float32Array, cols: number) => (start: number, count: number) => w.subarray(start * cols, (start + count) * cols);
 const NONE = 0xffffffff;
@@ -52,9 +53,14 @@ for (const [format, integerDot] of [['f32', false], ['q4', false], ['q4', true]]
       const { ctx, H, F, pool, shared, slots, ref, bufs } = await setup(format, tokens, k, undefined, integerDot);
       assert.ok(expertMlpFusable(ctx, pool, shared, tokens));
       const slotBuf = ctx.upload(slots, 'slots');
-      expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.act, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: true });
-      expertDown(ctx, pool.down, shared.down, bufs.act, bufs.out, k > 1 ? bufs.rest : null, { tokens, k, slots: slotBuf });
-      assertClose(await ctx.readF32(bufs.act, 0, (tokens * k + tokens) * F), ref.act, 1e-4, 'activations (gate+up, SwiGLU)');
+      const integer = integerActivations(ctx, pool);
+      assert.equal(integer, integerDot);
+      expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.act, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: true, integerActivations: integer });
+      expertDown(ctx, pool.down, shared.down, bufs.act, bufs.out, k > 1 ? bufs.rest : null, { tokens, k, slots: slotBuf, integerActivations: integer });
+      // activations in integer form (quantize-x.wgsl's layout, written by the gate+up epilogue): as the values they stand for
+      const rows = tokens * k + tokens;
+      const act = integer ? dequantizeXRef(await ctx.readU32(bufs.act, 0, (rows * F * 28) / 32)) : await ctx.readF32(bufs.act, 0, rows * F);
+      assertClose(act, ref.act, 1e-4, 'activations (gate+up, SwiGLU)');
       assertClose(await ctx.readF32(bufs.out, 0, tokens * H), ref.out, 1e-4, 'block output');
       if (k > 1) assertClose(await ctx.readF32(bufs.rest, 0, tokens * (k - 1) * H), ref.rest, 1e-4, 'routed rows j ≥ 1');
     });
@@ -69,8 +75,9 @@ for (const [format, integerDot] of [['f32', false], ['q4', false], ['q4', true]]
     const run = (rounds: Uint32Array[]) => {
       rounds.forEach((r, i) => {
         const slotBuf = ctx.upload(r, `round${i}`);
-        expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.act, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: i === 0 });
-        expertDown(ctx, pool.down, shared.down, bufs.act, bufs.out, bufs.rest, { tokens, k, slots: slotBuf });
+        const integer = integerActivations(ctx, pool);
+        expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.act, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: i === 0, integerActivations: integer });
+        expertDown(ctx, pool.down, shared.down, bufs.act, bufs.out, bufs.rest, { tokens, k, slots: slotBuf, integerActivations: integer });
       });
     };
     const read = async () => [await ctx.readF32(bufs.out, 0, tokens * H), await ctx.readF32(bufs.rest, 0, tokens * (k - 1) * H)];

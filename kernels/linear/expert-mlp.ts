@@ -37,6 +37,17 @@ export function denseMlpFusable(ctx: GpuContext, m: ExpertMlpWeights, tokens: nu
   return !ctx.cpuKernels && tokens <= MATVEC_MAX_ITEMS && one(m.gateUp) && one(m.down) && m.gateUp.format === m.down.format && m.gateUp.rows === 2 * m.down.cols;
 }
 
+/** the gate+up launch shape that writes activations in integer form: RW = 64 rows, 32 activations per workgroup */
+const XQ_OUT_SHAPE = { WG: 256, CT: 32, R: 8 };
+
+/**
+ * Whether the MoE or dense MLP `m` hands its activations from gate+up to down in integer form (quantize-x.wgsl's
+ * layout, written by the gate+up epilogue: no separate quantize_x dispatch): q4 on both sides, the integer dot product.
+ */
+export function integerActivations(ctx: GpuContext, m: ExpertMlpWeights): boolean {
+  return m.gateUp.format === 'q4' && m.down.format === 'q4' && !q4FloatXForced() && integerDotPath(ctx, m.down.cols);
+}
+
 function dispatchExpert(
   ctx: GpuContext,
   mode: 0 | 1,
@@ -47,11 +58,12 @@ function dispatchExpert(
   y: GPUBuffer,
   ids: GPUBuffer,
   aux: GPUBuffer,
-  params: { rows: number; routed: number; k: number; withShared: number; items: number; scaleX?: boolean; xq?: boolean },
+  params: { rows: number; routed: number; k: number; withShared: number; items: number; scaleX?: boolean; xq?: boolean; xqOut?: boolean },
 ): void {
   if (params.items === 0) return;
   const s = shared.segments[0];
-  const shape = matvecShape(w.format, params.rows);
+  // activations out in integer form: one block of 32 per workgroup (RW / 2 = 32)
+  const shape = params.xqOut ? XQ_OUT_SHAPE : matvecShape(w.format, params.rows);
   const rowsPerWorkgroup = (shape.R * shape.WG) / shape.CT;
   // MODE 0: half of a workgroup's rows are gate rows, half the matching up rows; one activation per gate row
   const groups = mode === 0 ? ceilDiv(params.rows / 2, rowsPerWorkgroup / 2) : ceilDiv(params.rows, rowsPerWorkgroup);
@@ -69,7 +81,7 @@ function dispatchExpert(
     },
     bindings: [...weights, x, y, ids, aux],
     workgroups: [groups, params.items],
-    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(params.xq ? { XQ: 1 } : {}) },
+    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}) },
   });
 }
 
@@ -83,6 +95,8 @@ export interface ExpertGateUpCall {
   scores: GPUBuffer;
   /** also the shared expert's rows (once per layer: a pager's later rounds leave them out) */
   withShared: boolean;
+  /** write the activations in integer form (integerActivations) */
+  integerActivations?: boolean;
 }
 
 /**
@@ -92,9 +106,10 @@ export interface ExpertGateUpCall {
 export function expertGateUp(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, x: GPUBuffer, act: GPUBuffer, call: ExpertGateUpCall): void {
   const routed = call.tokens * call.k;
   const xq = integerInput(ctx, pool, x, call.tokens);
+  const xqOut = call.integerActivations ?? false;
   for (const [i, seg] of pool.segments.entries()) {
     const items = routed + (call.withShared && i === 0 ? call.tokens : 0);
-    dispatchExpert(ctx, 0, pool, seg, shared, xq ?? x, act, call.slots, call.scores, { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 0, items, scaleX: true, xq: xq !== null });
+    dispatchExpert(ctx, 0, pool, seg, shared, xq ?? x, act, call.slots, call.scores, { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 0, items, scaleX: true, xq: xq !== null, xqOut });
   }
 }
 
@@ -107,6 +122,8 @@ export interface ExpertDownCall {
   tokens: number;
   k: number;
   slots: GPUBuffer;
+  /** `act` holds the activations in integer form (expertGateUp with integerActivations) */
+  integerActivations?: boolean;
 }
 
 /**
@@ -119,7 +136,7 @@ export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWe
   if (call.k > 1 && !rest) throw new Error('expertDown: k > 1 needs a buffer for the routed rows j ≥ 1');
   const routed = call.tokens * call.k;
   // act: the routed items' rows, then one shared row per token
-  const xq = integerInput(ctx, pool, act, routed + call.tokens);
+  const xq = call.integerActivations ? act : integerInput(ctx, pool, act, routed + call.tokens);
   for (const seg of pool.segments) {
     dispatchExpert(ctx, 1, pool, seg, shared, xq ?? act, y, call.slots, rest ?? ctx.emptyBuffer(1), { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 1, items: routed, xq: xq !== null });
   }
@@ -129,7 +146,8 @@ export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWe
 export function denseMlp(ctx: GpuContext, m: ExpertMlpWeights, x: GPUBuffer, act: GPUBuffer, y: GPUBuffer, tokens: number): void {
   // no routed items: the routed-weight and id bindings take buffers already bound read-only (never read)
   const xq = integerInput(ctx, m.gateUp, x, tokens);
-  dispatchExpert(ctx, 0, m.gateUp, m.gateUp.segments[0], m.gateUp, xq ?? x, act, x, ctx.emptyBuffer(1), { rows: m.gateUp.rows, routed: 0, k: 1, withShared: 0, items: tokens, xq: xq !== null });
-  const actq = integerInput(ctx, m.down, act, tokens);
+  const xqOut = integerActivations(ctx, m);
+  dispatchExpert(ctx, 0, m.gateUp, m.gateUp.segments[0], m.gateUp, xq ?? x, act, x, ctx.emptyBuffer(1), { rows: m.gateUp.rows, routed: 0, k: 1, withShared: 0, items: tokens, xq: xq !== null, xqOut });
+  const actq = xqOut ? act : integerInput(ctx, m.down, act, tokens);
   dispatchExpert(ctx, 1, m.down, m.down.segments[0], m.down, actq ?? act, y, act, ctx.emptyBuffer(1), { rows: m.down.rows, routed: 0, k: 1, withShared: 0, items: tokens, xq: actq !== null });
 }

@@ -29,19 +29,23 @@ override R: u32 = 8u;   // rows per thread, 1..8
 // 1: x comes in integer form (quantize-x.wgsl, 7 vec4 per block of 32) and each block is three 4×8-bit dot products
 // per 4 weights (block_dot_q in q4-matvec.wgsl)
 override XQ: u32 = 0u;
+// MODE 0, 1: the activations go out in integer form (quantize-x.wgsl's layout) for a MODE 1 dispatch with XQ = 1,
+// each workgroup's RW / 2 = 32 activations being one block (launch shape WG 256, CT 32, R 8)
+override XQOUT: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> qs: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> sc: array<u32>;
 @group(0) @binding(3) var<storage, read> qs2: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> sc2: array<u32>;
 @group(0) @binding(5) var<storage, read> x: array<vec4<u32>>; // f32 bits, or the integer form (XQ = 1)
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<u32>; // f32 bits, or (XQOUT = 1) activations in integer form
 @group(0) @binding(7) var<storage, read> ids: array<u32>;
 @group(0) @binding(8) var<storage, read_write> aux: array<f32>;
 
 var<workgroup> partial: array<f32, 2304>;
 var<workgroup> wgExpert: u32;
 var<workgroup> pairs: array<f32, 256>; // MODE 0: the RW gate and up sums
+var<workgroup> blockX: array<i32, 32>;   // XQOUT: the block's integers
 
 // the item's segments: segment 0 (routed weights at oR, or the shared ones when seg0Shared) and, with two segments,
 // segment 1 (shared weights at oS); xo0 / xo1 are the vec4 offsets of their inputs
@@ -116,6 +120,35 @@ fn act_row(v: u32, i0: u32, half: u32) -> u32 {
   let F = P.rows / 2u;
   if (v < half) { return min(i0 + v, F - 1u); }
   return F + min(i0 + v - half, F - 1u);
+}
+
+// XQOUT: threads 0..31 hold the activations of block `block` (of the act rows, F / 32 blocks per item); writes its
+// integer form as quantize-x.wgsl does (same formulas: max |x| → 2^k, X = round(x·2^k), bytes of X + 0x408080).
+// Call in uniform control flow.
+fn activations_out(act: f32, lid: u32, block: u32) {
+  workgroupBarrier(); // every gate / up sum is read
+  if (lid < 32u) { pairs[lid] = abs(act); }
+  workgroupBarrier();
+  var m = 0.0;
+  for (var j = 0u; j < 32u; j++) { m = max(m, pairs[j]); }
+  let k = min(22 - frexp(max(m, 1e-30)).exp, 126);
+  if (lid < 32u) { blockX[lid] = i32(round(act * ldexp(1.0, k))); }
+  workgroupBarrier();
+  let o = block * 28u;
+  if (lid < 8u) {
+    let X = vec4<i32>(blockX[4u * lid], blockX[4u * lid + 1u], blockX[4u * lid + 2u], blockX[4u * lid + 3u]);
+    let U = vec4<u32>(X + vec4<i32>(0x408080));
+    y[o + lid] = pack4xI8(vec4<i32>(U >> vec4<u32>(16u)) - vec4<i32>(64));
+    y[o + 8u + lid] = pack4xI8(vec4<i32>((U >> vec4<u32>(8u)) & vec4<u32>(255u)) - vec4<i32>(128));
+    y[o + 16u + lid] = pack4xI8(vec4<i32>(U & vec4<u32>(255u)) - vec4<i32>(128));
+  } else if (lid == 8u) {
+    var sum = 0;
+    for (var j = 0u; j < 32u; j++) { sum += blockX[j]; }
+    y[o + 24u] = bitcast<u32>(sum);
+    y[o + 25u] = select(bitcast<u32>(ldexp(1.0, -k)), 0u, m == 0.0);
+    y[o + 26u] = 0u;
+    y[o + 27u] = 0u;
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -198,18 +231,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     workgroupBarrier();
     let i = wg.x * half + lid;
     let F = P.rows / 2u;
+    var act = 0.0;
     if (lid < half && i < F) {
       let g = pairs[lid];
-      y[n * F + i] = pairs[lid + half] * (g / (1.0 + exp(-g)));
+      act = pairs[lid + half] * (g / (1.0 + exp(-g)));
+    }
+    if (XQOUT == 1u) {
+      activations_out(act, lid, n * (F / 32u) + wg.x);
+    } else if (lid < half && i < F) {
+      y[n * F + i] = bitcast<u32>(act);
     }
     return;
   }
   let row = wg.x * RW + lid;
   if (lid >= RW || row >= P.rows) { return; }
   if (!routed) {
-    y[(n - P.routed) * P.rows + row] = sum;
+    y[(n - P.routed) * P.rows + row] = bitcast<u32>(sum);
   } else if (n % P.k == 0u) {
-    y[(n / P.k) * P.rows + row] = sum;
+    y[(n / P.k) * P.rows + row] = bitcast<u32>(sum);
   } else {
     aux[((n / P.k) * (P.k - 1u) + n % P.k - 1u) * P.rows + row] = sum;
   }

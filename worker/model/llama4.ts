@@ -5,7 +5,7 @@ import type { GpuContext } from '../../kernels/runtime.ts';
 import { embedding } from '../../kernels/embedding/embedding.ts';
 import { rmsnorm } from '../../kernels/rmsnorm/rmsnorm.ts';
 import { linear, MATVEC_MAX_ITEMS } from '../../kernels/linear/linear.ts';
-import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable } from '../../kernels/linear/expert-mlp.ts';
+import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations } from '../../kernels/linear/expert-mlp.ts';
 import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
 import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
 import { qkPrep } from '../../kernels/qk-prep/qk-prep.ts';
@@ -329,9 +329,10 @@ export class Llama4Text {
     if (this.forcedRouting) ctx.commandEncoder().copyBufferToBuffer(this.forcedRouting, l * s.maxBatch * k * 4, s.expertIds, 0, items * 4);
     if (expertMlpFusable(ctx, m.experts, m.shared, T)) {
       let first = true;
+      const integer = integerActivations(ctx, m.experts);
       await this.experts.run(l, s.expertIds, items, s.expertSlots, (slots) => {
-        expertGateUp(ctx, m.experts.gateUp, m.shared.gateUp, s.h, s.routedGateUp, { tokens: T, k, slots, scores: s.expertScores, withShared: first });
-        expertDown(ctx, m.experts.down, m.shared.down, s.routedGateUp, s.blockOut, k > 1 ? s.routedOut : null, { tokens: T, k, slots });
+        expertGateUp(ctx, m.experts.gateUp, m.shared.gateUp, s.h, s.routedGateUp, { tokens: T, k, slots, scores: s.expertScores, withShared: first, integerActivations: integer });
+        expertDown(ctx, m.experts.down, m.shared.down, s.routedGateUp, s.blockOut, k > 1 ? s.routedOut : null, { tokens: T, k, slots, integerActivations: integer });
         first = false;
       });
       return k - 1;
