@@ -1,44 +1,45 @@
-// Router logits and top-k of a few tokens (decode) in one dispatch: one workgroup per token t computes the E logits
-//   logits[t, e] = Σ_i W[e, i] · x[t, i]      (f32 weights [E, cols], E ≤ 32)
-// as a mat-vec (linear_f32.wgsl's layout: (WG / CT) row groups × CT column threads, R rows per thread, one vec4
-// column per step, reduction in matvec-reduce.wgsl), then one thread picks the top k (topk.wgsl).
-// Grid: (tokens). Bindings: w [E, cols]; x [tokens, cols], as vec4; logits [tokens, E]; ids [tokens, k] u32;
-// scores [tokens, k].
-override WG: u32 = 256u;
+// Router logits of a few tokens (decode), spread over the GPU: one workgroup per (expert e, token t) computes
+//   logits[t, e] = Σ_i W[e, i] · x[t, i]      (f32 weights [E, cols])
+// with CT column threads: thread ct sums dot(W[e, v], x[t, v]) over the vec4 columns v = ct, ct + CT, … (STEPS of
+// them, a constant, so the loads can all be in flight at once), then the CT sums are added in the order of
+// matvec-reduce.wgsl's matvec_row_sum with R = 8: C = CT / 8 chunks, chunk c the sum of the threads c, c + C, …, then
+// the C chunk sums in order. With the launch shape router.ts picks for E ≤ 32 (CT = 256 / pow2(⌈E/8⌉)) this is, step
+// for step, the sum that the single-workgroup router kernel before it computed (same logits, same ids and scores).
+// router_topk_wg.wgsl then picks the top k of each token. No workgroup depends on another.
+// Grid: (E, tokens). Workgroup: CT threads. Bindings: w [E, cols] as vec4; x [tokens, cols] as vec4; logits [tokens, E].
 override CT: u32 = 128u;
-override R: u32 = 8u;
+override NV: u32 = 1280u; // cols / 4
+override STEPS: u32 = 10u; // ⌈NV / CT⌉
 
 @group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> logits: array<f32>;
-@group(0) @binding(4) var<storage, read_write> ids: array<u32>;
-@group(0) @binding(5) var<storage, read_write> scores: array<f32>;
 
-var<workgroup> partial: array<f32, 2304>;
-var<workgroup> lg: array<f32, 32>;
+var<workgroup> colSum: array<f32, 256>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let t = wg.x;
-  let ct = lid % CT;
-  let rg = lid / CT;
-  let nv = P.cols / 4u;
-  var o: array<u32, 8>;
-  for (var r = 0u; r < R; r++) { o[r] = min(rg * R + r, P.experts - 1u) * nv; } // rows past E are clamped, dropped below
-  var acc = array<f32, 8>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-  for (var v = ct; v < nv; v += CT) {
-    let xv = x[t * nv + v];
-    for (var r = 0u; r < R; r++) { acc[r] += dot(w[o[r] + v], xv); }
+@compute @workgroup_size(CT)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) ct: u32) {
+  let e = wg.x;
+  let t = wg.y;
+  let wo = e * NV;
+  let xo = t * NV;
+  var acc = 0.0;
+  for (var j = 0u; j < STEPS; j++) {
+    let v = ct + j * CT;
+    if (v < NV) { acc += dot(w[wo + v], x[xo + v]); }
   }
-  let sum = matvec_row_sum(vec4<f32>(acc[0], acc[1], acc[2], acc[3]), vec4<f32>(acc[4], acc[5], acc[6], acc[7]), lid);
-  if (lid < P.experts) {
-    lg[lid] = sum;
-    logits[t * P.experts + lid] = sum;
+  colSum[ct] = acc;
+  workgroupBarrier();
+  let C = CT / 8u;
+  if (ct < C) {
+    var chunk = 0.0;
+    for (var i = ct; i < CT; i += C) { chunk += colSum[i]; }
+    colSum[ct] = chunk; // chunk ct alone reads the threads ≡ ct mod C, and thread ct first
   }
   workgroupBarrier();
-  if (lid == 0u) { route_token(t); }
-}
-
-fn router_logit(t: u32, e: u32) -> f32 {
-  return lg[e];
+  if (ct == 0u) {
+    var sum = 0.0;
+    for (var i = 0u; i < C; i++) { sum += colSum[i]; }
+    logits[t * P.experts + e] = sum;
+  }
 }

@@ -1,7 +1,7 @@
-// Top-k routing of token t, shared by router.wgsl and router_matvec.wgsl: ids[t, 0..k) = the k largest raw logits
-// (lowest index first on ties, in descending order), scores[t, j] = sigmoid(logit of ids[t, j]) (not softmax, no
-// renormalisation; the score later scales the expert INPUT). The including kernel declares ids, scores and
-// `fn router_logit(t: u32, e: u32) -> f32`; k ≤ 8.
+// Top-k routing of token t for router.wgsl (one thread per token; router_topk_wg.wgsl makes the same picks with one
+// workgroup per token): ids[t, 0..k) = the k largest raw logits (lowest index first on ties, in descending order),
+// scores[t, j] = sigmoid(logit of ids[t, j]) (not softmax, no renormalisation; the score later scales the expert
+// INPUT). The including kernel declares ids, scores and `fn router_logit(t: u32, e: u32) -> f32`; k ≤ 8.
 fn route_token(t: u32) {
   var taken = array<u32, 8>(0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu);
   for (var j = 0u; j < P.k; j++) {
