@@ -308,7 +308,7 @@ export class Llama4Text {
   }
 
   /**
-   * MoE: the router picks top-k experts on raw logits (decode on GPUs: logits and top-k in one dispatch); each selected expert runs on its input scaled by
+   * MoE: the router picks top-k experts on raw logits (decode on GPUs: logits over many workgroups, then top-k); each selected expert runs on its input scaled by
    * sigmoid(logit); the shared expert runs on the input as is. The experts' residency (resident, or paged in groups
    * that fit the slots) decides which slot each item's kernels read. Returns how many routed rows per token
    * add-norm must still add to blockOut (in routedOut):
@@ -321,7 +321,7 @@ export class Llama4Text {
     const { ctx, config: c, state: s } = this;
     const k = c.topK, F = c.intermediateSize, items = T * k;
     if (routerFusable(ctx, m.router, T, k)) {
-      routerMatvecTopK(ctx, m.router, s.h, s.routerLogits, s.expertIds, s.expertScores, T, k); // decode: one dispatch
+      routerMatvecTopK(ctx, m.router, s.h, s.routerLogits, s.expertIds, s.expertScores, T, k); // decode: logits over the GPU, then top-k
     } else {
       linear(ctx, m.router, s.h, s.routerLogits, { items: T });
       routeTopK(ctx, s.routerLogits, s.expertIds, s.expertScores, T, c.numExperts, k);
