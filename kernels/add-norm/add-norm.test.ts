@@ -1,12 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { addNorm, addNormSplits } from './add-norm.ts';
+import { ADD_NORM_SPLIT, addNorm, addNormGroups } from './add-norm.ts';
 import { addNormRef } from './add-norm.ref.ts';
 
-// 1–4 tokens: the two-pass variant over many workgroups on GPUs (Scout's 5120 = 20 groups of 64 vec4s; 600 and 96
-// leave a ragged last group); more tokens: one workgroup per token. CPU adapters: always one per token.
-for (const [tokens, dim, k] of [[1, 64, 0], [3, 96, 1], [5, 600, 2], [1, 5120, 1], [1, 5120, 0], [4, 600, 1], [2, 4, 0]] as const) {
+const S = ADD_NORM_SPLIT.slice * 4; // floats per workgroup slice of the split variant
+
+// 1–4 tokens: each row split over many workgroups on GPUs (Scout's 5120 = 20 slices of 64 vec4s; 600, 96, 4 and
+// S ± 4 leave a ragged or lone last slice, 2S + 4 a slice of one vec4); more tokens: one workgroup per token.
+// CPU adapters: always one per token. x is checked exactly (the residual update's f32 steps).
+const cases = [
+  [1, 64, 0], [3, 96, 1], [5, 600, 2], [1, 5120, 1], [1, 5120, 0], [2, 5120, 2], [4, 600, 1], [2, 4, 0],
+  [1, S - 4, 2], [4, S + 4, 0], [3, 2 * S + 4, 1], [1, 2 * S, 2], [4, 5124, 2],
+] as const;
+for (const [tokens, dim, k] of cases) {
   test(`add-norm ${tokens}x${dim}, ${k} routed rows matches the CPU reference`, async () => {
     for (const [variant, ctx] of await kernelVariants()) {
       const x = randomArray(tokens * dim, dim + tokens, 2);
@@ -14,35 +21,57 @@ for (const [tokens, dim, k] of [[1, 64, 0], [3, 96, 1], [5, 600, 2], [1, 5120, 1
       const b = k ? randomArray(tokens * k * dim, 7 * dim) : null;
       const w = randomArray(dim, 5);
       const xb = ctx.upload(x, 'x');
+      const xOut = ctx.createBuffer(tokens * dim * 4, 'xOut');
       const hb = ctx.createBuffer(tokens * dim * 4, 'h');
-      addNorm(ctx, xb, ctx.upload(a, 'a'), b ? { b: ctx.upload(b, 'b'), k } : null, ctx.upload(w, 'w'), hb, tokens, dim, 1e-5);
+      addNorm(ctx, xb, xOut, ctx.upload(a, 'a'), b ? { b: ctx.upload(b, 'b'), k } : null, ctx.upload(w, 'w'), hb, tokens, dim, 1e-5);
       const ref = addNormRef(x, a, b, k, w, tokens, dim, 1e-5);
-      assertClose(await ctx.readF32(xb, 0, tokens * dim), ref.x, 0, `x ${variant}`);
+      assertClose(await ctx.readF32(xOut, 0, tokens * dim), ref.x, 0, `x ${variant}`);
       assertClose(await ctx.readF32(hb, 0, tokens * dim), ref.h, 1e-5, `h ${variant}`);
+      assertClose(await ctx.readF32(xb, 0, tokens * dim), x, 0, `input x left as it was ${variant}`);
     }
   });
 }
 
-test('add-norm: the two-pass variant on GPUs for 1–4 tokens only', async () => {
+test('add-norm: split over many workgroups on GPUs for 1–4 tokens only, one slice per workgroup', async () => {
   const [[, cpu], [, gpu]] = await kernelVariants();
-  assert.equal(addNormSplits(gpu, 1), true);
-  assert.equal(addNormSplits(gpu, 4), true);
-  assert.equal(addNormSplits(gpu, 5), false);
-  assert.equal(addNormSplits(cpu, 1), false);
+  assert.equal(addNormGroups(gpu, 1, 5120), 5120 / S);
+  assert.equal(addNormGroups(gpu, 4, S + 4), 2);
+  assert.equal(addNormGroups(gpu, 5, 5120), 1);
+  assert.equal(addNormGroups(cpu, 1, 5120), 1);
 });
 
-test('add-norm: two calls of different widths recorded together (the partials buffer is shared and grows)', async () => {
+test('add-norm: one dispatch per call on both variants', async () => {
   for (const [variant, ctx] of await kernelVariants()) {
-    const outs: [GPUBuffer, GPUBuffer, { x: Float32Array; h: Float32Array }][] = [];
-    for (const dim of [64, 20480, 256]) { // 20480: the partials buffer grows mid-recording
-      const x = randomArray(dim, dim, 2), a = randomArray(dim, dim + 1), w = randomArray(dim, dim + 2);
-      const xb = ctx.upload(x, 'x'), hb = ctx.createBuffer(dim * 4, 'h');
-      addNorm(ctx, xb, ctx.upload(a, 'a'), null, ctx.upload(w, 'w'), hb, 1, dim, 1e-5);
-      outs.push([xb, hb, addNormRef(x, a, null, 0, w, 1, dim, 1e-5)]);
+    const dim = 5120, x = ctx.upload(randomArray(dim, 1), 'x'), o = ctx.createBuffer(dim * 4, 'o');
+    const before = ctx.dispatchCount;
+    addNorm(ctx, x, o, ctx.upload(randomArray(dim, 2), 'a'), null, ctx.upload(randomArray(dim, 3), 'w'), ctx.createBuffer(dim * 4, 'h'), 1, dim, 1e-5);
+    assert.equal(ctx.dispatchCount - before, 1, variant);
+    ctx.flush();
+  }
+});
+
+test('add-norm refuses to update the residual in place', async () => {
+  const [, [, ctx]] = await kernelVariants();
+  const x = ctx.createBuffer(64 * 4, 'x');
+  assert.throws(() => addNorm(ctx, x, x, ctx.createBuffer(64 * 4, 'a'), null, ctx.createBuffer(64 * 4, 'w'), ctx.createBuffer(64 * 4, 'h'), 1, 64, 1e-5), /another buffer/);
+});
+
+test('add-norm: calls of different widths recorded together, ping-ponging the residual as the model does', async () => {
+  for (const [variant, ctx] of await kernelVariants()) {
+    const dim = 20480, tokens = 2;
+    const mirror = [randomArray(tokens * dim, 11, 2), new Float32Array(tokens * dim)]; // what the two buffers hold
+    const bufs = [ctx.upload(mirror[0], 'x0'), ctx.createBuffer(tokens * dim * 4, 'x1')];
+    const hs: [GPUBuffer, Float32Array][] = [];
+    for (let i = 0; i < 4; i++) {
+      const n = i % 2 ? 256 : dim; // a narrower call in between uses only the first tokens·n floats
+      const a = randomArray(tokens * n, 20 + i), w = randomArray(n, 30 + i);
+      const hb = ctx.createBuffer(tokens * n * 4, 'h');
+      addNorm(ctx, bufs[i % 2], bufs[(i + 1) % 2], ctx.upload(a, 'a'), null, ctx.upload(w, 'w'), hb, tokens, n, 1e-5);
+      const ref = addNormRef(mirror[i % 2].subarray(0, tokens * n), a, null, 0, w, tokens, n, 1e-5);
+      mirror[(i + 1) % 2].set(ref.x);
+      hs.push([hb, ref.h]);
     }
-    for (const [xb, hb, ref] of outs) {
-      assertClose(await ctx.readF32(xb, 0, ref.x.length), ref.x, 0, `x ${variant}`);
-      assertClose(await ctx.readF32(hb, 0, ref.h.length), ref.h, 1e-5, `h ${variant}`);
-    }
+    for (const [j, [hb, h]] of hs.entries()) assertClose(await ctx.readF32(hb, 0, h.length), h, 1e-5, `h ${j} ${variant}`);
+    for (const j of [0, 1]) assertClose(await ctx.readF32(bufs[j], 0, tokens * dim), mirror[j], 0, `x buffer ${j} ${variant}`);
   }
 });

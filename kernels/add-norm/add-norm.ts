@@ -1,33 +1,30 @@
-// x += a (+ the k routed expert outputs), then h = rmsnorm(x) · weight: the end of one block and the start of the
-// next in one dispatch.
-import { growingScratch, type GpuContext, type KernelSpec } from '../runtime.ts';
+// xOut = x + a (+ the k routed expert outputs), then h = rmsnorm(xOut) · weight: the end of one block and the start
+// of the next in one dispatch. The residual goes to another buffer than it comes from (the model alternates two):
+// for a few tokens on GPUs the dispatch splits each row over many workgroups that all read the whole row, so none may
+// write over it.
+import type { GpuContext, KernelSpec } from '../runtime.ts';
 import { rowGrid } from '../rmsnorm/rmsnorm.ts';
 import source from './add-norm.wgsl';
-import sumSource from './add-norm-sum.wgsl';
-import scaleSource from './add-norm-scale.wgsl';
 
-export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms: ['tokens:u32', 'dim:u32', 'k:u32', 'eps:f32'] };
-/** the two passes of the few-token GPU variant: residual update + partial sums of squares, then the scaling */
-export const addNormSumKernel: KernelSpec = { name: 'add_norm_sum', source: sumSource, uniforms: ['dim:u32', 'k:u32'] };
-export const addNormScaleKernel: KernelSpec = { name: 'add_norm_scale', source: scaleSource, uniforms: ['dim:u32', 'eps:f32'] };
+export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms: ['tokens:u32', 'dim:u32', 'k:u32', 'eps:f32', 'groups:u32', 'slice:u32'] };
 
-/** up to this many tokens, GPUs take the two-pass variant over many workgroups (decode) */
-const SPLIT_MAX_TOKENS = 4;
-/** threads per workgroup of the two passes, one vec4 each */
-const SPLIT_WG = 64;
+/**
+ * The few-token GPU launch shape (decode): up to SPLIT_MAX_TOKENS tokens, each row's slices of SPLIT_SLICE vec4s go
+ * to workgroups of SPLIT_WG threads, every one of which also reads the whole row for its sum of squares (Scout's
+ * 5120 = 20 workgroups per token, each re-reading 40–60 KB from L2). Tune these on the GPU.
+ */
+export const ADD_NORM_SPLIT = { maxTokens: 4, threads: 256, slice: 64 } as const;
 
-/** Whether addNorm takes the two-pass variant (GPU, few tokens) rather than one workgroup per token. */
-export function addNormSplits(ctx: GpuContext, tokens: number): boolean {
-  return !ctx.cpuKernels && tokens <= SPLIT_MAX_TOKENS;
+/** Workgroups per token: several on GPUs for a few tokens, else one per token. */
+export function addNormGroups(ctx: GpuContext, tokens: number, dim: number): number {
+  return !ctx.cpuKernels && tokens <= ADD_NORM_SPLIT.maxTokens ? Math.ceil(dim / 4 / ADD_NORM_SPLIT.slice) : 1;
 }
 
-/** partial sums of squares; grown, never replaced by a smaller one (recorded work may still read it) */
-const partialsBuffer = growingScratch('add-norm partials', 1024);
-const partials = (ctx: GpuContext, floats: number) => partialsBuffer(ctx, floats * 4);
-
+/** x and xOut must be different buffers; a, the routed rows and h must be neither. */
 export function addNorm(
   ctx: GpuContext,
   x: GPUBuffer,
+  xOut: GPUBuffer,
   a: GPUBuffer,
   routed: { b: GPUBuffer; k: number } | null,
   weight: GPUBuffer,
@@ -37,19 +34,14 @@ export function addNorm(
   eps: number,
 ): void {
   if (dim % 4 !== 0) throw new Error(`addNorm: dimension ${dim} is not a multiple of 4`);
-  if (addNormSplits(ctx, tokens)) {
-    const groups = Math.ceil(dim / 4 / SPLIT_WG);
-    const part = partials(ctx, SPLIT_MAX_TOKENS * groups);
-    const k = routed?.k ?? 0;
-    ctx.dispatch({ kernel: addNormSumKernel, params: { dim, k }, bindings: [x, a, routed?.b ?? ctx.emptyBuffer(), part], workgroups: [groups, tokens], constants: { WG: SPLIT_WG } });
-    ctx.dispatch({ kernel: addNormScaleKernel, params: { dim, eps }, bindings: [x, weight, part, h], workgroups: [groups, tokens], constants: { WG: SPLIT_WG } });
-    return;
-  }
+  if (x === xOut) throw new Error('addNorm: the residual must go to another buffer than it is read from');
+  const groups = addNormGroups(ctx, tokens, dim);
+  const split = groups > 1;
   ctx.dispatch({
     kernel: addNormKernel,
-    params: { tokens, dim, k: routed?.k ?? 0, eps },
-    bindings: [x, a, routed?.b ?? ctx.emptyBuffer(), weight, h],
-    workgroups: rowGrid(tokens),
-    constants: { WG: ctx.cpuKernels ? 1 : 256 },
+    params: { tokens, dim, k: routed?.k ?? 0, eps, groups, slice: split ? ADD_NORM_SPLIT.slice : dim / 4 },
+    bindings: [x, a, routed?.b ?? ctx.emptyBuffer(), weight, xOut, h],
+    workgroups: rowGrid(tokens * groups),
+    constants: { WG: ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256 },
   });
 }

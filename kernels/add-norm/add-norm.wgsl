@@ -1,33 +1,44 @@
 // The residual update and the next RMSNorm in one pass (the two ends of every block):
-//   x[t, :] += a[t, :] + Σ_{j<k} b[t·k + j, :]        (k = 0: x += a; the MoE's routed outputs are b)
-//   h[t, :]  = x[t, :] · rsqrt(mean(x[t, :]²) + eps) · weight
+//   xOut[t, :] = x[t, :] + (a[t, :] + Σ_{j<k} b[t·k + j, :])   (k = 0: x + a; the MoE's routed outputs are b)
+//   h[t, :]    = xOut[t, :] · rsqrt(mean(xOut[t, :]²) + eps) · weight
 // The residual update takes the f32 steps of residual.wgsl; the norm those of rmsnorm.wgsl but for the order of the
-// sum of squares. Threads: one workgroup of WG (256 on GPUs, 1 on CPU adapters) per token, 16-byte loads (dim is a
-// multiple of 4); each thread updates, then squares, the same elements (no barrier needed in between); tree
-// reduction of the sum of squares. Bindings: x [tokens, dim]; a [tokens, dim]; b [tokens·k, dim]; weight [dim];
-// h [tokens, dim], all as vec4.
+// sum of squares. The residual goes to another buffer (xOut ≠ x; the model alternates two), so no workgroup ever
+// writes what another one reads: a token's row is split over P.groups workgroups of P.slice vec4s each, and every one
+// of them first computes the whole row's new values and sum of squares (the same loads in the same order, so every
+// workgroup gets the same bits), then scales and writes only its own slice of xOut and h. groups = 1, slice = dim/4:
+// one workgroup per token (prefill, CPU adapters); few tokens on GPUs: many workgroups per token in one dispatch
+// (add-norm.ts), each re-reading the row from L2 instead of a second dispatch after a partial-sums pass.
+// Threads: workgroups rowGrid(tokens · groups) (workgroup w: token w / groups, slice w % groups), WG threads each
+// (256 on GPUs, 1 on CPU adapters), 16-byte loads (dim is a multiple of 4); tree reduction of the sum of squares.
+// Bindings: x, xOut [tokens, dim]; a [tokens, dim]; b [tokens·k, dim]; weight [dim]; h [tokens, dim], all as vec4.
 override WG: u32 = 256u; // a power of two ≤ 256
 
-@group(0) @binding(1) var<storage, read_write> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> weight: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> h: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> xOut: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> h: array<vec4<f32>>;
 
-var<workgroup> partial: array<f32, 256>;
+var<workgroup> partial: array<f32, WG>;
+
+/** the new residual at vec4 i of token t's row (base = t · dim/4) */
+fn updated(t: u32, base: u32, n4: u32, i: u32) -> vec4<f32> {
+  var update = a[base + i];
+  for (var j = 0u; j < P.k; j++) { update += b[(t * P.k + j) * n4 + i]; }
+  return x[base + i] + update;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let t = wg.x + wg.y * 65535u;
+  let w = wg.x + wg.y * 65535u;
+  let t = w / P.groups;
   if (t >= P.tokens) { return; } // uniform per workgroup
   let n4 = P.dim / 4u;
   let base = t * n4;
   var ss = 0.0;
   for (var i = lid; i < n4; i += WG) {
-    var update = a[base + i];
-    for (var j = 0u; j < P.k; j++) { update += b[(t * P.k + j) * n4 + i]; }
-    let v = x[base + i] + update;
-    x[base + i] = v;
+    let v = updated(t, base, n4, i);
     ss += dot(v, v);
   }
   partial[lid] = ss;
@@ -37,5 +48,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     workgroupBarrier();
   }
   let r = inverseSqrt(partial[0] / f32(P.dim) + P.eps);
-  for (var i = lid; i < n4; i += WG) { h[base + i] = x[base + i] * r * weight[i]; }
+  let start = (w % P.groups) * P.slice;
+  let end = min(start + P.slice, n4);
+  for (var i = start + lid; i < end; i += WG) {
+    let v = updated(t, base, n4, i);
+    xOut[base + i] = v;
+    h[base + i] = v * r * weight[i];
+  }
 }

@@ -22,7 +22,8 @@ export interface RunState {
   maxBatch: number;
   contextLength: number;
   ids: GPUBuffer; // [B] u32
-  x: GPUBuffer; // [B, hidden] residual stream
+  x: GPUBuffer; // [B, hidden] residual stream between layers (after the embeddings and after each layer)
+  xMid: GPUBuffer; // [B, hidden] residual stream inside a layer, between attention and MLP/MoE (add-norm writes the residual to another buffer than it reads: x → xMid → x)
   h: GPUBuffer; // [B, hidden] normed input of a block
   q: GPUBuffer; // [B, heads·headDim]
   qkv: GPUBuffer; // [B, (heads + 2·kvHeads)·headDim]: the fused projection's output
@@ -92,6 +93,7 @@ export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: nu
     contextLength,
     ids: buf(B, 'ids'),
     x: buf(B * c.hiddenSize, 'x'),
+    xMid: buf(B * c.hiddenSize, 'xMid'),
     h: buf(B * c.hiddenSize, 'h'),
     q: buf(B * qDim, 'q'),
     qkv: buf(B * (qDim + 2 * kvDim), 'qkv'),
@@ -234,24 +236,25 @@ export class Llama4Text {
         for (const e of embeds) ctx.commandEncoder().copyBufferToBuffer(e.source, e.sourceRow * rowBytes, s.x, e.row * rowBytes, e.count * rowBytes);
         rmsnorm(ctx, s.x, w.layers[0].inputNorm, s.h, T, H, eps);
       }
-      // each block ends with its residual update fused with the next norm: h = norm(x += block output)
+      // each block ends with its residual update fused with the next norm, h = norm(x' = x + block output), x' in the
+      // other residual buffer: attention takes x to xMid, the MLP or MoE xMid back to x
       for (let l = from; l < w.layers.length; l++) {
         const layer = w.layers[l];
         const nextNorm = l + 1 < w.layers.length ? w.layers[l + 1].inputNorm : w.norm;
         const resume = from > 0 && l === from; // a re-run starts at this layer's MoE block
         if (!resume) {
           this.attention(l, layer, T, startPos);
-          addNorm(ctx, s.x, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps);
+          addNorm(ctx, s.x, s.xMid, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps);
         }
         if (layer.ffn.kind === 'moe') {
-          if (pager && resume) pager.restore(l, [s.x, s.h], T * rowBytes);
-          else if (pager) pager.checkpoint(l, [s.x, s.h], T * rowBytes);
+          if (pager && resume) pager.restore(l, [s.xMid, s.h], T * rowBytes);
+          else if (pager) pager.checkpoint(l, [s.xMid, s.h], T * rowBytes);
           const routedRows = await this.moe(layer.ffn.moe, l, T);
-          addNorm(ctx, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps);
+          addNorm(ctx, s.xMid, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps);
           await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));
         } else {
           this.mlp(layer.ffn.mlp, s.h, T);
-          addNorm(ctx, s.x, s.blockOut, null, nextNorm, s.h, T, H, eps);
+          addNorm(ctx, s.xMid, s.x, s.blockOut, null, nextNorm, s.h, T, H, eps);
         }
         if (this.submitEveryLayers > 0 && (l + 1) % this.submitEveryLayers === 0) ctx.flush();
       }
