@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
 import { ADD_NORM_SPLIT, addNorm, addNormGroups } from './add-norm.ts';
 import { addNormRef } from './add-norm.ref.ts';
+import { XQ_BLOCK_BYTES } from '../linear/quantize-x.ts';
+import { quantizeXRef } from '../linear/quantize-x.ref.ts';
 
 const S = ADD_NORM_SPLIT.slice * 4; // floats per workgroup slice of the split variant
 
@@ -74,4 +76,33 @@ test('add-norm: calls of different widths recorded together, ping-ponging the re
     for (const [j, [hb, h]] of hs.entries()) assertClose(await ctx.readF32(hb, 0, h.length), h, 1e-5, `h ${j} ${variant}`);
     for (const j of [0, 1]) assertClose(await ctx.readF32(bufs[j], 0, tokens * dim), mirror[j], 0, `x buffer ${j} ${variant}`);
   }
+});
+
+// h also in integer form (the q4 mat-vecs' input, quantize-x.ts): word for word what quantize_x makes of the same h,
+// split rows (Scout's width; a last slice of one block) and one workgroup per token (6 tokens, 2 and 3 blocks per row)
+for (const [tokens, dim, k] of [[1, 5120, 1], [4, 96, 0], [2, 5152, 2], [6, 256, 1], [5, 64, 0]] as const) {
+  test(`add-norm ${tokens}x${dim}, ${k} routed rows: h in integer form equals quantize_x's of the same h`, async () => {
+    const [, , [variant, ctx]] = await kernelVariants();
+    const x = randomArray(tokens * dim, dim + tokens, 2);
+    const a = randomArray(tokens * dim, 3 * dim + k);
+    const b = k ? randomArray(tokens * k * dim, 7 * dim) : null;
+    const hb = ctx.createBuffer(tokens * dim * 4, 'h');
+    const hq = ctx.createBuffer((tokens * dim * XQ_BLOCK_BYTES) / 32, 'hq');
+    const xOut = ctx.createBuffer(tokens * dim * 4, 'xOut');
+    addNorm(ctx, ctx.upload(x, 'x'), xOut, ctx.upload(a, 'a'), b ? { b: ctx.upload(b, 'b'), k } : null, ctx.upload(randomArray(dim, 5), 'w'), hb, tokens, dim, 1e-5, hq);
+    const ref = addNormRef(x, a, b, k, randomArray(dim, 5), tokens, dim, 1e-5);
+    const h = await ctx.readF32(hb, 0, tokens * dim);
+    assertClose(h, ref.h, 1e-5, `h ${variant}`);
+    assertClose(await ctx.readF32(xOut, 0, tokens * dim), ref.x, 0, `x ${variant}`);
+    const got = await ctx.readU32(hq, 0, (tokens * dim * 28) / 32);
+    const want = quantizeXRef(h);
+    for (let i = 0; i < want.length; i++) assert.equal(got[i], want[i], `word ${i % 28} of block ${Math.floor(i / 28)}`);
+  });
+}
+
+test('add-norm refuses h in integer form on CPU kernels or for widths not in blocks of 32', async () => {
+  const [[, cpu], , [, gpu]] = await kernelVariants();
+  const buf = (n: number) => gpu.createBuffer(n * 4, 'b');
+  assert.throws(() => addNorm(cpu, buf(64), buf(64), buf(64), null, buf(64), buf(64), 1, 64, 1e-5, buf(64)), /integer form/);
+  assert.throws(() => addNorm(gpu, buf(48), buf(48), buf(48), null, buf(48), buf(48), 1, 48, 1e-5, buf(64)), /integer form/);
 });

@@ -32,16 +32,19 @@ export function addNorm(
   tokens: number,
   dim: number,
   eps: number,
+  /** also h in the integer form of quantize-x.ts (the q4 mat-vecs' input), when given (GPU kernels, dim % 32 = 0) */
+  hq: GPUBuffer | null = null,
 ): void {
   if (dim % 4 !== 0) throw new Error(`addNorm: dimension ${dim} is not a multiple of 4`);
   if (x === xOut) throw new Error('addNorm: the residual must go to another buffer than it is read from');
   const groups = addNormGroups(ctx, tokens, dim);
   const split = groups > 1;
+  if (hq && (ctx.cpuKernels || dim % 32 !== 0 || (split && ADD_NORM_SPLIT.slice % 8 !== 0))) throw new Error('addNorm: h in integer form needs GPU kernels and blocks of 32 within a slice');
   ctx.dispatch({
     kernel: addNormKernel,
     params: { tokens, dim, k: routed?.k ?? 0, eps, groups, slice: split ? ADD_NORM_SPLIT.slice : dim / 4 },
-    bindings: [x, a, routed?.b ?? ctx.emptyBuffer(), weight, xOut, h],
+    bindings: [x, a, routed?.b ?? ctx.emptyBuffer(), weight, xOut, h, hq ?? ctx.emptyBuffer(1)],
     workgroups: rowGrid(tokens * groups),
-    constants: { WG: ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256 },
+    constants: { WG: ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256, ...(hq ? { XQ_OUT: 1 } : {}) },
   });
 }

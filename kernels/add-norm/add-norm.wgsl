@@ -10,8 +10,12 @@
 // (add-norm.ts), each re-reading the row from L2 instead of a second dispatch after a partial-sums pass.
 // Threads: workgroups rowGrid(tokens · groups) (workgroup w: token w / groups, slice w % groups), WG threads each
 // (256 on GPUs, 1 on CPU adapters), 16-byte loads (dim is a multiple of 4); tree reduction of the sum of squares.
-// Bindings: x, xOut [tokens, dim]; a [tokens, dim]; b [tokens·k, dim]; weight [dim]; h [tokens, dim], all as vec4.
+// Bindings: x, xOut [tokens, dim]; a [tokens, dim]; b [tokens·k, dim]; weight [dim]; h [tokens, dim], all as vec4;
+// hq (XQ_OUT = 1): h also in the integer form of quantize-x.wgsl (7 vec4 per block of 32), for the q4 mat-vecs that
+// read h, so they need no quantize_x dispatch; the 8 threads of a block share its max and Σ X through workgroup memory
+// (dim and the slice are multiples of 32 values then).
 override WG: u32 = 256u; // a power of two ≤ 256
+override XQ_OUT: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> a: array<vec4<f32>>;
@@ -19,8 +23,46 @@ override WG: u32 = 256u; // a power of two ≤ 256
 @group(0) @binding(4) var<storage, read> weight: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> xOut: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> h: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> hq: array<u32>;
 
 var<workgroup> partial: array<f32, WG>;
+var<workgroup> lanes: array<u32, WG>;
+
+// XQ_OUT: the max (f32 bits) or sum (i32 bits) of v over the 8 threads lid & ~7 .. that share a block. Uniform control flow.
+fn block_reduce(lid: u32, v: u32, isMax: bool) -> u32 {
+  lanes[lid] = v;
+  workgroupBarrier();
+  let first = lid & ~7u;
+  var r = lanes[first];
+  for (var i = 1u; i < 8u; i++) {
+    let w = lanes[first + i];
+    if (isMax) { r = bitcast<u32>(max(bitcast<f32>(r), bitcast<f32>(w))); } else { r = bitcast<u32>(bitcast<i32>(r) + bitcast<i32>(w)); }
+  }
+  workgroupBarrier();
+  return r;
+}
+
+// XQ_OUT: vec4 i of token t's h (live: i is this workgroup's) into the integer form, as quantize-x.wgsl does
+fn h_out_integer(t: u32, i: u32, hv: vec4<f32>, live: bool, lid: u32) {
+  let a = abs(hv);
+  let m = bitcast<f32>(block_reduce(lid, select(0u, bitcast<u32>(max(max(a.x, a.y), max(a.z, a.w))), live), true));
+  let k = min(22 - frexp(max(m, 1e-30)).exp, 126);
+  let X = vec4<i32>(round(hv * ldexp(1.0, k)));
+  let sum = bitcast<i32>(block_reduce(lid, select(0u, bitcast<u32>(X.x + X.y + X.z + X.w), live), false));
+  if (!live) { return; }
+  let U = vec4<u32>(X + vec4<i32>(0x408080));
+  let part = i % 8u;
+  let o = (t * (P.dim / 32u) + i / 8u) * 28u;
+  hq[o + part] = pack4xI8(vec4<i32>(U >> vec4<u32>(16u)) - vec4<i32>(64));
+  hq[o + 8u + part] = pack4xI8(vec4<i32>((U >> vec4<u32>(8u)) & vec4<u32>(255u)) - vec4<i32>(128));
+  hq[o + 16u + part] = pack4xI8(vec4<i32>(U & vec4<u32>(255u)) - vec4<i32>(128));
+  if (part == 0u) {
+    hq[o + 24u] = bitcast<u32>(sum);
+    hq[o + 25u] = select(bitcast<u32>(ldexp(1.0, -k)), 0u, m == 0.0);
+    hq[o + 26u] = 0u;
+    hq[o + 27u] = 0u;
+  }
+}
 
 /** the new residual at vec4 i of token t's row (base = t · dim/4) */
 fn updated(t: u32, base: u32, n4: u32, i: u32) -> vec4<f32> {
@@ -50,9 +92,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let r = inverseSqrt(partial[0] / f32(P.dim) + P.eps);
   let start = (w % P.groups) * P.slice;
   let end = min(start + P.slice, n4);
-  for (var i = start + lid; i < end; i += WG) {
-    let v = updated(t, base, n4, i);
-    xOut[base + i] = v;
-    h[base + i] = v * r * weight[i];
+  if (XQ_OUT == 0u) {
+    for (var i = start + lid; i < end; i += WG) {
+      let v = updated(t, base, n4, i);
+      xOut[base + i] = v;
+      h[base + i] = v * r * weight[i];
+    }
+    return;
+  }
+  // the same with the integer form: every thread goes round the loop equally often (the barriers of block_reduce)
+  for (var i0 = start; i0 < end; i0 += WG) {
+    let i = i0 + lid;
+    let live = i < end;
+    var hv = vec4<f32>(0.0);
+    if (live) {
+      let v = updated(t, base, n4, i);
+      xOut[base + i] = v;
+      hv = v * r * weight[i];
+      h[base + i] = hv;
+    }
+    h_out_integer(t, i, hv, live, lid);
   }
 }

@@ -97,6 +97,8 @@ export interface ExpertGateUpCall {
   withShared: boolean;
   /** write the activations in integer form (integerActivations) */
   integerActivations?: boolean;
+  /** x already in integer form (quantize-x.ts; written by add-norm), used where the q4 kernels take the integer path */
+  xq?: GPUBuffer;
 }
 
 /**
@@ -105,7 +107,7 @@ export interface ExpertGateUpCall {
  */
 export function expertGateUp(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, x: GPUBuffer, act: GPUBuffer, call: ExpertGateUpCall): void {
   const routed = call.tokens * call.k;
-  const xq = integerInput(ctx, pool, x, call.tokens);
+  const xq = integerInput(ctx, pool, x, call.tokens, call.xq);
   const xqOut = call.integerActivations ?? false;
   for (const [i, seg] of pool.segments.entries()) {
     const items = routed + (call.withShared && i === 0 ? call.tokens : 0);
@@ -114,8 +116,8 @@ export function expertGateUp(ctx: GpuContext, pool: LinearWeight, shared: Linear
 }
 
 /** x (rows × w.cols) in integer form for the q4 kernels where the integer dot product is there, else null (f32 x). */
-function integerInput(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, rows: number): GPUBuffer | null {
-  return w.format === 'q4' && !q4FloatXForced() && integerDotPath(ctx, w.cols) ? quantizeX(ctx, x, rows, w.cols) : null;
+function integerInput(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, rows: number, given?: GPUBuffer): GPUBuffer | null {
+  return w.format === 'q4' && !q4FloatXForced() && integerDotPath(ctx, w.cols) ? (given ?? quantizeX(ctx, x, rows, w.cols)) : null;
 }
 
 export interface ExpertDownCall {
@@ -143,9 +145,9 @@ export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWe
 }
 
 /** A dense MLP: act = silu(gate(x)) · up(x) ([tokens, F]), then y = down(act) ([tokens, hidden]), two dispatches. */
-export function denseMlp(ctx: GpuContext, m: ExpertMlpWeights, x: GPUBuffer, act: GPUBuffer, y: GPUBuffer, tokens: number): void {
+export function denseMlp(ctx: GpuContext, m: ExpertMlpWeights, x: GPUBuffer, act: GPUBuffer, y: GPUBuffer, tokens: number, xGiven?: GPUBuffer): void {
   // no routed items: the routed-weight and id bindings take buffers already bound read-only (never read)
-  const xq = integerInput(ctx, m.gateUp, x, tokens);
+  const xq = integerInput(ctx, m.gateUp, x, tokens, xGiven);
   const xqOut = integerActivations(ctx, m);
   dispatchExpert(ctx, 0, m.gateUp, m.gateUp.segments[0], m.gateUp, xq ?? x, act, x, ctx.emptyBuffer(1), { rows: m.gateUp.rows, routed: 0, k: 1, withShared: 0, items: tokens, xq: xq !== null, xqOut });
   const actq = xqOut ? act : integerInput(ctx, m.down, act, tokens);

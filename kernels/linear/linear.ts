@@ -173,6 +173,8 @@ export interface LinearCall {
   items: number;
   /** y row = n; x row = floor(n / xRowDiv) (default 1) */
   xRowDiv?: number;
+  /** x already in integer form (quantize-x.ts; e.g. written by add-norm), used where the q4 mat-vec takes the integer path */
+  xq?: GPUBuffer;
   xStride?: number;
   yStride?: number;
   yOffset?: number;
@@ -272,7 +274,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
   const matvec = shape ? shape !== 'matmul' : gather || call.items <= MATVEC_MAX_ITEMS;
   const xStride = call.xStride ?? w.cols;
   // q4 mat-vec with the integer dot product: x once in integer form, read by every segment's dispatch
-  const xq = matvec && w.format === 'q4' && !q4FloatX && integerDotPath(ctx, xStride) ? quantizeX(ctx, x, Math.ceil(call.items / (call.xRowDiv ?? 1)), xStride) : null;
+  const xq = matvec && w.format === 'q4' && !q4FloatX && integerDotPath(ctx, xStride) ? (call.xq ?? quantizeX(ctx, x, Math.ceil(call.items / (call.xRowDiv ?? 1)), xStride)) : null;
   for (const s of w.segments) {
     const rows = rowsPerDispatch(s);
     const params = {

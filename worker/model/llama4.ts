@@ -4,7 +4,8 @@
 import type { GpuContext } from '../../kernels/runtime.ts';
 import { embedding } from '../../kernels/embedding/embedding.ts';
 import { rmsnorm } from '../../kernels/rmsnorm/rmsnorm.ts';
-import { linear, MATVEC_MAX_ITEMS } from '../../kernels/linear/linear.ts';
+import { linear, MATVEC_MAX_ITEMS, q4FloatXForced } from '../../kernels/linear/linear.ts';
+import { integerDotPath, XQ_BLOCK_BYTES } from '../../kernels/linear/quantize-x.ts';
 import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations } from '../../kernels/linear/expert-mlp.ts';
 import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
 import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
@@ -25,6 +26,7 @@ export interface RunState {
   x: GPUBuffer; // [B, hidden] residual stream between layers (after the embeddings and after each layer)
   xMid: GPUBuffer; // [B, hidden] residual stream inside a layer, between attention and MLP/MoE (add-norm writes the residual to another buffer than it reads: x → xMid → x)
   h: GPUBuffer; // [B, hidden] normed input of a block
+  hq: GPUBuffer; // [MATVEC_MAX_ITEMS, hidden / 32 blocks]: h in integer form (quantize-x.ts), written by add-norm at decode for the q4 mat-vecs
   q: GPUBuffer; // [B, heads·headDim]
   qkv: GPUBuffer; // [B, (heads + 2·kvHeads)·headDim]: the fused projection's output
   attnOut: GPUBuffer; // [B, heads·headDim]
@@ -95,6 +97,7 @@ export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: nu
     x: buf(B * c.hiddenSize, 'x'),
     xMid: buf(B * c.hiddenSize, 'xMid'),
     h: buf(B * c.hiddenSize, 'h'),
+    hq: ctx.createBuffer(MATVEC_MAX_ITEMS * Math.ceil(c.hiddenSize / 32) * XQ_BLOCK_BYTES, 'hq'),
     q: buf(B * qDim, 'q'),
     qkv: buf(B * (qDim + 2 * kvDim), 'qkv'),
     attnOut: buf(B * qDim, 'attnOut'),
@@ -148,6 +151,8 @@ export function destroyRunState(s: RunState): void {
 }
 
 export class Llama4Text {
+  /** s.hq while it holds the integer form of s.h (the last norm wrote it), else null */
+  private hq: GPUBuffer | null = null;
   private invFreq: Float32Array;
   private experts: ExpertResidency;
   /**
@@ -230,11 +235,15 @@ export class Llama4Text {
     // table, the chosen ids are read back once at the end, and the step runs again from the first MoE layer whose
     // experts were not all resident (from its saved input), until a pass had every expert it chose
     const pager = this.pager?.beginPiece(T * c.topK, c.numLayers, c.numExperts, c.isMoe.flatMap((moe, l) => (moe ? [l] : []))) ? this.pager : null;
+    // decode with q4 weights and the integer dot product: add-norm also writes h in integer form for the mat-vecs that
+    // read it (not under a pager: its re-runs restore h from a checkpoint, not the integer form)
+    const hqOut = !pager && T <= MATVEC_MAX_ITEMS && w.lmHead.format === 'q4' && !q4FloatXForced() && integerDotPath(ctx, H) ? s.hq : null;
     for (let from = 0; from >= 0; from = pager ? await pager.endStep() : -1) {
       if (from === 0) {
         embedding(ctx, w.embedTokens, s.ids, s.x, T);
         for (const e of embeds) ctx.commandEncoder().copyBufferToBuffer(e.source, e.sourceRow * rowBytes, s.x, e.row * rowBytes, e.count * rowBytes);
         rmsnorm(ctx, s.x, w.layers[0].inputNorm, s.h, T, H, eps);
+        this.hq = null;
       }
       // each block ends with its residual update fused with the next norm, h = norm(x' = x + block output), x' in the
       // other residual buffer: attention takes x to xMid, the MLP or MoE xMid back to x
@@ -244,22 +253,25 @@ export class Llama4Text {
         const resume = from > 0 && l === from; // a re-run starts at this layer's MoE block
         if (!resume) {
           this.attention(l, layer, T, startPos);
-          addNorm(ctx, s.x, s.xMid, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps);
+          addNorm(ctx, s.x, s.xMid, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps, hqOut);
+          this.hq = hqOut;
         }
         if (layer.ffn.kind === 'moe') {
           if (pager && resume) pager.restore(l, [s.xMid, s.h], T * rowBytes);
           else if (pager) pager.checkpoint(l, [s.xMid, s.h], T * rowBytes);
           const routedRows = await this.moe(layer.ffn.moe, l, T);
-          addNorm(ctx, s.xMid, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps);
+          addNorm(ctx, s.xMid, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps, hqOut);
+          this.hq = hqOut;
           await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));
         } else {
           this.mlp(layer.ffn.mlp, s.h, T);
-          addNorm(ctx, s.xMid, s.x, s.blockOut, null, nextNorm, s.h, T, H, eps);
+          addNorm(ctx, s.xMid, s.x, s.blockOut, null, nextNorm, s.h, T, H, eps, hqOut);
+          this.hq = hqOut;
         }
         if (this.submitEveryLayers > 0 && (l + 1) % this.submitEveryLayers === 0) ctx.flush();
       }
       if (logitRow >= 0) {
-        linear(ctx, w.lmHead, s.h, s.logits, { items: T, yOffset: logitRow * c.vocabSize, yStride: c.vocabSize });
+        linear(ctx, w.lmHead, s.h, s.logits, { items: T, yOffset: logitRow * c.vocabSize, yStride: c.vocabSize, xq: this.hq ?? undefined });
       } else {
         ctx.commandEncoder().copyBufferToBuffer(s.h, (T - 1) * rowBytes, s.lastHidden, 0, rowBytes);
         linear(ctx, w.lmHead, s.lastHidden, s.logits, { items: 1 });
@@ -271,7 +283,7 @@ export class Llama4Text {
   private attention(l: number, layer: LayerWeights, T: number, startPos: number): void {
     const { ctx, config: c, state: s } = this;
     const a = layer.attention;
-    linear(ctx, a.qkv, s.h, s.qkv, { items: T });
+    linear(ctx, a.qkv, s.h, s.qkv, { items: T, xq: this.hq ?? undefined });
     // RoPE layers: rotate q and k, then QK norm; NoPE layers: attention temperature on q; then k, v into the cache
     qkPrep(ctx, s.qkv, s.q, s.ropeTable, s.temperatures, s.kCache[l], s.vCache[l], {
       tokens: T,
@@ -301,7 +313,7 @@ export class Llama4Text {
   private mlp(m: MlpWeights, x: GPUBuffer, T: number): void {
     const { ctx, state: s } = this;
     if (denseMlpFusable(ctx, m, T)) {
-      denseMlp(ctx, m, x, s.act, s.blockOut, T);
+      denseMlp(ctx, m, x, s.act, s.blockOut, T, x === s.h ? (this.hq ?? undefined) : undefined);
       return;
     }
     const F = m.down.cols;
@@ -334,7 +346,7 @@ export class Llama4Text {
       let first = true;
       const integer = integerActivations(ctx, m.experts);
       await this.experts.run(l, s.expertIds, items, s.expertSlots, (slots) => {
-        expertGateUp(ctx, m.experts.gateUp, m.shared.gateUp, s.h, s.routedGateUp, { tokens: T, k, slots, scores: s.expertScores, withShared: first, integerActivations: integer });
+        expertGateUp(ctx, m.experts.gateUp, m.shared.gateUp, s.h, s.routedGateUp, { tokens: T, k, slots, scores: s.expertScores, withShared: first, integerActivations: integer, xq: this.hq ?? undefined });
         expertDown(ctx, m.experts.down, m.shared.down, s.routedGateUp, s.blockOut, k > 1 ? s.routedOut : null, { tokens: T, k, slots, integerActivations: integer });
         first = false;
       });
