@@ -5,7 +5,7 @@
 #   2. the model bench (`bench.mjs model --json`, docs/PERFORMANCE.md) on Scout's config, one row per step:
 #      decode (prompt 64, 32 tokens), the same with --kernel-profile, the q4 kernel bench, decode at 32K and 128K
 #      context, and experts paged through 16 GiB with sticky routing 0.5, 0.8, 0.95 (and 0.8 with --no-speculate, the
-#      synchronous pager, as a control); the load bench from stored records;
+#      synchronous pager, as a control); the load bench from stored records; the sweeps (matvec-sweep, attn-sweep);
 #   3. summary.txt: the figures of every row (tools/model-device-summary.mjs) and what failed.
 # Every step has a time limit; a failed step is reported (exit code and its log's tail) and the next still runs;
 # nothing starts after MODEL_DEADLINE s (default 540) from the start. For a local try on a small machine:
@@ -74,7 +74,28 @@ matvec_sweep() {
   done
 }
 
-export -f unpack_gpu_tools setup model kernels load_store matvec_sweep
+# attn-sweep: decode (prompt 16, 16 tokens) at the contexts of ATTN_CONTEXTS with decode attention in one workgroup
+# per head (no merge dispatch) up to each N keys of ATTN_SINGLE_SPLIT (`bench model --attn-single-split`; 0: always
+# split and merged; unfused: also the q/k prep in a dispatch of its own, the launch before issue 8's change), once for the step's speed and once with --kernel-profile; one line each in $OUT/attn-sweep.txt
+attn_sweep() {
+  local c n
+  for c in ${ATTN_CONTEXTS:-100 300 1000}; do
+    for n in ${ATTN_SINGLE_SPLIT:-unfused 0 128 100000}; do
+      # shellcheck disable=SC2046 # "unfused": the earlier launch (qk_prep, then attention split and merged)
+      set -- $([ "$n" = unfused ] && echo --attn-unfused --attn-single-split 0 || echo --attn-single-split "$n")
+      "$W/node" "$G/bench.mjs" model --config "$CONFIG" --prompt 16 --tokens 16 --context "$c" "$@" --json > "$W/attn-$c-$n.json" &&
+        "$W/node" "$G/bench.mjs" model --config "$CONFIG" --prompt 16 --tokens 16 --context "$c" "$@" --kernel-profile --json > "$W/attn-$c-$n-profile.json" &&
+        "$W/node" -e '
+          const [c, n, a, b] = process.argv.slice(1), fs = require("fs");
+          const last = (f) => JSON.parse(fs.readFileSync(f, "utf8").trim().split("\n").pop()).resident;
+          const r = last(a), p = last(b), k = p.kernels.filter((x) => /attention|qk_prep/.test(x.name)).map((x) => `${x.name} ${x.msPerToken.toFixed(3)} ms/${x.dispatchesPerToken}`);
+          console.log(`context ${c}, single split ≤ ${n} keys: ${r.decode.tokPerS.toFixed(2)} tok/s, ${r.decode.msPerToken.toFixed(3)} ms/token (GPU busy ${r.decode.gpuBusyMs.toFixed(3)}), ${r.decode.dispatchesPerToken} dispatches; alone: ${k.join(", ")}`);
+        ' "$c" "$n" "$W/attn-$c-$n.json" "$W/attn-$c-$n-profile.json" | tee -a "$OUT/attn-sweep.txt"
+    done
+  done
+}
+
+export -f unpack_gpu_tools setup model kernels load_store matvec_sweep attn_sweep
 export G W OUT
 export CONFIG=${MODEL_CONFIG:-$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
@@ -95,6 +116,7 @@ wanted context-128k && step context-128k 100 model context-128k --context 131072
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
 wanted kernels-q4 && step kernels-q4 "${KERNELS_LIMIT:-45}" kernels
 wanted matvec-sweep && step matvec-sweep 200 matvec_sweep
+wanted attn-sweep && step attn-sweep 300 attn_sweep
 kill "$SAMPLER" 2> /dev/null
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 "$W/node" tools/model-device-summary.mjs "$OUT" 2>&1 | tee -a "$SUMMARY"

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { attention, attentionSplits, usesDecodeKernel, type AttentionCall } from './attention.ts';
+import { attention, attentionSplits, attentionDecodeTuning, decodeShape, usesDecodeKernel, type AttentionCall } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { kvWrite } from '../kv-write/kv-write.ts';
 
@@ -93,8 +93,9 @@ test('attention: calls with different split counts recorded in one submission (l
   }
 });
 
-// Decode (≤ 4 queries): on GPUs every head is spread over many workgroups at any length (attention_decode.wgsl),
-// tiles of 32 keys; CPU adapters keep the general kernel. Short and long runs, ragged tiles, head sizes that do not
+// Decode (≤ 4 queries): on GPUs every head takes one workgroup (tiles of 64 keys) up to
+// attentionDecodeTuning.singleSplitKeys keys, beyond that many workgroups (attention_decode.wgsl, tiles of 32 keys,
+// merged); CPU adapters keep the general kernel. Short and long runs, ragged tiles, head sizes that do not
 // fill the workgroup evenly, chunk starts, more splits than tiles (empty runs), and several queries at once.
 test('attention decode: any length split over workgroups, against the CPU reference', async () => {
   const cases: [string, Omit<AttentionCall, 'tokens' | 'startPos'>, number[], number][] = [
@@ -120,9 +121,10 @@ test('attention decode: any length split over workgroups, against the CPU refere
         const q = randomArray(tokens * c.heads * c.headDim, startPos + 23, 2);
         const call = { ...c, tokens, startPos };
         const ref = attentionRef(q, keys, values, call);
-        const tiles = Math.ceil(((c.chunk ? lastPos % c.chunk : lastPos) + 1) / 32);
-        const auto = attentionSplits(call, true);
-        assert.equal(auto, tiles, `${name}: one tile per split at this size`);
+        const keyCount = (c.chunk ? lastPos % c.chunk : lastPos) + 1;
+        const tiles = Math.ceil(keyCount / 32);
+        const auto = decodeShape(call).splits;
+        assert.equal(auto, keyCount <= attentionDecodeTuning.singleSplitKeys ? 1 : tiles, `${name}: one workgroup, or one tile per split at this size`);
         const qb = ctx.upload(q, 'q'), kb = ctx.upload(kc, 'k'), vb = ctx.upload(vc, 'v');
         for (const splits of [undefined, 1, 2, 3, tiles + 2]) {
           const out = ctx.createBuffer(q.length * 4, 'out');
@@ -141,7 +143,9 @@ test('attention decode: the GPU variant takes the decode kernel, CPU adapters an
   assert.equal(usesDecodeKernel(gpu, { ...c, tokens: 64, startPos: 0 }), false);
   assert.equal(usesDecodeKernel(gpu, { ...c, tokens: 1, startPos: 0, bidirectional: true }), false);
   assert.equal(usesDecodeKernel(cpu, { ...c, tokens: 1, startPos: 100 }), false);
-  // Scout at ~100 keys: 40 heads × 4 tiles of 32 keys = 160 workgroups; at 128K keys ≤ 4096 workgroups
-  assert.equal(attentionSplits({ ...c, tokens: 1, startPos: 99 }, true), 4);
+  // Scout at ~100 keys: one workgroup per head, no merge; at 1000 keys 40 heads × 32 tiles of 32 keys = 1280
+  // workgroups; at 128K keys ≤ 4096 workgroups
+  assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99 }).splits, 1);
+  assert.equal(decodeShape({ ...c, tokens: 1, startPos: 999 }).splits, 32);
   assert.equal(40 * attentionSplits({ ...c, cacheLen: 131072, chunk: 0, tokens: 1, startPos: 131071 }, true) <= 4096, true);
 });

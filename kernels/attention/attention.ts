@@ -1,11 +1,16 @@
 // GQA attention over the KV cache with the chunked (RoPE layers) or full causal (NoPE layers) mask.
-// Two kernels: attention_decode.wgsl for decode-sized calls on GPUs (every head over many workgroups, tiles of 32
-// keys, merged by attention_merge.wgsl), attention.wgsl for prefill, the vision encoder and CPU adapters
+// Two kernels: attention_decode.wgsl for decode-sized calls on GPUs (every head over one or many workgroups, tiles
+// of keys, splits merged by attention_merge.wgsl), attention.wgsl for prefill, the vision encoder and CPU adapters
 // (SwiftShader; its long-KV split merged by attention_combine.wgsl). Kernel tests run both variants.
+// qkPrepAttention(): a layer's q/k preparation (kernels/qk-prep) and its attention; at decode on GPUs one dispatch
+// (attention_decode_prep.wgsl: the prep folded into every workgroup), plus the merge for long contexts.
 import { growingScratch, type GpuContext, type KernelSpec } from '../runtime.ts';
+import { qkPrep, type QkPrepCall } from '../qk-prep/qk-prep.ts';
 import source from './attention.wgsl';
 import combineSource from './attention_combine.wgsl';
+import coreSource from './attention_decode_core.wgsl';
 import decodeSource from './attention_decode.wgsl';
+import decodePrepSource from './attention_decode_prep.wgsl';
 import mergeSource from './attention_merge.wgsl';
 
 export const attentionKernel: KernelSpec = {
@@ -21,11 +26,22 @@ export const attentionDecodeKernel: KernelSpec = {
   name: 'attention_decode',
   source: decodeSource,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32'],
+  includes: [coreSource],
+};
+/** attention_decode with the layer's q/k prep and cache write folded in (attention_decode_prep.wgsl). */
+export const attentionDecodePrepKernel: KernelSpec = {
+  name: 'attention_decode_prep',
+  source: decodePrepSource,
+  uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32', 'eps:f32'],
+  includes: [coreSource],
 };
 export const attentionMergeKernel: KernelSpec = { name: 'attention_merge', source: mergeSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'] };
-/** keys per tile of attention_decode (workgroup of DECODE_WG threads) */
+/** keys per tile of attention_decode (workgroup of DECODE_WG threads) when split */
 const DECODE_KT = 32;
 const DECODE_WG = 128;
+/** one workgroup per head: larger tiles, so a short run takes fewer of them one after the other */
+const SINGLE_KT = 64;
+const SINGLE_WG = 256;
 /** attention_merge's limit */
 const DECODE_MAX_SPLITS = 256;
 /** workgroups a decode call aims at (heads × tokens × splits), enough to fill a large GPU twice */
@@ -48,9 +64,26 @@ function lastKeys(c: AttentionCall): number {
 }
 
 /**
- * How many runs to split each query's keys into. Decode kernel: one tile of keys per workgroup up to
- * DECODE_TARGET_WORKGROUPS workgroups in all, then several tiles each. General kernel: 1 (one workgroup per query and
- * head) until the keys are many.
+ * Decode kernel tuning. Runs of at most singleSplitKeys keys take one workgroup per (head, query) that writes the
+ * result itself: no partials, no merge dispatch (at short contexts the merge's launch and the GPU drain before it cost
+ * more than walking a few tiles one after the other). Longer runs are split over many workgroups and merged.
+ * prepFused: qkPrepAttention() folds the q/k prep into the decode kernel (false: a qk_prep dispatch first, to compare).
+ */
+export const attentionDecodeTuning = { singleSplitKeys: 128, prepFused: true };
+
+/** The decode kernel's launch: splits, threads per workgroup and keys per tile. */
+export function decodeShape(c: AttentionCall): { splits: number; wg: number; kt: number } {
+  const single = { splits: 1, wg: SINGLE_WG, kt: SINGLE_KT };
+  if (c.splits === undefined && lastKeys(c) <= attentionDecodeTuning.singleSplitKeys) return single;
+  const splits = c.splits ?? attentionSplits(c, true);
+  if (splits < 1 || splits > DECODE_MAX_SPLITS) throw new Error(`attention: ${splits} splits (1..${DECODE_MAX_SPLITS})`);
+  return splits === 1 ? single : { splits, wg: DECODE_WG, kt: DECODE_KT };
+}
+
+/**
+ * How many runs to split each query's keys into. Decode kernel (beyond attentionDecodeTuning.singleSplitKeys): one
+ * tile of keys per workgroup up to DECODE_TARGET_WORKGROUPS workgroups in all, then several tiles each. General
+ * kernel: 1 (one workgroup per query and head) until the keys are many.
  */
 export function attentionSplits(c: AttentionCall, decodeKernel = false): number {
   if (decodeKernel) {
@@ -106,18 +139,65 @@ export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuf
   }
 }
 
+function decodeParams(c: AttentionCall, splits: number) {
+  return { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, startPos: c.startPos, cacheLen: c.cacheLen, chunk: Math.max(1, c.chunk), scale: 1 / Math.sqrt(c.headDim), splits };
+}
+
+function mergeSplits(ctx: GpuContext, part: GPUBuffer, out: GPUBuffer, c: AttentionCall, splits: number): void {
+  ctx.dispatch({ kernel: attentionMergeKernel, params: { heads: c.heads, headDim: c.headDim, splits }, bindings: [part, out], workgroups: [c.heads, c.tokens], constants: { WG: 128 } });
+}
+
 function attentionDecode(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall): void {
-  const splits = c.splits ?? attentionSplits(c, true);
-  if (splits < 1 || splits > DECODE_MAX_SPLITS) throw new Error(`attention: ${splits} splits (1..${DECODE_MAX_SPLITS})`);
+  const { splits, wg, kt } = decodeShape(c);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
     kernel: attentionDecodeKernel,
-    params: { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, startPos: c.startPos, cacheLen: c.cacheLen, chunk: Math.max(1, c.chunk), scale: 1 / Math.sqrt(c.headDim), splits },
+    params: decodeParams(c, splits),
     bindings: [q, k, v, out, part],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: DECODE_WG, KT: DECODE_KT },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt },
   });
-  if (splits > 1) {
-    ctx.dispatch({ kernel: attentionMergeKernel, params: { heads: c.heads, headDim: c.headDim, splits }, bindings: [part, out], workgroups: [c.heads, c.tokens], constants: { WG: 128 } });
+  if (splits > 1) mergeSplits(ctx, part, out, c, splits);
+}
+
+/** A layer's attention with its q/k prep: the fields of both calls (kernels/qk-prep's tokens … cacheLen are shared). */
+export type PrepAttentionCall = AttentionCall & Pick<QkPrepCall, 'eps' | 'rope' | 'qkNorm' | 'temperature'>;
+
+/**
+ * out ← attention of the prepared q heads of qkv over the cache, after the new k/v heads of qkv went into the cache
+ * (what qkPrep() then attention() do). At decode on GPUs one dispatch (attention_decode_prep.wgsl; q is not written),
+ * plus attention_merge when the keys are split; else qkPrep() into q, then attention(). The call must stay inside one
+ * attention chunk (as the model's pieces do).
+ */
+export function qkPrepAttention(
+  ctx: GpuContext,
+  qkv: GPUBuffer,
+  q: GPUBuffer,
+  ropeTable: GPUBuffer,
+  temperatures: GPUBuffer,
+  kCache: GPUBuffer,
+  vCache: GPUBuffer,
+  out: GPUBuffer,
+  c: PrepAttentionCall,
+): void {
+  if (!usesDecodeKernel(ctx, c) || !attentionDecodeTuning.prepFused) {
+    qkPrep(ctx, qkv, q, ropeTable, temperatures, kCache, vCache, c);
+    attention(ctx, q, kCache, vCache, out, c);
+    return;
   }
+  if (c.headDim > 256 || c.headDim % 4 !== 0) throw new Error(`attention: head_dim ${c.headDim} is not supported (a multiple of 4, at most 256)`);
+  if (c.heads % c.kvHeads !== 0) throw new Error(`attention: ${c.heads} heads are not a multiple of ${c.kvHeads} KV heads`);
+  const lastPos = c.startPos + c.tokens - 1;
+  if (c.chunk > 0 && Math.floor(c.startPos / c.chunk) !== Math.floor(lastPos / c.chunk)) throw new Error(`attention: positions ${c.startPos}..${lastPos} cross an attention chunk of ${c.chunk}`);
+  if (c.tokens > c.cacheLen) throw new Error(`attention: ${c.tokens} tokens do not fit a cache of ${c.cacheLen}`);
+  const { splits, wg, kt } = decodeShape(c);
+  const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
+  ctx.dispatch({
+    kernel: attentionDecodePrepKernel,
+    params: { ...decodeParams(c, splits), eps: c.eps },
+    bindings: [qkv, ropeTable, temperatures, kCache, vCache, out, part],
+    workgroups: [c.heads, c.tokens, splits],
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens },
+  });
+  if (splits > 1) mergeSplits(ctx, part, out, c, splits);
 }

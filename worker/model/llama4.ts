@@ -9,9 +9,8 @@ import { integerDotPath, XQ_BLOCK_BYTES } from '../../kernels/linear/quantize-x.
 import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations } from '../../kernels/linear/expert-mlp.ts';
 import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
 import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
-import { qkPrep } from '../../kernels/qk-prep/qk-prep.ts';
 import { addNorm } from '../../kernels/add-norm/add-norm.ts';
-import { attention } from '../../kernels/attention/attention.ts';
+import { qkPrepAttention } from '../../kernels/attention/attention.ts';
 import { routeTopK, routerFusable, routerMatvecTopK } from '../../kernels/router/router.ts';
 import { swiglu } from '../../kernels/swiglu/swiglu.ts';
 import { EngineError } from '../../protocol/errors.ts';
@@ -284,20 +283,9 @@ export class Llama4Text {
     const { ctx, config: c, state: s } = this;
     const a = layer.attention;
     linear(ctx, a.qkv, s.h, s.qkv, { items: T, xq: this.hq ?? undefined });
-    // RoPE layers: rotate q and k, then QK norm; NoPE layers: attention temperature on q; then k, v into the cache
-    qkPrep(ctx, s.qkv, s.q, s.ropeTable, s.temperatures, s.kCache[l], s.vCache[l], {
-      tokens: T,
-      heads: c.numHeads,
-      kvHeads: c.numKvHeads,
-      headDim: c.headDim,
-      startPos,
-      cacheLen: s.cacheLen[l],
-      eps: c.rmsNormEps,
-      rope: c.usesRope[l],
-      qkNorm: c.useQkNorm,
-      temperature: c.attnTemperatureTuning,
-    });
-    attention(ctx, s.q, s.kCache[l], s.vCache[l], s.attnOut, {
+    // RoPE layers: rotate q and k, then QK norm; NoPE layers: attention temperature on q; k, v into the cache; then
+    // attention (at decode on GPUs all in one dispatch)
+    qkPrepAttention(ctx, s.qkv, s.q, s.ropeTable, s.temperatures, s.kCache[l], s.vCache[l], s.attnOut, {
       tokens: T,
       heads: c.numHeads,
       kvHeads: c.numKvHeads,
@@ -305,6 +293,10 @@ export class Llama4Text {
       startPos,
       cacheLen: s.cacheLen[l],
       chunk: c.usesRope[l] ? c.attentionChunkSize : 0,
+      eps: c.rmsNormEps,
+      rope: c.usesRope[l],
+      qkNorm: c.useQkNorm,
+      temperature: c.attnTemperatureTuning,
     });
     linear(ctx, a.o, s.attnOut, s.blockOut, { items: T });
   }

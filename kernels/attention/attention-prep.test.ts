@@ -1,0 +1,87 @@
+// qkPrepAttention() against the CPU references of its two steps (qkPrepRef, then attentionRef): on GPUs at decode one
+// dispatch that prepares q and the new k/v in every workgroup and writes the new k/v into the cache once; CPU adapters
+// and prefill qkPrep() then attention(). RoPE layers with QK norm at and around chunk boundaries of the cache ring
+// (stale slots of the previous chunk), NoPE layers with temperature tuning short and long (split and merged), a
+// few queries at once, forced split counts, and the cache it leaves.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
+import { qkPrepAttention, usesDecodeKernel, decodeShape, type PrepAttentionCall } from './attention.ts';
+import { attentionRef } from './attention.ref.ts';
+import { qkPrepRef } from '../qk-prep/qk-prep.ref.ts';
+
+type Shape = Omit<PrepAttentionCall, 'tokens' | 'startPos' | 'eps'>;
+const cases: [string, Shape, [number, number][]][] = [
+  // [startPos, tokens]
+  ['RoPE + QK norm, chunked ring of 64', { heads: 4, kvHeads: 2, headDim: 16, cacheLen: 64, chunk: 64, rope: true, qkNorm: true, temperature: false }, [[0, 1], [64, 1], [65, 1], [100, 1], [127, 1], [128, 4], [190, 2]]],
+  ['RoPE without norm, Scout heads 10:2 of 128', { heads: 10, kvHeads: 2, headDim: 128, cacheLen: 256, chunk: 256, rope: true, qkNorm: false, temperature: false }, [[5, 1], [200, 1], [300, 3]]],
+  ['Scout RoPE + QK norm 10:2 of 128, long chunk (split)', { heads: 10, kvHeads: 2, headDim: 128, cacheLen: 512, chunk: 512, rope: true, qkNorm: true, temperature: false }, [[512 + 300, 1], [1023, 1]]],
+  ['NoPE with temperature', { heads: 4, kvHeads: 1, headDim: 32, cacheLen: 400, chunk: 0, rope: false, qkNorm: true, temperature: true }, [[0, 1], [7, 2], [127, 1], [128, 1], [390, 1], [300, 4]]],
+  ['NoPE plain, head_dim 256, 4 queries', { heads: 2, kvHeads: 2, headDim: 256, cacheLen: 300, chunk: 0, rope: false, qkNorm: false, temperature: false }, [[0, 4], [60, 4], [250, 4]]],
+];
+
+for (const [name, shape, runs] of cases) {
+  test(`qkPrepAttention ${name}`, async () => {
+    for (const [variant, ctx] of await kernelVariants()) {
+      const { heads, kvHeads, headDim: hd, cacheLen } = shape;
+      const width = kvHeads * hd;
+      for (const [startPos, tokens] of runs) {
+        const c: PrepAttentionCall = { ...shape, tokens, startPos, eps: 1e-5 };
+        const lastPos = startPos + tokens - 1;
+        const seed = startPos * 7 + tokens;
+        // the cache as the model leaves it before this call: key j in slot j % cacheLen for j < startPos (the ring's
+        // other slots hold stale keys of the previous chunk, or noise)
+        const hist = randomArray((startPos + 1) * width, seed + 1), histV = randomArray((startPos + 1) * width, seed + 2);
+        const kc = randomArray(cacheLen * width, seed + 3), vc = randomArray(cacheLen * width, seed + 4);
+        for (let j = Math.max(0, startPos - cacheLen); j < startPos; j++) {
+          kc.set(hist.subarray(j * width, (j + 1) * width), (j % cacheLen) * width);
+          vc.set(histV.subarray(j * width, (j + 1) * width), (j % cacheLen) * width);
+        }
+        const qkv = randomArray(tokens * (heads + 2 * kvHeads) * hd, seed + 5, 2);
+        const angles = randomArray((tokens * hd) / 2, seed + 6, 4);
+        const table = new Float32Array(tokens * hd);
+        angles.forEach((a, i) => ((table[2 * i] = Math.cos(a)), (table[2 * i + 1] = Math.sin(a))));
+        const temps = randomArray(tokens, seed + 7, 0.5).map((x) => 1 + Math.abs(x));
+
+        const ref = qkPrepRef(qkv, table, temps, kc, vc, c);
+        const keys = new Float32Array((lastPos + 1) * width), values = new Float32Array((lastPos + 1) * width);
+        keys.set(hist.subarray(0, startPos * width));
+        values.set(histV.subarray(0, startPos * width));
+        for (let j = startPos; j <= lastPos; j++) {
+          keys.set(ref.kCache.subarray((j % cacheLen) * width, (j % cacheLen + 1) * width), j * width);
+          values.set(ref.vCache.subarray((j % cacheLen) * width, (j % cacheLen + 1) * width), j * width);
+        }
+        const want = attentionRef(ref.q, keys, values, c);
+
+        const decode = usesDecodeKernel(ctx, c);
+        assert.equal(decode, variant === 'gpu variant');
+        const auto = decodeShape(c).splits;
+        for (const splits of decode ? [undefined, 1, 3, auto + 2] : [undefined]) {
+          const what = `${name} ${variant} at ${startPos} × ${tokens}, splits ${splits ?? `auto ${auto}`}`;
+          const kb = ctx.upload(kc, 'k'), vb = ctx.upload(vc, 'v');
+          const out = ctx.createBuffer(want.length * 4, 'out'), q = ctx.createBuffer(ref.q.length * 4, 'q');
+          qkPrepAttention(ctx, ctx.upload(qkv, 'qkv'), q, ctx.upload(table, 'table'), ctx.upload(temps, 'temps'), kb, vb, out, { ...c, splits });
+          assertClose(await ctx.readF32(out, 0, want.length), want, 2e-5, what);
+          assertClose(await ctx.readF32(kb, 0, kc.length), ref.kCache, 1e-5, `${what}: k cache`);
+          assertClose(await ctx.readF32(vb, 0, vc.length), ref.vCache, 0, `${what}: v cache`);
+        }
+      }
+    }
+  });
+}
+
+test('qkPrepAttention: one dispatch per short decode call on GPUs, a merge when split, a call across a chunk refused', async () => {
+  const [, [, gpu]] = await kernelVariants();
+  const shape = { heads: 4, kvHeads: 1, headDim: 16, cacheLen: 8192, chunk: 8192, eps: 1e-5, rope: true, qkNorm: true, temperature: false };
+  const b = (n: number) => gpu.createBuffer(n * 4, 'b');
+  const qkv = b(2 * 6 * 16), q = b(2 * 4 * 16), table = b(2 * 16), temps = b(2), kc = b(8192 * 16), vc = b(8192 * 16), out = b(2 * 4 * 16);
+  const count = (startPos: number) => {
+    const before = gpu.dispatchCount;
+    qkPrepAttention(gpu, qkv, q, table, temps, kc, vc, out, { ...shape, tokens: 1, startPos });
+    return gpu.dispatchCount - before;
+  };
+  assert.equal(count(99), 1);
+  assert.equal(count(5000), 2);
+  assert.throws(() => qkPrepAttention(gpu, qkv, q, table, temps, kc, vc, out, { ...shape, tokens: 2, startPos: 8191 }), /cross an attention chunk/);
+  await gpu.readF32(out, 0, 1);
+});

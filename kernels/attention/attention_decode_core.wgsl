@@ -1,0 +1,124 @@
+// The flash-decoding core shared by attention_decode.wgsl (q and the keys from buffers) and
+// attention_decode_prep.wgsl (q and the new token's k/v prepared in the same dispatch). The body declares the
+// bindings `out` and `part` and the loaders keyAt(j, g, d) / valueAt(j, g, d) (vec4 d of kv head g at position j),
+// fills qs with the query head (vec4s) and calls attend().
+//   out[t, h, :] = Σ_j softmax_j(q[t,h]·k[j,g] · scale) · v[j, g],  g = h / (heads / kvHeads)
+// over keys j in [lo(p), p], p = startPos + t (lo as in attention.wgsl: the chunk start on CHUNKED layers, else 0).
+// Grid (heads, tokens, splits). The query's keys are cut into tiles of KT; split z takes the z-th of `splits` equal
+// runs of whole tiles (empty when there are more splits than tiles) and walks them with an online softmax.
+// In a tile: LANES = WG / KT threads per key each dot a strided quarter of the head dims (16-byte loads), the lanes'
+// sums meet in workgroup memory; every thread takes the tile's max from there, KT threads the exponentials; then
+// the values: KG = WG / (headDim/4) groups of threads each sum a strided share of the tile's keys into one vec4 of
+// dims, merged across groups at the end. splits = 1: the result is normalised and written to `out`; else the
+// unnormalised partial (Σ e·v, max m, sum l) goes to part [tokens, heads, splits, headDim + 2] for
+// attention_merge.wgsl.
+override CHUNKED: u32 = 0u;
+override WG: u32 = 128u; // threads; a multiple of KT, ≥ headDim / 4
+override KT: u32 = 32u; // keys per tile
+const MAX_N4 = 64u; // headDim ≤ 256
+
+var<workgroup> qs: array<vec4<f32>, MAX_N4>;
+var<workgroup> lanes: array<f32, WG>;
+var<workgroup> sc: array<f32, KT>;
+var<workgroup> p: array<f32, KT>;
+var<workgroup> accs: array<vec4<f32>, WG>;
+
+/** The first and last key of split `split` of the query at pos (first > last: an empty run). */
+fn splitRun(pos: u32, split: u32) -> vec2<u32> {
+  var lo = 0u;
+  if (CHUNKED == 1u) { lo = (pos / P.chunk) * P.chunk; }
+  let tiles = (pos - lo) / KT + 1u;
+  let per = (tiles + P.splits - 1u) / P.splits;
+  let first = lo + split * per * KT; // past pos when this run is empty
+  return vec2<u32>(first, min(pos, first + per * KT - 1u));
+}
+
+fn attend(h: u32, t: u32, split: u32, lid: u32) {
+  let n4 = P.headDim / 4u;
+  let g = h / (P.heads / P.kvHeads);
+  let run = splitRun(P.startPos + t, split);
+  let first = run.x;
+  let last = run.y;
+  let qBase = (t * P.heads + h) * n4;
+
+  let LANES = WG / KT;
+  let key = lid / LANES; // scoring: this thread's key in the tile
+  let lane = lid % LANES;
+  let kg = WG / n4; // value groups
+  let dl = lid % n4; // values: this thread's vec4 of dims
+  let grp = lid / n4; // and its group (≥ kg: idle)
+  var m = -3.0e38;
+  var l = 0.0;
+  var acc = vec4<f32>(0.0);
+  for (var start = first; start <= last; start += KT) {
+    let j = start + key;
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    if (j <= last) {
+      var d = lane;
+      for (; d + LANES < n4; d += 2u * LANES) {
+        s0 += qs[d] * keyAt(j, g, d);
+        s1 += qs[d + LANES] * keyAt(j, g, d + LANES);
+      }
+      if (d < n4) { s0 += qs[d] * keyAt(j, g, d); }
+    }
+    let sv = s0 + s1;
+    lanes[lid] = (sv.x + sv.y) + (sv.z + sv.w);
+    workgroupBarrier();
+    if (lid < KT) {
+      var s = -3.0e38;
+      if (start + lid <= last) {
+        s = 0.0;
+        for (var i = 0u; i < LANES; i++) { s += lanes[lid * LANES + i]; }
+        s *= P.scale;
+      }
+      sc[lid] = s;
+    }
+    workgroupBarrier();
+    var tmax = sc[0];
+    for (var i = 1u; i < KT; i++) { tmax = max(tmax, sc[i]); }
+    let mNew = max(m, tmax);
+    let correction = exp(m - mNew);
+    if (lid < KT) { p[lid] = select(0.0, exp(sc[lid] - mNew), start + lid <= last); }
+    workgroupBarrier();
+    if (lid == 0u) {
+      var sum = 0.0;
+      for (var i = 0u; i < KT; i++) { sum += p[i]; }
+      l = l * correction + sum;
+    }
+    m = mNew;
+    if (grp < kg) {
+      let count = min(KT, last + 1u - start);
+      var a0 = vec4<f32>(0.0);
+      var a1 = vec4<f32>(0.0);
+      var jj = grp;
+      for (; jj + kg < count; jj += 2u * kg) {
+        a0 += p[jj] * valueAt(start + jj, g, dl);
+        a1 += p[jj + kg] * valueAt(start + jj + kg, g, dl);
+      }
+      if (jj < count) { a0 += p[jj] * valueAt(start + jj, g, dl); }
+      acc = acc * correction + (a0 + a1);
+    }
+    workgroupBarrier(); // sc, p and lanes are reused by the next tile
+  }
+  accs[lid] = acc;
+  if (lid == 0u) { lanes[0] = l; } // l is thread 0's
+  workgroupBarrier();
+  let pBase = ((t * P.heads + h) * P.splits + split) * (P.headDim + 2u);
+  if (lid < n4) {
+    var a = accs[lid];
+    for (var i = 1u; i < kg; i++) { a += accs[i * n4 + lid]; }
+    if (P.splits == 1u) {
+      out[qBase + lid] = a / lanes[0];
+    } else {
+      part[pBase + 4u * lid] = a.x;
+      part[pBase + 4u * lid + 1u] = a.y;
+      part[pBase + 4u * lid + 2u] = a.z;
+      part[pBase + 4u * lid + 3u] = a.w;
+    }
+  }
+  if (P.splits > 1u && lid == 0u) {
+    part[pBase + P.headDim] = m;
+    part[pBase + P.headDim + 1u] = l;
+  }
+}
