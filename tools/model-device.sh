@@ -76,21 +76,26 @@ matvec_sweep() {
 
 # attn-sweep: decode (prompt 16, 16 tokens) at the contexts of ATTN_CONTEXTS with decode attention in one workgroup
 # per head (no merge dispatch) up to each N keys of ATTN_SINGLE_SPLIT (`bench model --attn-single-split`; 0: always
-# split and merged; unfused: also the q/k prep in a dispatch of its own, the launch before issue 8's change), once for the step's speed and once with --kernel-profile; one line each in $OUT/attn-sweep.txt
+# split and merged; unfused: also the q/k prep in a dispatch of its own, the launch before issue 8's change); with
+# ATTN_PROFILE=1 also with --kernel-profile (GPU time of the attention kernels alone); one line each in
+# $OUT/attn-sweep.txt
 attn_sweep() {
   local c n
   for c in ${ATTN_CONTEXTS:-100 300 1000}; do
     for n in ${ATTN_SINGLE_SPLIT:-unfused 0 128 100000}; do
-      # shellcheck disable=SC2046 # "unfused": the earlier launch (qk_prep, then attention split and merged)
+      # shellcheck disable=SC2046
       set -- $([ "$n" = unfused ] && echo --attn-unfused --attn-single-split 0 || echo --attn-single-split "$n")
-      "$W/node" "$G/bench.mjs" model --config "$CONFIG" --prompt 16 --tokens 16 --context "$c" "$@" --json > "$W/attn-$c-$n.json" &&
-        "$W/node" "$G/bench.mjs" model --config "$CONFIG" --prompt 16 --tokens 16 --context "$c" "$@" --kernel-profile --json > "$W/attn-$c-$n-profile.json" &&
-        "$W/node" -e '
-          const [c, n, a, b] = process.argv.slice(1), fs = require("fs");
-          const last = (f) => JSON.parse(fs.readFileSync(f, "utf8").trim().split("\n").pop()).resident;
-          const r = last(a), p = last(b), k = p.kernels.filter((x) => /attention|qk_prep/.test(x.name)).map((x) => `${x.name} ${x.msPerToken.toFixed(3)} ms/${x.dispatchesPerToken}`);
-          console.log(`context ${c}, single split ≤ ${n} keys: ${r.decode.tokPerS.toFixed(2)} tok/s, ${r.decode.msPerToken.toFixed(3)} ms/token (GPU busy ${r.decode.gpuBusyMs.toFixed(3)}), ${r.decode.dispatchesPerToken} dispatches; alone: ${k.join(", ")}`);
-        ' "$c" "$n" "$W/attn-$c-$n.json" "$W/attn-$c-$n-profile.json" | tee -a "$OUT/attn-sweep.txt"
+      "$W/node" "$G/bench.mjs" model --config "$CONFIG" --prompt 16 --tokens 16 --context "$c" "$@" --json > "$W/attn-$c-$n.json" || continue
+      rm -f "$W/attn-$c-$n-profile.json"
+      [ "${ATTN_PROFILE:-0}" = 1 ] &&
+        "$W/node" "$G/bench.mjs" model --config "$CONFIG" --prompt 16 --tokens 16 --context "$c" "$@" --kernel-profile --json > "$W/attn-$c-$n-profile.json"
+      "$W/node" -e '
+        const [c, n, a, b] = process.argv.slice(1), fs = require("fs");
+        const last = (f) => JSON.parse(fs.readFileSync(f, "utf8").trim().split("\n").pop()).resident;
+        const r = last(a), k = fs.existsSync(b) ? last(b).kernels.filter((x) => /attention|qk_prep/.test(x.name)) : [];
+        const alone = k.map((x) => `${x.name} ${x.msPerToken.toFixed(3)} ms/${x.dispatchesPerToken}`).join(", ");
+        console.log(`context ${c}, ${n}: ${r.decode.tokPerS.toFixed(2)} tok/s, ${r.decode.msPerToken.toFixed(3)} ms/token (GPU busy ${r.decode.gpuBusyMs.toFixed(3)}), ${r.decode.dispatchesPerToken} dispatches${alone ? `; alone: ${alone}` : ""}`);
+      ' "$c" "$n" "$W/attn-$c-$n.json" "$W/attn-$c-$n-profile.json" | tee -a "$OUT/attn-sweep.txt"
     done
   done
 }
