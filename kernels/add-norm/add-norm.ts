@@ -5,8 +5,10 @@
 import type { GpuContext, KernelSpec } from '../runtime.ts';
 import { rowGrid } from '../rmsnorm/rmsnorm.ts';
 import source from './add-norm.wgsl';
+import xqBlock from '../linear/xq-block.wgsl';
+import xqReduce from '../linear/xq-reduce.wgsl';
 
-export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms: ['tokens:u32', 'dim:u32', 'k:u32', 'eps:f32', 'groups:u32', 'slice:u32'] };
+export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms: ['tokens:u32', 'dim:u32', 'k:u32', 'eps:f32', 'groups:u32', 'slice:u32'], includes: [xqBlock, xqReduce] };
 
 /**
  * The few-token GPU launch shape (decode): up to SPLIT_MAX_TOKENS tokens, each row's slices of SPLIT_SLICE vec4s go

@@ -26,39 +26,25 @@ override XQ_OUT: u32 = 0u;
 @group(0) @binding(7) var<storage, read_write> hq: array<u32>;
 
 var<workgroup> partial: array<f32, WG>;
-var<workgroup> lanes: array<u32, WG>;
-
-// XQ_OUT: the max (f32 bits) or sum (i32 bits) of v over the 8 threads lid & ~7 .. that share a block. Uniform control flow.
-fn block_reduce(lid: u32, v: u32, isMax: bool) -> u32 {
-  lanes[lid] = v;
-  workgroupBarrier();
-  let first = lid & ~7u;
-  var r = lanes[first];
-  for (var i = 1u; i < 8u; i++) {
-    let w = lanes[first + i];
-    if (isMax) { r = bitcast<u32>(max(bitcast<f32>(r), bitcast<f32>(w))); } else { r = bitcast<u32>(bitcast<i32>(r) + bitcast<i32>(w)); }
-  }
-  workgroupBarrier();
-  return r;
-}
+var<workgroup> lanes: array<u32, WG>; // xq_block_reduce (kernels/linear/xq-block.wgsl, included)
 
 // XQ_OUT: vec4 i of token t's h (live: i is this workgroup's) into the integer form, as quantize-x.wgsl does
 fn h_out_integer(t: u32, i: u32, hv: vec4<f32>, live: bool, lid: u32) {
   let a = abs(hv);
-  let m = bitcast<f32>(block_reduce(lid, select(0u, bitcast<u32>(max(max(a.x, a.y), max(a.z, a.w))), live), true));
-  let k = min(22 - frexp(max(m, 1e-30)).exp, 126);
+  let m = bitcast<f32>(xq_block_reduce(lid, select(0u, bitcast<u32>(max(max(a.x, a.y), max(a.z, a.w))), live), true));
+  let k = xq_exponent(m);
   let X = vec4<i32>(round(hv * ldexp(1.0, k)));
-  let sum = bitcast<i32>(block_reduce(lid, select(0u, bitcast<u32>(X.x + X.y + X.z + X.w), live), false));
+  let sum = bitcast<i32>(xq_block_reduce(lid, select(0u, bitcast<u32>(X.x + X.y + X.z + X.w), live), false));
   if (!live) { return; }
-  let U = vec4<u32>(X + vec4<i32>(0x408080));
+  let planes = xq_planes(X);
   let part = i % 8u;
   let o = (t * (P.dim / 32u) + i / 8u) * 28u;
-  hq[o + part] = pack4xI8(vec4<i32>(U >> vec4<u32>(16u)) - vec4<i32>(64));
-  hq[o + 8u + part] = pack4xI8(vec4<i32>((U >> vec4<u32>(8u)) & vec4<u32>(255u)) - vec4<i32>(128));
-  hq[o + 16u + part] = pack4xI8(vec4<i32>(U & vec4<u32>(255u)) - vec4<i32>(128));
+  hq[o + part] = planes.x;
+  hq[o + 8u + part] = planes.y;
+  hq[o + 16u + part] = planes.z;
   if (part == 0u) {
     hq[o + 24u] = bitcast<u32>(sum);
-    hq[o + 25u] = select(bitcast<u32>(ldexp(1.0, -k)), 0u, m == 0.0);
+    hq[o + 25u] = xq_step_bits(m, k);
     hq[o + 26u] = 0u;
     hq[o + 27u] = 0u;
   }

@@ -11,10 +11,11 @@ import q4Prelude from './q4.wgsl';
 import q4Matvec from './q4-matvec.wgsl';
 import matvecReduce from './matvec-reduce.wgsl';
 import q4Source from './expert_q4.wgsl';
+import xqBlock from './xq-block.wgsl';
 import f32Source from './expert_f32.wgsl';
 
 const uniforms = ['rows:u32', 'cols:u32', 'routed:u32', 'k:u32', 'withShared:u32', 'expertBase:u32', 'expertCount:u32'] as const;
-export const expertQ4Kernel: KernelSpec = { name: 'expert_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce] };
+export const expertQ4Kernel: KernelSpec = { name: 'expert_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce, xqBlock] };
 export const expertF32Kernel: KernelSpec = { name: 'expert_f32', source: f32Source, uniforms, includes: [matvecReduce] };
 
 export interface ExpertMlpWeights {

@@ -131,21 +131,20 @@ fn activations_out(act: f32, lid: u32, block: u32) {
   workgroupBarrier();
   var m = 0.0;
   for (var j = 0u; j < 32u; j++) { m = max(m, pairs[j]); }
-  let k = min(22 - frexp(max(m, 1e-30)).exp, 126);
+  let k = xq_exponent(m);
   if (lid < 32u) { blockX[lid] = i32(round(act * ldexp(1.0, k))); }
   workgroupBarrier();
   let o = block * 28u;
   if (lid < 8u) {
-    let X = vec4<i32>(blockX[4u * lid], blockX[4u * lid + 1u], blockX[4u * lid + 2u], blockX[4u * lid + 3u]);
-    let U = vec4<u32>(X + vec4<i32>(0x408080));
-    y[o + lid] = pack4xI8(vec4<i32>(U >> vec4<u32>(16u)) - vec4<i32>(64));
-    y[o + 8u + lid] = pack4xI8(vec4<i32>((U >> vec4<u32>(8u)) & vec4<u32>(255u)) - vec4<i32>(128));
-    y[o + 16u + lid] = pack4xI8(vec4<i32>(U & vec4<u32>(255u)) - vec4<i32>(128));
+    let planes = xq_planes(vec4<i32>(blockX[4u * lid], blockX[4u * lid + 1u], blockX[4u * lid + 2u], blockX[4u * lid + 3u]));
+    y[o + lid] = planes.x;
+    y[o + 8u + lid] = planes.y;
+    y[o + 16u + lid] = planes.z;
   } else if (lid == 8u) {
     var sum = 0;
     for (var j = 0u; j < 32u; j++) { sum += blockX[j]; }
     y[o + 24u] = bitcast<u32>(sum);
-    y[o + 25u] = select(bitcast<u32>(ldexp(1.0, -k)), 0u, m == 0.0);
+    y[o + 25u] = xq_step_bits(m, k);
     y[o + 26u] = 0u;
     y[o + 27u] = 0u;
   }

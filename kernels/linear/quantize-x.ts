@@ -1,8 +1,10 @@
 // x in the integer form of the q4 mat-vec's integer-dot path (quantize-x.wgsl): one dispatch per mat-vec input.
 import { ceilDiv, growingScratch, type GpuContext, type KernelSpec } from '../runtime.ts';
 import source from './quantize-x.wgsl';
+import xqBlock from './xq-block.wgsl';
+import xqReduce from './xq-reduce.wgsl';
 
-export const quantizeXKernel: KernelSpec = { name: 'quantize_x', source, uniforms: ['blocks:u32'] };
+export const quantizeXKernel: KernelSpec = { name: 'quantize_x', source, uniforms: ['blocks:u32'], includes: [xqBlock, xqReduce] };
 
 /** bytes of the integer form of one block of 32 x values (7 vec4<u32>) */
 export const XQ_BLOCK_BYTES = 112;

@@ -12,21 +12,7 @@ override WG: u32 = 256u;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> xq: array<u32>;
 
-var<workgroup> lanes: array<u32, 256>; // WG entries: maxima (f32 bits), then sums (i32 bits)
-
-// the sum (or max) over the 8 threads of this thread's block, left in every one of them
-fn block_reduce(lid: u32, v: u32, isMax: bool) -> u32 {
-  lanes[lid] = v;
-  workgroupBarrier();
-  let first = lid & ~7u;
-  var r = lanes[first];
-  for (var i = 1u; i < 8u; i++) {
-    let w = lanes[first + i];
-    if (isMax) { r = bitcast<u32>(max(bitcast<f32>(r), bitcast<f32>(w))); } else { r = bitcast<u32>(bitcast<i32>(r) + bitcast<i32>(w)); }
-  }
-  workgroupBarrier();
-  return r;
-}
+var<workgroup> lanes: array<u32, 256>; // xq_block_reduce (xq-block.wgsl): WG entries
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -36,21 +22,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var v = vec4<f32>(0.0);
   if (live) { v = x[block * 8u + part]; }
   let a = abs(v);
-  let m = bitcast<f32>(block_reduce(lid, bitcast<u32>(max(max(a.x, a.y), max(a.z, a.w))), true));
-  // 2^k with k = 22 − e, capped so that 2^k stays a normal f32 (blocks of max |x| < 2^−104 lose precision, not range)
-  let k = min(22 - frexp(max(m, 1e-30)).exp, 126);
+  let m = bitcast<f32>(xq_block_reduce(lid, bitcast<u32>(max(max(a.x, a.y), max(a.z, a.w))), true));
+  let k = xq_exponent(m);
   let X = vec4<i32>(round(v * ldexp(1.0, k)));
-  let sum = bitcast<i32>(block_reduce(lid, bitcast<u32>(X.x + X.y + X.z + X.w), false));
+  let sum = bitcast<i32>(xq_block_reduce(lid, bitcast<u32>(X.x + X.y + X.z + X.w), false));
   if (!live) { return; }
-  // X + 0x408080 ≥ 0 splits into bytes a', b', c'; A = a' − 64, B = b' − 128, C = c' − 128
-  let U = vec4<u32>(X + vec4<i32>(0x408080));
+  let planes = xq_planes(X);
   let o = block * 28u;
-  xq[o + part] = pack4xI8(vec4<i32>(U >> vec4<u32>(16u)) - vec4<i32>(64));
-  xq[o + 8u + part] = pack4xI8(vec4<i32>((U >> vec4<u32>(8u)) & vec4<u32>(255u)) - vec4<i32>(128));
-  xq[o + 16u + part] = pack4xI8(vec4<i32>(U & vec4<u32>(255u)) - vec4<i32>(128));
+  xq[o + part] = planes.x;
+  xq[o + 8u + part] = planes.y;
+  xq[o + 16u + part] = planes.z;
   if (part == 0u) {
     xq[o + 24u] = bitcast<u32>(sum);
-    xq[o + 25u] = select(bitcast<u32>(ldexp(1.0, -k)), 0u, m == 0.0);
+    xq[o + 25u] = xq_step_bits(m, k);
     xq[o + 26u] = 0u;
     xq[o + 27u] = 0u;
   }
