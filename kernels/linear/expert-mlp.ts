@@ -5,8 +5,8 @@
 // Works with any slot assignment (a pager's rounds: items of other rounds carry slot 0xffffffff) and with expert
 // pools split into several segments: every item is computed exactly once, so the result does not depend on either.
 import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
-import { MATVEC_MAX_ITEMS, matvecShape, q4FloatXForced, type LinearWeight } from './linear.ts';
-import { integerDotPath, quantizeX } from './quantize-x.ts';
+import { integerX, MATVEC_MAX_ITEMS, matvecShape, q4FloatXForced, type LinearWeight } from './linear.ts';
+import { integerDotPath } from './quantize-x.ts';
 import q4Prelude from './q4.wgsl';
 import q4Matvec from './q4-matvec.wgsl';
 import matvecReduce from './matvec-reduce.wgsl';
@@ -108,17 +108,12 @@ export interface ExpertGateUpCall {
  */
 export function expertGateUp(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, x: GPUBuffer, act: GPUBuffer, call: ExpertGateUpCall): void {
   const routed = call.tokens * call.k;
-  const xq = integerInput(ctx, pool, x, call.tokens, call.xq);
+  const xq = integerX(ctx, pool, x, call.tokens, pool.cols, call.xq);
   const xqOut = call.integerActivations ?? false;
   for (const [i, seg] of pool.segments.entries()) {
     const items = routed + (call.withShared && i === 0 ? call.tokens : 0);
     dispatchExpert(ctx, 0, pool, seg, shared, xq ?? x, act, call.slots, call.scores, { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 0, items, scaleX: true, xq: xq !== null, xqOut });
   }
-}
-
-/** x (rows × w.cols) in integer form for the q4 kernels where the integer dot product is there, else null (f32 x). */
-function integerInput(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, rows: number, given?: GPUBuffer): GPUBuffer | null {
-  return w.format === 'q4' && !q4FloatXForced() && integerDotPath(ctx, w.cols) ? (given ?? quantizeX(ctx, x, rows, w.cols)) : null;
 }
 
 export interface ExpertDownCall {
@@ -139,7 +134,7 @@ export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWe
   if (call.k > 1 && !rest) throw new Error('expertDown: k > 1 needs a buffer for the routed rows j ≥ 1');
   const routed = call.tokens * call.k;
   // act: the routed items' rows, then one shared row per token
-  const xq = call.integerActivations ? act : integerInput(ctx, pool, act, routed + call.tokens);
+  const xq = call.integerActivations ? act : integerX(ctx, pool, act, routed + call.tokens, pool.cols);
   for (const seg of pool.segments) {
     dispatchExpert(ctx, 1, pool, seg, shared, xq ?? act, y, call.slots, rest ?? ctx.emptyBuffer(1), { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 1, items: routed, xq: xq !== null });
   }
@@ -148,9 +143,9 @@ export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWe
 /** A dense MLP: act = silu(gate(x)) · up(x) ([tokens, F]), then y = down(act) ([tokens, hidden]), two dispatches. */
 export function denseMlp(ctx: GpuContext, m: ExpertMlpWeights, x: GPUBuffer, act: GPUBuffer, y: GPUBuffer, tokens: number, xGiven?: GPUBuffer): void {
   // no routed items: the routed-weight and id bindings take buffers already bound read-only (never read)
-  const xq = integerInput(ctx, m.gateUp, x, tokens, xGiven);
+  const xq = integerX(ctx, m.gateUp, x, tokens, m.gateUp.cols, xGiven);
   const xqOut = integerActivations(ctx, m);
   dispatchExpert(ctx, 0, m.gateUp, m.gateUp.segments[0], m.gateUp, xq ?? x, act, x, ctx.emptyBuffer(1), { rows: m.gateUp.rows, routed: 0, k: 1, withShared: 0, items: tokens, xq: xq !== null, xqOut });
-  const actq = xqOut ? act : integerInput(ctx, m.down, act, tokens);
+  const actq = xqOut ? act : integerX(ctx, m.down, act, tokens, m.down.cols);
   dispatchExpert(ctx, 1, m.down, m.down.segments[0], m.down, actq ?? act, y, act, ctx.emptyBuffer(1), { rows: m.down.rows, routed: 0, k: 1, withShared: 0, items: tokens, xq: actq !== null });
 }

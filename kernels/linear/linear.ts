@@ -242,6 +242,14 @@ export function q4FloatXForced(): boolean {
   return q4FloatX;
 }
 
+/**
+ * x (rows of `cols` values) in integer form for a q4 mat-vec where the integer dot product is there — `given` when the
+ * caller has it already (add-norm's h), else quantized now — or null: the kernel reads x as f32.
+ */
+export function integerX(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, rows: number, cols: number, given?: GPUBuffer): GPUBuffer | null {
+  return w.format === 'q4' && !q4FloatX && integerDotPath(ctx, cols) ? (given ?? quantizeX(ctx, x, rows, cols)) : null;
+}
+
 /** Benchmarks only (`bench -- --probes`): the q4 mat-vec in a diagnostic mode (linear_q4.wgsl's PROBE; 0: off). */
 export function probeQ4Matvec(probe: number): void {
   q4Probe = probe;
@@ -274,7 +282,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
   const matvec = shape ? shape !== 'matmul' : gather || call.items <= MATVEC_MAX_ITEMS;
   const xStride = call.xStride ?? w.cols;
   // q4 mat-vec with the integer dot product: x once in integer form, read by every segment's dispatch
-  const xq = matvec && w.format === 'q4' && !q4FloatX && integerDotPath(ctx, xStride) ? (call.xq ?? quantizeX(ctx, x, Math.ceil(call.items / (call.xRowDiv ?? 1)), xStride)) : null;
+  const xq = matvec ? integerX(ctx, w, x, Math.ceil(call.items / (call.xRowDiv ?? 1)), xStride, call.xq) : null;
   for (const s of w.segments) {
     const rows = rowsPerDispatch(s);
     const params = {
