@@ -24,7 +24,9 @@ test('npm run bench -- load --quick writes a package, loads it from its records 
     assert.ok(r.peakRssBytes >= r.rssBeforeBytes && r.rssBeforeBytes > 0, `rss ${r.rssBeforeBytes} → peak ${r.peakRssBytes}`);
     assert.ok(r.gpuBufferBytes >= r.packageBytes, `every weight is on the GPU: ${r.gpuBufferBytes} of ${r.packageBytes}`);
     assert.equal(r.forward.finite, true);
-    assert.ok(r.forward.argmax >= 0 && r.forward.argmax < 512);
+    const vocab = JSON.parse(manifest.files['config.json']).text_config.vocab_size;
+    // the weights are random nibbles: any token of the vocabulary can win
+    assert.ok(Number.isInteger(r.forward.argmax) && r.forward.argmax >= 0 && r.forward.argmax < vocab, `argmax ${r.forward.argmax} of ${vocab}`);
     const again = bench(['--quick', '--dir', dir]);
     assert.equal(again.writeMs, null, 'the package is reused');
     assert.equal(again.records, r.records);
