@@ -1,6 +1,7 @@
 // npm run bench [-- model …|paging …|storage …|kernel options]: the benchmarks, one command.
 //   (none)   the q4/f32 mat-vec against a streaming-read roofline (bench-kernels.ts); --gemm: the prefill GEMM
-//            against the old path and an FMA roofline (bench-gemm.ts)
+//            against the old path and an FMA roofline (bench-gemm.ts); --experts: the decode expert MLP's two
+//            dispatches at Scout's shapes (bench-experts.ts)
 //   model    the whole model at any config: prefill, decode, roofline ratio, memory, paging (bench-model.ts)
 //   load     load time and peak CPU memory of a model loaded from stored records, at any config (bench-load.ts)
 //   paging   resident against paged experts on a small MoE (bench-paging.ts)
@@ -24,6 +25,8 @@ if (args[0] === 'model') {
 } else if (browserBenches[args[0]]) {
   await import(browserBenches[args[0]]);
   process.exit(0);
+} else if (args.includes('--experts')) {
+  await (await import('./bench-experts.ts')).main(args).then(() => process.exit(0), fail);
 } else if (args.includes('--gemm')) {
   await (await import('./bench-gemm.ts')).main(args).then(() => process.exit(0), fail);
 } else {

@@ -1,5 +1,5 @@
 // The figures of a tools/model-device.sh run, one block per model-bench row: node tools/model-device-summary.mjs OUT
-// (reads OUT/*.json written by `bench.mjs model --json` or `bench.mjs load --json`, and OUT/kernels-q4.txt).
+// (reads OUT/*.json written by `bench.mjs model --json` or `bench.mjs load --json`, and OUT/kernels-q4.txt, OUT/kernels-experts.txt).
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -44,4 +44,6 @@ for (const name of readdirSync(out).filter((n) => n.endsWith('.json')).sort()) {
 }
 const kernelTable = join(out, 'kernels-q4.txt');
 if (existsSync(kernelTable)) lines.push('== kernels-q4.txt:', ...readFileSync(kernelTable, 'utf8').trim().split('\n').filter((l) => l.startsWith('|') || /roofline/.test(l)));
+const expertTable = join(out, 'kernels-experts.txt');
+if (existsSync(expertTable)) lines.push('== kernels-experts.txt:', ...readFileSync(expertTable, 'utf8').trim().split('\n').filter((l) => /default|fastest|roofline|checked/.test(l)));
 console.log(lines.join('\n'));

@@ -5,7 +5,8 @@
 #   2. the model bench (`bench.mjs model --json`, docs/PERFORMANCE.md) on Scout's config, one row per step:
 #      decode (prompt 64, 32 tokens), the same with --kernel-profile, the q4 kernel bench, decode at 32K and 128K
 #      context, and experts paged through 16 GiB with sticky routing 0.5, 0.8, 0.95 (and 0.8 with --no-speculate, the
-#      synchronous pager, as a control); the load bench from stored records; the sweeps (matvec-sweep, attn-sweep);
+#      synchronous pager, as a control); the load bench from stored records; the sweeps (matvec-sweep, attn-sweep,
+#      kernels-experts: the expert MLP's launch shapes);
 #   3. summary.txt: the figures of every row (tools/model-device-summary.mjs) and what failed.
 # Every step has a time limit; a failed step is reported (exit code and its log's tail) and the next still runs;
 # nothing starts after MODEL_DEADLINE s (default 540) from the start. For a local try on a small machine:
@@ -43,6 +44,11 @@ model() {
 kernels() {
   # shellcheck disable=SC2086
   "$W/node" "$G/bench.mjs" ${MODEL_KERNEL_ARGS:---only q4} | tee "$OUT/kernels-q4.txt"
+}
+
+# kernels-experts: the decode expert MLP's gate+up and down at Scout's shapes, every launch shape (bench-experts.ts)
+kernels_experts() {
+  "$W/node" "$G/bench.mjs" --experts --variants | tee "$OUT/kernels-experts.txt"
 }
 
 # load-store: the load bench (`bench.mjs load --json`): a synthetic q4 package of Scout's config written to the
@@ -100,7 +106,7 @@ attn_sweep() {
   done
 }
 
-export -f unpack_gpu_tools setup model kernels load_store matvec_sweep attn_sweep
+export -f unpack_gpu_tools setup model kernels kernels_experts load_store matvec_sweep attn_sweep
 export G W OUT
 export CONFIG=${MODEL_CONFIG:-$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
@@ -120,6 +126,7 @@ wanted context-32k && step context-32k 75 model context-32k --context 32768 --pr
 wanted context-128k && step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
 wanted kernels-q4 && step kernels-q4 "${KERNELS_LIMIT:-45}" kernels
+wanted kernels-experts && step kernels-experts 90 kernels_experts
 wanted matvec-sweep && step matvec-sweep 200 matvec_sweep
 wanted attn-sweep && step attn-sweep 300 attn_sweep
 kill "$SAMPLER" 2> /dev/null

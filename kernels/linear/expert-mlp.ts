@@ -5,7 +5,7 @@
 // Works with any slot assignment (a pager's rounds: items of other rounds carry slot 0xffffffff) and with expert
 // pools split into several segments: every item is computed exactly once, so the result does not depend on either.
 import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
-import { integerX, MATVEC_MAX_ITEMS, matvecShape, q4FloatXForced, type LinearWeight } from './linear.ts';
+import { checkMatvecShape, integerX, MATVEC_MAX_ITEMS, matvecShape, q4FloatXForced, type LinearWeight, type MatvecShape } from './linear.ts';
 import { integerDotPath } from './quantize-x.ts';
 import q4Prelude from './q4.wgsl';
 import q4Matvec from './q4-matvec.wgsl';
@@ -41,6 +41,23 @@ export function denseMlpFusable(ctx: GpuContext, m: ExpertMlpWeights, tokens: nu
 /** the gate+up launch shape that writes activations in integer form: RW = 64 rows, 32 activations per workgroup */
 const XQ_OUT_SHAPE = { WG: 256, CT: 32, R: 8 };
 
+let shapeOverride: { gateUp?: MatvecShape; down?: MatvecShape } = {};
+
+/**
+ * Benchmarks only (`bench -- --experts --variants`): the launch shape of the gate+up (MODE 0) or down (MODE 1)
+ * dispatches. A gate+up shape that writes activations in integer form must keep 64 rows per workgroup.
+ */
+export function overrideExpertShapes(shapes: { gateUp?: MatvecShape; down?: MatvecShape }): void {
+  for (const s of [shapes.gateUp, shapes.down]) if (s) checkMatvecShape(s);
+  shapeOverride = shapes;
+}
+
+function expertShape(mode: 0 | 1, format: LinearWeight['format'], rows: number, xqOut: boolean): MatvecShape {
+  const given = mode === 0 ? shapeOverride.gateUp : shapeOverride.down;
+  if (given && xqOut && (given.R * given.WG) / given.CT !== 64) throw new Error(`gate+up with integer activations needs 64 rows per workgroup, not ${JSON.stringify(given)}`);
+  return given ?? (xqOut ? XQ_OUT_SHAPE : matvecShape(format, rows));
+}
+
 /**
  * Whether the MoE or dense MLP `m` hands its activations from gate+up to down in integer form (quantize-x.wgsl's
  * layout, written by the gate+up epilogue: no separate quantize_x dispatch): q4 on both sides, the integer dot product.
@@ -64,7 +81,7 @@ function dispatchExpert(
   if (params.items === 0) return;
   const s = shared.segments[0];
   // activations out in integer form: one block of 32 per workgroup (RW / 2 = 32)
-  const shape = params.xqOut ? XQ_OUT_SHAPE : matvecShape(w.format, params.rows);
+  const shape = expertShape(mode, w.format, params.rows, params.xqOut ?? false);
   const rowsPerWorkgroup = (shape.R * shape.WG) / shape.CT;
   // MODE 0: half of a workgroup's rows are gate rows, half the matching up rows; one activation per gate row
   const groups = mode === 0 ? ceilDiv(params.rows / 2, rowsPerWorkgroup / 2) : ceilDiv(params.rows, rowsPerWorkgroup);
