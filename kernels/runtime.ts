@@ -1,8 +1,9 @@
 // One runtime for every kernel: kernels are data (source, uniform schema, bindings, workgroup count); this file
 // builds pipelines, packs uniforms, records dispatches into as few command buffers as possible, and reads back.
-// Recording is cheap on purpose (a decode step of a 48-layer model records over a thousand dispatches): uniforms go
-// into one arena bound with a dynamic offset, so a bind group depends only on the buffers, and bind groups are
-// cached by pipeline and buffers.
+// Recording is cheap on purpose (a decode step of Scout records ~486 dispatches, and the CPU time to record them can be
+// as long as the GPU's): uniforms go into one arena bound with a dynamic offset, so a bind group depends only on the
+// buffers, and bind groups are cached by pipeline and buffers in a tree of Maps keyed by the GPUBuffer objects
+// themselves (no key strings, no allocation on a hit; docs/PERFORMANCE.md, "Recording cost (CPU)").
 
 export type UniformType = 'u32' | 'i32' | 'f32';
 /** `name:type`, in struct order. The WGSL `struct Params` is generated from this, so it exists in one place. */
@@ -51,11 +52,22 @@ const BIND_GROUP_CACHE_MAX = 50000;
 interface Pipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
-  key: string;
   uniformBytes: number;
-  /** the uniform fields parsed once: name, and 0 u32 / 1 i32 / 2 f32 */
-  fields: [string, number][];
+  /** the uniform fields parsed once: names, and kinds 0 u32 / 1 i32 / 2 f32 */
+  names: string[];
+  kinds: number[];
+  /**
+   * This pipeline's bind groups: a tree of Maps walked by arena index, then binding by binding: the GPUBuffer object,
+   * and for a binding with an offset or size, those two numbers (numbers and objects never collide as keys, so the
+   * path is unambiguous); the bind group sits under LEAF. Keys are the buffers themselves, held strongly: a cached
+   * bind group can never be found for another buffer, even once a buffer is collected.
+   */
+  groups: BindGroupNode;
 }
+
+type BindGroupNode = Map<unknown, unknown>;
+/** the key of a bind group in its tree node */
+const LEAF = Symbol('bind group');
 
 /** A pipeline's cache key from its overridable constants, without JSON (recorded on every dispatch). */
 function constantsKey(constants?: Record<string, number>): string {
@@ -108,14 +120,21 @@ export class GpuContext {
   readonly cpuKernels: boolean;
   /** WGSL has the 4×8-bit integer dot product (packed_4x8_integer_dot_product): the q4 mat-vecs use it (quantize-x.ts) */
   readonly integerDot: boolean;
-  private pipelines = new Map<string, Pipeline>();
-  private bindGroups = new Map<string, GPUBindGroup>();
-  private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 1;
+  /** by kernel name, then constantsKey() */
+  private pipelines = new Map<string, Map<string, Pipeline>>();
+  private allPipelines: Pipeline[] = [];
+  private bindGroupCount = 0;
+  private readonly maxWorkgroupsPerDimension: number;
+  /** setBindGroup's dynamic offsets, one array reused (the binding copies it during the call) */
+  private readonly dynamicOffsets = [0];
+  /** the arena buffer and byte offset of the last allocUniforms() */
+  private uniformIndex = 0;
+  private uniformOffset = 0;
   private profile: PassProfile | null = null;
   private uniformBuffers: GPUBuffer[] = [];
   private uniformStaging: ArrayBuffer[] = [];
-  private stagingViews: DataView[] = [];
+  /** views of each staging arena, by uniform kind: u32, i32, f32 */
+  private stagingViews: [Uint32Array, Int32Array, Float32Array][] = [];
   private uniformUsed = 0; // bytes used in the current flush, across arena buffers
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -140,6 +159,7 @@ export class GpuContext {
     // (a multiple of 256, so buffers rounded up to 16 bytes still bind whole)
     this.maxBindingBytes = Math.min(limit, options.maxBindingBytes ?? Math.floor(limit / 256) * 256);
     this.hasTimestamps = device.features.has('timestamp-query');
+    this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension;
   }
 
   pipeline(kernel: KernelSpec, constants?: Record<string, number>): GPUComputePipeline {
@@ -147,8 +167,12 @@ export class GpuContext {
   }
 
   private pipelineOf(kernel: KernelSpec, constants?: Record<string, number>): Pipeline {
-    const key = kernel.name + constantsKey(constants);
-    let p = this.pipelines.get(key);
+    // two Maps rather than one key: kernel.name is the same string every time (its hash is kept), and a dispatch
+    // without constants builds no string at all
+    let byConstants = this.pipelines.get(kernel.name);
+    if (!byConstants) this.pipelines.set(kernel.name, (byConstants = new Map()));
+    const key = constantsKey(constants);
+    let p = byConstants.get(key);
     if (!p) {
       const code = kernelCode(kernel);
       const module = this.device.createShaderModule({ label: kernel.name, code });
@@ -163,12 +187,10 @@ export class GpuContext {
         layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
         compute: { module, entryPoint: 'main', constants },
       });
-      const fields = kernel.uniforms.map((f): [string, number] => {
-        const [name, type] = f.split(':');
-        return [name, type === 'u32' ? 0 : type === 'i32' ? 1 : 2];
-      });
-      p = { pipeline, layout, key: `${this.pipelines.size}`, uniformBytes, fields };
-      this.pipelines.set(key, p);
+      const fields = kernel.uniforms.map((f) => f.split(':'));
+      p = { pipeline, layout, uniformBytes, names: fields.map((f) => f[0]), kinds: fields.map((f) => (f[1] === 'u32' ? 0 : f[1] === 'i32' ? 1 : 2)), groups: new Map() };
+      byConstants.set(key, p);
+      this.allPipelines.push(p);
     }
     return p;
   }
@@ -206,8 +228,8 @@ export class GpuContext {
     }
   }
 
-  /** Packs a dispatch's uniforms into the arena; gives the arena buffer index and the dynamic offset. */
-  private allocUniforms(kernel: KernelSpec, p: Pipeline, params: Record<string, number>): { index: number; offset: number } {
+  /** Packs a dispatch's uniforms into the arena; sets uniformIndex (the arena buffer) and uniformOffset (the dynamic offset). */
+  private allocUniforms(kernel: KernelSpec, p: Pipeline, params: Record<string, number>): void {
     const size = p.uniformBytes;
     let index = Math.floor(this.uniformUsed / UNIFORM_ARENA_BYTES);
     let offset = this.uniformUsed % UNIFORM_ARENA_BYTES;
@@ -219,54 +241,90 @@ export class GpuContext {
       this.uniformBuffers.push(
         this.device.createBuffer({ size: UNIFORM_ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniforms' }),
       );
-      this.uniformStaging.push(new ArrayBuffer(UNIFORM_ARENA_BYTES));
-      this.stagingViews.push(new DataView(this.uniformStaging[this.uniformStaging.length - 1]));
+      const staging = new ArrayBuffer(UNIFORM_ARENA_BYTES);
+      this.uniformStaging.push(staging);
+      this.stagingViews.push([new Uint32Array(staging), new Int32Array(staging), new Float32Array(staging)]);
     }
-    const view = this.stagingViews[index];
-    for (let i = 0; i < p.fields.length; i++) {
-      const [name, type] = p.fields[i];
-      const value = params[name];
-      if (value === undefined || Number.isNaN(value)) throw new Error(`${kernel.name}: uniform "${name}" is missing`);
-      if (type === 2) view.setFloat32(offset + i * 4, value, true);
-      else if (type === 1) view.setInt32(offset + i * 4, value, true);
-      else view.setUint32(offset + i * 4, value, true);
+    // typed-array stores convert as DataView's setUint32 / setInt32 / setFloat32 do (WebGPU is little-endian only)
+    const [u32, i32, f32] = this.stagingViews[index];
+    const { names, kinds } = p;
+    const at = offset / 4;
+    for (let i = 0; i < names.length; i++) {
+      const value = params[names[i]];
+      if (value === undefined || Number.isNaN(value)) throw new Error(`${kernel.name}: uniform "${names[i]}" is missing`);
+      const kind = kinds[i];
+      if (kind === 2) f32[at + i] = value;
+      else if (kind === 1) i32[at + i] = value;
+      else u32[at + i] = value;
     }
     this.uniformUsed = index * UNIFORM_ARENA_BYTES + Math.ceil((offset + size) / UNIFORM_ALIGN) * UNIFORM_ALIGN;
-    return { index, offset };
+    this.uniformIndex = index;
+    this.uniformOffset = offset;
   }
 
-  private bufferId(b: GPUBuffer): number {
-    let id = this.bufferIds.get(b);
-    if (id === undefined) {
-      id = this.nextBufferId++;
-      this.bufferIds.set(b, id);
+  /** The cached bind group of a dispatch (pipeline, arena buffer, bindings), made on a miss. */
+  private bindGroupOf(p: Pipeline, d: Dispatch): GPUBindGroup {
+    let node = p.groups;
+    let next = node.get(this.uniformIndex) as BindGroupNode | undefined;
+    if (next) {
+      node = next;
+      const bindings = d.bindings;
+      for (let i = 0; i < bindings.length; i++) {
+        const b = bindings[i];
+        if ('buffer' in b && (b.offset || b.size !== undefined)) {
+          next = node.get(b.buffer) as BindGroupNode | undefined;
+          if (next) next = next.get(b.offset ?? 0) as BindGroupNode | undefined;
+          if (next) next = next.get(b.size ?? -1) as BindGroupNode | undefined;
+        } else {
+          next = node.get('buffer' in b ? b.buffer : b) as BindGroupNode | undefined;
+        }
+        if (!next) break;
+        node = next;
+      }
+      if (next) {
+        const hit = node.get(LEAF) as GPUBindGroup | undefined;
+        if (hit) return hit;
+      }
     }
-    return id;
+    // a miss: the path, made as it goes (a whole binding is keyed like {buffer, offset 0, no size}: the same bind group)
+    if (this.bindGroupCount >= BIND_GROUP_CACHE_MAX) this.forgetBindGroups();
+    const child = (n: BindGroupNode, key: unknown): BindGroupNode => {
+      let c = n.get(key) as BindGroupNode | undefined;
+      if (!c) n.set(key, (c = new Map()));
+      return c;
+    };
+    node = child(p.groups, this.uniformIndex);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformBuffers[this.uniformIndex], offset: 0, size: p.uniformBytes } }];
+    d.bindings.forEach((b, i) => {
+      if ('buffer' in b && (b.offset || b.size !== undefined)) node = child(child(child(node, b.buffer), b.offset ?? 0), b.size ?? -1);
+      else node = child(node, 'buffer' in b ? b.buffer : b);
+      entries.push({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } });
+    });
+    const bindGroup = this.device.createBindGroup({ layout: p.layout, entries, label: d.kernel.name });
+    node.set(LEAF, bindGroup);
+    this.bindGroupCount++;
+    return bindGroup;
   }
 
   /** Records a dispatch into the given pass (or the context's own pending pass). */
   encode(pass: GPUComputePassEncoder, d: Dispatch): void {
     const p = this.pipelineOf(d.kernel, d.constants);
-    const u = this.allocUniforms(d.kernel, p, d.params);
-    let key = `${p.key}|${u.index}`;
-    for (const b of d.bindings) {
-      key += 'buffer' in b ? `|${this.bufferId(b.buffer)}@${b.offset ?? 0}+${b.size ?? ''}` : `|${this.bufferId(b)}`;
-    }
-    let bindGroup = this.bindGroups.get(key);
-    if (!bindGroup) {
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformBuffers[u.index], offset: 0, size: p.uniformBytes } }];
-      d.bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }));
-      bindGroup = this.device.createBindGroup({ layout: p.layout, entries, label: d.kernel.name });
-      if (this.bindGroups.size >= BIND_GROUP_CACHE_MAX) this.bindGroups.clear();
-      this.bindGroups.set(key, bindGroup);
-    }
-    pass.setPipeline(p.pipeline);
-    pass.setBindGroup(0, bindGroup, [u.offset]);
-    const [x, y = 1, z = 1] = d.workgroups;
-    const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    this.allocUniforms(d.kernel, p, d.params);
+    const bindGroup = this.bindGroupOf(p, d);
+    const w = d.workgroups;
+    const x = w[0], y = w[1] ?? 1, z = w[2] ?? 1;
+    const maxDim = this.maxWorkgroupsPerDimension;
     if (x > maxDim || y > maxDim || z > maxDim) throw new Error(`${d.kernel.name}: dispatch ${x}×${y}×${z} exceeds ${maxDim} per dimension`);
+    pass.setPipeline(p.pipeline);
+    this.dynamicOffsets[0] = this.uniformOffset;
+    pass.setBindGroup(0, bindGroup, this.dynamicOffsets);
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
+  }
+
+  /** Bind groups in the cache (made and not forgotten since). */
+  get cachedBindGroups(): number {
+    return this.bindGroupCount;
   }
 
   /** GPU bytes of the uniform arenas */
@@ -276,7 +334,8 @@ export class GpuContext {
 
   /** Forgets cached bind groups of buffers about to be destroyed (optional: stale entries are only memory). */
   forgetBindGroups(): void {
-    this.bindGroups.clear();
+    for (const p of this.allPipelines) p.groups.clear();
+    this.bindGroupCount = 0;
   }
 
   /**
@@ -443,7 +502,8 @@ export class GpuContext {
     this.uniformStaging = [];
     this.stagingViews = [];
     this.pipelines.clear();
-    this.bindGroups.clear();
+    this.allPipelines = [];
+    this.bindGroupCount = 0;
   }
 }
 
