@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 import data  # noqa: E402
-from train import build_model  # noqa: E402
+from train import build_model, image_share  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 
@@ -77,7 +77,8 @@ def main():
         print(f"(c) RMS per vector: projected image features {rmsf(feats):.4f}; token embeddings (vocab) {rmsf(emb):.4f}; "
               f"embeddings of this batch's text tokens {rmsf(h[0][text_pos]):.4f}; residual after layer 1 at image "
               f"positions {rmsf(h[1][ids == pid]):.4f}, at text positions {rmsf(h[1][text_pos]):.4f}; "
-              f"per-feature std across image tokens {feats.float().std(0).mean().item():.4f}")
+              f"per-feature std across image tokens {feats.float().std(0).mean().item():.4f}; image-dependent share "
+              f"{image_share(feats, 144):.3f} (0: the same features for every tile)")
     # (b) gradient norms per module group
     model.zero_grad()
     loss = reply_loss(model, ids, labels, px)

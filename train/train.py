@@ -108,6 +108,15 @@ def reinit_vision(model, dev, tokenizer_dir, tok):
         print(f"vision re-initialised: image-feature RMS {frms.item():.4f} -> {erms.item():.4f} (token embeddings)", flush=True)
 
 
+def image_share(feats, per_tile=144):
+    """RMS of the image features' deviation from their mean over the tiles (token by token) over their RMS: 0 when
+    every tile gives the same features (they carry no image), ~1 when they have no common part."""
+    f = feats.float().view(-1, per_tile, feats.shape[-1])
+    if f.shape[0] < 2:
+        return float("nan")
+    return ((f - f.mean(0)).pow(2).mean().sqrt() / f.pow(2).mean().sqrt().clamp_min(1e-12)).item()
+
+
 def balance_loss(router, E):
     """Switch-style load balancing: E * sum_e (share of tokens routed to e) * (mean softmax probability of e)."""
     tot = 0.0
@@ -267,7 +276,11 @@ def main():
         vl = ""
         if state["step"] % a.log_every == 0 and frms is not None:
             hist["feat_rms"].append(frms.item())
-            vl += f" feat-rms {frms.item():.3f}"
+            # the share of the features that depends on the image (0: one constant vector for every image, what a too
+            # high vision learning rate makes of them within ~20 steps; probe_reading.py)
+            share = image_share(out["image_feats"].detach(), int((core.vc.image_size // core.vc.patch_size) ** 2 * core.vc.pixel_shuffle_ratio ** 2))
+            hist.setdefault("feat_image_share", []).append(share)
+            vl += f" feat-rms {frms.item():.3f} feat-image-share {share:.3f}"
         if state["step"] % a.log_every == 0 and px is not None:
             # the loss on the replies of screenshot chats alone: does the model read (falls) or guess (stays)?
             # (per reply token; crops: single tiles of large text, windows: rendered screenshots)
