@@ -399,6 +399,12 @@ def init_weights(model: Llama4, std=0.02):
                 nn.init.zeros_(p)
             else:
                 nn.init.ones_(p)
+        elif ".vision_adapter." in name:
+            # not a residual branch: fan-in scaled, so that its output (the projector's input) is O(1) and the projector
+            # needs no large gain. (With std 0.02 and 0.02/sqrt(12) the adapter's output was ~0.01, reinit_vision scaled
+            # the projector up 26x, and each Adam step on the adapter then moved the image features by about their own
+            # size: they collapsed to one image-independent vector within 40 steps at 4e-3 (issue 12, probe_reading.py).)
+            nn.init.normal_(p, 0.0, 1 / math.sqrt(p.shape[1]))
         else:
             s = std / math.sqrt(2 * n) if name.endswith(("o_proj.weight", "down_proj.weight", "down_proj", "fc2.weight")) else std
             nn.init.normal_(p, 0.0, s)
