@@ -11,7 +11,7 @@
 // Threads: workgroups rowGrid(tokens · groups) (workgroup w: token w / groups, slice w % groups), WG threads each
 // (256 on GPUs, 1 on CPU adapters), 16-byte loads (dim is a multiple of 4); tree reduction of the sum of squares.
 // Bindings: x, xOut [tokens, dim]; a [tokens, dim]; b [tokens·k, dim]; weight [dim]; h [tokens, dim], all as vec4;
-// hq (XQ_OUT = 1): h also in the integer form of quantize-x.wgsl (7 vec4 per block of 32), for the q4 mat-vecs that
+// xq (XQ_OUT = 1; hq in add-norm.ts): h also in the integer form of quantize-x.wgsl (7 vec4 per block of 32), for the q4 mat-vecs that
 // read h, so they need no quantize_x dispatch; the 8 threads of a block share its max and Σ X through workgroup memory
 // (dim and the slice are multiples of 32 values then).
 override WG: u32 = 256u; // a power of two ≤ 256
@@ -23,32 +23,10 @@ override XQ_OUT: u32 = 0u;
 @group(0) @binding(4) var<storage, read> weight: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> xOut: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> h: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read_write> hq: array<u32>;
+@group(0) @binding(7) var<storage, read_write> xq: array<u32>;
 
 var<workgroup> partial: array<f32, WG>;
-var<workgroup> lanes: array<u32, WG>; // xq_block_reduce (kernels/linear/xq-block.wgsl, included)
-
-// XQ_OUT: vec4 i of token t's h (live: i is this workgroup's) into the integer form, as quantize-x.wgsl does
-fn h_out_integer(t: u32, i: u32, hv: vec4<f32>, live: bool, lid: u32) {
-  let a = abs(hv);
-  let m = bitcast<f32>(xq_block_reduce(lid, select(0u, bitcast<u32>(max(max(a.x, a.y), max(a.z, a.w))), live), true));
-  let k = xq_exponent(m);
-  let X = vec4<i32>(round(hv * ldexp(1.0, k)));
-  let sum = bitcast<i32>(xq_block_reduce(lid, select(0u, bitcast<u32>(X.x + X.y + X.z + X.w), live), false));
-  if (!live) { return; }
-  let planes = xq_planes(X);
-  let part = i % 8u;
-  let o = (t * (P.dim / 32u) + i / 8u) * 28u;
-  hq[o + part] = planes.x;
-  hq[o + 8u + part] = planes.y;
-  hq[o + 16u + part] = planes.z;
-  if (part == 0u) {
-    hq[o + 24u] = bitcast<u32>(sum);
-    hq[o + 25u] = xq_step_bits(m, k);
-    hq[o + 26u] = 0u;
-    hq[o + 27u] = 0u;
-  }
-}
+var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-reduce.wgsl, included)
 
 /** the new residual at vec4 i of token t's row (base = t · dim/4) */
 fn updated(t: u32, base: u32, n4: u32, i: u32) -> vec4<f32> {
@@ -97,6 +75,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       hv = v * r * weight[i];
       h[base + i] = hv;
     }
-    h_out_integer(t, i, hv, live, lid);
+    xq_write(t * (P.dim / 32u) + i / 8u, lid, hv, live); // i % 8 = lid % 8: the slice is whole blocks
   }
 }

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { attention, attentionSplits, attentionDecodeTuning, decodeShape, usesDecodeKernel, type AttentionCall } from './attention.ts';
+import { attention, attentionSplits, attentionDecodeTuning, decodeShape, integerOutput, qkPrepAttention, usesDecodeKernel, type AttentionCall } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { kvWrite } from '../kv-write/kv-write.ts';
+import { quantizeXRef } from '../linear/quantize-x.ref.ts';
+import { XQ_BLOCK_BYTES } from '../linear/quantize-x.ts';
 
 // Prefill in pieces that never cross a chunk (as the model does), then decode, checking every query.
 async function run(name: string, c: Omit<AttentionCall, 'tokens' | 'startPos'>, total: number, pieces: number[]) {
@@ -148,4 +150,55 @@ test('attention decode: the GPU variant takes the decode kernel, CPU adapters an
   assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99 }).splits, 1);
   assert.equal(decodeShape({ ...c, tokens: 1, startPos: 999 }).splits, 32);
   assert.equal(40 * attentionSplits({ ...c, cacheLen: 131072, chunk: 0, tokens: 1, startPos: 131071 }, true) <= 4096, true);
+});
+
+// The output also in integer form (o_proj's q4 mat-vec input, so o_proj needs no quantize_x): word for word
+// quantize_x's of the f32 output the same call writes, which stays bit for bit what it is without it. One workgroup
+// per head and split + merged, attention() and qkPrepAttention() (the q/k prep folded in at one split).
+test('attention decode: the output in integer form equals quantize_x of the output', async () => {
+  const cases: [string, Omit<AttentionCall, 'tokens' | 'startPos' | 'cacheLen'>, number][] = [
+    ['Scout heads 10:2 of 128', { heads: 10, kvHeads: 2, headDim: 128, chunk: 0 }, 1],
+    ['head_dim 32, 3 queries, chunked', { heads: 4, kvHeads: 1, headDim: 32, chunk: 512 }, 3],
+    ['head_dim 256, 4 queries', { heads: 2, kvHeads: 2, headDim: 256, chunk: 0 }, 4],
+  ];
+  for (const [variant, ctx] of await kernelVariants()) {
+    for (const [name, shape, tokens] of cases) {
+      const { heads, kvHeads, headDim: hd } = shape;
+      const cacheLen = 512, width = kvHeads * hd, qw = heads * hd;
+      const kc = randomArray(cacheLen * width, hd + 1), vc = randomArray(cacheLen * width, hd + 2);
+      const q = randomArray(tokens * qw, hd + 3, 2), qkv = randomArray(tokens * (qw + 2 * width), hd + 4, 2);
+      const table = new Float32Array(tokens * hd).map((_, i) => (i % 2 ? Math.sin(i) : Math.cos(i - 1)));
+      const [qb, kb, vb, qkvb, tb, temps] = [q, kc, vc, qkv, table, new Float32Array(tokens).fill(1)].map((a) => ctx.upload(a, 'in'));
+      for (const startPos of [60, 300]) {
+        const call = { ...shape, tokens, startPos, cacheLen };
+        if (!variant.startsWith('gpu variant')) {
+          assert.equal(integerOutput(ctx, call), false);
+          assert.throws(() => attention(ctx, qb, kb, vb, ctx.createBuffer(tokens * qw * 4, 'out'), call, ctx.createBuffer(64, 'xq')), /integer form/);
+          continue;
+        }
+        assert.equal(integerOutput(ctx, call), true);
+        for (const splits of [undefined, 1, 3]) {
+          for (const prep of [false, true]) {
+            const what = `${name} ${variant} at ${startPos}, splits ${splits ?? `auto ${decodeShape(call).splits}`}${prep ? ', q/k prep' : ''}`;
+            const run = (out: GPUBuffer, xq: GPUBuffer | null) => {
+              const c = { ...call, splits, eps: 1e-5, rope: true, qkNorm: true, temperature: false };
+              if (prep) qkPrepAttention(ctx, qkvb, ctx.createBuffer(tokens * qw * 4, 'q'), tb, temps, kb, vb, out, c, xq);
+              else attention(ctx, qb, kb, vb, out, c, xq);
+            };
+            const out = ctx.createBuffer(tokens * qw * 4, 'out'), plain = ctx.createBuffer(tokens * qw * 4, 'plain');
+            const xq = ctx.createBuffer((tokens * qw * XQ_BLOCK_BYTES) / 32, 'xq');
+            run(out, xq);
+            run(plain, null);
+            const o = await ctx.readF32(out, 0, tokens * qw);
+            assertClose(o, await ctx.readF32(plain, 0, tokens * qw), 0, `${what}: f32 output`);
+            const got = await ctx.readU32(xq, 0, (tokens * qw * 28) / 32), want = quantizeXRef(o);
+            const bad = want.findIndex((w, i) => got[i] !== w);
+            assert.equal(bad, -1, `${what}: word ${bad % 28} of block ${Math.floor(bad / 28)}: ${got[bad]} ≠ ${want[bad]}`);
+          }
+        }
+      }
+    }
+  }
+  const [, [, gpu]] = await kernelVariants();
+  assert.equal(integerOutput(gpu, { heads: 4, kvHeads: 2, headDim: 16, chunk: 0, tokens: 1, startPos: 5, cacheLen: 64 }), false, 'a block of 32 across two heads');
 });

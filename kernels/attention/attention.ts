@@ -4,6 +4,7 @@
 // (SwiftShader; its long-KV split merged by attention_combine.wgsl). Kernel tests run both variants.
 // qkPrepAttention(): a layer's q/k preparation (kernels/qk-prep) and its attention; at decode on GPUs one dispatch
 // (attention_decode_prep.wgsl: the prep folded into every workgroup), plus the merge for long contexts.
+// At decode the output can also be written in the integer form of o_proj's q4 mat-vec input (integerOutput()).
 import { growingScratch, type GpuContext, type KernelSpec } from '../runtime.ts';
 import { qkPrep, type QkPrepCall } from '../qk-prep/qk-prep.ts';
 import source from './attention.wgsl';
@@ -12,6 +13,8 @@ import coreSource from './attention_decode_core.wgsl';
 import decodeSource from './attention_decode.wgsl';
 import decodePrepSource from './attention_decode_prep.wgsl';
 import mergeSource from './attention_merge.wgsl';
+import xqBlock from '../linear/xq-block.wgsl';
+import xqReduce from '../linear/xq-reduce.wgsl';
 
 export const attentionKernel: KernelSpec = {
   name: 'attention',
@@ -26,16 +29,16 @@ export const attentionDecodeKernel: KernelSpec = {
   name: 'attention_decode',
   source: decodeSource,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32'],
-  includes: [coreSource],
+  includes: [xqBlock, xqReduce, coreSource],
 };
 /** attention_decode with the layer's q/k prep and cache write folded in (attention_decode_prep.wgsl). */
 export const attentionDecodePrepKernel: KernelSpec = {
   name: 'attention_decode_prep',
   source: decodePrepSource,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32', 'eps:f32'],
-  includes: [coreSource],
+  includes: [xqBlock, xqReduce, coreSource],
 };
-export const attentionMergeKernel: KernelSpec = { name: 'attention_merge', source: mergeSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'] };
+export const attentionMergeKernel: KernelSpec = { name: 'attention_merge', source: mergeSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'], includes: [xqBlock, xqReduce] };
 /** keys per tile of attention_decode (workgroup of DECODE_WG threads) when split */
 const DECODE_KT = 32;
 const DECODE_WG = 128;
@@ -68,8 +71,18 @@ function lastKeys(c: AttentionCall): number {
  * result itself: no partials, no merge dispatch (at short contexts the merge's launch and the GPU drain before it cost
  * more than walking a few tiles one after the other). Longer runs are split over many workgroups and merged.
  * prepFused: qkPrepAttention() folds the q/k prep into the decode kernel (false: a qk_prep dispatch first, to compare).
+ * integerOut: integerOutput() allows the output in integer form (false: o_proj quantizes it itself, to compare).
  */
-export const attentionDecodeTuning = { singleSplitKeys: 128, prepFused: true };
+export const attentionDecodeTuning = { singleSplitKeys: 128, prepFused: true, integerOut: true };
+
+/**
+ * Whether the call can also write its output in integer form (kernels/linear/quantize-x.ts's layout, the words
+ * quantizeX() would give): the decode kernel (or its merge) writes each head's output, so a block of 32 must lie
+ * inside one head.
+ */
+export function integerOutput(ctx: GpuContext, c: AttentionCall): boolean {
+  return attentionDecodeTuning.integerOut && usesDecodeKernel(ctx, c) && c.headDim % 32 === 0;
+}
 
 /** The decode kernel's launch: splits, threads per workgroup and keys per tile. */
 export function decodeShape(c: AttentionCall): { splits: number; wg: number; kt: number } {
@@ -120,10 +133,12 @@ export interface AttentionCall {
   splits?: number;
 }
 
-export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall): void {
+/** out ← attention; with outXq (integerOutput() only) out also in integer form there. */
+export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall, outXq: GPUBuffer | null = null): void {
   if (c.headDim > 256 || c.headDim % 4 !== 0) throw new Error(`attention: head_dim ${c.headDim} is not supported (a multiple of 4, at most 256)`);
   if (c.heads % c.kvHeads !== 0) throw new Error(`attention: ${c.heads} heads are not a multiple of ${c.kvHeads} KV heads`);
-  if (usesDecodeKernel(ctx, c)) return attentionDecode(ctx, q, k, v, out, c);
+  checkIntegerOutput(ctx, c, outXq);
+  if (usesDecodeKernel(ctx, c)) return attentionDecode(ctx, q, k, v, out, c, outXq);
   const splits = c.splits ?? attentionSplits(c);
   if (splits > MAX_SPLITS || (splits > 1 && c.tokens > SPLIT_MAX_TOKENS)) throw new Error(`attention: at most ${MAX_SPLITS} splits of ≤ ${SPLIT_MAX_TOKENS} queries`);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
@@ -143,21 +158,36 @@ function decodeParams(c: AttentionCall, splits: number) {
   return { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, startPos: c.startPos, cacheLen: c.cacheLen, chunk: Math.max(1, c.chunk), scale: 1 / Math.sqrt(c.headDim), splits };
 }
 
-function mergeSplits(ctx: GpuContext, part: GPUBuffer, out: GPUBuffer, c: AttentionCall, splits: number): void {
-  ctx.dispatch({ kernel: attentionMergeKernel, params: { heads: c.heads, headDim: c.headDim, splits }, bindings: [part, out], workgroups: [c.heads, c.tokens], constants: { WG: 128 } });
+function checkIntegerOutput(ctx: GpuContext, c: AttentionCall, outXq: GPUBuffer | null): void {
+  if (outXq && !integerOutput(ctx, c)) throw new Error('attention: the output in integer form needs the decode kernel and a head_dim that is a multiple of 32');
 }
 
-function attentionDecode(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall): void {
+/** XQ_OUT for the kernel that writes the final output (the decode kernel at one split, else the merge) */
+function xqConstants(outXq: GPUBuffer | null, writes: boolean): Record<string, number> {
+  return outXq && writes ? { XQ_OUT: 1 } : {};
+}
+
+function mergeSplits(ctx: GpuContext, part: GPUBuffer, out: GPUBuffer, c: AttentionCall, splits: number, outXq: GPUBuffer | null): void {
+  ctx.dispatch({
+    kernel: attentionMergeKernel,
+    params: { heads: c.heads, headDim: c.headDim, splits },
+    bindings: [part, out, outXq ?? ctx.emptyBuffer(2)],
+    workgroups: [c.heads, c.tokens],
+    constants: { WG: 128, ...xqConstants(outXq, true) },
+  });
+}
+
+function attentionDecode(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall, outXq: GPUBuffer | null): void {
   const { splits, wg, kt } = decodeShape(c);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
     kernel: attentionDecodeKernel,
     params: decodeParams(c, splits),
-    bindings: [q, k, v, out, part],
+    bindings: [q, k, v, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ...xqConstants(outXq, splits === 1) },
   });
-  if (splits > 1) mergeSplits(ctx, part, out, c, splits);
+  if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }
 
 /** A layer's attention with its q/k prep: the fields of both calls (kernels/qk-prep's tokens … cacheLen are shared). */
@@ -167,7 +197,7 @@ export type PrepAttentionCall = AttentionCall & Pick<QkPrepCall, 'eps' | 'rope' 
  * out ← attention of the prepared q heads of qkv over the cache, after the new k/v heads of qkv went into the cache
  * (what qkPrep() then attention() do). At decode on GPUs one dispatch (attention_decode_prep.wgsl; q is not written),
  * plus attention_merge when the keys are split; else qkPrep() into q, then attention(). The call must stay inside one
- * attention chunk (as the model's pieces do).
+ * attention chunk (as the model's pieces do). outXq: as attention()'s.
  */
 export function qkPrepAttention(
   ctx: GpuContext,
@@ -179,14 +209,16 @@ export function qkPrepAttention(
   vCache: GPUBuffer,
   out: GPUBuffer,
   c: PrepAttentionCall,
+  outXq: GPUBuffer | null = null,
 ): void {
   // the prep is folded in only where one workgroup per head covers the keys: split over many workgroups (long
   // contexts), every one of them redoing the prep cost the H200 ~5 ms per token at 32K (55.6 against 76.1 tok/s)
   if (!usesDecodeKernel(ctx, c) || !attentionDecodeTuning.prepFused || decodeShape(c).splits > 1) {
     qkPrep(ctx, qkv, q, ropeTable, temperatures, kCache, vCache, c);
-    attention(ctx, q, kCache, vCache, out, c);
+    attention(ctx, q, kCache, vCache, out, c, outXq);
     return;
   }
+  checkIntegerOutput(ctx, c, outXq);
   if (c.headDim > 256 || c.headDim % 4 !== 0) throw new Error(`attention: head_dim ${c.headDim} is not supported (a multiple of 4, at most 256)`);
   if (c.heads % c.kvHeads !== 0) throw new Error(`attention: ${c.heads} heads are not a multiple of ${c.kvHeads} KV heads`);
   const lastPos = c.startPos + c.tokens - 1;
@@ -197,9 +229,9 @@ export function qkPrepAttention(
   ctx.dispatch({
     kernel: attentionDecodePrepKernel,
     params: { ...decodeParams(c, splits), eps: c.eps },
-    bindings: [qkv, ropeTable, temperatures, kCache, vCache, out, part],
+    bindings: [qkv, ropeTable, temperatures, kCache, vCache, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1) },
   });
-  if (splits > 1) mergeSplits(ctx, part, out, c, splits);
+  if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }

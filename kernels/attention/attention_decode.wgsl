@@ -1,12 +1,13 @@
 // Decode attention (a few queries, GPU variant) over q and the KV cache: every query head is spread over `splits`
 // workgroups at any context length (flash-decoding, attention_decode_core.wgsl), so 40 heads × ~100 keys use ~160
 // workgroups instead of 40. Bindings: q [tokens, heads, headDim]; k, v caches [cacheLen, kvHeads, headDim] (key j in
-// slot j % cacheLen); out [tokens, heads, headDim]; part (splits > 1).
+// slot j % cacheLen); out [tokens, heads, headDim]; part (splits > 1); xq (XQ_OUT).
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> part: array<f32>;
+@group(0) @binding(6) var<storage, read_write> xq: array<u32>;
 
 fn keyAt(j: u32, g: u32, d: u32) -> vec4<f32> {
   return kCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d];

@@ -1,6 +1,6 @@
 // The flash-decoding core shared by attention_decode.wgsl (q and the keys from buffers) and
 // attention_decode_prep.wgsl (q and the new token's k/v prepared in the same dispatch). The body declares the
-// bindings `out` and `part` and the loaders keyAt(j, g, d) / valueAt(j, g, d) (vec4 d of kv head g at position j),
+// bindings `out`, `part` and `xq`, includes kernels/linear/xq-block.wgsl and xq-reduce.wgsl, and the loaders keyAt(j, g, d) / valueAt(j, g, d) (vec4 d of kv head g at position j),
 // fills qs with the query head (vec4s) and calls attend().
 //   out[t, h, :] = Σ_j softmax_j(q[t,h]·k[j,g] · scale) · v[j, g],  g = h / (heads / kvHeads)
 // over keys j in [lo(p), p], p = startPos + t (lo as in attention.wgsl: the chunk start on CHUNKED layers, else 0).
@@ -9,16 +9,18 @@
 // In a tile: LANES = WG / KT threads per key each dot a strided quarter of the head dims (16-byte loads), the lanes'
 // sums meet in workgroup memory; every thread takes the tile's max from there, KT threads the exponentials; then
 // the values: KG = WG / (headDim/4) groups of threads each sum a strided share of the tile's keys into one vec4 of
-// dims, merged across groups at the end. splits = 1: the result is normalised and written to `out`; else the
-// unnormalised partial (Σ e·v, max m, sum l) goes to part [tokens, heads, splits, headDim + 2] for
-// attention_merge.wgsl.
+// dims, merged across groups at the end. splits = 1: the result is normalised and written to `out`, and with
+// XQ_OUT also to xq in the integer form that o_proj's q4 mat-vec reads (kernels/linear/quantize-x.wgsl; headDim a
+// multiple of 32, so a block lies in one head), saving it a quantize_x dispatch; else the unnormalised partial
+// (Σ e·v, max m, sum l) goes to part [tokens, heads, splits, headDim + 2] for attention_merge.wgsl.
 override CHUNKED: u32 = 0u;
 override WG: u32 = 128u; // threads; a multiple of KT, ≥ headDim / 4
 override KT: u32 = 32u; // keys per tile
+override XQ_OUT: u32 = 0u;
 const MAX_N4 = 64u; // headDim ≤ 256
 
 var<workgroup> qs: array<vec4<f32>, MAX_N4>;
-var<workgroup> lanes: array<f32, WG>;
+var<workgroup> lanes: array<u32, WG>; // f32 bits; xq_write's too (a separate array would not fit the prep kernel)
 var<workgroup> sc: array<f32, KT>;
 var<workgroup> p: array<f32, KT>;
 var<workgroup> accs: array<vec4<f32>, WG>;
@@ -63,13 +65,13 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
       if (d < n4) { s0 += qs[d] * keyAt(j, g, d); }
     }
     let sv = s0 + s1;
-    lanes[lid] = (sv.x + sv.y) + (sv.z + sv.w);
+    lanes[lid] = bitcast<u32>((sv.x + sv.y) + (sv.z + sv.w));
     workgroupBarrier();
     if (lid < KT) {
       var s = -3.0e38;
       if (start + lid <= last) {
         s = 0.0;
-        for (var i = 0u; i < LANES; i++) { s += lanes[lid * LANES + i]; }
+        for (var i = 0u; i < LANES; i++) { s += bitcast<f32>(lanes[lid * LANES + i]); }
         s *= P.scale;
       }
       sc[lid] = s;
@@ -102,14 +104,17 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
     workgroupBarrier(); // sc, p and lanes are reused by the next tile
   }
   accs[lid] = acc;
-  if (lid == 0u) { lanes[0] = l; } // l is thread 0's
+  if (lid == 0u) { lanes[0] = bitcast<u32>(l); } // l is thread 0's
   workgroupBarrier();
+  let total = bitcast<f32>(lanes[0]);
   let pBase = ((t * P.heads + h) * P.splits + split) * (P.headDim + 2u);
+  var o = vec4<f32>(0.0);
   if (lid < n4) {
     var a = accs[lid];
     for (var i = 1u; i < kg; i++) { a += accs[i * n4 + lid]; }
     if (P.splits == 1u) {
-      out[qBase + lid] = a / lanes[0];
+      o = a / total;
+      out[qBase + lid] = o;
     } else {
       part[pBase + 4u * lid] = a.x;
       part[pBase + 4u * lid + 1u] = a.y;
@@ -120,5 +125,9 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
   if (P.splits > 1u && lid == 0u) {
     part[pBase + P.headDim] = m;
     part[pBase + P.headDim + 1u] = l;
+  }
+  if (XQ_OUT == 1u && P.splits == 1u) {
+    workgroupBarrier(); // every thread has read lanes[0]
+    xq_write((qBase + lid) / 8u, lid, o, lid < n4);
   }
 }

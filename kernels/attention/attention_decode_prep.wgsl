@@ -7,7 +7,7 @@
 // (kv head, token): the one of the group's first q head and split 0; no workgroup of this dispatch reads those slots
 // (a call stays inside one attention chunk: its keys' slots are all different), later dispatches do.
 // Bindings: qkv [NT, (heads + 2·kvHeads)·headDim]; cs [NT, headDim/2] (cos, sin) pairs; temp [NT]; kCache, vCache
-// [cacheLen, kvHeads, headDim]; out [NT, heads, headDim]; part (splits > 1).
+// [cacheLen, kvHeads, headDim]; out [NT, heads, headDim]; part (splits > 1); xq (XQ_OUT).
 override ROPE: u32 = 1u;
 override QK_NORM: u32 = 1u;
 override TEMPERATURE: u32 = 0u;
@@ -20,6 +20,7 @@ override NT: u32 = 1u; // tokens of the call (the grid's y)
 @group(0) @binding(5) var<storage, read_write> vCache: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> part: array<f32>;
+@group(0) @binding(8) var<storage, read_write> xq: array<u32>;
 
 var<workgroup> newK: array<vec4<f32>, NT * MAX_N4>;
 var<workgroup> newV: array<vec4<f32>, NT * MAX_N4>;

@@ -250,6 +250,11 @@ export function integerX(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, rows: n
   return w.format === 'q4' && !q4FloatX && integerDotPath(ctx, cols) ? (given ?? quantizeX(ctx, x, rows, cols)) : null;
 }
 
+/** Whether linear() of `items` rows of x through plain weight w reads x in integer form (LinearCall.xq when given). */
+export function readsIntegerX(ctx: GpuContext, w: LinearWeight, items: number): boolean {
+  return items <= MATVEC_MAX_ITEMS && w.rowsPerExpert === undefined && w.format === 'q4' && !q4FloatX && integerDotPath(ctx, w.cols);
+}
+
 /** Benchmarks only (`bench -- --probes`): the q4 mat-vec in a diagnostic mode (linear_q4.wgsl's PROBE; 0: off). */
 export function probeQ4Matvec(probe: number): void {
   q4Probe = probe;

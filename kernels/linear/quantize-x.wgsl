@@ -6,13 +6,13 @@
 // Output per block, 7 vec4<u32> (28 words): words 0..7 the A bytes of elements 4w..4w+3 (word w), 8..15 the B bytes,
 // 16..23 the C bytes, 24 Σ_j X_j (i32), 25 step (f32), 26..27 zero.
 // Threads: 8 per block, one vec4 of x each (WG / 8 blocks per workgroup); the block's max and Σ X go through
-// workgroup memory. Grid: ceil(blocks / (WG / 8)) workgroups; P.blocks = rows · cols / 32 (x rows back to back).
+// workgroup memory (xq_write, xq-reduce.wgsl). Grid: ceil(blocks / (WG / 8)) workgroups; P.blocks = rows · cols / 32 (x rows back to back).
 override WG: u32 = 256u;
 
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> xq: array<u32>;
 
-var<workgroup> lanes: array<u32, 256>; // xq_block_reduce (xq-block.wgsl): WG entries
+var<workgroup> lanes: array<u32, 256>; // xq_write (xq-reduce.wgsl): WG entries
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -21,21 +21,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let live = block < P.blocks;
   var v = vec4<f32>(0.0);
   if (live) { v = x[block * 8u + part]; }
-  let a = abs(v);
-  let m = bitcast<f32>(xq_block_reduce(lid, bitcast<u32>(max(max(a.x, a.y), max(a.z, a.w))), true));
-  let k = xq_exponent(m);
-  let X = vec4<i32>(round(v * ldexp(1.0, k)));
-  let sum = bitcast<i32>(xq_block_reduce(lid, bitcast<u32>(X.x + X.y + X.z + X.w), false));
-  if (!live) { return; }
-  let planes = xq_planes(X);
-  let o = block * 28u;
-  xq[o + part] = planes.x;
-  xq[o + 8u + part] = planes.y;
-  xq[o + 16u + part] = planes.z;
-  if (part == 0u) {
-    xq[o + 24u] = bitcast<u32>(sum);
-    xq[o + 25u] = xq_step_bits(m, k);
-    xq[o + 26u] = 0u;
-    xq[o + 27u] = 0u;
-  }
+  xq_write(block, lid, v, live);
 }

@@ -3,12 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createNodeGpu } from '../../cli/node-gpu.ts';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { GpuContext } from '../../kernels/runtime.ts';
 import { maxAbsDiff } from '../../testing/gpu.ts';
 import { ModelSession } from '../session.ts';
 import { fixturesDir } from '../../testing/fixtures.ts';
+import { attentionDecodeTuning } from '../../kernels/attention/attention.ts';
 
 for (const integerDot of [false, true])
 test(`tiny-scout q4: GPU kernel variants${integerDot ? ' (q4 mat-vecs by integer dot product)' : ''} match the CPU variants (logits and greedy tokens)`, async () => {
@@ -43,3 +45,27 @@ for (const [model, weights, expertSlots] of [['tiny-maverick', 'f32', undefined]
     gpu.destroy();
   });
 }
+
+// At decode the attention also writes o_proj's input in integer form (head_dim a multiple of 32: tabscout-tiny's 32;
+// the fixtures' 16 keep o_proj's quantize_x): the same logits bit for bit as o_proj quantizing it, one dispatch fewer
+// per layer.
+test('tabscout-tiny q4, integer dot: the attention output in integer form gives the same logits with one dispatch fewer per layer', async () => {
+  const { ctx } = await createNodeGpu();
+  const gpuCtx = new GpuContext(ctx.device, { cpuKernels: false, integerDot: true });
+  const session = await ModelSession.load(gpuCtx, new FsModelFiles(fileURLToPath(new URL('../../public/models/tabscout-tiny', import.meta.url))), { weights: 'q4', contextLength: 32, vision: false });
+  const ids = [1, 200, 3000, 42]; // ≤ 4 tokens: the decode path
+  const run = async (integerOut: boolean) => {
+    attentionDecodeTuning.integerOut = integerOut;
+    const before = gpuCtx.dispatchCount;
+    const logits = await session.logitsFor(ids);
+    return { logits, dispatches: gpuCtx.dispatchCount - before };
+  };
+  try {
+    const [off, on] = [await run(false), await run(true)];
+    assert.equal(maxAbsDiff(on.logits, off.logits), 0);
+    assert.equal(off.dispatches - on.dispatches, 6); // 6 layers
+  } finally {
+    attentionDecodeTuning.integerOut = true;
+    session.destroy();
+  }
+});

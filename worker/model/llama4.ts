@@ -4,13 +4,13 @@
 import type { GpuContext } from '../../kernels/runtime.ts';
 import { embedding } from '../../kernels/embedding/embedding.ts';
 import { rmsnorm } from '../../kernels/rmsnorm/rmsnorm.ts';
-import { linear, MATVEC_MAX_ITEMS, q4FloatXForced } from '../../kernels/linear/linear.ts';
+import { linear, MATVEC_MAX_ITEMS, q4FloatXForced, readsIntegerX } from '../../kernels/linear/linear.ts';
 import { integerDotPath, XQ_BLOCK_BYTES } from '../../kernels/linear/quantize-x.ts';
 import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations } from '../../kernels/linear/expert-mlp.ts';
 import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
 import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
 import { addNorm } from '../../kernels/add-norm/add-norm.ts';
-import { qkPrepAttention } from '../../kernels/attention/attention.ts';
+import { integerOutput, qkPrepAttention, type PrepAttentionCall } from '../../kernels/attention/attention.ts';
 import { routeTopK, routerFusable, routerMatvecTopK } from '../../kernels/router/router.ts';
 import { swiglu } from '../../kernels/swiglu/swiglu.ts';
 import { EngineError } from '../../protocol/errors.ts';
@@ -29,6 +29,7 @@ export interface RunState {
   q: GPUBuffer; // [B, heads·headDim]
   qkv: GPUBuffer; // [B, (heads + 2·kvHeads)·headDim]: the fused projection's output
   attnOut: GPUBuffer; // [B, heads·headDim]
+  attnOutQ: GPUBuffer; // [MATVEC_MAX_ITEMS, heads·headDim / 32 blocks]: attnOut in integer form, written by the decode attention for o_proj
   blockOut: GPUBuffer; // [B, hidden]: o_proj, dense MLP or shared expert output
   gateUp: GPUBuffer; // [B, 2·max(F, F_mlp)]
   act: GPUBuffer; // [B, max(F, F_mlp)]
@@ -100,6 +101,7 @@ export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: nu
     q: buf(B * qDim, 'q'),
     qkv: buf(B * (qDim + 2 * kvDim), 'qkv'),
     attnOut: buf(B * qDim, 'attnOut'),
+    attnOutQ: ctx.createBuffer(MATVEC_MAX_ITEMS * Math.ceil(qDim / 32) * XQ_BLOCK_BYTES, 'attnOutQ'),
     blockOut: buf(B * c.hiddenSize, 'blockOut'),
     gateUp: buf(B * 2 * ffnMax, 'gateUp'),
     act: buf(B * ffnMax, 'act'),
@@ -285,7 +287,7 @@ export class Llama4Text {
     linear(ctx, a.qkv, s.h, s.qkv, { items: T, xq: this.hq ?? undefined });
     // RoPE layers: rotate q and k, then QK norm; NoPE layers: attention temperature on q; k, v into the cache; then
     // attention (at decode on GPUs all in one dispatch)
-    qkPrepAttention(ctx, s.qkv, s.q, s.ropeTable, s.temperatures, s.kCache[l], s.vCache[l], s.attnOut, {
+    const call: PrepAttentionCall = {
       tokens: T,
       heads: c.numHeads,
       kvHeads: c.numKvHeads,
@@ -297,8 +299,11 @@ export class Llama4Text {
       rope: c.usesRope[l],
       qkNorm: c.useQkNorm,
       temperature: c.attnTemperatureTuning,
-    });
-    linear(ctx, a.o, s.attnOut, s.blockOut, { items: T });
+    };
+    // at decode the attention also writes its output in o_proj's integer input form: no quantize_x dispatch
+    const outXq = readsIntegerX(ctx, a.o, T) && integerOutput(ctx, call) ? s.attnOutQ : null;
+    qkPrepAttention(ctx, s.qkv, s.q, s.ropeTable, s.temperatures, s.kCache[l], s.vCache[l], s.attnOut, call, outXq);
+    linear(ctx, a.o, s.attnOut, s.blockOut, { items: T, xq: outXq ?? undefined });
   }
 
   /** SwiGLU MLP: blockOut = down(silu(gate(x)) ⊙ up(x)); for a few tokens on GPUs SwiGLU runs in the gate+up mat-vec. */
