@@ -275,7 +275,8 @@ export class Llama4Text {
         linear(ctx, w.lmHead, s.h, s.logits, { items: T, yOffset: logitRow * c.vocabSize, yStride: c.vocabSize, xq: this.hq ?? undefined });
       } else {
         ctx.commandEncoder().copyBufferToBuffer(s.h, (T - 1) * rowBytes, s.lastHidden, 0, rowBytes);
-        linear(ctx, w.lmHead, s.lastHidden, s.logits, { items: 1 });
+        // one token (decode): its h's integer form is hq's first row
+        linear(ctx, w.lmHead, s.lastHidden, s.logits, { items: 1, xq: T === 1 ? (this.hq ?? undefined) : undefined });
       }
     }
   }
