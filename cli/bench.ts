@@ -3,6 +3,7 @@
 //            against the old path and an FMA roofline (bench-gemm.ts); --experts: the decode expert MLP's two
 //            dispatches at Scout's shapes (bench-experts.ts)
 //   model    the whole model at any config: prefill, decode, roofline ratio, memory, paging (bench-model.ts)
+//   record   the CPU time to record a decode step, per dispatch, against the binding's own floor (bench-record.ts)
 //   load     load time and peak CPU memory of a model loaded from stored records, at any config (bench-load.ts)
 //   paging   resident against paged experts on a small MoE (bench-paging.ts)
 //   storage  IndexedDB against OPFS read throughput in Chromium (bench-storage.ts)
@@ -16,6 +17,8 @@ const fail = (e: unknown) => {
 const browserBenches: Record<string, string> = { storage: './bench-storage.ts', conversation: './bench-conversation.ts' };
 if (args[0] === 'model') {
   await (await import('./bench-model.ts')).main(args.slice(1)).then(() => process.exit(0), fail);
+} else if (args[0] === 'record') {
+  await (await import('./bench-record.ts')).main(args.slice(1)).then(() => process.exit(0), fail);
 } else if (args[0] === 'load') {
   await (await import('./bench-load.ts')).main(args.slice(1)).then(() => process.exit(0), fail);
 } else if (args[0] === 'peers') {

@@ -1,5 +1,5 @@
 // The figures of a tools/model-device.sh run, one block per model-bench row: node tools/model-device-summary.mjs OUT
-// (reads OUT/*.json written by `bench.mjs model --json` or `bench.mjs load --json`, and OUT/kernels-q4.txt, OUT/kernels-experts.txt).
+// (reads OUT/*.json written by `bench.mjs model --json`, `bench.mjs load --json` or `bench.mjs record --json`, and OUT/kernels-q4.txt, OUT/kernels-experts.txt).
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -14,6 +14,12 @@ for (const name of readdirSync(out).filter((n) => n.endsWith('.json')).sort()) {
     r = JSON.parse(text);
   } catch (e) {
     lines.push(`${name}: no report (${e instanceof Error ? e.message : e})`);
+    continue;
+  }
+  if (name.startsWith('record')) {
+    // a `bench.mjs record --json` report: the CPU time to record a decode step
+    lines.push(`== ${name}: ${r.adapter}; ${r.config}, ${r.layers} layers, ${r.steps} steps (${r.mode}): recording ${f(r.recordMs.median, 3)} ms per step (mean ${f(r.recordMs.mean, 3)}, min ${f(r.recordMs.min, 3)}), ${r.dispatchesPerStep} dispatches → ${f(r.usPerDispatch.median)} µs each` +
+      (r.replay ? `; the binding calls alone ${f(r.replay.medianMs, 3)} ms = ${f(r.replay.usPerDispatch)} µs each` : '') + (r.submitMs ? `; submit ${f(r.submitMs.median, 3)} ms` : ''));
     continue;
   }
   if (name.startsWith('load')) {

@@ -6,7 +6,8 @@
 #      decode (prompt 64, 32 tokens), the same with --kernel-profile, the q4 kernel bench, decode at 32K and 128K
 #      context, and experts paged through 16 GiB with sticky routing 0.5, 0.8, 0.95 (and 0.8 with --no-speculate, the
 #      synchronous pager, as a control); the load bench from stored records; the sweeps (matvec-sweep, attn-sweep,
-#      kernels-experts: the expert MLP's launch shapes);
+#      kernels-experts: the expert MLP's launch shapes); the CPU cost of recording a decode step (record, record-js,
+#      record-submit: `bench.mjs record` on Scout's structure at tiny widths, docs/PERFORMANCE.md "Recording cost (CPU)");
 #   3. summary.txt: the figures of every row (tools/model-device-summary.mjs) and what failed.
 # Every step has a time limit; a failed step is reported (exit code and its log's tail) and the next still runs;
 # nothing starts after MODEL_DEADLINE s (default 540) from the start. For a local try on a small machine:
@@ -39,6 +40,13 @@ model() {
   shift
   # shellcheck disable=SC2086 # MODEL_BENCH_ARGS: extra options, word-split (e.g. --layers 1 for a local try)
   "$W/node" "$G/bench.mjs" model --config "$CONFIG" "$@" ${MODEL_BENCH_ARGS:-} --json > "$OUT/$name.json"
+}
+
+# record NAME OPTIONS...: the recording bench (`bench.mjs record --narrow`, 300 steps), its report in $OUT/NAME.json
+record() {
+  local name=$1
+  shift
+  "$W/node" "$G/bench.mjs" record --config "$CONFIG" --narrow --steps 300 "$@" --json > "$OUT/$name.json"
 }
 
 kernels() {
@@ -106,7 +114,7 @@ attn_sweep() {
   done
 }
 
-export -f unpack_gpu_tools setup model kernels kernels_experts load_store matvec_sweep attn_sweep
+export -f unpack_gpu_tools setup model record kernels kernels_experts load_store matvec_sweep attn_sweep
 export G W OUT
 export CONFIG=${MODEL_CONFIG:-$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
@@ -117,6 +125,9 @@ SAMPLER=$!
 # the rows, most wanted first (the targets, then long context, then the diagnostics) (limits add up to the deadline; on the H200 each took 10–60 s in run A)
 wanted() { [ -z "${MODEL_ROWS:-}" ] || [[ " $MODEL_ROWS " == *" $1 "* ]]; }
 wanted decode && step decode 75 model decode --prompt 64 --tokens 32
+wanted record && step record 40 record record
+wanted record-submit && step record-submit 40 record record-submit --submit
+wanted record-js && step record-js 40 record record-js --js-only
 wanted load-store && step load-store 200 load_store
 wanted paged-sticky-0.8 && step paged-sticky-0.8 110 model paged-sticky-0.8 --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20
 wanted paged-sticky-0.5 && step paged-sticky-0.5 110 model paged-sticky-0.5 --expert-budget-gib 16 --routing sticky:0.5 --prompt 16 --tokens 12
