@@ -105,3 +105,29 @@ test('GpuContext uniforms: u32, i32 and f32 fields packed as DataView little-end
   assert.throws(() => ctx.dispatch({ kernel, params: { u: 1, i: 2, f: NaN, w: 0 }, bindings: [out], workgroups: [1] }), /uniform "f" is missing/);
   ctx.destroy();
 });
+
+test('GpuContext pipelines: one kernel with different overridable constants runs each set, in either key order', async () => {
+  const base = await testGpu();
+  const ctx = new GpuContext(base.device);
+  const kernel: KernelSpec = {
+    name: 'runtime_test_constants',
+    uniforms: ['value:u32'],
+    source: `override ADD: u32 = 0u;
+override MUL: u32 = 1u;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(1) fn main() { out[0] = P.value * MUL + ADD; }`,
+  };
+  const run = async (constants?: Record<string, number>) => {
+    const out = ctx.createBuffer(16, 'out');
+    ctx.dispatch({ kernel, params: { value: 10 }, bindings: [out], workgroups: [1], constants });
+    return (await ctx.readU32(out, 0, 1))[0];
+  };
+  assert.equal(await run({ ADD: 5 }), 15);
+  assert.equal(await run({ ADD: 7 }), 17);
+  assert.equal(await run(), 10);
+  assert.equal(await run({ ADD: 5, MUL: 3 }), 35);
+  assert.equal(await run({ MUL: 3, ADD: 5 }), 35);
+  assert.equal(await run({ MUL: 3 }), 30);
+  assert.equal(await run({ ADD: 5 }), 15);
+  ctx.destroy();
+});

@@ -66,16 +66,9 @@ interface Pipeline {
 }
 
 type BindGroupNode = Map<unknown, unknown>;
+type PipelineNode = Map<unknown, unknown>;
 /** the key of a bind group in its tree node */
 const LEAF = Symbol('bind group');
-
-/** A pipeline's cache key from its overridable constants, without JSON (recorded on every dispatch). */
-function constantsKey(constants?: Record<string, number>): string {
-  if (!constants) return '';
-  let key = '';
-  for (const k in constants) key += `${k}=${constants[k]};`;
-  return key;
-}
 
 /** Per-pass GPU timestamps, for benchmarks: every compute pass recorded while a profile is open is timed. */
 class PassProfile {
@@ -120,8 +113,8 @@ export class GpuContext {
   readonly cpuKernels: boolean;
   /** WGSL has the 4×8-bit integer dot product (packed_4x8_integer_dot_product): the q4 mat-vecs use it (quantize-x.ts) */
   readonly integerDot: boolean;
-  /** by kernel name, then constantsKey() */
-  private pipelines = new Map<string, Map<string, Pipeline>>();
+  /** by kernel name, then each overridable constant's name and value in the order given; the pipeline under LEAF */
+  private pipelines = new Map<string, PipelineNode>();
   private allPipelines: Pipeline[] = [];
   private bindGroupCount = 0;
   private readonly maxWorkgroupsPerDimension: number;
@@ -167,12 +160,20 @@ export class GpuContext {
   }
 
   private pipelineOf(kernel: KernelSpec, constants?: Record<string, number>): Pipeline {
-    // two Maps rather than one key: kernel.name is the same string every time (its hash is kept), and a dispatch
-    // without constants builds no string at all
-    let byConstants = this.pipelines.get(kernel.name);
-    if (!byConstants) this.pipelines.set(kernel.name, (byConstants = new Map()));
-    const key = constantsKey(constants);
-    let p = byConstants.get(key);
+    // no key string: kernel.name and the constants' names are the same strings every time (their hashes are kept)
+    let node = this.pipelines.get(kernel.name);
+    if (!node) this.pipelines.set(kernel.name, (node = new Map()));
+    if (constants) {
+      for (const k in constants) {
+        let byValue = node.get(k) as PipelineNode | undefined;
+        if (!byValue) node.set(k, (byValue = new Map()));
+        const v = constants[k];
+        let next = byValue.get(v) as PipelineNode | undefined;
+        if (!next) byValue.set(v, (next = new Map()));
+        node = next;
+      }
+    }
+    let p = node.get(LEAF) as Pipeline | undefined;
     if (!p) {
       const code = kernelCode(kernel);
       const module = this.device.createShaderModule({ label: kernel.name, code });
@@ -189,7 +190,7 @@ export class GpuContext {
       });
       const fields = kernel.uniforms.map((f) => f.split(':'));
       p = { pipeline, layout, uniformBytes, names: fields.map((f) => f[0]), kinds: fields.map((f) => (f[1] === 'u32' ? 0 : f[1] === 'i32' ? 1 : 2)), groups: new Map() };
-      byConstants.set(key, p);
+      node.set(LEAF, p);
       this.allPipelines.push(p);
     }
     return p;
@@ -246,7 +247,8 @@ export class GpuContext {
       this.stagingViews.push([new Uint32Array(staging), new Int32Array(staging), new Float32Array(staging)]);
     }
     // typed-array stores convert as DataView's setUint32 / setInt32 / setFloat32 do (WebGPU is little-endian only)
-    const [u32, i32, f32] = this.stagingViews[index];
+    const views = this.stagingViews[index];
+    const u32 = views[0], i32 = views[1], f32 = views[2];
     const { names, kinds } = p;
     const at = offset / 4;
     for (let i = 0; i < names.length; i++) {
