@@ -4,8 +4,9 @@
 - chat_sample(rng): one synthetic conversation (facts, arithmetic, conversions, word meanings, synonyms, stories,
   small talk, and screenshot reading with a rendered image), as HF chat messages + the assistant reply.
 - text_doc(rng): one pretraining document (prose, or the same knowledge written as plain sentences).
-- PackedStream: an IterableDataset of fixed-length rows (input ids, labels, image tiles) for a DataLoader; each
-  worker generates its own samples (rendering included), so data is made on all CPU cores while the GPU trains.
+- PackedStream: an IterableDataset of fixed-length rows (input ids, labels, image tiles, the sample number of each
+  token: model.forward's segments) for a DataLoader; each worker generates its own samples (rendering included), so
+  data is made on all CPU cores while the GPU trains.
 """
 import gzip, json, math, os, random, re
 import torch
@@ -396,7 +397,7 @@ class PackedStream(torch.utils.data.IterableDataset):
         ARITH_EXTRA = self.arith or ARITH_EXTRA
         enc = Encoder(AutoProcessor.from_pretrained(self.tdir))
         pad = enc.tok.pad_token_id
-        ids, labels, tiles, img = [], [], [], []
+        ids, labels, tiles, img, seg = [], [], [], [], []
         while True:
             px, kind = None, 0  # kind of image sample: 1 a rendered window, 2 + level a single-tile crop of that level
             if self.mode == "pretrain":
@@ -434,8 +435,10 @@ class PackedStream(torch.utils.data.IterableDataset):
                 n = self.L - len(ids)
                 yield {"ids": torch.tensor(ids + [pad] * n), "labels": torch.tensor(labels + [-100] * n),
                        "px": torch.cat(tiles) if tiles else torch.zeros(0, 3, 1, 1, dtype=torch.bfloat16),
-                       "image_reply": torch.tensor(img + [0] * n, dtype=torch.uint8)}
-                ids, labels, tiles, img = [], [], [], []
+                       "image_reply": torch.tensor(img + [0] * n, dtype=torch.uint8),
+                       "seg": torch.tensor(seg + [0] * n, dtype=torch.int16)}
+                ids, labels, tiles, img, seg = [], [], [], [], []
+            seg += [(seg[-1] if seg else 0) + 1] * len(s_ids)  # sample number in the row (1, 2, ...; padding 0)
             ids += s_ids; labels += s_lab; img += [kind if px is not None else 0] * len(s_ids)
             if px is not None:
                 tiles.append(px.to(torch.bfloat16))
@@ -444,4 +447,12 @@ class PackedStream(torch.utils.data.IterableDataset):
 def collate(rows):
     px = [r["px"] for r in rows if r["px"].shape[0]]
     return {"ids": torch.stack([r["ids"] for r in rows]), "labels": torch.stack([r["labels"] for r in rows]),
-            "px": torch.cat(px) if px else None, "image_reply": torch.stack([r["image_reply"] for r in rows])}
+            "px": torch.cat(px) if px else None, "image_reply": torch.stack([r["image_reply"] for r in rows]),
+            "seg": torch.stack([r["seg"] for r in rows])}
+
+
+def targets(labels, seg=None):
+    """The next-token targets of logits[:, :-1]: labels[:, 1:], and with seg (samples isolated) -100 where the next
+    token starts another sample (its first token is never predicted from the previous sample's last)."""
+    tgt = labels[:, 1:]
+    return tgt if seg is None else tgt.masked_fill(seg[:, 1:] != seg[:, :-1], -100)

@@ -136,7 +136,7 @@ class Attention(nn.Module):
                 q, k = rms(q, c.rms_norm_eps), rms(k, c.rms_norm_eps)
         elif c.attn_temperature_tuning:  # NoPE layers: queries scaled by 1 + attn_scale * log(1 + floor((p+1)/floor_scale))
             s = torch.log1p(torch.floor((pos.float() + 1.0) / c.floor_scale)) * c.attn_scale + 1.0
-            q = (q * s.view(1, T, 1, 1)).to(q.dtype)
+            q = (q * s[..., None, None]).to(q.dtype)  # pos [T] or, for packed rows, [B, T]
         rep = c.num_attention_heads // c.num_key_value_heads
         q, k, v = q.transpose(1, 2), k.transpose(1, 2).repeat_interleave(rep, 1), v.transpose(1, 2).repeat_interleave(rep, 1)
         mask = masks["chunked" if self.use_rope else "full"]
@@ -358,8 +358,11 @@ class Llama4(nn.Module):
         f = self.vision_model(pixel_values)
         return self.multi_modal_projector.linear_1(f.reshape(-1, f.shape[-1]))
 
-    def forward(self, input_ids, pixel_values=None, return_router=False, return_hidden=False):
-        """Logits [B, T, vocab]; optionally the router logits / expert ids of each MoE layer and hidden states."""
+    def forward(self, input_ids, pixel_values=None, return_router=False, return_hidden=False, segments=None):
+        """Logits [B, T, vocab]; optionally the router logits / expert ids of each MoE layer and hidden states.
+        segments [B, T] (optional): packed rows. A new sample starts wherever the value changes; each token then sees
+        only the earlier tokens of its own sample, at positions counted from the sample's start, exactly as if the
+        sample ran alone (sample_masks). Without it, the whole row is one sequence (HF's forward)."""
         c = self.tc
         B, T = input_ids.shape
         x = self.language_model.model.embed_tokens(input_ids)
@@ -369,13 +372,16 @@ class Llama4(nn.Module):
             where = input_ids == self.image_token_id
             assert int(where.sum()) == feats.shape[0], (int(where.sum()), feats.shape)
             x = x.masked_scatter(where[..., None], feats)
-        pos = torch.arange(T, device=input_ids.device)
-        ang = pos.float()[:, None] * self.rope_inv_freq[None, :]
-        cos, sin = torch.cos(ang)[:, None, :], torch.sin(ang)[:, None, :]        # [T, 1, hd/2]
-        masks = {"full": None, "chunked": None}
-        if T > c.attention_chunk_size:  # chunked layers: causal within absolute-position chunks
-            same = (pos[:, None] // c.attention_chunk_size) == (pos[None, :] // c.attention_chunk_size)
-            masks["chunked"] = same & (pos[None, :] <= pos[:, None])
+        if segments is None:
+            pos = torch.arange(T, device=input_ids.device)
+            masks = {"full": None, "chunked": None}
+            if T > c.attention_chunk_size:  # chunked layers: causal within absolute-position chunks
+                same = (pos[:, None] // c.attention_chunk_size) == (pos[None, :] // c.attention_chunk_size)
+                masks["chunked"] = same & (pos[None, :] <= pos[:, None])
+        else:
+            pos, masks = sample_masks(segments, c.attention_chunk_size)
+        ang = pos.float()[..., None] * self.rope_inv_freq                      # [T or B x T, hd/2]
+        cos, sin = torch.cos(ang)[..., None, :], torch.sin(ang)[..., None, :]   # [(B,) T, 1, hd/2]
         router, hidden = [], [x]
         for layer in self.language_model.model.layers:
             x = layer(x, cos, sin, pos, masks, router)
@@ -388,6 +394,25 @@ class Llama4(nn.Module):
         if return_hidden:
             out["hidden"] = hidden
         return out
+
+
+def sample_masks(segments, chunk):
+    """Positions and attention masks of packed rows. segments [B, T]: a sample starts at t = 0 and wherever the value
+    changes. Returns pos [B, T] (0 at each sample's first token) and boolean masks [B, 1, T, T] (True = may attend):
+    "full" (NoPE layers) causal within the sample; "chunked" (RoPE layers) also within the same chunk of `chunk`
+    positions counted from the sample's start, as HF's chunked mask is at inference, where a conversation starts at 0."""
+    B, T = segments.shape
+    t = torch.arange(T, device=segments.device).expand(B, T)
+    new = torch.ones_like(segments, dtype=torch.bool)
+    new[:, 1:] = segments[:, 1:] != segments[:, :-1]
+    start = torch.where(new, t, torch.zeros_like(t)).cummax(1).values        # index of each token's sample start
+    pos = t - start
+    full = (start[:, :, None] == start[:, None, :]) & (t[:, None, :] <= t[:, :, None])
+    chunked = full
+    if T > chunk:  # (else no sample reaches a second chunk)
+        ck = pos // chunk
+        chunked = full & (ck[:, :, None] == ck[:, None, :])
+    return pos, {"full": full[:, None], "chunked": chunked[:, None]}
 
 
 def init_weights(model: Llama4, std=0.02):

@@ -8,7 +8,8 @@ replay (the rest); --crop-share starts the screenshot curriculum (single-tile cr
 trains the vision tower and projector faster, --vision-stage runs a reading curriculum first (vision tower, adapter and
 projector only; the text decoder frozen or at --vision-stage-text-lr), --reinit-vision starts the vision path afresh,
 --feat-reg keeps the projected image features at the scale of the token embeddings, --arith adds the 2-digit drill
-to the chat mix, and --qat F runs the last share F of the budget with the weights the
+to the chat mix, --no-isolate-samples lets the samples packed in a row attend to each other (by default each sees only
+itself, from position 0), and --qat F runs the last share F of the budget with the weights the
 engine stores as q4 rounded to Q4_0 in the forward (straight-through; quant.py). A checkpoint (CKPT_DIR) holds
 model.safetensors (bfloat16, Hugging Face tensor names), the Adam moments in bfloat16 (optim_m.safetensors, optim_v.safetensors) and state.json; each file stays under 16 MiB.
 """
@@ -155,6 +156,9 @@ def main():
                     "chat mix (the other text tasks weigh 16 in all)")
     ap.add_argument("--blank-images", action="store_true", help="(control runs) every image tile replaced by a blank one: "
                     "the loss the model reaches without reading")
+    ap.add_argument("--isolate-samples", action=argparse.BooleanOptionalAction, default=True, help="each sample packed "
+                    "in a row attends only to itself, at positions from 0 as at inference (model.sample_masks); "
+                    "--no-isolate-samples: the whole row is one sequence (runs before 2026-12-04)")
     ap.add_argument("--end-by", type=float, default=0, help="unix time by which training must stop (shortens the budget)")
     a = ap.parse_args()
     t0 = time.time()
@@ -215,7 +219,7 @@ def main():
     pre_iter = loader("pretrain", a.batch, a.length, a.workers) if a.pretrain > 0 else None
     sft_iter = loader("sft", a.sft_batch, a.sft_length, a.sft_workers)  # starts rendering now, while pretraining runs
     log(f"setup {time.time() - t0:.1f}s")
-    log(f"training budget {a.budget_s:.0f}s (vision stage {vis_share:.2f}, text lr x{a.vision_stage_text_lr:g} in it; pretrain {a.pretrain:.2f}, qat last {a.qat:.2f}, vision lr x{a.vision_lr_mult:g}, "
+    log(f"training budget {a.budget_s:.0f}s (samples {'isolated' if a.isolate_samples else 'attending across the row'}; vision stage {vis_share:.2f}, text lr x{a.vision_stage_text_lr:g} in it; pretrain {a.pretrain:.2f}, qat last {a.qat:.2f}, vision lr x{a.vision_lr_mult:g}, "
         f"crop share {a.crop_share:g})")
     E = core.tc.num_local_experts
     fq = FakeQuant(core) if a.qat > 0 else None
@@ -239,6 +243,8 @@ def main():
         b = next({"vision": vis_iter, "pretrain": pre_iter, "sft": sft_iter}[stage])
         ids, labels = b["ids"].to(dev, non_blocking=True), b["labels"].to(dev, non_blocking=True)
         px = b["px"].to(dev, non_blocking=True) if b["px"] is not None else None
+        seg = b["seg"].to(dev, non_blocking=True) if a.isolate_samples else None
+        tgt = data.targets(labels, seg)  # (isolated: no target across a sample boundary)
         if px is not None and a.blank_images:
             px = torch.ones_like(px)
         k = state["step"] - step0
@@ -248,8 +254,8 @@ def main():
         if qat:
             fq.__enter__()  # Q4_0 values in the forward and backward; master weights back before the step
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            out = model(ids, px, return_router=True)
-            lm = F.cross_entropy(out["logits"][:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
+            out = model(ids, px, return_router=True, segments=seg)
+            lm = F.cross_entropy(out["logits"][:, :-1].flatten(0, 1).float(), tgt.flatten(), ignore_index=-100)
             aux = balance_loss(out["router"], E)
             loss = lm + 0.01 * aux
             frms = None
@@ -286,12 +292,12 @@ def main():
             # (per reply token; crops: single tiles of large text, windows: rendered screenshots)
             with torch.no_grad():
                 kind = b["image_reply"][:, 1:].to(dev)
-                tl = F.cross_entropy(out["logits"][:, :-1].float().flatten(0, 1), labels[:, 1:].flatten(),
+                tl = F.cross_entropy(out["logits"][:, :-1].float().flatten(0, 1), tgt.flatten(),
                                      ignore_index=-100, reduction="none").view(kind.shape)
                 # crops: all levels, then each (0: one large string, 1: one or two lines, 2: window-sized lines)
                 for name, sel in (("window_replies", kind == 1), ("crop_replies", kind >= 2), ("crop0_replies", kind == 2),
                                   ("crop1_replies", kind == 3), ("crop2_replies", kind == 4)):
-                    sel = sel & (labels[:, 1:] != -100)
+                    sel = sel & (tgt != -100)
                     if sel.any():
                         il = (tl * sel).sum().item() / sel.sum().item()
                         hist.setdefault(name, []).append(il)
