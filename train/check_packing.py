@@ -1,6 +1,7 @@
 """Packed rows against samples run alone: each sample of a packed row must give the logits it gives alone.
 
     python3 train/check_packing.py MODEL_DIR REFERENCE_DIR [--tol 1e-4]
+    TRAIN_DATA=.train-tabscout/data python3 train/check_packing.py --data TOK_DIR [--preset micro] [--rows 2] [--length 1280]
     python3 train/check_packing.py --bench [--preset tiny] [--batch 40] [--length 1280] [--samples 6] [--steps 3]
 
 The check loads MODEL_DIR (an HF Llama 4 checkpoint, e.g. the tiny-scout fixture: chunks of 16 positions, temperature
@@ -11,6 +12,9 @@ fails if, for any sample, max |Δlogit| between the packed forward (segments = s
 sample alone from position 0 exceeds --tol, or if the packed forward without segments (the whole row as one sequence,
 what training did before) does NOT differ from the sample alone by more than 100 x --tol for the later samples (that
 is what the segments are for), or if a next-token target crosses a sample boundary (data.targets).
+
+--data does the same on real rows of data.PackedStream (screenshots, text chats, prose) with a freshly initialised
+preset, each sample's image tiles found by its <|patch|> tokens (checks the rows' sample numbers against their tiles).
 
 --bench times forward + backward of a freshly initialised preset (train.py's PRESETS) on rows of `--samples` packed
 samples, with the sample masks and without (plain causal), on the GPU when there is one (bfloat16 autocast, as
@@ -89,6 +93,42 @@ def check(a):
     return ok
 
 
+def check_data(a):
+    """Real rows of data.PackedStream (sft: screenshots, text chats, prose) through a freshly initialised preset: each
+    sample of the row (its tiles picked by its <|patch|> tokens) must give the logits it gives alone."""
+    from train import build_model
+    from model import init_weights
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(a.data)
+    torch.manual_seed(0)
+    m = build_model(a.preset, tok.convert_tokens_to_ids("<|patch|>")).eval()
+    init_weights(m)
+    per_tile = int((m.vc.image_size // m.vc.patch_size) ** 2 * m.vc.pixel_shuffle_ratio ** 2)
+    ds = data.PackedStream(a.data, "sft", a.length, seed=3, image_rate=0.6)
+    worst, n, n_img = 0.0, 0, 0
+    for r, row in zip(range(a.rows), iter(ds)):
+        ids, seg, px = row["ids"][None], row["seg"][None], row["px"].float()
+        with torch.no_grad():
+            packed = m(ids, px if px.shape[0] else None, segments=seg)["logits"][0]
+            tile = 0
+            for k in seg.unique().tolist():
+                if k == 0:
+                    continue  # padding
+                sel = (seg[0] == k).nonzero()[:, 0]
+                s_ids = ids[0, sel[0]:sel[-1] + 1]
+                nt = int((s_ids == m.image_token_id).sum()) // per_tile
+                alone = m(s_ids[None], px[tile:tile + nt] if nt else None)["logits"][0]
+                tile += nt
+                d = (packed[sel[0]:sel[-1] + 1] - alone).abs().max().item()
+                worst, n, n_img = max(worst, d), n + 1, n_img + (nt > 0)
+                assert s_ids[0].item() == tok.bos_token_id or len(s_ids) == a.length, "a sample must start with BOS"
+            assert tile == px.shape[0], (tile, px.shape)
+    ok = worst <= a.tol
+    print(f"PackedStream rows: {a.rows} x {a.length} tokens, {n} samples ({n_img} with images): packed vs alone worst "
+          f"max|dlogit| {worst:.3e} (tolerance {a.tol:.0e})", "PASS" if ok else "FAIL")
+    return ok
+
+
 def bench(a):
     from train import build_model
     from model import init_weights
@@ -138,6 +178,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", nargs="?"); ap.add_argument("reference", nargs="?"); ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--bench", action="store_true"); ap.add_argument("--preset", default="tiny")
+    ap.add_argument("--data", metavar="TOK_DIR", help="check real PackedStream rows instead (TRAIN_DATA set)")
+    ap.add_argument("--rows", type=int, default=2)
     ap.add_argument("--batch", type=int, default=40); ap.add_argument("--length", type=int, default=1280)
     ap.add_argument("--samples", type=int, default=6); ap.add_argument("--steps", type=int, default=3)
     a = ap.parse_args()
@@ -145,6 +187,8 @@ def main():
         bench(a)
         return
     torch.set_num_threads(1)
+    if a.data:
+        sys.exit(0 if check_data(a) else 1)
     sys.exit(0 if check(a) else 1)
 
 
