@@ -3,11 +3,12 @@
 # .gpu-model/ filled by tools/stage-model-device.sh and carried (`run` with carry [".gpu-model"]):
 #   1. unpack Node, Dawn and the Vulkan loader;
 #   2. the model bench (`bench.mjs model --json`, docs/PERFORMANCE.md) on Scout's config, one row per step:
-#      decode (prompt 64, 32 tokens), the same with --kernel-profile, the q4 kernel bench, decode at 32K and 128K
-#      context, and experts paged through 16 GiB with sticky routing 0.5, 0.8, 0.95 (and 0.8 with --no-speculate, the
-#      synchronous pager, as a control); the load bench from stored records; the sweeps (matvec-sweep, attn-sweep,
-#      kernels-experts: the expert MLP's launch shapes); the CPU cost of recording a decode step (record, record-js,
-#      record-submit: `bench.mjs record` on Scout's structure at tiny widths, docs/PERFORMANCE.md "Recording cost (CPU)");
+#      decode (prompt 64, 32 tokens), the same with --kernel-profile (and both with --router-topk), the q4 kernel
+#      bench, decode at 32K and 128K context, and experts paged through 16 GiB with sticky routing 0.5, 0.8, 0.95
+#      (and 0.8 with --no-speculate, the synchronous pager, as a control); the load bench from stored records; the
+#      sweeps (matvec-sweep, attn-sweep, kernels-experts: the expert MLP's launch shapes); the CPU cost of recording a
+#      decode step (record, record-js, record-submit: `bench.mjs record` on Scout's structure at tiny widths,
+#      docs/PERFORMANCE.md "Recording cost (CPU)");
 #   3. summary.txt: the figures of every row (tools/model-device-summary.mjs) and what failed.
 # Every step has a time limit; a failed step is reported (exit code and its log's tail) and the next still runs;
 # nothing starts after MODEL_DEADLINE s (default 540) from the start. For a local try on a small machine:
@@ -136,6 +137,9 @@ wanted paged-sticky-0.8-sync && step paged-sticky-0.8-sync 110 model paged-stick
 wanted context-32k && step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
 wanted context-128k && step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
+# the control for the router's top-k in the expert kernels: the separate top-k dispatch kept (`--router-topk`)
+wanted decode-router-topk && step decode-router-topk 75 model decode-router-topk --prompt 64 --tokens 32 --router-topk
+wanted decode-profile-router-topk && step decode-profile-router-topk 90 model decode-profile-router-topk --prompt 64 --tokens 32 --kernel-profile --router-topk
 wanted kernels-q4 && step kernels-q4 "${KERNELS_LIMIT:-45}" kernels
 wanted kernels-experts && step kernels-experts 90 kernels_experts
 wanted matvec-sweep && step matvec-sweep 200 matvec_sweep

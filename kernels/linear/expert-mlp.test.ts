@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testGpu, randomArray, assertClose } from '../../testing/gpu.ts';
+import { testGpu, randomArray, assertClose, kernelVariants } from '../../testing/gpu.ts';
+import { routeTopKWg } from '../router/router.ts';
+import { routerRef } from '../router/router.ref.ts';
 import { GpuContext } from '../runtime.ts';
 import { uploadLinear, type WeightFormat } from './linear.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
@@ -30,11 +32,12 @@ async function setup(format: WeightFormat, tokens: number, k: number, maxBinding
   const x = randomArray(tokens * H, 7 + tokens);
   const slots = Uint32Array.from({ length: tokens * k }, (_, n) => (n * 3 + 1) % E);
   const scores = Float32Array.from({ length: tokens * k }, (_, n) => 0.2 + 0.15 * n);
-  const ref = expertMlpRef({
+  const refOf = (slots: Uint32Array, scores: Float32Array) => expertMlpRef({
     tokens, k, hidden: H, ffn: F, x, slots, scores,
     poolGateUp: asStored(format, pgu, E * 2 * F, H), poolDown: asStored(format, pd, E * H, F),
     sharedGateUp: asStored(format, sgu, 2 * F, H), sharedDown: asStored(format, sd, H, F),
   });
+  const ref = refOf(slots, scores);
   const bufs = {
     x: ctx.upload(x, 'x'),
     scores: ctx.upload(scores, 'scores'),
@@ -42,7 +45,7 @@ async function setup(format: WeightFormat, tokens: number, k: number, maxBinding
     out: ctx.createBuffer(tokens * H * 4, 'out'),
     rest: ctx.createBuffer(Math.max(1, tokens * (k - 1)) * H * 4, 'rest'),
   };
-  return { ctx, E, H, F, pool, shared, slots, ref, bufs };
+  return { ctx, E, H, F, pool, shared, slots, ref, refOf, bufs };
 }
 
 // q4 twice: x as f32, and x in integer form with the 4×8-bit dot product (quantize-x.ts)
@@ -108,6 +111,47 @@ for (const [format, integerDot] of [['f32', false], ['q4', false], ['q4', true]]
     denseMlp(ctx, m, ctx.upload(x, 'x'), act, y, tokens);
     const ref = denseMlpRef(asStored(format, gu, 2 * F, H), asStored(format, d, H, F), H, F, x, tokens);
     assertClose(await ctx.readF32(y, 0, tokens * H), ref, 1e-4, 'dense MLP');
+  });
+}
+
+// Top-1 routing in the kernels (routeExperts: the router logits where the slots go): ties, negative logits, ±0, ±∞
+// and NaN picked as the top-k kernel picks them, so the output is, bit for bit, that of the kernels given the top-k
+// kernel's ids and scores, and (logits without NaN) the CPU reference on routerRef's picks; one segment and several.
+for (const format of ['f32', 'q4'] as const) {
+  test(`expert MLP ${format}: top-1 routing in the kernels from the router logits matches the top-k dispatch and the CPU reference`, async () => {
+    const tokens = 4, k = 1;
+    const batches = [
+      [[-3.2, -0.5, -1.1, -0.5001, -7], [0.3, 1.25, -2, 1.25, 0.7], [-1, -0, 0, -0.5, -2], [-0.75, -0.75, -0.75, -0.75, -0.75]],
+      [[NaN, 2, 3, 1, 0], [1, NaN, 4, NaN, 4], [-Infinity, -Infinity, -5, -Infinity, -5], [NaN, NaN, NaN, NaN, NaN]],
+    ];
+    for (const [variant, base] of (await kernelVariants()).filter(([name]) => name.startsWith('gpu variant'))) {
+      for (const limit of [undefined, 2 * 64 * (format === 'q4' ? 96 / 2 : 96 * 4)]) {
+        const { ctx, E, H, pool, shared, refOf, bufs } = await setup(format, tokens, k, limit, base.integerDot);
+        const what = `${variant}, ${pool.gateUp.segments.length} segment(s)`;
+        const integer = integerActivations(ctx, pool);
+        const run = async (slots: GPUBuffer, scores: GPUBuffer, routeExperts?: number) => {
+          ctx.write(bufs.out, new Float32Array(tokens * H).fill(NaN));
+          expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.act, { tokens, k, slots, scores, routeExperts, withShared: true, integerActivations: integer });
+          expertDown(ctx, pool.down, shared.down, bufs.act, bufs.out, null, { tokens, k, slots, routeExperts, integerActivations: integer });
+          return ctx.readF32(bufs.out, 0, tokens * H);
+        };
+        for (const [b, rows] of batches.entries()) {
+          const logits = new Float32Array(rows.flat());
+          const logitBuf = ctx.upload(logits, 'logits');
+          const ids = ctx.createBuffer(tokens * 4, 'ids');
+          const scores = ctx.createBuffer(tokens * 4, 'scores');
+          routeTopKWg(ctx, logitBuf, ids, scores, tokens, E, k);
+          const viaTopK = await run(ids, scores);
+          const inKernel = await run(logitBuf, bufs.scores, E);
+          assert.ok(inKernel.every((v, i) => Object.is(v, viaTopK[i])), `${what}, batch ${b}: differs from the top-k dispatch's routing`);
+          if (b === 0) {
+            const r = routerRef(logits, tokens, E, k);
+            assert.deepEqual([...r.ids], [1, 1, 1, 0]);
+            assertClose(inKernel, refOf(r.ids, r.scores).out, 1e-4, `${what}: block output against the CPU reference`);
+          }
+        }
+      }
+    }
   });
 }
 

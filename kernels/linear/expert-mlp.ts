@@ -13,10 +13,11 @@ import matvecReduce from './matvec-reduce.wgsl';
 import q4Source from './expert_q4.wgsl';
 import xqBlock from './xq-block.wgsl';
 import f32Source from './expert_f32.wgsl';
+import routeSource from './expert-route.wgsl';
 
 const uniforms = ['rows:u32', 'cols:u32', 'routed:u32', 'k:u32', 'withShared:u32', 'expertBase:u32', 'expertCount:u32'] as const;
-export const expertQ4Kernel: KernelSpec = { name: 'expert_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce, xqBlock] };
-export const expertF32Kernel: KernelSpec = { name: 'expert_f32', source: f32Source, uniforms, includes: [matvecReduce] };
+export const expertQ4Kernel: KernelSpec = { name: 'expert_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce, xqBlock, routeSource] };
+export const expertF32Kernel: KernelSpec = { name: 'expert_f32', source: f32Source, uniforms, includes: [matvecReduce, routeSource] };
 
 export interface ExpertMlpWeights {
   gateUp: LinearWeight; // [2F, hidden] (a pool: rowsPerExpert = 2F)
@@ -76,7 +77,7 @@ function dispatchExpert(
   y: GPUBuffer,
   ids: GPUBuffer,
   aux: GPUBuffer,
-  params: { rows: number; routed: number; k: number; withShared: number; items: number; scaleX?: boolean; xq?: boolean; xqOut?: boolean },
+  params: { rows: number; routed: number; k: number; withShared: number; items: number; scaleX?: boolean; xq?: boolean; xqOut?: boolean; route?: number },
 ): void {
   if (params.items === 0) return;
   const s = shared.segments[0];
@@ -99,7 +100,7 @@ function dispatchExpert(
     },
     bindings: [...weights, x, y, ids, aux],
     workgroups: [groups, params.items],
-    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}) },
+    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}), ...(params.route ? { ROUTE: params.route } : {}) },
   });
 }
 
@@ -107,10 +108,15 @@ export interface ExpertGateUpCall {
   tokens: number;
   /** routed experts per token */
   k: number;
-  /** the slot of each of the tokens·k routed items (0xffffffff or another segment's slot: left out) */
+  /** the slot of each of the tokens·k routed items (0xffffffff or another segment's slot: left out); with routeExperts, the router logits */
   slots: GPUBuffer;
-  /** router scores: item n's input is x[n / k] · scores[n] */
+  /** router scores: item n's input is x[n / k] · scores[n] (not read with routeExperts) */
   scores: GPUBuffer;
+  /**
+   * E: `slots` holds the router logits [tokens, E] and the kernels pick each token's expert and score from them as
+   * routeTopK would (expert-route.wgsl): top-1 only, every expert in its own slot (no pager)
+   */
+  routeExperts?: number;
   /** also the shared expert's rows (once per layer: a pager's later rounds leave them out) */
   withShared: boolean;
   /** write the activations in integer form (integerActivations) */
@@ -127,9 +133,10 @@ export function expertGateUp(ctx: GpuContext, pool: LinearWeight, shared: Linear
   const routed = call.tokens * call.k;
   const xq = integerX(ctx, pool, x, call.tokens, pool.cols, call.xq);
   const xqOut = call.integerActivations ?? false;
+  checkRoute(call);
   for (const [i, seg] of pool.segments.entries()) {
     const items = routed + (call.withShared && i === 0 ? call.tokens : 0);
-    dispatchExpert(ctx, 0, pool, seg, shared, xq ?? x, act, call.slots, call.scores, { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 0, items, scaleX: true, xq: xq !== null, xqOut });
+    dispatchExpert(ctx, 0, pool, seg, shared, xq ?? x, act, call.slots, call.scores, { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 0, items, scaleX: true, xq: xq !== null, xqOut, route: call.routeExperts });
   }
 }
 
@@ -137,6 +144,8 @@ export interface ExpertDownCall {
   tokens: number;
   k: number;
   slots: GPUBuffer;
+  /** as ExpertGateUpCall.routeExperts */
+  routeExperts?: number;
   /** `act` holds the activations in integer form (expertGateUp with integerActivations) */
   integerActivations?: boolean;
 }
@@ -149,12 +158,17 @@ export interface ExpertDownCall {
  */
 export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWeight, act: GPUBuffer, y: GPUBuffer, rest: GPUBuffer | null, call: ExpertDownCall): void {
   if (call.k > 1 && !rest) throw new Error('expertDown: k > 1 needs a buffer for the routed rows j ≥ 1');
+  checkRoute(call);
   const routed = call.tokens * call.k;
   // act: the routed items' rows, then one shared row per token
   const xq = call.integerActivations ? act : integerX(ctx, pool, act, routed + call.tokens, pool.cols);
   for (const seg of pool.segments) {
-    dispatchExpert(ctx, 1, pool, seg, shared, xq ?? act, y, call.slots, rest ?? ctx.emptyBuffer(1), { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 1, items: routed, xq: xq !== null });
+    dispatchExpert(ctx, 1, pool, seg, shared, xq ?? act, y, call.slots, rest ?? ctx.emptyBuffer(1), { rows: pool.rowsPerExpert!, routed, k: call.k, withShared: 1, items: routed, xq: xq !== null, route: call.routeExperts });
   }
+}
+
+function checkRoute(call: { k: number; routeExperts?: number }): void {
+  if (call.routeExperts !== undefined && (call.k !== 1 || call.routeExperts < 1)) throw new Error(`expert MLP: routing in the kernels is top-1 only (k = ${call.k}, ${call.routeExperts} experts)`);
 }
 
 /** A dense MLP: act = silu(gate(x)) · up(x) ([tokens, F]), then y = down(act) ([tokens, hidden]), two dispatches. */

@@ -1,7 +1,7 @@
 // expert_q4.wgsl (same modes, items, grids, uniforms and outputs) over f32 weights [rows, cols] row-major: a thread owns R
 // rows and the vec4 columns g = ct, ct + CT, … of the item's concatenated input, as linear_f32.wgsl's mat-vec.
-// Bindings: w: the routed pool segment; w2: the shared expert (or dense) weight; x; y; ids [routed] u32;
-// aux: scores (MODE 0) or the routed rows j ≥ 1 (MODE 1).
+// Bindings: w: the routed pool segment; w2: the shared expert (or dense) weight; x; y; ids [routed] u32 (ROUTE > 0:
+// the router logits, expert-route.wgsl); aux: scores (MODE 0) or the routed rows j ≥ 1 (MODE 1).
 override MODE: u32 = 0u;
 override SCALE_X: u32 = 1u;
 override WG: u32 = 256u;
@@ -16,7 +16,6 @@ override R: u32 = 8u; // 1..8
 @group(0) @binding(6) var<storage, read_write> aux: array<f32>;
 
 var<workgroup> partial: array<f32, 2304>;
-var<workgroup> wgExpert: u32;
 var<workgroup> pairs: array<f32, 256>; // MODE 0: the RW gate and up sums
 
 var<private> oR: array<u32, 8>; // row offsets (in vec4) of segment 0: the routed expert, or the shared weight when seg0Shared
@@ -64,8 +63,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let routed = n < P.routed;
   var rowBase = 0u;
   if (routed) {
-    if (lid == 0u) { wgExpert = ids[n]; }
-    let e = workgroupUniformLoad(&wgExpert);
+    let e = item_expert(n, lid);
     if (e < P.expertBase || e >= P.expertBase + P.expertCount) { return; }
     rowBase = (e - P.expertBase) * P.rows;
   }
@@ -74,7 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   nv = P.cols / 4u;
   seg0Shared = !routed;
   if (MODE == 0u) {
-    if (routed && SCALE_X == 1u) { s = aux[n]; }
+    if (routed && SCALE_X == 1u) { s = item_score(n); }
     xo0 = select(n - P.routed, n / P.k, routed) * nv;
   } else {
     xo0 = n * nv;

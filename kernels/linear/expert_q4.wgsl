@@ -19,8 +19,9 @@
 //     j = 0: y[t, r] = z (the block output: the shared expert and the first routed expert); j ≥ 1: aux[t·(k−1) + j − 1, r] = z
 //   item n ≥ routed (a dense MLP's down, routed = 0): y[n − routed, r] = Σ_i Ws[r, i] · x[n, i]
 //   Grid (ceil(rows / RW), items).
-// Bindings: qs, sc: the routed pool segment; qs2, sc2: the shared expert (or dense) weight; x; y; ids [routed] u32;
-// aux: scores (MODE 0) or the routed rows j ≥ 1 (MODE 1).
+// Bindings: qs, sc: the routed pool segment; qs2, sc2: the shared expert (or dense) weight; x; y; ids [routed] u32
+// (ROUTE > 0: the router logits, expert-route.wgsl: the kernel picks each token's expert); aux: scores (MODE 0) or
+// the routed rows j ≥ 1 (MODE 1).
 override MODE: u32 = 0u;
 override SCALE_X: u32 = 1u;
 override WG: u32 = 128u;
@@ -43,7 +44,6 @@ override XQOUT: u32 = 0u;
 @group(0) @binding(8) var<storage, read_write> aux: array<f32>;
 
 var<workgroup> partial: array<f32, 2304>;
-var<workgroup> wgExpert: u32;
 var<workgroup> pairs: array<f32, 256>; // MODE 0: the RW gate and up sums
 var<workgroup> blockX: array<i32, 32>;   // XQOUT: the block's integers
 
@@ -159,8 +159,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let routed = n < P.routed;
   var rowBase = 0u;
   if (routed) {
-    if (lid == 0u) { wgExpert = ids[n]; }
-    let e = workgroupUniformLoad(&wgExpert);
+    let e = item_expert(n, lid);
     if (e < P.expertBase || e >= P.expertBase + P.expertCount) { return; }
     rowBase = (e - P.expertBase) * P.rows;
   }
@@ -171,7 +170,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // x offsets: vec4 units of f32 (cols / 4 per row), or blocks of the integer form (cols / 32 per row)
   let perRow = select(P.cols / 4u, nb, XQ == 1u);
   if (MODE == 0u) {
-    if (routed && SCALE_X == 1u) { s = aux[n]; }
+    if (routed && SCALE_X == 1u) { s = item_score(n); }
     xo0 = select(n - P.routed, n / P.k, routed) * perRow;
   } else {
     xo0 = n * perRow;

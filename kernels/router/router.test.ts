@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testGpu, randomArray, assertClose, rng } from '../../testing/gpu.ts';
-import { routeTopK, routeTopKWg, routerColumnThreads, routerFusable, routerMatvecTopK } from './router.ts';
+import { routeTopK, routeTopKWg, routerColumnThreads, routerFusable, routerMatvec, routerMatvecTopK } from './router.ts';
 import { GpuContext } from '../runtime.ts';
 import { uploadLinear } from '../linear/linear.ts';
 import { linearRef } from '../linear/linear.ref.ts';
@@ -79,8 +79,15 @@ for (const [tokens, experts, k, cols] of [[1, 16, 1, 256], [3, 5, 2, 64], [4, 32
     const logits = ctx.createBuffer(tokens * experts * 4, 'logits');
     const ids = ctx.createBuffer(tokens * k * 4, 'ids');
     const scores = ctx.createBuffer(tokens * k * 4, 'scores');
-    routerMatvecTopK(ctx, router, ctx.upload(x, 'x'), logits, ids, scores, tokens, k);
+    const xBuf = ctx.upload(x, 'x');
+    routerMatvecTopK(ctx, router, xBuf, logits, ids, scores, tokens, k);
     const got = await ctx.readF32(logits, 0, tokens * experts);
+    // the logits alone (routerMatvec: one dispatch), the same bit for bit
+    const alone = ctx.createBuffer(tokens * experts * 4, 'logits alone');
+    const before = ctx.dispatchCount;
+    routerMatvec(ctx, router, xBuf, alone, tokens);
+    assert.equal(ctx.dispatchCount - before, 1);
+    assert.deepEqual([...(await ctx.readU32(alone, 0, tokens * experts))], [...new Uint32Array(got.buffer, got.byteOffset, got.length)]);
     assertClose(got, linearRef(w, experts, cols, x, tokens), 1e-4 * Math.sqrt(cols / 64), 'logits');
     const exact = routerMatvecRef(w, x, tokens, experts, cols, routerColumnThreads(experts));
     // the summation order, pinned: bit for bit where the adapter rounds every step (SwiftShader; CI's adapter)

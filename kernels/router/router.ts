@@ -51,6 +51,16 @@ function topkThreads(experts: number): number {
  */
 export function routerMatvecTopK(ctx: GpuContext, router: LinearWeight, x: GPUBuffer, logits: GPUBuffer, ids: GPUBuffer, scores: GPUBuffer, tokens: number, k: number): void {
   if (!routerFusable(ctx, router, tokens, k)) throw new Error(`router: ${router.name} does not fit the decode router kernels`);
+  routerMatvec(ctx, router, x, logits, tokens);
+  routeTopKWg(ctx, logits, ids, scores, tokens, router.rows, k);
+}
+
+/**
+ * routerMatvecTopK's first dispatch alone, the logits (for kernels that pick the experts themselves:
+ * kernels/linear/expert-route.wgsl).
+ */
+export function routerMatvec(ctx: GpuContext, router: LinearWeight, x: GPUBuffer, logits: GPUBuffer, tokens: number): void {
+  if (!routerFusable(ctx, router, tokens, 1)) throw new Error(`router: ${router.name} does not fit the decode router kernels`);
   const experts = router.rows;
   const CT = routerColumnThreads(experts);
   const NV = router.cols / 4;
@@ -61,7 +71,6 @@ export function routerMatvecTopK(ctx: GpuContext, router: LinearWeight, x: GPUBu
     workgroups: [experts, tokens],
     constants: { CT, NV, STEPS: ceilDiv(NV, CT) },
   });
-  routeTopKWg(ctx, logits, ids, scores, tokens, experts, k);
 }
 
 /** routeTopK with one workgroup per token (router_topk_wg.wgsl): for a few tokens on GPUs, experts ≤ 256. */

@@ -11,6 +11,7 @@ import { maxAbsDiff } from '../../testing/gpu.ts';
 import { ModelSession } from '../session.ts';
 import { fixturesDir } from '../../testing/fixtures.ts';
 import { attentionDecodeTuning } from '../../kernels/attention/attention.ts';
+import { moeTuning } from './llama4.ts';
 
 for (const integerDot of [false, true])
 test(`tiny-scout q4: GPU kernel variants${integerDot ? ' (q4 mat-vecs by integer dot product)' : ''} match the CPU variants (logits and greedy tokens)`, async () => {
@@ -69,3 +70,29 @@ test('tabscout-tiny q4, integer dot: the attention output in integer form gives 
     session.destroy();
   }
 });
+
+// At decode with top-1 routing and every expert resident, the expert kernels pick the expert from the router logits
+// (no top-k dispatch): the same logits bit for bit, one dispatch fewer per MoE layer.
+for (const [model, weights, integerDot, moeLayers] of [['tiny-scout', 'q4', true, 4], ['tiny-maverick', 'f32', false, 2]] as const) {
+  test(`${model} ${weights}${integerDot ? ', integer dot' : ''}: routing in the expert kernels gives the same logits with ${moeLayers} dispatches fewer`, async () => {
+    const { ctx } = await createNodeGpu();
+    const gpuCtx = new GpuContext(ctx.device, { cpuKernels: false, integerDot });
+    const session = await ModelSession.load(gpuCtx, new FsModelFiles(join(fixturesDir(), model, 'model')), { weights, contextLength: 32, vision: false });
+    const run = async (ids: number[], inKernels: boolean) => {
+      moeTuning.routeInExperts = inKernels;
+      const before = gpuCtx.dispatchCount;
+      const logits = await session.logitsFor(ids);
+      return { logits, dispatches: gpuCtx.dispatchCount - before };
+    };
+    try {
+      for (const ids of [[1024, 1029, 82, 746], [1030]]) { // ≤ 4 tokens: the decode path
+        const [off, on] = [await run(ids, false), await run(ids, true)];
+        assert.ok(on.logits.every((v, i) => Object.is(v, off.logits[i])), `${ids.length} token(s): logits differ`);
+        assert.equal(off.dispatches - on.dispatches, moeLayers);
+      }
+    } finally {
+      moeTuning.routeInExperts = true;
+      session.destroy();
+    }
+  });
+}

@@ -11,7 +11,7 @@ import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
 import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
 import { addNorm } from '../../kernels/add-norm/add-norm.ts';
 import { integerOutput, qkPrepAttention, type PrepAttentionCall } from '../../kernels/attention/attention.ts';
-import { routeTopK, routerFusable, routerMatvecTopK } from '../../kernels/router/router.ts';
+import { routeTopK, routerFusable, routerMatvec, routerMatvecTopK } from '../../kernels/router/router.ts';
 import { swiglu } from '../../kernels/swiglu/swiglu.ts';
 import { EngineError } from '../../protocol/errors.ts';
 import type { TextConfig } from './config.ts';
@@ -150,6 +150,9 @@ export function destroyRunState(s: RunState): void {
     else if (value && typeof value === 'object' && 'destroy' in value) (value as GPUBuffer).destroy();
   }
 }
+
+/** Tests and benchmarks (bench --router-topk): false keeps the top-k dispatch where the expert kernels would route (moe()). */
+export const moeTuning = { routeInExperts: true };
 
 export class Llama4Text {
   /** s.hq while it holds the integer form of s.h (the last norm wrote it), else null */
@@ -328,11 +331,23 @@ export class Llama4Text {
    * - decode on GPUs (expertMlpFusable): two dispatches per round, routed + shared gate+up with SwiGLU, then down of
    *   both into blockOut (the shared expert and each token's first routed expert in one reduction); the shared rows
    *   go with the first round, every item with its own round, so the result does not depend on the rounds; k − 1.
+   *   With top-1 routing (Scout, Maverick), every expert resident and no forced routing, the two kernels pick the
+   *   expert and score from the router logits themselves: no top-k dispatch, and s.expertIds / s.expertScores are
+   *   not written.
    * - otherwise: routed gate+up, SwiGLU, down into routedOut, and the shared expert's MLP into blockOut; k.
    */
   private async moe(m: MoeWeights, l: number, T: number): Promise<number> {
     const { ctx, config: c, state: s } = this;
     const k = c.topK, F = c.intermediateSize, items = T * k;
+    const fused = expertMlpFusable(ctx, m.experts, m.shared, T);
+    if (fused && k === 1 && !this.pager && !this.forcedRouting && moeTuning.routeInExperts && routerFusable(ctx, m.router, T, k)) {
+      routerMatvec(ctx, m.router, s.h, s.routerLogits, T);
+      const integer = integerActivations(ctx, m.experts);
+      const route = { tokens: T, k, slots: s.routerLogits, routeExperts: c.numExperts, integerActivations: integer };
+      expertGateUp(ctx, m.experts.gateUp, m.shared.gateUp, s.h, s.routedGateUp, { ...route, scores: s.expertScores, withShared: true, xq: this.hq ?? undefined });
+      expertDown(ctx, m.experts.down, m.shared.down, s.routedGateUp, s.blockOut, null, route);
+      return 0;
+    }
     if (routerFusable(ctx, m.router, T, k)) {
       routerMatvecTopK(ctx, m.router, s.h, s.routerLogits, s.expertIds, s.expertScores, T, k); // decode: logits over the GPU, then top-k
     } else {
@@ -340,7 +355,7 @@ export class Llama4Text {
       routeTopK(ctx, s.routerLogits, s.expertIds, s.expertScores, T, c.numExperts, k);
     }
     if (this.forcedRouting) ctx.commandEncoder().copyBufferToBuffer(this.forcedRouting, l * s.maxBatch * k * 4, s.expertIds, 0, items * 4);
-    if (expertMlpFusable(ctx, m.experts, m.shared, T)) {
+    if (fused) {
       let first = true;
       const integer = integerActivations(ctx, m.experts);
       await this.experts.run(l, s.expertIds, items, s.expertSlots, (slots) => {
