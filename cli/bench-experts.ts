@@ -61,7 +61,8 @@ export async function main(args: string[]): Promise<void> {
 
   const pool = { gateUp: randomLinear(ctx, 'q4', E * 2 * F, H, 2 * F), down: randomLinear(ctx, 'q4', E * H, F, H) };
   const sharedBytes = weightBytes('q4', 2 * F, H) + weightBytes('q4', H, F);
-  const copies = Math.max(1, Math.ceil(s.l2BustBytes / sharedBytes));
+  // (two at least, so that --quick checks what a full run does: call i reads copy i % copies)
+  const copies = Math.max(2, Math.ceil(s.l2BustBytes / sharedBytes));
   const shared = Array.from({ length: copies }, () => ({ gateUp: randomLinear(ctx, 'q4', 2 * F, H), down: randomLinear(ctx, 'q4', H, F) }));
   const integer = integerActivations(ctx, pool);
 
@@ -77,13 +78,14 @@ export async function main(args: string[]): Promise<void> {
     expertGateUp(ctx, pool.gateUp, shared[i % copies].gateUp, x, act, { tokens: 1, k: 1, slots: slotBuffers[i % E], scores, withShared: true, integerActivations: xqOut });
   const down = (i: number) => expertDown(ctx, pool.down, shared[i % copies].down, act, y, null, { tokens: 1, k: 1, slots: slotBuffers[i % E], integerActivations: integer });
 
-  // correctness on sampled rows of expert 1 and shared copy 0 (other experts differ only in their offset)
+  // correctness on sampled rows of call 1: expert 1 and shared copy 1 % copies (other experts differ only in their offset)
+  const checked = shared[1 % copies];
   const checkGateUp = async (xqOut: boolean): Promise<Float32Array> => {
     hashFill(ctx, act, act.size, 2, 777, 1); // no stale result can pass
     gateUp(1, xqOut);
     const got = xqOut ? dequantizeXRef(await ctx.readU32(act, 0, ((2 * F) / 32) * 28)) : await ctx.readF32(act, 0, 2 * F);
     for (const i of sampleRows(F)) {
-      for (const [w, scale] of [[pool.gateUp, score], [shared[0].gateUp, 1]] as const) {
+      for (const [w, scale] of [[pool.gateUp, score], [checked.gateUp, 1]] as const) {
         const base = w === pool.gateUp ? 2 * F : 0;
         const [g, gMag] = dot(await rowWeights(ctx, w, base + i), xHost);
         const [u, uMag] = dot(await rowWeights(ctx, w, base + F + i), xHost);
@@ -102,7 +104,7 @@ export async function main(args: string[]): Promise<void> {
     const got = await ctx.readF32(y, 0, H);
     for (const r of sampleRows(H)) {
       const [a, aMag] = dot(await rowWeights(ctx, pool.down, H + r), actHost.subarray(0, F));
-      const [b, bMag] = dot(await rowWeights(ctx, shared[0].down, r), actHost.subarray(F, 2 * F));
+      const [b, bMag] = dot(await rowWeights(ctx, checked.down, r), actHost.subarray(F, 2 * F));
       if (!(Math.abs(got[r] - (a + b)) <= 1e-4 * (aMag + bMag))) throw new Error(`down: row ${r} is ${got[r]}, expected ${a + b}`);
     }
   };
