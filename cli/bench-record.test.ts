@@ -34,4 +34,7 @@ test('narrowConfig: Scout at tiny widths keeps its layers, experts, heads and Mo
   assert.equal(c.numKvHeads, 8);
   assert.equal(c.hiddenSize, 256);
   assert.ok(c.isMoe.every(Boolean), 'every layer MoE, as Scout');
+  // Scout's head_dim 128 is a multiple of 32: the decode attention writes o_proj's integer input (no quantize_x per
+  // layer); the narrow head_dim must take the same path, or the step records 48 dispatches more than Scout's
+  assert.equal(c.headDim % 32, 0, `head_dim ${c.headDim}`);
 });

@@ -36,10 +36,10 @@ export interface RecordReport {
   submitMs: { median: number } | null;
 }
 
-/** The config's text model at tiny widths: same layers, experts, heads and MoE layout. */
+/** The config's text model at tiny widths: same layers, experts, heads and MoE layout; head_dim 32, a multiple of 32 as Scout's 128 (the decode attention then writes o_proj's integer input, as on Scout). */
 export function narrowConfig(json: Record<string, unknown>): ModelConfig {
   const text = (json.text_config ?? json) as Record<string, unknown>;
-  Object.assign(text, { hidden_size: 256, intermediate_size: 128, intermediate_size_mlp: 256, vocab_size: 2048, head_dim: 16 });
+  Object.assign(text, { hidden_size: 256, intermediate_size: 128, intermediate_size_mlp: 256, vocab_size: 2048, head_dim: 32 });
   return parseConfig(json);
 }
 
