@@ -2,7 +2,8 @@
 
     TRAIN_DATA=.train-tabscout/data python3 train/diag_vision.py --tokenizer TOK --ckpt DIR_WITH_model.safetensors [--n 8] [--png OUTDIR]
 
-For a batch of screenshot chats from data.PackedStream it reports: (a) that every row has 144 <|patch|> tokens per
+For a batch of screenshot chats (one sample per row, right-padded: no packing, so no sample sees another's image) it
+reports: (a) that every row has 144 <|patch|> tokens per
 image tile and that the loss mask covers exactly the replies (and dumps the tiles as PNG with the decoded targets);
 (b) the gradient norm of each module group (vision tower, adapter, projector, embeddings, decoder) on the reply loss;
 (c) the RMS of the projected image features against the RMS of the token embeddings and of the residual stream;

@@ -159,7 +159,9 @@ test('a different picture with the same tile grid is not taken from the cache', 
   const firstPatch = pb.images[0].tileRows[0];
   assert.ok(firstPatch > 0);
   assert.equal(reused, reusablePrefix(session.config.text, pa.ids.length, firstPatch), 'the cache is kept only up to the first patch of the other picture');
+  assert.ok(ctx.cachedBindGroups > 0);
   session.destroy();
+  assert.equal(ctx.cachedBindGroups, 0, 'a destroyed session leaves no bind groups holding its buffers');
 });
 
 test('an edit before an image (known by its key) decodes it again only when its tiles must be encoded, and logits match', async () => {

@@ -446,6 +446,8 @@ export class ModelSession {
     }
     this.sampled.destroy();
     this.banned.destroy();
+    // the context outlives the session (a model switch): drop the bind groups that hold its destroyed buffers
+    this.ctx.forgetBindGroups();
   }
 }
 
