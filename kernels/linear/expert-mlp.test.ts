@@ -18,10 +18,10 @@ function asStored(format: WeightFormat, w: Float32Array, rows: number, cols: num
   return format === 'q4' ? dequantizeQ4(quantizeQ4(w, rows, cols), rows, cols) : w;
 }
 
-async function setup(format: WeightFormat, tokens: number, k: number, maxBindingBytes?: number, integerDot = false) {
+async function setup(format: WeightFormat, tokens: number, k: number, maxBindingBytes?: number, integerDot = false, E = 5) {
   const base = await testGpu();
   const ctx = new GpuContext(base.device, { cpuKernels: false, maxBindingBytes, integerDot });
-  const E = 5, H = 64, F = 96;
+  const H = 64, F = 96;
   const pgu = randomArray(E * 2 * F * H, 1 + k, 0.3), pd = randomArray(E * H * F, 2 + k, 0.3);
   const sgu = randomArray(2 * F * H, 3, 0.3), sd = randomArray(H * F, 4, 0.3);
   const pool = {
@@ -116,18 +116,28 @@ for (const [format, integerDot] of [['f32', false], ['q4', false], ['q4', true]]
 
 // Top-1 routing in the kernels (routeExperts: the router logits where the slots go): ties, negative logits, ±0, ±∞
 // and NaN picked as the top-k kernel picks them, so the output is, bit for bit, that of the kernels given the top-k
-// kernel's ids and scores, and (logits without NaN) the CPU reference on routerRef's picks; one segment and several.
+// kernel's ids and scores, and (logits without NaN) the CPU reference on routerRef's picks; one segment and several;
+// 5 experts, and 160 (more than a 128-thread workgroup: two logits per thread to load).
+const wide = (E: number) => {
+  const row = (seed: number, f: (v: number) => number) => Array.from(randomArray(E, seed, 3), f);
+  const tie = row(41, (v) => v);
+  tie[37] = tie[141] = Math.max(...tie) + 1;
+  return [row(40, (v) => v), tie, row(42, (v) => -Math.abs(v) - 0.1), Array.from({ length: E }, (_, e) => (e >= E - 2 ? -1 : -2.5))];
+};
+const routeCases = [
+  { E: 5, expect: [1, 1, 1, 0], batches: [
+    [[-3.2, -0.5, -1.1, -0.5001, -7], [0.3, 1.25, -2, 1.25, 0.7], [-1, -0, 0, -0.5, -2], [-0.75, -0.75, -0.75, -0.75, -0.75]],
+    [[NaN, 2, 3, 1, 0], [1, NaN, 4, NaN, 4], [-Infinity, -Infinity, -5, -Infinity, -5], [NaN, NaN, NaN, NaN, NaN]],
+  ] },
+  { E: 160, expect: null, batches: [wide(160)] },
+];
 for (const format of ['f32', 'q4'] as const) {
   test(`expert MLP ${format}: top-1 routing in the kernels from the router logits matches the top-k dispatch and the CPU reference`, async () => {
     const tokens = 4, k = 1;
-    const batches = [
-      [[-3.2, -0.5, -1.1, -0.5001, -7], [0.3, 1.25, -2, 1.25, 0.7], [-1, -0, 0, -0.5, -2], [-0.75, -0.75, -0.75, -0.75, -0.75]],
-      [[NaN, 2, 3, 1, 0], [1, NaN, 4, NaN, 4], [-Infinity, -Infinity, -5, -Infinity, -5], [NaN, NaN, NaN, NaN, NaN]],
-    ];
     for (const [variant, base] of (await kernelVariants()).filter(([name]) => name.startsWith('gpu variant'))) {
-      for (const limit of [undefined, 2 * 64 * (format === 'q4' ? 96 / 2 : 96 * 4)]) {
-        const { ctx, E, H, pool, shared, refOf, bufs } = await setup(format, tokens, k, limit, base.integerDot);
-        const what = `${variant}, ${pool.gateUp.segments.length} segment(s)`;
+      for (const [limit, { E: experts, expect, batches }] of [[undefined, routeCases[0]], [2 * 64 * (format === 'q4' ? 96 / 2 : 96 * 4), routeCases[0]], [undefined, routeCases[1]]] as const) {
+        const { ctx, E, H, pool, shared, refOf, bufs } = await setup(format, tokens, k, limit, base.integerDot, experts);
+        const what = `${variant}, ${E} experts, ${pool.gateUp.segments.length} segment(s)`;
         const integer = integerActivations(ctx, pool);
         const run = async (slots: GPUBuffer, scores: GPUBuffer, routeExperts?: number) => {
           ctx.write(bufs.out, new Float32Array(tokens * H).fill(NaN));
@@ -146,7 +156,7 @@ for (const format of ['f32', 'q4'] as const) {
           assert.ok(inKernel.every((v, i) => Object.is(v, viaTopK[i])), `${what}, batch ${b}: differs from the top-k dispatch's routing`);
           if (b === 0) {
             const r = routerRef(logits, tokens, E, k);
-            assert.deepEqual([...r.ids], [1, 1, 1, 0]);
+            assert.deepEqual([...r.ids], expect ?? [r.ids[0], 37, r.ids[2], E - 2]);
             assertClose(inKernel, refOf(r.ids, r.scores).out, 1e-4, `${what}: block output against the CPU reference`);
           }
         }

@@ -168,7 +168,7 @@ export function expertDown(ctx: GpuContext, pool: LinearWeight, shared: LinearWe
 }
 
 function checkRoute(call: { k: number; routeExperts?: number }): void {
-  if (call.routeExperts !== undefined && (call.k !== 1 || call.routeExperts < 1)) throw new Error(`expert MLP: routing in the kernels is top-1 only (k = ${call.k}, ${call.routeExperts} experts)`);
+  if (call.routeExperts !== undefined && (call.k !== 1 || call.routeExperts < 1 || call.routeExperts > 256)) throw new Error(`expert MLP: routing in the kernels is top-1 of ≤ 256 experts only (k = ${call.k}, ${call.routeExperts} experts)`);
 }
 
 /** A dense MLP: act = silu(gate(x)) · up(x) ([tokens, F]), then y = down(act) ([tokens, hidden]), two dispatches. */
