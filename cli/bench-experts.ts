@@ -15,7 +15,7 @@ import { matvecShape, weightBytes, type MatvecShape } from '../kernels/linear/li
 import { dequantizeXRef } from '../kernels/linear/quantize-x.ref.ts';
 import { XQ_BLOCK_BYTES } from '../kernels/linear/quantize-x.ts';
 import { rooflineRead } from '../kernels/roofline/roofline.ts';
-import { destroyWeight, fmt, measureRoofline, parseKernelBenchArgs, PassTimer, randomLinear, rowWeights, settings, setup, type TimedContext } from './bench-kernels.ts';
+import { destroyWeight, fmt, openKernelBench, randomLinear, rowWeights } from './bench-kernels.ts';
 
 interface ExpertResult {
   kernel: 'gate+up' | 'down';
@@ -46,18 +46,11 @@ function downShapes(): MatvecShape[] {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const o = parseKernelBenchArgs(args);
-  const s = settings(o);
-  const log = (m: string) => {
-    if (!o.json) console.log(m);
-  };
-  const t0 = performance.now();
-  const { ctx, adapterName } = await setup();
-  const [H, F, E] = o.quick ? [256, 128, 4] : [5120, 8192, 16];
-  log(`adapter: ${adapterName}`);
-  log(`expert MLP of one token: hidden ${H}, FFN ${F}, a pool of ${E} experts + the shared expert, q4${ctx.integerDot ? ', x in integer form' : ''}`);
-  const timer = new PassTimer(ctx, s, o.quick);
-  const roof = await measureRoofline(ctx, timer, s, log);
+  const quick = args.includes('--quick');
+  const [H, F, E] = quick ? [256, 128, 4] : [5120, 8192, 16];
+  const { o, s, log, t0, ctx, adapterName, timer, roof } = await openKernelBench(args, (ctx) => [
+    `expert MLP of one token: hidden ${H}, FFN ${F}, a pool of ${E} experts + the shared expert, q4${ctx.integerDot ? ', x in integer form' : ''}`,
+  ]);
 
   const pool = { gateUp: randomLinear(ctx, 'q4', E * 2 * F, H, 2 * F), down: randomLinear(ctx, 'q4', E * H, F, H) };
   const sharedBytes = weightBytes('q4', 2 * F, H) + weightBytes('q4', H, F);

@@ -18,7 +18,7 @@ import { linear, matvecShape, weightBytes, type LinearCall, type LinearWeight, t
 import type { ItemsPerThread, TileItems } from '../kernels/matmul/matmul.ts';
 import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
 import { ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
-import { destroyWeight, fmt, measureRoofline, parseKernelBenchArgs, PassTimer, randomLinear, rowWeights, settings, setup, type KernelBenchOptions, type TimedContext } from './bench-kernels.ts';
+import { destroyWeight, fmt, openKernelBench, PassTimer, randomLinear, rowWeights, settings, type KernelBenchOptions, type TimedContext } from './bench-kernels.ts';
 
 interface GemmShape {
   format: WeightFormat;
@@ -138,16 +138,7 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
 }
 
 export async function main(args: string[]): Promise<void> {
-  const o = parseKernelBenchArgs(args);
-  const s = settings(o);
-  const log = (m: string) => {
-    if (!o.json) console.log(m);
-  };
-  const t0 = performance.now();
-  const { ctx, adapterName } = await setup();
-  log(`adapter: ${adapterName}`);
-  const timer = new PassTimer(ctx, s, o.quick);
-  const roof = await measureRoofline(ctx, timer, s, log); // also the warm-up work between shapes
+  const { o, log, t0, ctx, adapterName, timer, roof } = await openKernelBench(args);
   const fma = await fmaTflops(ctx, timer, o.quick);
   log(`FMA roofline: ${fmt(fma)} TFLOP/s (f32)`);
   const results: GemmResult[] = [];

@@ -422,7 +422,12 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
   return out;
 }
 
-export async function main(args: string[]): Promise<void> {
+/**
+ * What every kernel bench (this one, --gemm, --experts) starts with: its options and settings, a log that --json
+ * silences, the device, the pass timer and the roofline (whose reads are also the warm-up work). `intro`: lines
+ * logged before the roofline is measured.
+ */
+export async function openKernelBench(args: string[], intro: (ctx: TimedContext, s: ReturnType<typeof settings>, o: KernelBenchOptions) => string[] = () => []) {
   const o = parseKernelBenchArgs(args);
   const s = settings(o);
   const log = (m: string) => {
@@ -431,9 +436,16 @@ export async function main(args: string[]): Promise<void> {
   const t0 = performance.now();
   const { ctx, adapterName } = await setup();
   log(`adapter: ${adapterName}`);
-  log(`timing: GPU timestamps around one compute pass of back-to-back calls, median of ${s.repeats} passes${o.quick ? ' (quick)' : ''}`);
+  intro(ctx, s, o).forEach(log);
   const timer = new PassTimer(ctx, s, o.quick);
   const roof = await measureRoofline(ctx, timer, s, log);
+  return { o, s, log, t0, ctx, adapterName, timer, roof };
+}
+
+export async function main(args: string[]): Promise<void> {
+  const { o, s, log, t0, ctx, adapterName, timer, roof } = await openKernelBench(args, (_, s, o) => [
+    `timing: GPU timestamps around one compute pass of back-to-back calls, median of ${s.repeats} passes${o.quick ? ' (quick)' : ''}`,
+  ]);
   const results: Result[] = [];
   for (const format of o.only ? [o.only] : (['q4', 'f32'] as WeightFormat[])) {
     for (const [cols, rows] of s.shapes) results.push(...(await benchShape(ctx, o, timer, roof, format, cols, rows, log)));
