@@ -201,26 +201,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let c = next;
     next = load_block(min(g + CT, total - 1u));
     if (XQ == 1u) {
-      let Xq = xq_of(g);
-      a0.x += block_dot_q(c.w0, c.s0, 0u, Xq);
-      if (R > 1u) { a0.y += block_dot_q(c.w1, c.s1, 0u, Xq); }
-      if (R > 2u) { a0.z += block_dot_q(c.w2, c.s2, 0u, Xq); }
-      if (R > 3u) { a0.w += block_dot_q(c.w3, c.s3, 0u, Xq); }
-      if (R > 4u) { a1.x += block_dot_q(c.w4, c.s4, 0u, Xq); }
-      if (R > 5u) { a1.y += block_dot_q(c.w5, c.s5, 0u, Xq); }
-      if (R > 6u) { a1.z += block_dot_q(c.w6, c.s6, 0u, Xq); }
-      if (R > 7u) { a1.w += block_dot_q(c.w7, c.s7, 0u, Xq); }
+      // the loaders moved each scale to the low half of its word: block index 0
+      let d = rows_dot_q(c, Rows8(), 0u, xq_of(g));
+      a0 += d.lo;
+      a1 += d.hi;
       continue;
     }
-    let X = x_of(g);
-    a0.x += block_dot_d(c.w0, c.s0, 0u, X);
-    if (R > 1u) { a0.y += block_dot_d(c.w1, c.s1, 0u, X); }
-    if (R > 2u) { a0.z += block_dot_d(c.w2, c.s2, 0u, X); }
-    if (R > 3u) { a0.w += block_dot_d(c.w3, c.s3, 0u, X); }
-    if (R > 4u) { a1.x += block_dot_d(c.w4, c.s4, 0u, X); }
-    if (R > 5u) { a1.y += block_dot_d(c.w5, c.s5, 0u, X); }
-    if (R > 6u) { a1.z += block_dot_d(c.w6, c.s6, 0u, X); }
-    if (R > 7u) { a1.w += block_dot_d(c.w7, c.s7, 0u, X); }
+    let d = rows_dot_d(c, Rows8(), 0u, x_of(g));
+    a0 += d.lo;
+    a1 += d.hi;
   }
   var sum = matvec_row_sum(a0, a1, lid);
   if (MODE == 0u) {

@@ -122,28 +122,17 @@ fn matvec(wg: vec3<u32>, lid: u32) {
       continue;
     }
     if (XQ == 1u) {
-      let Xq = xq_block(n / P.xRowDiv, b);
-      a0.x += block_dot_q(c.w0, c.s0, o.o0 + b, Xq);
-      if (R > 1u) { a0.y += block_dot_q(c.w1, c.s1, o.o1 + b, Xq); }
-      if (R > 2u) { a0.z += block_dot_q(c.w2, c.s2, o.o2 + b, Xq); }
-      if (R > 3u) { a0.w += block_dot_q(c.w3, c.s3, o.o3 + b, Xq); }
-      if (R > 4u) { a1.x += block_dot_q(c.w4, c.s4, o.o4 + b, Xq); }
-      if (R > 5u) { a1.y += block_dot_q(c.w5, c.s5, o.o5 + b, Xq); }
-      if (R > 6u) { a1.z += block_dot_q(c.w6, c.s6, o.o6 + b, Xq); }
-      if (R > 7u) { a1.w += block_dot_q(c.w7, c.s7, o.o7 + b, Xq); }
+      let d = rows_dot_q(c, o, b, xq_block(n / P.xRowDiv, b));
+      a0 += d.lo;
+      a1 += d.hi;
       continue;
     }
     let one = vec4<f32>(1.0);
     var X = XBlock(one, one, one, one, one, one, one, one);
     if (PROBE != 2u) { X = x_block(xBase + b * 8u); }
-    a0.x += block_dot_d(c.w0, c.s0, o.o0 + b, X);
-    if (R > 1u) { a0.y += block_dot_d(c.w1, c.s1, o.o1 + b, X); }
-    if (R > 2u) { a0.z += block_dot_d(c.w2, c.s2, o.o2 + b, X); }
-    if (R > 3u) { a0.w += block_dot_d(c.w3, c.s3, o.o3 + b, X); }
-    if (R > 4u) { a1.x += block_dot_d(c.w4, c.s4, o.o4 + b, X); }
-    if (R > 5u) { a1.y += block_dot_d(c.w5, c.s5, o.o5 + b, X); }
-    if (R > 6u) { a1.z += block_dot_d(c.w6, c.s6, o.o6 + b, X); }
-    if (R > 7u) { a1.w += block_dot_d(c.w7, c.s7, o.o7 + b, X); }
+    let d = rows_dot_d(c, o, b, X);
+    a0 += d.lo;
+    a1 += d.hi;
   }
   var sum = matvec_row_sum(a0, a1, lid);
   if (SCALE_X == 1u) { sum *= scores[n]; } // (Wx)·s rather than W(x·s)

@@ -67,3 +67,33 @@ fn row_offsets(rowFirst: u32, rowBase: u32, nb: u32) -> Rows8 {
                (rowBase + min(rowFirst + 6u, last)) * nb, (rowBase + min(rowFirst + 7u, last)) * nb);
 }
 
+// One block's sums for a thread's R rows (lanes past R stay 0), x as f32 (rows_dot_d) or in integer form
+// (rows_dot_q); block o.oN + b of row N picks the f16 half of its scale word (o = Rows8(), b = 0 where the loader
+// already moved each scale to the low half).
+struct RowSums { lo: vec4<f32>, hi: vec4<f32> }
+
+fn rows_dot_d(c: Loaded, o: Rows8, b: u32, X: XBlock) -> RowSums {
+  var r: RowSums;
+  r.lo.x = block_dot_d(c.w0, c.s0, o.o0 + b, X);
+  if (R > 1u) { r.lo.y = block_dot_d(c.w1, c.s1, o.o1 + b, X); }
+  if (R > 2u) { r.lo.z = block_dot_d(c.w2, c.s2, o.o2 + b, X); }
+  if (R > 3u) { r.lo.w = block_dot_d(c.w3, c.s3, o.o3 + b, X); }
+  if (R > 4u) { r.hi.x = block_dot_d(c.w4, c.s4, o.o4 + b, X); }
+  if (R > 5u) { r.hi.y = block_dot_d(c.w5, c.s5, o.o5 + b, X); }
+  if (R > 6u) { r.hi.z = block_dot_d(c.w6, c.s6, o.o6 + b, X); }
+  if (R > 7u) { r.hi.w = block_dot_d(c.w7, c.s7, o.o7 + b, X); }
+  return r;
+}
+
+fn rows_dot_q(c: Loaded, o: Rows8, b: u32, X: XqBlock) -> RowSums {
+  var r: RowSums;
+  r.lo.x = block_dot_q(c.w0, c.s0, o.o0 + b, X);
+  if (R > 1u) { r.lo.y = block_dot_q(c.w1, c.s1, o.o1 + b, X); }
+  if (R > 2u) { r.lo.z = block_dot_q(c.w2, c.s2, o.o2 + b, X); }
+  if (R > 3u) { r.lo.w = block_dot_q(c.w3, c.s3, o.o3 + b, X); }
+  if (R > 4u) { r.hi.x = block_dot_q(c.w4, c.s4, o.o4 + b, X); }
+  if (R > 5u) { r.hi.y = block_dot_q(c.w5, c.s5, o.o5 + b, X); }
+  if (R > 6u) { r.hi.z = block_dot_q(c.w6, c.s6, o.o6 + b, X); }
+  if (R > 7u) { r.hi.w = block_dot_q(c.w7, c.s7, o.o7 + b, X); }
+  return r;
+}
