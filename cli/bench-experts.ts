@@ -10,7 +10,7 @@
 // and not from the L2 cache, as in a decode step. --variants also times other launch shapes (a gate+up that writes
 // integer activations keeps 64 rows per workgroup). Results are checked against the CPU on sampled rows first.
 import { hashFill } from '../kernels/hash-fill/hash-fill.ts';
-import { expertDown, expertGateUp, integerActivations, overrideExpertShapes } from '../kernels/linear/expert-mlp.ts';
+import { expertDown, expertGateUp, integerActivations, overrideExpertShapes, XQ_OUT_SHAPE } from '../kernels/linear/expert-mlp.ts';
 import { matvecShape, weightBytes, type MatvecShape } from '../kernels/linear/linear.ts';
 import { dequantizeXRef } from '../kernels/linear/quantize-x.ref.ts';
 import { XQ_BLOCK_BYTES } from '../kernels/linear/quantize-x.ts';
@@ -108,7 +108,7 @@ export async function main(args: string[]): Promise<void> {
 
   const gateUpBytes = 2 * weightBytes('q4', 2 * F, H);
   const downBytes = 2 * weightBytes('q4', H, F);
-  const defaultGateUp = integer ? { WG: 256, CT: 32, R: 8 } : matvecShape('q4', 2 * F);
+  const defaultGateUp = integer ? XQ_OUT_SHAPE : matvecShape('q4', 2 * F);
   const defaultDown = matvecShape('q4', H);
   type Variant = { kernel: 'gate+up' | 'down'; name: string; bytes: number; run: (i: number) => void; check?: () => Promise<unknown> };
   const withShape = (k: 'gateUp' | 'down', shape: MatvecShape | undefined, run: () => void) => {

@@ -1,4 +1,4 @@
-"""Does reading start? A CPU micro-experiment on the reading task alone (issue 12: the crop reply loss stayed flat on
+"""Does reading start? A micro-experiment on the reading task alone (issue 12: the crop reply loss stayed flat on
 the GPU). It trains the model on single-tile images of one short string for a few minutes and reports, on a fixed
 held-out set, the reply loss and the reply-token accuracy with the real images and with white images: a model that
 reads ends well below its own white-image loss; one that guesses ends at the same loss.
@@ -6,7 +6,7 @@ reads ends well below its own white-image loss; one that guesses ends at the sam
     TRAIN_DATA=.train-tabscout/data nice -n 10 python3 train/probe_reading.py --tokenizer .train-tabscout/tok \
         --ckpt .train-tabscout/ckpt --minutes 10 [--task short|char|crop0] [--reinit-vision] [--lr 2e-3]
         [--vision-lr-mult 2] [--text-lr-mult 0.1] [--clip 1.0] [--feat-reg 0.1] [--white] [--batch 16]
-        [--oracle all|ink] [--direct] [--max-steps N] [--log FILE.json]
+        [--oracle all|ink] [--direct] [--aux W] [--max-steps N] [--log FILE.json] [--save CKPT] [--device cuda]
 
 Besides the losses it reports the image-dependent share of the projected features (RMS of their deviation from the
 mean over the images, token by token, over their RMS; 0 = the same features for every image). --oracle tests the
@@ -24,12 +24,23 @@ What it found on the committed checkpoint (step 5453; 2-core CPU, batch 16, lr 2
   classification in 160 steps (2,560 images; loss 4.28, chance 4.13): the tower needs far more images than a CPU
   probe can give, i.e. a GPU run whose image features keep their image dependence.
 
+On the H200 (train/probe-device.sh, 8 probes side by side, batch 32, 2026-12-04; logs in docs/MODEL_CARD.md):
+- from the committed checkpoint (step 5453), 600-900 steps (20-29k images) in 4-5.5 min each: no probe read. --direct
+  char reached 3.64-3.77 (chance 4.13, accuracy 2-6 %); char and short with the decoder stayed at their white-image
+  losses' level of token accuracy (0.52 / 0.19-0.20), at vision lr x0.25, x1, x2 and text lr x0.1 or x1.
+- --aux (a linear head naming the character under each image token, inked and background cells weighted equally):
+  on the trained tower the inked cells stayed at 1-5 % accuracy (chance 1.6 %) in 380-460 steps, even with the decoder
+  frozen; with --reinit-vision they reached 12-15 %, still rising. The trained vision tower is in a poor region and
+  learns glyphs very slowly; a re-initialised one learns them faster under dense supervision. Next: a longer
+  --reinit-vision --aux run saved with --save, then train.py --resume from it (the reading curriculum).
+
 Tasks: char = one character (letter or digit) in 48-96 px type; short = 3 to 6 random letters and digits in 40-72 px
 type (the core of the curriculum's level 0); crop0 = data.crop_chat level 0 exactly. Each sample is one chat (the
 prompt, the 144 <|patch|> tokens, the reply), one row per sample. The optimiser is train.py's (AdamW 0.9/0.95, weight
 decay 0.1 on matrices, linear warm-up, gradient clipping over the trained parameters); the text decoder's learning
 rate is --text-lr-mult x --lr, the vision tower's, adapter's and projector's --vision-lr-mult x --lr.
-Runs on one CPU thread (torch.set_num_threads(1)); the logits are computed at the reply positions only.
+Runs on one CPU thread (torch.set_num_threads(1)) or, with --device cuda, on a GPU (train/probe-device.sh runs
+several probes side by side on the device machine); the logits are computed at the reply positions only.
 """
 import argparse, json, math, os, random, string, sys, time
 import torch
@@ -46,7 +57,8 @@ CHARS = string.ascii_letters + string.digits
 
 
 def render_text(rng, fonts, text, lo, hi, size=336):
-    """One tile: `text` in lo-hi px type at a random place, light or dark theme, any of the fonts."""
+    """One tile: `text` in lo-hi px type at a random place, light or dark theme, any of the fonts; and the ink box
+    (x0, y0, x1, y1) of each character."""
     th = theme(rng)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     px = rng.randint(lo, hi)
@@ -59,34 +71,54 @@ def render_text(rng, fonts, text, lo, hi, size=336):
     w = d.textlength(text, font=font)
     x, y = rng.randint(16, max(16, int(size - 16 - w))), rng.randint(8, size - 8 - int(px * 1.3))
     d.text((x, y), text, font=font, fill=th["fg"])
-    return img
+    boxes = [(ch, *d.textbbox((x + d.textlength(text[:i], font=font), y), ch, font=font)) for i, ch in enumerate(text)]
+    return img, boxes
+
+
+CELLS = 12  # a tile's image tokens: 12 x 12 cells of 28 x 28 px, in row-major order (HF's pixel shuffle keeps it)
+
+
+def cell_labels(boxes, size=336):
+    """The character under each cell's centre (its index in CHARS), or len(CHARS) for background: the targets of the
+    dense auxiliary head (--aux)."""
+    step = size / CELLS
+    out = torch.full((CELLS * CELLS,), len(CHARS), dtype=torch.long)
+    for ch, x0, y0, x1, y1 in boxes:
+        for r in range(CELLS):
+            for c in range(CELLS):
+                cx, cy = (c + 0.5) * step, (r + 0.5) * step
+                if x0 <= cx < x1 and y0 <= cy < y1:
+                    out[r * CELLS + c] = CHARS.index(ch)
+    return out
 
 
 def sample(S, rng, task):
     if task == "crop0":
-        return data.crop_chat(S, rng, 0)
+        return (*data.crop_chat(S, rng, 0), None)
     if task == "char":
         text = rng.choice(CHARS)
-        img = render_text(rng, S.fonts, text, 48, 96)
+        img, boxes = render_text(rng, S.fonts, text, 48, 96)
     else:
         text = "".join(rng.choice(CHARS) for _ in range(rng.randint(3, 6)))
-        img = render_text(rng, S.fonts, text, 40, 72)
+        img, boxes = render_text(rng, S.fonts, text, 40, 72)
     msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": rng.choice(data.CROP_PROMPTS)}]},
             {"role": "assistant", "content": text}]
-    return msgs, img
+    return msgs, img, cell_labels(boxes)
 
 
-def batch_of(enc, S, rng, task, n, pad):
-    rows = []
+def batch_of(enc, S, rng, task, n, pad, dev=torch.device("cpu")):
+    rows, cells = [], []
     while len(rows) < n:
-        msgs, img = sample(S, rng, task)
+        msgs, img, cl = sample(S, rng, task)
         e = enc.chat(msgs, img)
         if e is not None:
             rows.append(e)
+            cells.append(cl)
     L = max(len(r[0]) for r in rows)
     ids = torch.tensor([r[0] + [pad] * (L - len(r[0])) for r in rows])
     labels = torch.tensor([r[1] + [-100] * (L - len(r[1])) for r in rows])
-    return ids, labels, torch.cat([r[2] for r in rows]).float()
+    cells = torch.cat(cells).to(dev) if cells[0] is not None else None
+    return ids.to(dev), labels.to(dev), torch.cat([r[2] for r in rows]).float().to(dev), cells
 
 
 def oracle_features(model, ids, labels, px, mode):
@@ -101,13 +133,32 @@ def oracle_features(model, ids, labels, px, mode):
     return (f[:, None, :] * keep[..., None]).reshape(-1, f.shape[-1])
 
 
-def reply_loss(model, head, ids, labels, px, oracle=None, direct=False, feat_reg=0.0):
-    """(mean loss, token accuracy) over the reply tokens; the lm_head runs at those positions only."""
+def aux_loss(aux, feats, cells):
+    """The dense auxiliary task (--aux): each image token's character (or background) from its projected feature.
+    Returns (loss, accuracy on the inked cells)."""
+    logits = aux(feats.float())
+    ink = cells != len(CHARS)
+    if not ink.any():
+        return F.cross_entropy(logits, cells), torch.zeros(())
+    acc = (logits[ink].argmax(-1) == cells[ink]).float().mean()
+    # inked and background cells weigh the same (a few inked cells among 144 would teach "background" everywhere)
+    return 0.5 * (F.cross_entropy(logits[ink], cells[ink]) + F.cross_entropy(logits[~ink], cells[~ink])), acc
+
+
+def reply_loss(model, head, ids, labels, px, oracle=None, direct=False, feat_reg=0.0, aux=None, cells=None, aux_w=0.0):
+    """(mean loss, token accuracy, auxiliary accuracy) over the reply tokens; the lm_head runs at those positions only.
+    With aux_w > 0 the loss also has aux_w x the dense auxiliary loss (aux_loss)."""
     if direct:  # vision-side test: the reply's first token from the mean of the image's features, no decoder
-        f = model.image_features(px).view(px.shape[0], -1, model.tc.hidden_size).mean(1)
+        feats = model.image_features(px)
+        f = feats.view(px.shape[0], -1, model.tc.hidden_size).mean(1)
         logits = head(model.language_model.model.norm(f))
         first = torch.stack([l[l != -100][0] for l in labels])
-        return F.cross_entropy(logits.float(), first), (logits.argmax(-1) == first).float().mean()
+        loss, acc = F.cross_entropy(logits.float(), first), (logits.argmax(-1) == first).float().mean()
+        aux_acc = torch.zeros(())
+        if aux is not None and cells is not None:
+            al, aux_acc = aux_loss(aux, feats, cells)
+            loss = loss + aux_w * al
+        return loss, acc, aux_acc
     if oracle:
         feats = oracle_features(model, ids, labels, px, oracle)
         model.image_features = lambda _px: feats
@@ -117,10 +168,14 @@ def reply_loss(model, head, ids, labels, px, oracle=None, direct=False, feat_reg
     sel = tgt != -100
     logits = head(h[:, :-1][sel])
     loss = F.cross_entropy(logits.float(), tgt[sel])
+    aux_acc = torch.zeros(())
+    if aux is not None and cells is not None and out["image_feats"] is not None and not oracle:
+        al, aux_acc = aux_loss(aux, out["image_feats"], cells)
+        loss = loss + aux_w * al
     if feat_reg and out["image_feats"] is not None:  # train.py's penalty on features above 3x the embeddings' RMS
         ref = model.language_model.model.embed_tokens.weight.detach().float().pow(2).mean(-1).sqrt().mean()
         loss = loss + feat_reg * F.relu(out["image_feats"].float().pow(2).mean(-1).sqrt().mean() / (3 * ref) - 1).pow(2)
-    return loss, (logits.argmax(-1) == tgt[sel]).float().mean()
+    return loss, (logits.argmax(-1) == tgt[sel]).float().mean(), aux_acc
 
 
 def main():
@@ -141,8 +196,15 @@ def main():
     ap.add_argument("--feat-reg", type=float, default=0.1, help="train.py's --feat-reg (features above 3x the token "
                     "embeddings' RMS penalised; training loss only)")
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--log")
+    ap.add_argument("--aux", type=float, default=0.0, help="weight of a dense auxiliary loss: a linear head (dropped "
+                    "afterwards) names the character under each image token from its projected feature (tasks char, short)")
+    ap.add_argument("--aux-lr-mult", type=float, default=1.0, help="learning rate of the auxiliary head, x --lr")
+    ap.add_argument("--save", help="write the trained model here as a checkpoint that train.py --resume takes "
+                    "(model.safetensors + state.json, no Adam moments): the probe as a vision pre-training stage")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the batches are still rendered on the CPU)")
     a = ap.parse_args()
     torch.set_num_threads(1)
+    dev = torch.device(a.device)
     torch.manual_seed(a.seed)
     from transformers import AutoProcessor
     proc = AutoProcessor.from_pretrained(a.tokenizer)
@@ -152,8 +214,9 @@ def main():
     if a.ckpt:
         from safetensors.torch import load_file
         model.load_state_dict({k: v.float() for k, v in load_file(os.path.join(a.ckpt, "model.safetensors")).items()})
+    model.to(dev)
     if a.reinit_vision:
-        reinit_vision(model, torch.device("cpu"), a.tokenizer, proc.tokenizer)
+        reinit_vision(model, dev, a.tokenizer, proc.tokenizer)
     head = model.language_model.lm_head
     model.language_model.lm_head = nn.Identity()
     groups = {}
@@ -164,22 +227,26 @@ def main():
         if mult > 0:
             wd = p.dim() >= 2 and "embed" not in n and "router" not in n
             groups.setdefault((wd, mult), []).append(p)
+    aux = nn.Linear(model.tc.hidden_size, len(CHARS) + 1).to(dev) if a.aux > 0 else None
+    if aux is not None:
+        groups.setdefault((False, a.aux_lr_mult), []).extend(aux.parameters())
     opt = torch.optim.AdamW([{"params": ps, "weight_decay": 0.1 if wd else 0.0, "mult": m} for (wd, m), ps in groups.items()],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     trained = [p for g in opt.param_groups for p in g["params"]]
     erng = random.Random(data.EVAL_SEED_OFFSET + 77)
-    evals = [batch_of(enc, S, erng, a.task, 16, pad) for _ in range(max(1, a.n_eval // 16))]
+    evals = [batch_of(enc, S, erng, a.task, 16, pad, dev) for _ in range(max(1, a.n_eval // 16))]
 
     def evaluate():
         model.eval()
         out = {}
         with torch.no_grad():
             for name, white in (("real", False), ("white", True)):
-                ls, acc = zip(*[reply_loss(model, head, i, l, torch.ones_like(p) if white else p, a.oracle, a.direct) for i, l, p in evals])
-                out[name] = (sum(x.item() for x in ls) / len(ls), sum(x.item() for x in acc) / len(acc))
+                ls, acc, aacc = zip(*[reply_loss(model, head, i, l, torch.ones_like(p) if white else p, a.oracle, a.direct, aux=aux, cells=c)
+                                      for i, l, p, c in evals])
+                out[name] = (sum(x.item() for x in ls) / len(ls), sum(x.item() for x in acc) / len(acc), sum(x.item() for x in aacc) / len(aacc))
             # how much of the projected features depends on the image: RMS of their deviation from the mean over the
             # images (token by token) over their RMS (0: every image gives the same features, a constant prompt)
-            f = (oracle_features(model, *evals[0], a.oracle) if a.oracle else model.image_features(evals[0][2])).view(evals[0][2].shape[0], -1, model.tc.hidden_size).float()
+            f = (oracle_features(model, *evals[0][:3], a.oracle) if a.oracle else model.image_features(evals[0][2])).view(evals[0][2].shape[0], -1, model.tc.hidden_size).float()
             out["feat"] = ((f - f.mean(0)).pow(2).mean().sqrt().item() / f.pow(2).mean().sqrt().item(), f.pow(2).mean().sqrt().item())
         model.train()
         return out
@@ -194,18 +261,19 @@ def main():
         tl = sum(run_loss) / max(1, len(run_loss))
         print(f"step {step:4d} t={time.time() - t0:4.0f}s train {tl:.3f} | eval reply loss real {e['real'][0]:.3f} "
               f"(acc {e['real'][1]:.3f}) white {e['white'][0]:.3f} (acc {e['white'][1]:.3f}) gap {e['white'][0] - e['real'][0]:+.3f} | "
+              + (f"aux ink-cell acc {e['real'][2]:.3f} | " if aux is not None else "") +
               f"features: image-dependent share {e['feat'][0]:.3f}, RMS {e['feat'][1]:.3f}",
               flush=True)
         run_loss.clear()
     report()
     while time.time() - t0 < a.minutes * 60 and (not a.max_steps or step < a.max_steps):
-        ids, labels, px = batch_of(enc, S, rng, a.task, a.batch, pad)
+        ids, labels, px, cells = batch_of(enc, S, rng, a.task, a.batch, pad, dev)
         if a.white:
             px = torch.ones_like(px)
         lr = a.lr * min(1.0, (step + 1) / a.warmup)
         for g in opt.param_groups:
             g["lr"] = lr * g["mult"]
-        loss, _ = reply_loss(model, head, ids, labels, px, a.oracle, a.direct, a.feat_reg)
+        loss, _, _ = reply_loss(model, head, ids, labels, px, a.oracle, a.direct, a.feat_reg, aux, cells, a.aux)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(trained, a.clip if a.clip > 0 else math.inf)
@@ -219,6 +287,22 @@ def main():
         report()
     if a.log:
         json.dump(log, open(a.log, "w"))
+    if a.save:
+        save(a, model, head, step, log)
+
+
+def save(a, model, head, step, log):
+    """model.safetensors (bf16, HF names) and the checkpoint's state.json with this probe added to its runs."""
+    from safetensors.torch import save_file
+    model.language_model.lm_head = head
+    os.makedirs(a.save, exist_ok=True)
+    save_file({k: v.detach().to(torch.bfloat16).cpu().contiguous() for k, v in model.state_dict().items()},
+              os.path.join(a.save, "model.safetensors"))
+    state = json.load(open(os.path.join(a.ckpt, "state.json"))) if a.ckpt else {"step": 0, "tokens": 0, "runs": []}
+    state.setdefault("runs", []).append({"probe_reading": {k: v for k, v in vars(a).items() if k not in ("log", "save")},
+                                         "steps": step, "last_eval": log["evals"][-1] if log["evals"] else None})
+    json.dump(state, open(os.path.join(a.save, "state.json"), "w"), indent=1)
+    print(f"saved {a.save}: {step} probe steps", flush=True)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,12 @@ export function denseMlpFusable(ctx: GpuContext, m: ExpertMlpWeights, tokens: nu
   return !ctx.cpuKernels && tokens <= MATVEC_MAX_ITEMS && one(m.gateUp) && one(m.down) && m.gateUp.format === m.down.format && m.gateUp.rows === 2 * m.down.cols;
 }
 
-/** the gate+up launch shape that writes activations in integer form: RW = 64 rows, 32 activations per workgroup */
-const XQ_OUT_SHAPE = { WG: 256, CT: 32, R: 8 };
+/**
+ * The gate+up launch shape that writes activations in integer form: RW = 64 rows, 32 activations per workgroup. From
+ * the sweep at Scout's shapes on the H200 (`bench -- --experts --variants`, docs/PERFORMANCE.md run J): 8 column
+ * threads of 2 rows each read 57.8 % of the roofline where WG256/CT32/R8 read 46.1 %.
+ */
+export const XQ_OUT_SHAPE: MatvecShape = { WG: 256, CT: 8, R: 2 };
 
 let shapeOverride: { gateUp?: MatvecShape; down?: MatvecShape } = {};
 
