@@ -54,11 +54,12 @@ from render import theme  # noqa: E402
 from train import build_model, reinit_vision  # noqa: E402
 
 CHARS = string.ascii_letters + string.digits
+GLYPHS = "".join(chr(c) for c in range(33, 127))  # the auxiliary head's classes (printable ASCII but space), + background
 
 
 def render_text(rng, fonts, text, lo, hi, size=336):
     """One tile: `text` in lo-hi px type at a random place, light or dark theme, any of the fonts; and the ink box
-    (x0, y0, x1, y1) of each character."""
+    (char, x0, y0, x1, y1) of each character."""
     th = theme(rng)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     px = rng.randint(lo, hi)
@@ -71,31 +72,83 @@ def render_text(rng, fonts, text, lo, hi, size=336):
     w = d.textlength(text, font=font)
     x, y = rng.randint(16, max(16, int(size - 16 - w))), rng.randint(8, size - 8 - int(px * 1.3))
     d.text((x, y), text, font=font, fill=th["fg"])
-    boxes = [(ch, *d.textbbox((x + d.textlength(text[:i], font=font), y), ch, font=font)) for i, ch in enumerate(text)]
+    return img, char_boxes(d, text, x, y, font)
+
+
+def char_boxes(d, text, x, y, font):
+    """(char, x0, y0, x1, y1) of each non-space character of one line drawn at (x, y)."""
+    return [(ch, *d.textbbox((x + d.textlength(text[:i], font=font), y), ch, font=font)) for i, ch in enumerate(text) if ch != " "]
+
+
+def render_lines(rng, fonts, lines, lo, hi, size=336):
+    """One tile: a few lines of text in lo-hi px type (smaller when they would not fit), left-aligned at a random
+    place; and the ink boxes of their characters."""
+    th = theme(rng)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    px = rng.randint(lo, hi)
+    path = rng.choice(fonts["sans"] + fonts["serif"] + fonts["mono"])
+    font = ImageFont.truetype(path, px)
+    while px > 10 and (max(probe.textlength(t, font=font) for t in lines) > size - 24 or len(lines) * px * 1.3 > size - 16):
+        px -= 2
+        font = ImageFont.truetype(path, px)
+    img = Image.new("RGB", (size, size), th["bg"])
+    d = ImageDraw.Draw(img)
+    w = max(d.textlength(t, font=font) for t in lines)
+    x = rng.randint(8, max(8, int(size - 8 - w)))
+    y = rng.randint(4, max(4, int(size - 4 - len(lines) * px * 1.3)))
+    boxes = []
+    for i, t in enumerate(lines):
+        d.text((x, y + i * px * 1.3), t, font=font, fill=th["fg"])
+        boxes += char_boxes(d, t, x, y + i * px * 1.3, font)
     return img, boxes
 
+
+def random_line(S, rng):
+    """A line as screenshots have them: words, a number, a random code, punctuation."""
+    words = [rng.choice(S.easy) for _ in range(rng.randint(1, 5))]
+    if rng.random() < 0.5:
+        words.insert(rng.randrange(len(words) + 1), rng.choice([str(rng.randint(0, 9999)), f"{rng.randint(1, 99)}.{rng.randint(0, 99):02d}",
+                     "".join(rng.choice(CHARS) for _ in range(rng.randint(3, 8)))]))
+    line = " ".join(words)
+    if rng.random() < 0.3:
+        line = line[0].upper() + line[1:]
+    return line + rng.choice(["", "", ".", ":", "?", "!", ","])
 
 CELLS = 12  # a tile's image tokens: 12 x 12 cells of 28 x 28 px, in row-major order (HF's pixel shuffle keeps it)
 
 
 def cell_labels(boxes, size=336):
-    """The character under each cell's centre (its index in CHARS), or len(CHARS) for background: the targets of the
-    dense auxiliary head (--aux)."""
+    """The targets of the dense auxiliary head (--aux), one per cell: the character whose ink covers the cell's centre
+    (large type) or else, of the characters centred in the cell (small type: several per cell), the one nearest its
+    centre, as an index in GLYPHS; len(GLYPHS) for background."""
     step = size / CELLS
-    out = torch.full((CELLS * CELLS,), len(CHARS), dtype=torch.long)
+    out = torch.full((CELLS * CELLS,), len(GLYPHS), dtype=torch.long)
+    nearest = {}
     for ch, x0, y0, x1, y1 in boxes:
-        for r in range(CELLS):
-            for c in range(CELLS):
-                cx, cy = (c + 0.5) * step, (r + 0.5) * step
-                if x0 <= cx < x1 and y0 <= cy < y1:
-                    out[r * CELLS + c] = CHARS.index(ch)
+        for r in range(int(y0 // step), min(CELLS, int(y1 // step) + 1)):
+            for c in range(int(x0 // step), min(CELLS, int(x1 // step) + 1)):
+                if x0 <= (c + 0.5) * step < x1 and y0 <= (r + 0.5) * step < y1:
+                    out[r * CELLS + c] = GLYPHS.index(ch)
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        r, c = min(CELLS - 1, int(my // step)), min(CELLS - 1, int(mx // step))
+        dist = abs(mx - (c + 0.5) * step) + abs(my - (r + 0.5) * step)
+        if nearest.get(r * CELLS + c, (math.inf,))[0] > dist:
+            nearest[r * CELLS + c] = (dist, ch)
+    for cell, (_, ch) in nearest.items():
+        if out[cell] == len(GLYPHS):
+            out[cell] = GLYPHS.index(ch)
     return out
 
 
 def sample(S, rng, task):
     if task == "crop0":
         return (*data.crop_chat(S, rng, 0), None)
-    if task == "char":
+    if task == "lines":  # 1-4 lines of words, numbers and codes in 12-40 px type
+        text = "\n".join(random_line(S, rng) for _ in range(rng.randint(1, 4)))
+        img, boxes = render_lines(rng, S.fonts, text.split("\n"), 12, 40)
+    elif task == "mix":  # the vision pre-training mixture
+        return sample(S, rng, rng.choice(["char", "short", "lines", "lines"]))
+    elif task == "char":
         text = rng.choice(CHARS)
         img, boxes = render_text(rng, S.fonts, text, 48, 96)
     else:
@@ -137,7 +190,7 @@ def aux_loss(aux, feats, cells):
     """The dense auxiliary task (--aux): each image token's character (or background) from its projected feature.
     Returns (loss, accuracy on the inked cells)."""
     logits = aux(feats.float())
-    ink = cells != len(CHARS)
+    ink = cells != len(GLYPHS)
     if not ink.any():
         return F.cross_entropy(logits, cells), torch.zeros(())
     acc = (logits[ink].argmax(-1) == cells[ink]).float().mean()
@@ -181,7 +234,7 @@ def reply_loss(model, head, ids, labels, px, oracle=None, direct=False, feat_reg
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokenizer", required=True); ap.add_argument("--ckpt")
-    ap.add_argument("--preset", default="tiny"); ap.add_argument("--task", default="short", choices=("char", "short", "crop0"))
+    ap.add_argument("--preset", default="tiny"); ap.add_argument("--task", default="short", choices=("char", "short", "lines", "mix", "crop0"))
     ap.add_argument("--minutes", type=float, default=10); ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--batch", type=int, default=16); ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=20); ap.add_argument("--clip", type=float, default=1.0)
@@ -227,7 +280,7 @@ def main():
         if mult > 0:
             wd = p.dim() >= 2 and "embed" not in n and "router" not in n
             groups.setdefault((wd, mult), []).append(p)
-    aux = nn.Linear(model.tc.hidden_size, len(CHARS) + 1).to(dev) if a.aux > 0 else None
+    aux = nn.Linear(model.tc.hidden_size, len(GLYPHS) + 1).to(dev) if a.aux > 0 else None
     if aux is not None:
         groups.setdefault((False, a.aux_lr_mult), []).extend(aux.parameters())
     opt = torch.optim.AdamW([{"params": ps, "weight_decay": 0.1 if wd else 0.0, "mult": m} for (wd, m), ps in groups.items()],
