@@ -7,6 +7,7 @@ reads ends well below its own white-image loss; one that guesses ends at the sam
         --ckpt .train-tabscout/ckpt --minutes 10 [--task short|char|crop0] [--reinit-vision] [--lr 2e-3]
         [--vision-lr-mult 2] [--text-lr-mult 0.1] [--clip 1.0] [--feat-reg 0.1] [--white] [--batch 16]
         [--oracle all|ink] [--direct] [--aux W] [--max-steps N] [--log FILE.json] [--save CKPT] [--device cuda]
+        [--workers N]
 
 Besides the losses it reports the image-dependent share of the projected features (RMS of their deviation from the
 mean over the images, token by token, over their RMS; 0 = the same features for every image). --oracle tests the
@@ -174,6 +175,23 @@ def batch_of(enc, S, rng, task, n, pad, dev=torch.device("cpu")):
     return ids.to(dev), labels.to(dev), torch.cat([r[2] for r in rows]).float().to(dev), cells
 
 
+class Batches(torch.utils.data.IterableDataset):
+    """Training batches rendered by DataLoader workers (--workers N): each worker has its own processor, sources and
+    random stream (seed, worker id), and yields batch_of's tensors on the CPU."""
+    def __init__(self, tokenizer_dir, task, batch, seed):
+        self.tdir, self.task, self.batch, self.seed = tokenizer_dir, task, batch, seed
+
+    def __iter__(self):
+        from transformers import AutoProcessor
+        torch.set_num_threads(1)
+        wi = torch.utils.data.get_worker_info()
+        rng = random.Random(self.seed * 1_000_003 + (wi.id if wi else 0) * 7919)
+        proc = AutoProcessor.from_pretrained(self.tdir)
+        enc, S = data.Encoder(proc), data.Sources()
+        while True:
+            yield batch_of(enc, S, rng, self.task, self.batch, proc.tokenizer.pad_token_id)
+
+
 def oracle_features(model, ids, labels, px, mode):
     """A perfect vision tower for the decoder-side test (--oracle): every image token ('all'), or only those whose
     28x28-px cell holds ink ('ink', the others zero), carries the token embedding of the reply's first token, at the
@@ -252,6 +270,8 @@ def main():
     ap.add_argument("--aux", type=float, default=0.0, help="weight of a dense auxiliary loss: a linear head (dropped "
                     "afterwards) names the character under each image token from its projected feature (tasks char, short)")
     ap.add_argument("--aux-lr-mult", type=float, default=1.0, help="learning rate of the auxiliary head, x --lr")
+    ap.add_argument("--workers", type=int, default=0, help="render the training batches in N DataLoader workers "
+                    "(0: in this process)")
     ap.add_argument("--save", help="write the trained model here as a checkpoint that train.py --resume takes "
                     "(model.safetensors + state.json, no Adam moments): the probe as a vision pre-training stage")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the batches are still rendered on the CPU)")
@@ -305,6 +325,8 @@ def main():
         return out
 
     rng = random.Random(a.seed)
+    batches = iter(torch.utils.data.DataLoader(Batches(a.tokenizer, a.task, a.batch, a.seed), batch_size=None,
+                                               num_workers=a.workers, prefetch_factor=4, persistent_workers=True)) if a.workers else None
     log = {"args": vars(a), "evals": [], "train": []}
     t0, step, run_loss = time.time(), 0, []
 
@@ -320,7 +342,10 @@ def main():
         run_loss.clear()
     report()
     while time.time() - t0 < a.minutes * 60 and (not a.max_steps or step < a.max_steps):
-        ids, labels, px, cells = batch_of(enc, S, rng, a.task, a.batch, pad, dev)
+        if batches is not None:
+            ids, labels, px, cells = (t.to(dev, non_blocking=True) if t is not None else None for t in next(batches))
+        else:
+            ids, labels, px, cells = batch_of(enc, S, rng, a.task, a.batch, pad, dev)
         if a.white:
             px = torch.ones_like(px)
         lr = a.lr * min(1.0, (step + 1) / a.warmup)
