@@ -4,7 +4,7 @@ held-out set, the reply loss and the reply-token accuracy with the real images a
 reads ends well below its own white-image loss; one that guesses ends at the same loss.
 
     TRAIN_DATA=.train-tabscout/data nice -n 10 python3 train/probe_reading.py --tokenizer .train-tabscout/tok \
-        --ckpt .train-tabscout/ckpt --minutes 10 [--task short|char|crop0] [--reinit-vision] [--lr 2e-3]
+        --ckpt .train-tabscout/ckpt --minutes 10 [--task short|char|lines|mix|crop0] [--reinit-vision] [--lr 2e-3]
         [--vision-lr-mult 2] [--text-lr-mult 0.1] [--clip 1.0] [--feat-reg 0.1] [--white] [--batch 16]
         [--oracle all|ink] [--direct] [--aux W] [--max-steps N] [--log FILE.json] [--save CKPT] [--device cuda]
         [--workers N]
