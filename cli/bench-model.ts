@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--no-speculate] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--router-topk] [--json] [--quick]
+//   [--kernel-profile] [--no-speculate] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--router-topk] [--router-separate] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -572,7 +572,7 @@ function report(r: RunResult & { decodeRooflineRatio: number; prefillRooflineRat
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--router-topk']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--router-topk', '--router-separate']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -590,6 +590,8 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
   if (args.includes('--attn-unfused')) attentionDecodeTuning.prepFused = false;
   // and the router's top-k in a dispatch of its own (as before the expert kernels picked the expert from the logits)
   if (args.includes('--router-topk')) moeTuning.routeInExperts = false;
+  // and the router's mat-vec in a dispatch of its own (as before the post-attention add-norm computed the logits)
+  if (args.includes('--router-separate')) moeTuning.routerInNorm = false;
   const configPath = value('--config');
   if (!configPath && !quick) throw new Error('--config <config.json> is required (or --quick for the built-in tiny config)');
   const layersArg = value('--layers');

@@ -1,10 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { ADD_NORM_SPLIT, addNorm, addNormGroups } from './add-norm.ts';
+import { ADD_NORM_SPLIT, addNorm, addNormGroups, addNormRouterFusable } from './add-norm.ts';
 import { addNormRef } from './add-norm.ref.ts';
 import { XQ_BLOCK_BYTES } from '../linear/quantize-x.ts';
 import { quantizeXRef } from '../linear/quantize-x.ref.ts';
+import { uploadLinear } from '../linear/linear.ts';
+import { linearRef } from '../linear/linear.ref.ts';
+import { routerColumnThreads, routerMatvec } from '../router/router.ts';
+import { routerMatvecRef } from '../router/router.ref.ts';
 
 const S = ADD_NORM_SPLIT.slice * 4; // floats per workgroup slice of the split variant
 
@@ -105,4 +109,70 @@ test('add-norm refuses h in integer form on CPU kernels or for widths not in blo
   const buf = (n: number) => gpu.createBuffer(n * 4, 'b');
   assert.throws(() => addNorm(cpu, buf(64), buf(64), buf(64), null, buf(64), buf(64), 1, 64, 1e-5, buf(64)), /integer form/);
   assert.throws(() => addNorm(gpu, buf(48), buf(48), buf(48), null, buf(48), buf(48), 1, 48, 1e-5, buf(64)), /integer form/);
+});
+
+// The MoE router folded in (decode on GPUs): E · tokens more workgroups compute the router logits of the h that the
+// dispatch writes, in router_matvec.wgsl's order: the logits of routerMatvec on that h bit for bit (SwiftShader rounds
+// every step alike in both), and the same xOut, h and h in integer form as without the router, nothing written past
+// the tokens' rows or logits. Scout's 16 experts (128 column threads) and Maverick's 128; one slice per row (256),
+// ragged slices (1312: 6 slices, the last of 8 vec4s, not a multiple of 1024) and Scout's 5120.
+for (const [experts, tokens, dim, k] of [[16, 1, 256, 0], [16, 3, 256, 1], [128, 1, 256, 0], [128, 3, 1312, 0], [16, 3, 1312, 2], [8, 4, 1312, 0], [16, 1, 5120, 0], [128, 2, 5120, 0]] as const) {
+  test(`add-norm ${tokens}x${dim}, ${k} routed rows, with the router of ${experts} experts: routerMatvec's logits, the same x and h`, async () => {
+    for (const [variant, ctx] of await kernelVariants()) {
+      const w = randomArray(experts * dim, 40 + experts, 0.5);
+      const router = uploadLinear(ctx, 'router', 'f32', experts, dim, (s, n) => w.subarray(s * dim, (s + n) * dim));
+      if (ctx.cpuKernels) {
+        assert.equal(addNormRouterFusable(ctx, router, tokens), false, variant);
+        continue;
+      }
+      assert.ok(addNormRouterFusable(ctx, router, tokens), variant);
+      const x = randomArray(tokens * dim, dim + tokens, 2);
+      const a = randomArray(tokens * dim, 3 * dim + k);
+      const b = k ? randomArray(tokens * k * dim, 7 * dim) : null;
+      const wn = randomArray(dim, 5);
+      const [xb, ab, bb, wb] = [ctx.upload(x, 'x'), ctx.upload(a, 'a'), b ? ctx.upload(b, 'b') : null, ctx.upload(wn, 'w')];
+      const integer = variant.startsWith('gpu variant, integer dot');
+      const sentinel = 0x7fc01234; // a NaN: one row more than the tokens', left as it is
+      const filled = (n: number) => ctx.upload(new Uint32Array(n).fill(sentinel), 'out');
+      const run = async (withRouter: boolean) => {
+        const xOut = filled((tokens + 1) * dim), hb = filled((tokens + 1) * dim), hq = filled(((tokens + 1) * dim * 28) / 32);
+        const logits = filled((tokens + 1) * experts);
+        const before = ctx.dispatchCount;
+        addNorm(ctx, xb, xOut, ab, bb ? { b: bb, k } : null, wb, hb, tokens, dim, 1e-5, integer ? hq : null, withRouter ? { weight: router, logits } : null);
+        assert.equal(ctx.dispatchCount - before, 1);
+        const read = async (buf: GPUBuffer, n: number) => [...(await ctx.readU32(buf, 0, n))];
+        return { xOut: await read(xOut, (tokens + 1) * dim), h: await read(hb, (tokens + 1) * dim), hq: await read(hq, ((tokens + 1) * dim * 28) / 32), hBuf: hb, logits: await ctx.readF32(logits, 0, (tokens + 1) * experts) };
+      };
+      const plain = await run(false), fused = await run(true);
+      assert.deepEqual(fused.xOut, plain.xOut, `xOut ${variant}`);
+      assert.deepEqual(fused.h, plain.h, `h ${variant}`);
+      assert.deepEqual(fused.hq, plain.hq, `h in integer form ${variant}`);
+      for (const out of [fused.xOut, fused.h]) assert.ok(out.slice(tokens * dim).every((v) => v === sentinel), `past the rows ${variant}`);
+      const got = fused.logits.subarray(0, tokens * experts);
+      assert.ok(new Uint32Array(fused.logits.buffer).slice(tokens * experts).every((v) => v === sentinel), `past the logits ${variant}`);
+      // routerMatvec on the h the dispatch wrote: the same logits bit for bit
+      const alone = ctx.createBuffer(tokens * experts * 4, 'logits alone');
+      routerMatvec(ctx, router, fused.hBuf, alone, tokens);
+      assert.deepEqual([...new Uint32Array(got.slice().buffer)], [...(await ctx.readU32(alone, 0, tokens * experts))], `logits as routerMatvec's ${variant}`);
+      // the CPU references: router_matvec.wgsl's order on that h, and the plain product on the CPU's h
+      const h = new Float32Array(new Uint32Array(fused.h.slice(0, tokens * dim)).buffer);
+      assertClose(got, routerMatvecRef(w, h, tokens, experts, dim, routerColumnThreads(experts)), 1e-5, `logits in router_matvec.wgsl order ${variant}`);
+      const ref = addNormRef(x, a, b, k, wn, tokens, dim, 1e-5);
+      assertClose(got, linearRef(w, experts, dim, ref.h, tokens), 1e-4 * Math.sqrt(dim / 64), `logits ${variant}`);
+    }
+  });
+}
+
+test('add-norm refuses a router on CPU kernels, for more than 4 tokens, a q4 router or another width', async () => {
+  const [[, cpu], [, gpu]] = await kernelVariants();
+  const buf = (n: number) => gpu.createBuffer(n * 4, 'b');
+  const f32 = (ctx: typeof gpu, cols: number) => uploadLinear(ctx, 'router', 'f32', 16, cols, (s, n) => new Float32Array(n * cols));
+  const call = (ctx: typeof gpu, tokens: number, weight: ReturnType<typeof f32>) =>
+    addNorm(ctx, buf(5 * 256), buf(5 * 256), buf(5 * 256), null, buf(256), buf(5 * 256), tokens, 256, 1e-5, null, { weight, logits: buf(5 * 16) });
+  assert.throws(() => call(cpu, 1, f32(cpu, 256)), /does not fold into add-norm/);
+  assert.throws(() => call(gpu, 5, f32(gpu, 256)), /does not fold into add-norm/);
+  assert.throws(() => call(gpu, 1, f32(gpu, 512)), /does not fold into add-norm/);
+  assert.throws(() => call(gpu, 1, uploadLinear(gpu, 'router', 'q4', 16, 256, (s, n) => new Float32Array(n * 256))), /does not fold into add-norm/);
+  assert.equal(addNormRouterFusable(gpu, f32(gpu, 256), 4), true);
+  assert.equal(addNormRouterFusable(gpu, f32(gpu, 256), 5), false);
 });

@@ -1,9 +1,11 @@
 // xOut = x + a (+ the k routed expert outputs), then h = rmsnorm(xOut) · weight: the end of one block and the start
 // of the next in one dispatch. The residual goes to another buffer than it comes from (the model alternates two):
 // for a few tokens on GPUs the dispatch splits each row over many workgroups that all read the whole row, so none may
-// write over it.
-import type { GpuContext, KernelSpec } from '../runtime.ts';
+// write over it. At decode the MoE router's mat-vec can ride along (its logits from the h this dispatch makes).
+import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
 import { rowGrid } from '../rmsnorm/rmsnorm.ts';
+import { routerColumnThreads, routerFusable } from '../router/router.ts';
+import type { LinearWeight } from '../linear/linear.ts';
 import source from './add-norm.wgsl';
 import xqBlock from '../linear/xq-block.wgsl';
 import xqReduce from '../linear/xq-reduce.wgsl';
@@ -17,9 +19,29 @@ export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms: [
  */
 export const ADD_NORM_SPLIT = { maxTokens: 4, threads: 256, slice: 64 } as const;
 
+/** The few-token GPU launch (ADD_NORM_SPLIT; one slice per workgroup, one workgroup for rows of ≤ one slice). */
+function fewTokenLaunch(ctx: GpuContext, tokens: number): boolean {
+  return !ctx.cpuKernels && tokens <= ADD_NORM_SPLIT.maxTokens;
+}
+
 /** Workgroups per token: several on GPUs for a few tokens, else one per token. */
 export function addNormGroups(ctx: GpuContext, tokens: number, dim: number): number {
-  return !ctx.cpuKernels && tokens <= ADD_NORM_SPLIT.maxTokens ? Math.ceil(dim / 4 / ADD_NORM_SPLIT.slice) : 1;
+  return fewTokenLaunch(ctx, tokens) ? Math.ceil(dim / 4 / ADD_NORM_SPLIT.slice) : 1;
+}
+
+/** A MoE router whose logits addNorm computes from the h it makes: weight [experts, dim] f32, logits [tokens, experts]. */
+export interface AddNormRouter {
+  weight: LinearWeight;
+  logits: GPUBuffer;
+}
+
+/**
+ * Whether addNorm takes this router for `tokens` tokens: the few-token GPU launch and a router that
+ * router_matvec.wgsl takes (router.ts routerFusable: f32, ≤ 256 experts, one segment); its logits are then
+ * routerMatvec's on the h that addNorm writes, with no dispatch of their own.
+ */
+export function addNormRouterFusable(ctx: GpuContext, router: LinearWeight, tokens: number): boolean {
+  return fewTokenLaunch(ctx, tokens) && routerFusable(ctx, router, tokens, 1) && routerColumnThreads(router.rows) <= ADD_NORM_SPLIT.threads;
 }
 
 /** x and xOut must be different buffers; a, the routed rows and h must be neither. */
@@ -36,17 +58,28 @@ export function addNorm(
   eps: number,
   /** also h in the integer form of quantize-x.ts (the q4 mat-vecs' input), when given (GPU kernels, dim % 32 = 0) */
   hq: GPUBuffer | null = null,
+  /** also this router's logits of h (addNormRouterFusable; E · tokens more workgroups), when given */
+  router: AddNormRouter | null = null,
 ): void {
   if (dim % 4 !== 0) throw new Error(`addNorm: dimension ${dim} is not a multiple of 4`);
   if (x === xOut) throw new Error('addNorm: the residual must go to another buffer than it is read from');
   const groups = addNormGroups(ctx, tokens, dim);
   const split = groups > 1;
   if (hq && (ctx.cpuKernels || dim % 32 !== 0 || (split && ADD_NORM_SPLIT.slice % 8 !== 0))) throw new Error('addNorm: h in integer form needs GPU kernels and blocks of 32 within a slice');
+  if (router && !(addNormRouterFusable(ctx, router.weight, tokens) && router.weight.cols === dim)) {
+    throw new Error(`addNorm: the router ${router.weight.name} (${router.weight.rows}×${router.weight.cols}, ${router.weight.format}) does not fold into add-norm over ${tokens} tokens of ${dim} here (GPU kernels, ≤ ${ADD_NORM_SPLIT.maxTokens} tokens, an f32 router of ≤ 256 experts in one segment over the same width)`);
+  }
+  const experts = router?.weight.rows ?? 0;
+  const CT = routerColumnThreads(experts);
   ctx.dispatch({
     kernel: addNormKernel,
     params: { tokens, dim, k: routed?.k ?? 0, eps, groups, slice: split ? ADD_NORM_SPLIT.slice : dim / 4 },
-    bindings: [x, a, routed?.b ?? ctx.emptyBuffer(), weight, xOut, h, hq ?? ctx.emptyBuffer(1)],
-    workgroups: rowGrid(tokens * groups),
-    constants: { WG: ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256, ...(hq ? { XQ_OUT: 1 } : {}) },
+    bindings: [x, a, routed?.b ?? ctx.emptyBuffer(), weight, xOut, h, hq ?? ctx.emptyBuffer(1), router?.weight.segments[0].weights ?? ctx.emptyBuffer(), router?.logits ?? ctx.emptyBuffer(2)],
+    workgroups: rowGrid(tokens * groups + experts * tokens),
+    constants: {
+      WG: ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256,
+      ...(hq ? { XQ_OUT: 1 } : {}),
+      ...(router ? { ROUTER_E: experts, ROUTER_CT: CT, ROUTER_STEPS: ceilDiv(dim / 4, CT) } : {}),
+    },
   });
 }

@@ -8,14 +8,25 @@
 // workgroup gets the same bits), then scales and writes only its own slice of xOut and h. groups = 1, slice = dim/4:
 // one workgroup per token (prefill, CPU adapters); few tokens on GPUs: many workgroups per token in one dispatch
 // (add-norm.ts), each re-reading the row from L2 instead of a second dispatch after a partial-sums pass.
-// Threads: workgroups rowGrid(tokens · groups) (workgroup w: token w / groups, slice w % groups), WG threads each
-// (256 on GPUs, 1 on CPU adapters), 16-byte loads (dim is a multiple of 4); tree reduction of the sum of squares.
+// Threads: workgroups rowGrid(tokens · groups [+ E · tokens, below]) (workgroup w: token w / groups, slice
+// w % groups), WG threads each (256 on GPUs, 1 on CPU adapters), 16-byte loads (dim is a multiple of 4); tree
+// reduction of the sum of squares.
 // Bindings: x, xOut [tokens, dim]; a [tokens, dim]; b [tokens·k, dim]; weight [dim]; h [tokens, dim], all as vec4;
 // xq (XQ_OUT = 1; hq in add-norm.ts): h also in the integer form of quantize-x.wgsl (7 vec4 per block of 32), for the q4 mat-vecs that
 // read h, so they need no quantize_x dispatch; the 8 threads of a block share its max and Σ X through workgroup memory
 // (dim and the slice are multiples of 32 values then).
+// The MoE router folded in (ROUTER_E = E > 0; decode on GPUs, add-norm.ts): E·tokens more workgroups after the
+// tokens·groups above. Router workgroup (e, t) computes the token's row and r exactly as the others do (same code,
+// so the same bits), then logits[t·E + e] = Σ_v dot(routerW[e, v], h[t, v]) with each h vec4 made on the fly by the
+// expression the others store, summed in router_matvec.wgsl's order (ROUTER_CT column threads, ROUTER_STEPS columns
+// each, then the chunks of matvec_row_sum), so the logits are router_matvec's on the stored h wherever the compiler
+// rounds both alike; the threads past ROUTER_CT idle there. It writes only the logit, no xOut, h or xq. Bindings:
+// routerW [E, dim] f32 as vec4; logits [tokens, E] f32. The router's mat-vec needs no dispatch of its own then.
 override WG: u32 = 256u; // a power of two ≤ 256
 override XQ_OUT: u32 = 0u;
+override ROUTER_E: u32 = 0u; // the router's experts (0: no router workgroups)
+override ROUTER_CT: u32 = 128u; // its column threads (router.ts routerColumnThreads), ≤ WG
+override ROUTER_STEPS: u32 = 1u; // ⌈dim/4 / ROUTER_CT⌉
 
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> a: array<vec4<f32>>;
@@ -24,9 +35,12 @@ override XQ_OUT: u32 = 0u;
 @group(0) @binding(5) var<storage, read_write> xOut: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> h: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> xq: array<u32>;
+@group(0) @binding(8) var<storage, read> routerW: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read_write> logits: array<f32>;
 
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-reduce.wgsl, included)
+var<workgroup> colSum: array<f32, WG>; // router_logit's column sums
 
 /** the new residual at vec4 i of token t's row (base = t · dim/4) */
 fn updated(t: u32, base: u32, n4: u32, i: u32) -> vec4<f32> {
@@ -38,7 +52,10 @@ fn updated(t: u32, base: u32, n4: u32, i: u32) -> vec4<f32> {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wg.x + wg.y * 65535u;
-  let t = w / P.groups;
+  let normGroups = P.tokens * P.groups;
+  let routerGroup = ROUTER_E > 0u && w >= normGroups; // uniform per workgroup
+  let experts = max(ROUTER_E, 1u);
+  let t = select(w / P.groups, (w - normGroups) / experts, routerGroup);
   if (t >= P.tokens) { return; } // uniform per workgroup
   let n4 = P.dim / 4u;
   let base = t * n4;
@@ -54,6 +71,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     workgroupBarrier();
   }
   let r = inverseSqrt(partial[0] / f32(P.dim) + P.eps);
+  if (routerGroup) {
+    router_logit(t, (w - normGroups) % experts, base, n4, r, lid);
+    return;
+  }
   let start = (w % P.groups) * P.slice;
   let end = min(start + P.slice, n4);
   if (XQ_OUT == 0u) {
@@ -76,5 +97,30 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       h[base + i] = hv;
     }
     xq_write(t * (P.dim / 32u) + i / 8u, lid, hv, live); // i % 8 = lid % 8: the slice is whole blocks
+  }
+}
+
+/** Router workgroup (e, t): logits[t·E + e], the sum router_matvec.wgsl makes of the h that the other workgroups store. */
+fn router_logit(t: u32, e: u32, base: u32, n4: u32, r: f32, lid: u32) {
+  if (lid < ROUTER_CT) {
+    var acc = 0.0;
+    for (var j = 0u; j < ROUTER_STEPS; j++) {
+      let i = lid + j * ROUTER_CT;
+      if (i < n4) { acc += dot(routerW[e * n4 + i], updated(t, base, n4, i) * r * weight[i]); }
+    }
+    colSum[lid] = acc;
+  }
+  workgroupBarrier();
+  let C = ROUTER_CT / 8u;
+  if (lid < C) {
+    var chunk = 0.0;
+    for (var i = lid; i < ROUTER_CT; i += C) { chunk += colSum[i]; }
+    colSum[lid] = chunk; // chunk lid alone reads the threads ≡ lid mod C, and thread lid first
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    var sum = 0.0;
+    for (var i = 0u; i < C; i++) { sum += colSum[i]; }
+    logits[t * ROUTER_E + e] = sum;
   }
 }

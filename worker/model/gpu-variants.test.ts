@@ -72,26 +72,32 @@ test('tabscout-tiny q4, integer dot: the attention output in integer form gives 
 });
 
 // At decode with top-1 routing and every expert resident, the expert kernels pick the expert from the router logits
-// (no top-k dispatch): the same logits bit for bit, one dispatch fewer per MoE layer.
+// (no top-k dispatch), and the post-attention add-norm computes those logits (no router mat-vec dispatch): each the
+// same logits bit for bit, one dispatch fewer per MoE layer.
 for (const [model, weights, integerDot, moeLayers] of [['tiny-scout', 'q4', true, 4], ['tiny-maverick', 'f32', false, 2]] as const) {
-  test(`${model} ${weights}${integerDot ? ', integer dot' : ''}: routing in the expert kernels gives the same logits with ${moeLayers} dispatches fewer`, async () => {
+  test(`${model} ${weights}${integerDot ? ', integer dot' : ''}: routing in the expert kernels, then the router in add-norm, give the same logits with ${moeLayers} dispatches fewer each`, async () => {
     const { ctx } = await createNodeGpu();
     const gpuCtx = new GpuContext(ctx.device, { cpuKernels: false, integerDot });
     const session = await ModelSession.load(gpuCtx, new FsModelFiles(join(fixturesDir(), model, 'model')), { weights, contextLength: 32, vision: false });
-    const run = async (ids: number[], inKernels: boolean) => {
+    const run = async (ids: number[], inKernels: boolean, inNorm: boolean) => {
       moeTuning.routeInExperts = inKernels;
+      moeTuning.routerInNorm = inNorm;
       const before = gpuCtx.dispatchCount;
       const logits = await session.logitsFor(ids);
       return { logits, dispatches: gpuCtx.dispatchCount - before };
     };
     try {
-      for (const ids of [[1024, 1029, 82, 746], [1030]]) { // ≤ 4 tokens: the decode path
-        const [off, on] = [await run(ids, false), await run(ids, true)];
-        assert.ok(on.logits.every((v, i) => Object.is(v, off.logits[i])), `${ids.length} token(s): logits differ`);
-        assert.equal(off.dispatches - on.dispatches, moeLayers);
+      for (const ids of [[1024, 1029, 82, 746], [1030], [82, 746, 1030]]) { // ≤ 4 tokens: the decode path
+        const [topk, separate, inNorm] = [await run(ids, false, false), await run(ids, true, false), await run(ids, true, true)];
+        for (const [what, r] of [['routing in the experts', separate], ['the router in add-norm', inNorm]] as const) {
+          assert.ok(r.logits.every((v, i) => Object.is(v, topk.logits[i])), `${ids.length} token(s), ${what}: logits differ`);
+        }
+        assert.equal(topk.dispatches - separate.dispatches, moeLayers);
+        assert.equal(separate.dispatches - inNorm.dispatches, moeLayers);
       }
     } finally {
       moeTuning.routeInExperts = true;
+      moeTuning.routerInNorm = true;
       session.destroy();
     }
   });

@@ -9,7 +9,7 @@ import { integerDotPath, XQ_BLOCK_BYTES } from '../../kernels/linear/quantize-x.
 import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations } from '../../kernels/linear/expert-mlp.ts';
 import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
 import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
-import { addNorm } from '../../kernels/add-norm/add-norm.ts';
+import { addNorm, addNormRouterFusable, type AddNormRouter } from '../../kernels/add-norm/add-norm.ts';
 import { integerOutput, qkPrepAttention, type PrepAttentionCall } from '../../kernels/attention/attention.ts';
 import { routeTopK, routerFusable, routerMatvec, routerMatvecTopK } from '../../kernels/router/router.ts';
 import { swiglu } from '../../kernels/swiglu/swiglu.ts';
@@ -151,8 +151,12 @@ export function destroyRunState(s: RunState): void {
   }
 }
 
-/** Tests and benchmarks (bench --router-topk): false keeps the top-k dispatch where the expert kernels would route (moe()). */
-export const moeTuning = { routeInExperts: true };
+/**
+ * Tests and benchmarks: routeInExperts false (bench --router-topk) keeps the top-k dispatch where the expert kernels
+ * would route (moe()); routerInNorm false (bench --router-separate) keeps the router's mat-vec in a dispatch of its own
+ * where the post-attention add-norm would compute the logits.
+ */
+export const moeTuning = { routeInExperts: true, routerInNorm: true };
 
 export class Llama4Text {
   /** s.hq while it holds the integer form of s.h (the last norm wrote it), else null */
@@ -255,15 +259,17 @@ export class Llama4Text {
         const layer = w.layers[l];
         const nextNorm = l + 1 < w.layers.length ? w.layers[l + 1].inputNorm : w.norm;
         const resume = from > 0 && l === from; // a re-run starts at this layer's MoE block
+        // routing in the expert kernels at decode: the post-attention add-norm also computes the router logits
+        const router = !resume && layer.ffn.kind === 'moe' ? this.routerInNorm(layer.ffn.moe, T) : null;
         if (!resume) {
           this.attention(l, layer, T, startPos);
-          addNorm(ctx, s.x, s.xMid, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps, hqOut);
+          addNorm(ctx, s.x, s.xMid, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps, hqOut, router);
           this.hq = hqOut;
         }
         if (layer.ffn.kind === 'moe') {
           if (pager && resume) pager.restore(l, [s.xMid, s.h], T * rowBytes);
           else if (pager) pager.checkpoint(l, [s.xMid, s.h], T * rowBytes);
-          const routedRows = await this.moe(layer.ffn.moe, l, T);
+          const routedRows = await this.moe(layer.ffn.moe, l, T, router !== null);
           addNorm(ctx, s.xMid, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps, hqOut);
           this.hq = hqOut;
           await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));
@@ -331,17 +337,18 @@ export class Llama4Text {
    * - decode on GPUs (expertMlpFusable): two dispatches per round, routed + shared gate+up with SwiGLU, then down of
    *   both into blockOut (the shared expert and each token's first routed expert in one reduction); the shared rows
    *   go with the first round, every item with its own round, so the result does not depend on the rounds; k − 1.
-   *   With top-1 routing (Scout, Maverick), every expert resident and no forced routing, the two kernels pick the
-   *   expert and score from the router logits themselves: no top-k dispatch, and s.expertIds / s.expertScores are
-   *   not written.
+   *   With top-1 routing (Scout, Maverick), every expert resident and no forced routing (routesInExperts), the two
+   *   kernels pick the expert and score from the router logits themselves: no top-k dispatch, and s.expertIds /
+   *   s.expertScores are not written; the logits come from the post-attention add-norm (`logitsReady`,
+   *   routerInNorm) or from the router's mat-vec here.
    * - otherwise: routed gate+up, SwiGLU, down into routedOut, and the shared expert's MLP into blockOut; k.
    */
-  private async moe(m: MoeWeights, l: number, T: number): Promise<number> {
+  private async moe(m: MoeWeights, l: number, T: number, logitsReady: boolean): Promise<number> {
     const { ctx, config: c, state: s } = this;
     const k = c.topK, F = c.intermediateSize, items = T * k;
     const fused = expertMlpFusable(ctx, m.experts, m.shared, T);
-    if (fused && k === 1 && !this.pager && !this.forcedRouting && moeTuning.routeInExperts && routerFusable(ctx, m.router, T, k)) {
-      routerMatvec(ctx, m.router, s.h, s.routerLogits, T);
+    if (this.routesInExperts(m, T)) {
+      if (!logitsReady) routerMatvec(ctx, m.router, s.h, s.routerLogits, T);
       const integer = integerActivations(ctx, m.experts);
       const route = { tokens: T, k, slots: s.routerLogits, routeExperts: c.numExperts, integerActivations: integer };
       expertGateUp(ctx, m.experts.gateUp, m.shared.gateUp, s.h, s.routedGateUp, { ...route, scores: s.expertScores, withShared: true, xq: this.hq ?? undefined });
@@ -372,6 +379,18 @@ export class Llama4Text {
     });
     this.mlp(m.shared, s.h, T);
     return k;
+  }
+
+  /** Whether moe() lets the expert kernels pick the experts from the router logits (no top-k dispatch). */
+  private routesInExperts(m: MoeWeights, T: number): boolean {
+    const { ctx, config: c } = this;
+    return expertMlpFusable(ctx, m.experts, m.shared, T) && c.topK === 1 && !this.pager && !this.forcedRouting && moeTuning.routeInExperts && routerFusable(ctx, m.router, T, c.topK);
+  }
+
+  /** The router for the post-attention add-norm to compute its logits into s.routerLogits (routesInExperts), or null. */
+  private routerInNorm(m: MoeWeights, T: number): AddNormRouter | null {
+    const fold = moeTuning.routerInNorm && this.routesInExperts(m, T) && addNormRouterFusable(this.ctx, m.router, T);
+    return fold ? { weight: m.router, logits: this.state.routerLogits } : null;
   }
 
   /** Applies the next MoE layer's norm and router to this layer's residual, so its experts can be read early. */
