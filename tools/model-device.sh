@@ -139,6 +139,8 @@ wanted context-128k && step context-128k 100 model context-128k --context 131072
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
 # the control for the router's top-k in the expert kernels: the separate top-k dispatch kept (`--router-topk`)
 wanted decode-router-topk && step decode-router-topk 75 model decode-router-topk --prompt 64 --tokens 32 --router-topk
+# the control for the router in the post-attention add-norm: its own dispatch kept (`--router-separate`)
+wanted decode-router-separate && step decode-router-separate 75 model decode-router-separate --prompt 64 --tokens 32 --router-separate
 wanted decode-profile-router-topk && step decode-profile-router-topk 90 model decode-profile-router-topk --prompt 64 --tokens 32 --kernel-profile --router-topk
 wanted kernels-q4 && step kernels-q4 "${KERNELS_LIMIT:-45}" kernels
 wanted kernels-experts && step kernels-experts 90 kernels_experts
