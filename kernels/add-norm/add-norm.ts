@@ -9,8 +9,9 @@ import type { LinearWeight } from '../linear/linear.ts';
 import source from './add-norm.wgsl';
 import xqBlock from '../linear/xq-block.wgsl';
 import xqReduce from '../linear/xq-reduce.wgsl';
+import routerSum from '../router/router-sum.wgsl';
 
-export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms: ['tokens:u32', 'dim:u32', 'k:u32', 'eps:f32', 'groups:u32', 'slice:u32'], includes: [xqBlock, xqReduce] };
+export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms: ['tokens:u32', 'dim:u32', 'k:u32', 'eps:f32', 'groups:u32', 'slice:u32'], includes: [xqBlock, xqReduce, routerSum] };
 
 /**
  * The few-token GPU launch shape (decode): up to SPLIT_MAX_TOKENS tokens, each row's slices of SPLIT_SLICE vec4s go

@@ -40,7 +40,6 @@ override ROUTER_STEPS: u32 = 1u; // ⌈dim/4 / ROUTER_CT⌉
 
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-reduce.wgsl, included)
-var<workgroup> colSum: array<f32, WG>; // router_logit's column sums
 
 /** the new residual at vec4 i of token t's row (base = t · dim/4) */
 fn updated(t: u32, base: u32, n4: u32, i: u32) -> vec4<f32> {
@@ -102,25 +101,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
 /** Router workgroup (e, t): logits[t·E + e], the sum router_matvec.wgsl makes of the h that the other workgroups store. */
 fn router_logit(t: u32, e: u32, base: u32, n4: u32, r: f32, lid: u32) {
+  var acc = 0.0;
   if (lid < ROUTER_CT) {
-    var acc = 0.0;
     for (var j = 0u; j < ROUTER_STEPS; j++) {
       let i = lid + j * ROUTER_CT;
       if (i < n4) { acc += dot(routerW[e * n4 + i], updated(t, base, n4, i) * r * weight[i]); }
     }
-    colSum[lid] = acc;
   }
-  workgroupBarrier();
-  let C = ROUTER_CT / 8u;
-  if (lid < C) {
-    var chunk = 0.0;
-    for (var i = lid; i < ROUTER_CT; i += C) { chunk += colSum[i]; }
-    colSum[lid] = chunk; // chunk lid alone reads the threads ≡ lid mod C, and thread lid first
-  }
-  workgroupBarrier();
-  if (lid == 0u) {
-    var sum = 0.0;
-    for (var i = 0u; i < C; i++) { sum += colSum[i]; }
-    logits[t * ROUTER_E + e] = sum;
-  }
+  let sum = router_row_sum(lid, ROUTER_CT, acc);
+  if (lid == 0u) { logits[t * ROUTER_E + e] = sum; }
 }

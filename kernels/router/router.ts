@@ -2,12 +2,13 @@
 import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
 import source from './router.wgsl';
 import matvecSource from './router_matvec.wgsl';
+import routerSum from './router-sum.wgsl';
 import topkWgSource from './router_topk_wg.wgsl';
 import topk from './topk.wgsl';
 import type { LinearWeight } from '../linear/linear.ts';
 
 export const routerKernel: KernelSpec = { name: 'router_topk', source, uniforms: ['tokens:u32', 'experts:u32', 'k:u32'], includes: [topk] };
-export const routerMatvecKernel: KernelSpec = { name: 'router_matvec', source: matvecSource, uniforms: ['experts:u32'] };
+export const routerMatvecKernel: KernelSpec = { name: 'router_matvec', source: matvecSource, uniforms: ['experts:u32'], includes: [routerSum] };
 export const routerTopKWgKernel: KernelSpec = { name: 'router_topk_wg', source: topkWgSource, uniforms: ['experts:u32', 'k:u32'] };
 
 /** the most experts routerMatvecTopK takes (router_topk_wg.wgsl: one thread per expert, workgroup arrays of 256) */

@@ -1,10 +1,8 @@
 // Router logits of a few tokens (decode), spread over the GPU: one workgroup per (expert e, token t) computes
 //   logits[t, e] = Σ_i W[e, i] · x[t, i]      (f32 weights [E, cols])
 // with CT column threads: thread ct sums dot(W[e, v], x[t, v]) over the vec4 columns v = ct, ct + CT, … (STEPS of
-// them, a constant, so the loads can all be in flight at once), then the CT sums are added in the order of
-// matvec-reduce.wgsl's matvec_row_sum with R = 8: C = CT / 8 chunks, chunk c the sum of the threads c, c + C, …, then
-// the C chunk sums in order. With the launch shape router.ts picks for E ≤ 32 (CT = 256 / pow2(⌈E/8⌉)) this is, step
-// for step, the sum that the single-workgroup router kernel before it computed (same logits, same ids and scores).
+// them, a constant, so the loads can all be in flight at once), then the CT sums are added in router-sum.wgsl's
+// order. With the launch shape router.ts picks for E ≤ 32 (CT = 256 / pow2(⌈E/8⌉)) this is, step for step, the sum that the single-workgroup router kernel before it computed (same logits, same ids and scores).
 // router_topk_wg.wgsl then picks the top k of each token. No workgroup depends on another.
 // Grid: (E, tokens). Workgroup: CT threads. Bindings: w [E, cols] as vec4; x [tokens, cols] as vec4; logits [tokens, E].
 override CT: u32 = 128u;
@@ -14,8 +12,6 @@ override STEPS: u32 = 10u; // ⌈NV / CT⌉
 @group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> logits: array<f32>;
-
-var<workgroup> colSum: array<f32, 256>;
 
 @compute @workgroup_size(CT)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) ct: u32) {
@@ -28,18 +24,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) c
     let v = ct + j * CT;
     if (v < NV) { acc += dot(w[wo + v], x[xo + v]); }
   }
-  colSum[ct] = acc;
-  workgroupBarrier();
-  let C = CT / 8u;
-  if (ct < C) {
-    var chunk = 0.0;
-    for (var i = ct; i < CT; i += C) { chunk += colSum[i]; }
-    colSum[ct] = chunk; // chunk ct alone reads the threads ≡ ct mod C, and thread ct first
-  }
-  workgroupBarrier();
-  if (ct == 0u) {
-    var sum = 0.0;
-    for (var i = 0u; i < C; i++) { sum += colSum[i]; }
-    logits[t * P.experts + e] = sum;
-  }
+  let sum = router_row_sum(ct, CT, acc);
+  if (ct == 0u) { logits[t * P.experts + e] = sum; }
 }
