@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testGpu } from '../testing/gpu.ts';
-import { GpuContext, type Binding, type KernelSpec } from './runtime.ts';
+import { GpuContext, STORAGE_BUFFERS_PER_KERNEL, type Binding, type KernelSpec } from './runtime.ts';
 
 test('GpuContext.write: a write larger than writeChunkBytes goes in pieces, at an offset, with a ragged last piece', async () => {
   const base = await testGpu();
@@ -130,4 +130,18 @@ override MUL: u32 = 1u;
   assert.equal(await run({ MUL: 3 }), 30);
   assert.equal(await run({ ADD: 5 }), 15);
   ctx.destroy();
+});
+
+test('GpuContext pipelines: a kernel with more storage buffers than WebGPU guarantees is refused on every adapter', async () => {
+  const base = await testGpu();
+  const ctx = new GpuContext(base.device);
+  const declare = (n: number) => Array.from({ length: n }, (_, i) => `@group(0) @binding(${i + 1}) var<storage, read_write> b${i}: array<u32>;`).join('\n');
+  const kernel = (n: number): KernelSpec => ({
+    name: `runtime_test_${n}_buffers`,
+    uniforms: ['count:u32'],
+    source: `${declare(n)}\n@compute @workgroup_size(1) fn main() {\n${Array.from({ length: n }, (_, i) => `  b${i}[0] = P.count;`).join('\n')}\n}`,
+  });
+  assert.ok(ctx.pipeline(kernel(STORAGE_BUFFERS_PER_KERNEL)), 'the limit itself is fine');
+  // SwiftShader and the H200 allow more, so only this check keeps such a kernel out
+  assert.throws(() => ctx.pipeline(kernel(STORAGE_BUFFERS_PER_KERNEL + 1)), /9 storage buffers; WebGPU guarantees only 8/);
 });

@@ -19,6 +19,9 @@ export interface KernelSpec {
 }
 
 /** The full WGSL of a kernel: generated Params struct, includes, body. */
+/** maxStorageBuffersPerShaderStage's default: the most storage bindings a kernel may declare (its includes too). */
+export const STORAGE_BUFFERS_PER_KERNEL = 8;
+
 export function kernelCode(kernel: KernelSpec): string {
   return paramsStruct(kernel.uniforms) + (kernel.includes ?? []).join('\n') + kernel.source;
 }
@@ -181,7 +184,10 @@ export class GpuContext {
       const entries: GPUBindGroupLayoutEntry[] = [
         { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: uniformBytes } },
       ];
-      for (const [binding, type] of [...storageAccess(code)].sort((a, b) => a[0] - b[0])) entries.push({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
+      const storage = storageAccess(code);
+      // what every WebGPU device allows (the browser's default limit): a kernel over it would fail on some machines only
+      if (storage.size > STORAGE_BUFFERS_PER_KERNEL) throw new Error(`${kernel.name}: ${storage.size} storage buffers; WebGPU guarantees only ${STORAGE_BUFFERS_PER_KERNEL} per shader stage`);
+      for (const [binding, type] of [...storage].sort((a, b) => a[0] - b[0])) entries.push({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
       const layout = this.device.createBindGroupLayout({ label: kernel.name, entries });
       const pipeline = this.device.createComputePipeline({
         label: kernel.name,

@@ -25,14 +25,14 @@ What it found on the committed checkpoint (step 5453; 2-core CPU, batch 16, lr 2
   classification in 160 steps (2,560 images; loss 4.28, chance 4.13): the tower needs far more images than a CPU
   probe can give, i.e. a GPU run whose image features keep their image dependence.
 
-On the H200 (train/probe-device.sh, 8 probes side by side, batch 32, 2026-12-04; logs in docs/MODEL_CARD.md):
+On the H200 (train/probe-device.sh, 6-8 probes side by side, batch 32, 2026-12-04; docs/MODEL_CARD.md sums them up):
 - from the committed checkpoint (step 5453), 600-900 steps (20-29k images) in 4-5.5 min each: no probe read. --direct
   char reached 3.64-3.77 (chance 4.13, accuracy 2-6 %); char and short with the decoder stayed at their white-image
   losses' level of token accuracy (0.52 / 0.19-0.20), at vision lr x0.25, x1, x2 and text lr x0.1 or x1.
 - --aux (a linear head naming the character under each image token, inked and background cells weighted equally):
   on the trained tower the inked cells stayed at 1-5 % accuracy (chance 1.6 %) in 380-460 steps, even with the decoder
   frozen; with --reinit-vision they reached 12-15 %, still rising. The trained vision tower is in a poor region and
-  learns glyphs very slowly; a re-initialised one learns them faster under dense supervision. Next: a longer
+  learns glyphs very slowly; a re-initialised one starts to learn them under dense supervision. Next: a longer
   --reinit-vision --aux run saved with --save, then train.py --resume from it (the reading curriculum).
 
 Tasks: char = one character (letter or digit) in 48-96 px type; short = 3 to 6 random letters and digits in 40-72 px
@@ -131,7 +131,9 @@ def cell_labels(boxes, size=336):
                 if x0 <= (c + 0.5) * step < x1 and y0 <= (r + 0.5) * step < y1:
                     out[r * CELLS + c] = GLYPHS.index(ch)
         mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-        r, c = min(CELLS - 1, int(my // step)), min(CELLS - 1, int(mx // step))
+        if not (0 <= mx < size and 0 <= my < size):
+            continue  # drawn past the tile's edge: not in the image
+        r, c = int(my // step), int(mx // step)
         dist = abs(mx - (c + 0.5) * step) + abs(my - (r + 0.5) * step)
         if nearest.get(r * CELLS + c, (math.inf,))[0] > dist:
             nearest[r * CELLS + c] = (dist, ch)
@@ -268,7 +270,7 @@ def main():
                     "embeddings' RMS penalised; training loss only)")
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--log")
     ap.add_argument("--aux", type=float, default=0.0, help="weight of a dense auxiliary loss: a linear head (dropped "
-                    "afterwards) names the character under each image token from its projected feature (tasks char, short)")
+                    "afterwards) names the character under each image token from its projected feature (tasks char, short, lines, mix)")
     ap.add_argument("--aux-lr-mult", type=float, default=1.0, help="learning rate of the auxiliary head, x --lr")
     ap.add_argument("--workers", type=int, default=0, help="render the training batches in N DataLoader workers "
                     "(0: in this process)")
@@ -276,6 +278,12 @@ def main():
                     "(model.safetensors + state.json, no Adam moments): the probe as a vision pre-training stage")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the batches are still rendered on the CPU)")
     a = ap.parse_args()
+    if a.aux and (a.task == "crop0" or a.white or a.oracle):
+        ap.error("--aux needs the probe's own renders (tasks char, short, lines, mix), real images and no --oracle")
+    if a.save and a.ckpt and os.path.abspath(a.save) == os.path.abspath(a.ckpt):
+        ap.error("--save must not be --ckpt")
+    # the checkpoint's state, read now so that a missing file stops the probe before it trains (save() extends it)
+    a.ckpt_state = json.load(open(os.path.join(a.ckpt, "state.json"))) if a.ckpt and a.save else None
     torch.set_num_threads(1)
     dev = torch.device(a.device)
     torch.manual_seed(a.seed)
@@ -326,8 +334,8 @@ def main():
 
     rng = random.Random(a.seed)
     batches = iter(torch.utils.data.DataLoader(Batches(a.tokenizer, a.task, a.batch, a.seed), batch_size=None,
-                                               num_workers=a.workers, prefetch_factor=4, persistent_workers=True)) if a.workers else None
-    log = {"args": vars(a), "evals": [], "train": []}
+                                               num_workers=a.workers, prefetch_factor=2, persistent_workers=True)) if a.workers else None
+    log = {"args": {k: v for k, v in vars(a).items() if k != "ckpt_state"}, "evals": [], "train": []}
     t0, step, run_loss = time.time(), 0, []
 
     def report():
@@ -376,8 +384,12 @@ def save(a, model, head, step, log):
     os.makedirs(a.save, exist_ok=True)
     save_file({k: v.detach().to(torch.bfloat16).cpu().contiguous() for k, v in model.state_dict().items()},
               os.path.join(a.save, "model.safetensors"))
-    state = json.load(open(os.path.join(a.ckpt, "state.json"))) if a.ckpt else {"step": 0, "tokens": 0, "runs": []}
-    state.setdefault("runs", []).append({"probe_reading": {k: v for k, v in vars(a).items() if k not in ("log", "save")},
+    state = a.ckpt_state or {"step": 0, "tokens": 0, "runs": []}
+    state.pop("optim_step", None)  # no Adam moments go with these weights: train.py --resume restarts Adam
+    for f in ("optim_m.safetensors", "optim_v.safetensors"):  # nor may older ones be found beside them
+        if os.path.exists(os.path.join(a.save, f)):
+            os.remove(os.path.join(a.save, f))
+    state.setdefault("runs", []).append({"probe_reading": {k: v for k, v in vars(a).items() if k not in ("log", "save", "ckpt_state")},
                                          "steps": step, "last_eval": log["evals"][-1] if log["evals"] else None})
     json.dump(state, open(os.path.join(a.save, "state.json"), "w"), indent=1)
     print(f"saved {a.save}: {step} probe steps", flush=True)

@@ -115,8 +115,9 @@ test('add-norm refuses h in integer form on CPU kernels or for widths not in blo
 // dispatch writes, in router_matvec.wgsl's order: the logits of routerMatvec on that h bit for bit (SwiftShader rounds
 // every step alike in both), and the same xOut, h and h in integer form as without the router, nothing written past
 // the tokens' rows or logits. Scout's 16 experts (128 column threads) and Maverick's 128; one slice per row (256),
-// ragged slices (1312: 6 slices, the last of 8 vec4s, not a multiple of 1024) and Scout's 5120.
-for (const [experts, tokens, dim, k] of [[16, 1, 256, 0], [16, 3, 256, 1], [128, 1, 256, 0], [128, 3, 1312, 0], [16, 3, 1312, 2], [8, 4, 1312, 0], [16, 1, 5120, 0], [128, 2, 5120, 0]] as const) {
+// ragged slices (1312: 6 slices, the last of 8 vec4s, not a multiple of 1024) and Scout's 5120. The router rides the
+// post-attention add-norm only (no routed rows: its weight takes their binding).
+for (const [experts, tokens, dim, k] of [[16, 1, 256, 0], [16, 3, 256, 0], [128, 1, 256, 0], [128, 3, 1312, 0], [16, 2, 1312, 0], [8, 4, 1312, 0], [16, 1, 5120, 0], [128, 2, 5120, 0]] as const) {
   test(`add-norm ${tokens}x${dim}, ${k} routed rows, with the router of ${experts} experts: routerMatvec's logits, the same x and h`, async () => {
     for (const [variant, ctx] of await kernelVariants()) {
       const w = randomArray(experts * dim, 40 + experts, 0.5);
@@ -163,7 +164,7 @@ for (const [experts, tokens, dim, k] of [[16, 1, 256, 0], [16, 3, 256, 1], [128,
   });
 }
 
-test('add-norm refuses a router on CPU kernels, for more than 4 tokens, a q4 router or another width', async () => {
+test('add-norm refuses a router on CPU kernels, for more than 4 tokens, a q4 router, another width or beside routed rows', async () => {
   const [[, cpu], [, gpu]] = await kernelVariants();
   const buf = (n: number) => gpu.createBuffer(n * 4, 'b');
   const f32 = (ctx: typeof gpu, cols: number) => uploadLinear(ctx, 'router', 'f32', 16, cols, (s, n) => new Float32Array(n * cols));
@@ -173,6 +174,10 @@ test('add-norm refuses a router on CPU kernels, for more than 4 tokens, a q4 rou
   assert.throws(() => call(gpu, 5, f32(gpu, 256)), /does not fold into add-norm/);
   assert.throws(() => call(gpu, 1, f32(gpu, 512)), /does not fold into add-norm/);
   assert.throws(() => call(gpu, 1, uploadLinear(gpu, 'router', 'q4', 16, 256, (s, n) => new Float32Array(n * 256))), /does not fold into add-norm/);
+  assert.throws(
+    () => addNorm(gpu, buf(256), buf(256), buf(256), { b: buf(256), k: 1 }, buf(256), buf(256), 1, 256, 1e-5, null, { weight: f32(gpu, 256), logits: buf(16) }),
+    /without routed rows/,
+  );
   assert.equal(addNormRouterFusable(gpu, f32(gpu, 256), 4), true);
   assert.equal(addNormRouterFusable(gpu, f32(gpu, 256), 5), false);
 });

@@ -70,12 +70,14 @@ export function addNorm(
   if (router && !(addNormRouterFusable(ctx, router.weight, tokens) && router.weight.cols === dim)) {
     throw new Error(`addNorm: the router ${router.weight.name} (${router.weight.rows}×${router.weight.cols}, ${router.weight.format}) does not fold into add-norm over ${tokens} tokens of ${dim} here (GPU kernels, ≤ ${ADD_NORM_SPLIT.maxTokens} tokens, an f32 router of ≤ 256 experts in one segment over the same width)`);
   }
+  if (router && routed && routed.k > 0) throw new Error('addNorm: a router rides only an add-norm without routed rows (the post-attention one)');
   const experts = router?.weight.rows ?? 0;
   const CT = routerColumnThreads(experts);
   ctx.dispatch({
     kernel: addNormKernel,
     params: { tokens, dim, k: routed?.k ?? 0, eps, groups, slice: split ? ADD_NORM_SPLIT.slice : dim / 4 },
-    bindings: [x, a, routed?.b ?? ctx.emptyBuffer(), weight, xOut, h, hq ?? ctx.emptyBuffer(1), router?.weight.segments[0].weights ?? ctx.emptyBuffer(), router?.logits ?? ctx.emptyBuffer(2)],
+    // with a router, b holds its weight (no routed rows then): 8 storage buffers, the WebGPU default limit
+    bindings: [x, a, router ? router.weight.segments[0].weights : (routed?.b ?? ctx.emptyBuffer()), weight, xOut, h, hq ?? ctx.emptyBuffer(1), router?.logits ?? ctx.emptyBuffer(2)],
     workgroups: rowGrid(tokens * groups + experts * tokens),
     constants: {
       WG: ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256,

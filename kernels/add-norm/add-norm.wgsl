@@ -17,11 +17,13 @@
 // (dim and the slice are multiples of 32 values then).
 // The MoE router folded in (ROUTER_E = E > 0; decode on GPUs, add-norm.ts): E·tokens more workgroups after the
 // tokens·groups above. Router workgroup (e, t) computes the token's row and r exactly as the others do (same code,
-// so the same bits), then logits[t·E + e] = Σ_v dot(routerW[e, v], h[t, v]) with each h vec4 made on the fly by the
+// so the same bits), then logits[t·E + e] = Σ_v dot(W[e, v], h[t, v]) with each h vec4 made on the fly by the
 // expression the others store, summed in router_matvec.wgsl's order (ROUTER_CT column threads, ROUTER_STEPS columns
-// each, then the chunks of matvec_row_sum), so the logits are router_matvec's on the stored h wherever the compiler
-// rounds both alike; the threads past ROUTER_CT idle there. It writes only the logit, no xOut, h or xq. Bindings:
-// routerW [E, dim] f32 as vec4; logits [tokens, E] f32. The router's mat-vec needs no dispatch of its own then.
+// each, then router-sum.wgsl's order), so the logits are router_matvec's on the stored h wherever the compiler
+// rounds both alike; the threads past ROUTER_CT idle there. It writes only the logit, no xOut, h or xq. The router
+// rides the post-attention add-norm, which adds no routed rows (k = 0), so binding b holds the router's weight W
+// [E, dim] f32 as vec4 then (8 storage buffers in all: the WebGPU default limit); logits [tokens, E] f32. The
+// router's mat-vec needs no dispatch of its own then.
 override WG: u32 = 256u; // a power of two ≤ 256
 override XQ_OUT: u32 = 0u;
 override ROUTER_E: u32 = 0u; // the router's experts (0: no router workgroups)
@@ -35,8 +37,7 @@ override ROUTER_STEPS: u32 = 1u; // ⌈dim/4 / ROUTER_CT⌉
 @group(0) @binding(5) var<storage, read_write> xOut: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> h: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> xq: array<u32>;
-@group(0) @binding(8) var<storage, read> routerW: array<vec4<f32>>;
-@group(0) @binding(9) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(8) var<storage, read_write> logits: array<f32>;
 
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-reduce.wgsl, included)
@@ -105,7 +106,7 @@ fn router_logit(t: u32, e: u32, base: u32, n4: u32, r: f32, lid: u32) {
   if (lid < ROUTER_CT) {
     for (var j = 0u; j < ROUTER_STEPS; j++) {
       let i = lid + j * ROUTER_CT;
-      if (i < n4) { acc += dot(routerW[e * n4 + i], updated(t, base, n4, i) * r * weight[i]); }
+      if (i < n4) { acc += dot(b[e * n4 + i], updated(t, base, n4, i) * r * weight[i]); }
     }
   }
   let sum = router_row_sum(lid, ROUTER_CT, acc);

@@ -31,7 +31,7 @@ override R: u32 = 8u;   // rows per thread, 1..8
 // per 4 weights (block_dot_q in q4-matvec.wgsl)
 override XQ: u32 = 0u;
 // MODE 0, 1: the activations go out in integer form (quantize-x.wgsl's layout) for a MODE 1 dispatch with XQ = 1,
-// each workgroup's RW / 2 = 32 activations being one block (launch shape WG 256, CT 32, R 8)
+// each workgroup's RW / 2 = 32 activations being one block (launch shapes with RW = 64 rows: expert-mlp.ts XQ_OUT_SHAPE)
 override XQOUT: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> qs: array<vec4<u32>>;

@@ -4,8 +4,8 @@
 // barriers); threads ≥ ct pass nothing. The logit is thread 0's return value. ct ≤ 256, a multiple of 8.
 var<workgroup> colSum: array<f32, 256>;
 
-fn router_row_sum(lid: u32, ct: u32, partial: f32) -> f32 {
-  if (lid < ct) { colSum[lid] = partial; }
+fn router_row_sum(lid: u32, ct: u32, threadSum: f32) -> f32 {
+  if (lid < ct) { colSum[lid] = threadSum; }
   workgroupBarrier();
   let C = ct / 8u;
   if (lid < C) {
