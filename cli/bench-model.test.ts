@@ -63,6 +63,15 @@ test('npm run bench -- model --quick reports sane figures, and paged decode matc
   assert.equal(sync.paged.paging.rerunsPerToken, 0);
 });
 
+test("npm run bench -- model --sampling: the app's sampling in the decode, the same draws in the paged and the resident run", () => {
+  const r = bench(['--quick', '--expert-budget-gib', '0.0002', '--also-resident', '--sampling', '0.6,0.9', '--tokens', '5']);
+  assert.equal(r.sampling, 'temperature 0.6, top-p 0.9');
+  assert.equal(r.resident.tokens.length, 6);
+  assert.ok(r.resident.tokens.every((t: number) => Number.isInteger(t) && t >= 0 && t < 512), `token ids in the vocabulary: ${r.resident.tokens}`);
+  assert.equal(r.pagedMatchesResident, true, 'one seed: both runs draw the same numbers');
+  assert.throws(() => bench(['--quick', '--sampling', '0,0.9']), /--sampling needs TEMPERATURE,TOP_P/);
+});
+
 test('the model bench cuts a real config to --layers and parses routings', () => {
   const scout = loadConfig(join(fixturesDir(), 'configs', 'Llama-4-Scout-17B-16E-Instruct.config.json'), 4);
   assert.equal(scout.text.numLayers, 4);

@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--no-speculate] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--router-topk] [--router-separate] [--json] [--quick]
+//   [--kernel-profile] [--no-speculate] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -17,7 +17,7 @@ import { createNodeGpu } from './node-gpu.ts';
 import { hashFill } from '../kernels/hash-fill/hash-fill.ts';
 import { rooflineRead, ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
 import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
-import { sampleToken } from '../kernels/sample/sample.ts';
+import { sampleToken, seededRandom } from '../kernels/sample/sample.ts';
 import { linearBytes, overrideQ4MatvecShape, weightBytes } from '../kernels/linear/linear.ts';
 import { attentionDecodeTuning } from '../kernels/attention/attention.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
@@ -49,12 +49,16 @@ export interface ModelBenchOptions {
   kernelProfile: boolean;
   /** paged decode reads expert ids back after every MoE layer instead of once per step (speculative) */
   noSpeculate: boolean;
+  /** decode samples with this temperature and top-p (the app's defaults: 0.6, 0.9), u from a seeded generator that
+   * every run restarts (a paged run draws what the resident one drew); null: greedy */
+  sampling: { temperature: number; topP: number } | null;
   quick: boolean;
 }
 
 export type Routing = { kind: 'random' } | { kind: 'sticky'; p: number } | { kind: 'trace'; ids: number[][]; file: string };
 
 const GiB = 1024 ** 3;
+const SAMPLING_SEED = 1234;
 /** expert payloads kept in RAM for the pager's source (Scout: 63 distinct experts of 67.5 MiB) */
 const RAM_TIER_BYTES = 4 * GiB;
 /** decode steps left out of the figures: the first compiles the mat-vec pipelines */
@@ -341,9 +345,10 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
     if (ids && forced) ctx.write(forced, ids);
   };
   const out = ctx.createBuffer(4, 'token');
-  const greedy = { temperature: 0, topK: 0, topP: 1, u: 0 };
+  const draw = seededRandom(SAMPLING_SEED);
+  const choice = () => (o.sampling ? { temperature: o.sampling.temperature, topK: 0, topP: o.sampling.topP, u: draw() } : { temperature: 0, topK: 0, topP: 1, u: 0 });
   const sample = async () => {
-    sampleToken(ctx, state.logits, 0, c.vocabSize, null, 0, out, greedy);
+    sampleToken(ctx, state.logits, 0, c.vocabSize, null, 0, out, choice());
     return (await ctx.readU32(out, 0, 1))[0];
   };
 
@@ -378,7 +383,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
     startPos: start + o.prompt + 1,
     count: o.tokens,
     sampled: out,
-    sample: () => sampleToken(ctx, state.logits, 0, c.vocabSize, null, 0, out, greedy),
+    sample: () => sampleToken(ctx, state.logits, 0, c.vocabSize, null, 0, out, choice()),
     beforeStep: (i) => {
       ctx.markProfile(); // a profiled step: one forward and the sampling of its token
       if (i === WARMUP_STEPS) (d0 = ctx.dispatchCount), (s0 = ctx.submitCount);
@@ -491,6 +496,8 @@ export interface ModelBenchReport {
   tokens: number;
   context: number | null;
   routing: string;
+  /** 'greedy' or 'temperature T, top-p P' */
+  sampling: string;
   rooflineGBps: number;
   /** f32 FMA rate measured in the same run (kernels/fma-roofline) */
   fmaTflops: number;
@@ -544,6 +551,7 @@ export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBe
     tokens: o.tokens,
     context: o.context,
     routing: routingName(o.routing),
+    sampling: o.sampling ? `temperature ${o.sampling.temperature}, top-p ${o.sampling.topP}` : 'greedy',
     rooflineGBps: roof.GBps,
     fmaTflops,
     resident,
@@ -572,7 +580,7 @@ function report(r: RunResult & { decodeRooflineRatio: number; prefillRooflineRat
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--router-topk', '--router-separate']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--router-topk', '--router-separate', '--sampling']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -602,6 +610,9 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
   const expertBudgetGiB = budget === null ? null : Number(budget);
   if (expertBudgetGiB !== null && !(expertBudgetGiB > 0)) throw new Error('--expert-budget-gib must be a positive number');
   const context = value('--context');
+  const samplingArg = value('--sampling');
+  const sm = samplingArg === null ? null : /^([0-9.]+),([0-9.]+)$/.exec(samplingArg);
+  if (samplingArg !== null && !(sm && Number(sm[1]) > 0 && Number(sm[2]) > 0 && Number(sm[2]) <= 1)) throw new Error('--sampling needs TEMPERATURE,TOP_P with a temperature > 0 and 0 < top-p ≤ 1 (the app: 0.6,0.9)');
   const options: ModelBenchOptions = {
     config,
     configName: configPath ?? 'quick (built-in tiny Llama 4)',
@@ -615,6 +626,7 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     submitEvery: value('--submit-every') === null ? null : int('--submit-every', 0),
     kernelProfile: args.includes('--kernel-profile'),
     noSpeculate: args.includes('--no-speculate'),
+    sampling: sm ? { temperature: Number(sm[1]), topP: Number(sm[2]) } : null,
     quick,
   };
   return { options, json: args.includes('--json') };

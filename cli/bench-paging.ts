@@ -50,6 +50,7 @@ const report = await runModelBench(
     submitEvery: null,
     kernelProfile: false,
     noSpeculate: false,
+    sampling: null,
     quick: QUICK,
   },
   log,

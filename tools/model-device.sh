@@ -141,6 +141,8 @@ wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64
 wanted decode-router-topk && step decode-router-topk 75 model decode-router-topk --prompt 64 --tokens 32 --router-topk
 # the control for the router in the post-attention add-norm: its own dispatch kept (`--router-separate`)
 wanted decode-router-separate && step decode-router-separate 75 model decode-router-separate --prompt 64 --tokens 32 --router-separate
+# decode as the app samples (temperature 0.6, top-p 0.9: 32-step bisections over the vocabulary in one workgroup)
+wanted decode-sampling && step decode-sampling 90 model decode-sampling --prompt 64 --tokens 32 --kernel-profile --sampling 0.6,0.9
 wanted decode-profile-router-topk && step decode-profile-router-topk 90 model decode-profile-router-topk --prompt 64 --tokens 32 --kernel-profile --router-topk
 wanted kernels-q4 && step kernels-q4 "${KERNELS_LIMIT:-45}" kernels
 wanted kernels-experts && step kernels-experts 90 kernels_experts

@@ -32,6 +32,22 @@ for (const [name, topK, topP] of [['temperature only', 0, 1], ['top-k 5', 5, 1],
   });
 }
 
+// Scout's vocabulary: ~790 logits per thread, many batches of loads per thread in every pass, a ragged last batch
+test("a vocabulary of Scout's size (202048): greedy and top-k sampling pick the CPU reference's tokens", async () => {
+  const logits = randomArray(202048, 11, 4);
+  logits[150001] = 30; logits[7] = 30; // a tie: the lowest index wins
+  const greedy = { temperature: 0, topK: 0, topP: 1, u: 0 };
+  assert.equal(await gpuSample(logits, [], greedy), 7);
+  assert.equal(await gpuSample(logits, [7], greedy), 150001);
+  logits[7] = logits[150001] = 0;
+  assert.equal(await gpuSample(logits, [], greedy), sampleRef(logits, [], greedy));
+  const r = seededRandom(5);
+  for (let draw = 0; draw < 6; draw++) {
+    const p = { temperature: 0.8, topK: 40, topP: 1, u: r() };
+    assert.equal(await gpuSample(logits, [3, 202047], p), sampleRef(logits, [3, 202047], p), `draw ${draw} u=${p.u}`);
+  }
+});
+
 test('top-k 1 is greedy whatever the random number', async () => {
   const logits = randomArray(500, 3, 4);
   const greedy = sampleRef(logits, [], { temperature: 0, topK: 0, topP: 1, u: 0 });
