@@ -46,8 +46,8 @@ export interface KernelBenchOptions {
 export function settings(o: KernelBenchOptions) {
   const q = o.quick;
   return {
-    /** [in (cols), out (rows)] */
-    shapes: (q ? [[256, 64], [512, 128]] : [[5120, 1024], [5120, 5120], [5120, 8192], [8192, 5120], [5120, 202048]]) as [number, number][],
+    /** [in (cols), out (rows)]: Scout's k or v alone, o_proj, the fused q/k/v (5120 → 40·128 + 2·8·128), the expert sizes, lm_head */
+    shapes: (q ? [[256, 64], [512, 128]] : [[5120, 1024], [5120, 5120], [5120, 7168], [5120, 8192], [8192, 5120], [5120, 202048]]) as [number, number][],
     l2BustBytes: q ? 0 : 256 * 1024 * 1024,
     rooflineBytes: q ? 1024 * 1024 : 1024 * 1024 * 1024,
     /** SwiftShader runs workgroups one after another: a quick run uses few */
