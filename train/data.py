@@ -10,7 +10,7 @@
 """
 import gzip, json, math, os, random, re
 import torch
-from render import render, render_crop, render_lines, render_word, transcript
+from render import CELLS, IGNORE, cell_labels, render, render_crop, render_lines, render_word, transcript
 
 DATA = os.environ.get("TRAIN_DATA", os.path.join(os.path.dirname(__file__), "..", ".train-tabscout", "data"))
 EVAL_SEED_OFFSET = 10_000_019  # held-out eval items use seeds from here on; training seeds stay below
@@ -397,8 +397,9 @@ class PackedStream(torch.utils.data.IterableDataset):
         ARITH_EXTRA = self.arith or ARITH_EXTRA
         enc = Encoder(AutoProcessor.from_pretrained(self.tdir))
         pad = enc.tok.pad_token_id
-        ids, labels, tiles, img, seg = [], [], [], [], []
+        ids, labels, tiles, img, seg, cells = [], [], [], [], [], []
         while True:
+            im = None
             px, kind = None, 0  # kind of image sample: 1 a rendered window, 2 + level a single-tile crop of that level
             if self.mode == "pretrain":
                 if rng.random() < 0.85:
@@ -436,19 +437,30 @@ class PackedStream(torch.utils.data.IterableDataset):
                 yield {"ids": torch.tensor(ids + [pad] * n), "labels": torch.tensor(labels + [-100] * n),
                        "px": torch.cat(tiles) if tiles else torch.zeros(0, 3, 1, 1, dtype=torch.bfloat16),
                        "image_reply": torch.tensor(img + [0] * n, dtype=torch.uint8),
-                       "seg": torch.tensor(seg + [0] * n, dtype=torch.int16)}
-                ids, labels, tiles, img, seg = [], [], [], [], []
+                       "seg": torch.tensor(seg + [0] * n, dtype=torch.int16),
+                       "cells": torch.tensor(cells, dtype=torch.int16)}
+                ids, labels, tiles, img, seg, cells = [], [], [], [], [], []
             seg += [(seg[-1] if seg else 0) + 1] * len(s_ids)  # sample number in the row (1, 2, ...; padding 0)
             ids += s_ids; labels += s_lab; img += [kind if px is not None else 0] * len(s_ids)
             if px is not None:
                 tiles.append(px.to(torch.bfloat16))
+                cells += tile_cells(im, px.shape[0])
+
+
+def tile_cells(im, tiles):
+    """The glyph targets (render.cell_labels) of an image's tiles, one per image token: a single-tile crop that
+    recorded its characters' boxes has them; any other image (a window split into tiles) has none (IGNORE)."""
+    if im is not None and tiles == 1 and "boxes" in im.info and im.size == (CELLS * 28, CELLS * 28):
+        return cell_labels(im.info["boxes"], im.size[0])
+    return [IGNORE] * (tiles * CELLS * CELLS)
 
 
 def collate(rows):
     px = [r["px"] for r in rows if r["px"].shape[0]]
+    cells = [r["cells"] for r in rows if r["px"].shape[0]]
     return {"ids": torch.stack([r["ids"] for r in rows]), "labels": torch.stack([r["labels"] for r in rows]),
             "px": torch.cat(px) if px else None, "image_reply": torch.stack([r["image_reply"] for r in rows]),
-            "seg": torch.stack([r["seg"] for r in rows])}
+            "seg": torch.stack([r["seg"] for r in rows]), "cells": torch.cat(cells).long() if cells else None}
 
 
 def targets(labels, seg=None):

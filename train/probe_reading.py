@@ -51,11 +51,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, os.path.dirname(__file__))
 import data  # noqa: E402
-from render import theme  # noqa: E402
-from train import build_model, reinit_vision  # noqa: E402
+from render import GLYPHS, cell_labels, char_boxes, theme  # noqa: E402
+from train import build_model, glyph_loss, reinit_vision  # noqa: E402
 
 CHARS = string.ascii_letters + string.digits
-GLYPHS = "".join(chr(c) for c in range(33, 127))  # the auxiliary head's classes (printable ASCII but space), + background
 
 
 def render_text(rng, fonts, text, lo, hi, size=336):
@@ -74,11 +73,6 @@ def render_text(rng, fonts, text, lo, hi, size=336):
     x, y = rng.randint(16, max(16, int(size - 16 - w))), rng.randint(8, size - 8 - int(px * 1.3))
     d.text((x, y), text, font=font, fill=th["fg"])
     return img, char_boxes(d, text, x, y, font)
-
-
-def char_boxes(d, text, x, y, font):
-    """(char, x0, y0, x1, y1) of each non-space character of one line drawn at (x, y)."""
-    return [(ch, *d.textbbox((x + d.textlength(text[:i], font=font), y), ch, font=font)) for i, ch in enumerate(text) if ch != " "]
 
 
 def render_lines(rng, fonts, lines, lo, hi, size=336):
@@ -115,34 +109,6 @@ def random_line(S, rng):
         line = line[0].upper() + line[1:]
     return line + rng.choice(["", "", ".", ":", "?", "!", ","])
 
-CELLS = 12  # a tile's image tokens: 12 x 12 cells of 28 x 28 px, in row-major order (HF's pixel shuffle keeps it)
-
-
-def cell_labels(boxes, size=336):
-    """The targets of the dense auxiliary head (--aux), one per cell: the character whose ink covers the cell's centre
-    (large type) or else, of the characters centred in the cell (small type: several per cell), the one nearest its
-    centre, as an index in GLYPHS; len(GLYPHS) for background."""
-    step = size / CELLS
-    out = torch.full((CELLS * CELLS,), len(GLYPHS), dtype=torch.long)
-    nearest = {}
-    for ch, x0, y0, x1, y1 in boxes:
-        for r in range(int(y0 // step), min(CELLS, int(y1 // step) + 1)):
-            for c in range(int(x0 // step), min(CELLS, int(x1 // step) + 1)):
-                if x0 <= (c + 0.5) * step < x1 and y0 <= (r + 0.5) * step < y1:
-                    out[r * CELLS + c] = GLYPHS.index(ch)
-        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-        if not (0 <= mx < size and 0 <= my < size):
-            continue  # drawn past the tile's edge: not in the image
-        r, c = int(my // step), int(mx // step)
-        dist = abs(mx - (c + 0.5) * step) + abs(my - (r + 0.5) * step)
-        if nearest.get(r * CELLS + c, (math.inf,))[0] > dist:
-            nearest[r * CELLS + c] = (dist, ch)
-    for cell, (_, ch) in nearest.items():
-        if out[cell] == len(GLYPHS):
-            out[cell] = GLYPHS.index(ch)
-    return out
-
-
 def sample(S, rng, task):
     if task == "crop0":
         return (*data.crop_chat(S, rng, 0), None)
@@ -159,7 +125,7 @@ def sample(S, rng, task):
         img, boxes = render_text(rng, S.fonts, text, 40, 72)
     msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": rng.choice(data.CROP_PROMPTS)}]},
             {"role": "assistant", "content": text}]
-    return msgs, img, cell_labels(boxes)
+    return msgs, img, torch.tensor(cell_labels(boxes))
 
 
 def batch_of(enc, S, rng, task, n, pad, dev=torch.device("cpu")):
@@ -206,21 +172,9 @@ def oracle_features(model, ids, labels, px, mode):
     return (f[:, None, :] * keep[..., None]).reshape(-1, f.shape[-1])
 
 
-def aux_loss(aux, feats, cells):
-    """The dense auxiliary task (--aux): each image token's character (or background) from its projected feature.
-    Returns (loss, accuracy on the inked cells)."""
-    logits = aux(feats.float())
-    ink = cells != len(GLYPHS)
-    if not ink.any():
-        return F.cross_entropy(logits, cells), torch.zeros(())
-    acc = (logits[ink].argmax(-1) == cells[ink]).float().mean()
-    # inked and background cells weigh the same (a few inked cells among 144 would teach "background" everywhere)
-    return 0.5 * (F.cross_entropy(logits[ink], cells[ink]) + F.cross_entropy(logits[~ink], cells[~ink])), acc
-
-
 def reply_loss(model, head, ids, labels, px, oracle=None, direct=False, feat_reg=0.0, aux=None, cells=None, aux_w=0.0):
     """(mean loss, token accuracy, auxiliary accuracy) over the reply tokens; the lm_head runs at those positions only.
-    With aux_w > 0 the loss also has aux_w x the dense auxiliary loss (aux_loss)."""
+    With aux_w > 0 the loss also has aux_w x the dense auxiliary loss (train.glyph_loss)."""
     if direct:  # vision-side test: the reply's first token from the mean of the image's features, no decoder
         feats = model.image_features(px)
         f = feats.view(px.shape[0], -1, model.tc.hidden_size).mean(1)
@@ -229,7 +183,7 @@ def reply_loss(model, head, ids, labels, px, oracle=None, direct=False, feat_reg
         loss, acc = F.cross_entropy(logits.float(), first), (logits.argmax(-1) == first).float().mean()
         aux_acc = torch.zeros(())
         if aux is not None and cells is not None:
-            al, aux_acc = aux_loss(aux, feats, cells)
+            al, aux_acc = glyph_loss(aux, feats, cells)
             loss = loss + aux_w * al
         return loss, acc, aux_acc
     if oracle:
@@ -243,7 +197,7 @@ def reply_loss(model, head, ids, labels, px, oracle=None, direct=False, feat_reg
     loss = F.cross_entropy(logits.float(), tgt[sel])
     aux_acc = torch.zeros(())
     if aux is not None and cells is not None and out["image_feats"] is not None and not oracle:
-        al, aux_acc = aux_loss(aux, out["image_feats"], cells)
+        al, aux_acc = glyph_loss(aux, out["image_feats"], cells)
         loss = loss + aux_w * al
     if feat_reg and out["image_feats"] is not None:  # train.py's penalty on features above 3x the embeddings' RMS
         ref = model.language_model.model.embed_tokens.weight.detach().float().pow(2).mean(-1).sqrt().mean()

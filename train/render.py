@@ -232,10 +232,47 @@ def fitted_crop_text(rng, words, probe, font, width):
     return t
 
 
+GLYPHS = "".join(chr(c) for c in range(33, 127))  # the glyph head's classes (printable ASCII but space), + background
+CELLS = 12  # a tile's image tokens: 12 x 12 cells of 28 x 28 px, in row-major order (HF's pixel shuffle keeps it)
+IGNORE = -100  # a cell under a character outside GLYPHS
+
+
+def char_boxes(d, text, x, y, font):
+    """(char, x0, y0, x1, y1) of each non-space character of one line drawn at (x, y)."""
+    return [(ch, *d.textbbox((x + d.textlength(text[:i], font=font), y), ch, font=font)) for i, ch in enumerate(text) if ch != " "]
+
+
+def cell_labels(boxes, size=336):
+    """The targets of the glyph head (probe_reading.py and train.py --aux), one per image token of a single tile: the
+    character whose ink covers the cell's centre (large type) or else, of the characters centred in the cell (small
+    type: several per cell), the one nearest its centre, as an index in GLYPHS; len(GLYPHS) for background; IGNORE
+    for a character outside GLYPHS. Characters centred off the tile are not in the image and label nothing."""
+    step = size / CELLS
+    out = [len(GLYPHS)] * (CELLS * CELLS)
+    cls = lambda ch: GLYPHS.index(ch) if ch in GLYPHS else IGNORE
+    nearest = {}
+    for ch, x0, y0, x1, y1 in boxes:
+        for r in range(max(0, int(y0 // step)), min(CELLS, int(y1 // step) + 1)):
+            for c in range(max(0, int(x0 // step)), min(CELLS, int(x1 // step) + 1)):
+                if x0 <= (c + 0.5) * step < x1 and y0 <= (r + 0.5) * step < y1:
+                    out[r * CELLS + c] = cls(ch)
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        if not (0 <= mx < size and 0 <= my < size):
+            continue
+        r, c = int(my // step), int(mx // step)
+        dist = abs(mx - (c + 0.5) * step) + abs(my - (r + 0.5) * step)
+        if r * CELLS + c not in nearest or nearest[r * CELLS + c][0] > dist:
+            nearest[r * CELLS + c] = (dist, ch)
+    for cell, (_, ch) in nearest.items():
+        if out[cell] == len(GLYPHS):
+            out[cell] = cls(ch)
+    return out
+
+
 def render_crop(rng: random.Random, fonts, words, size=336):
     """The first step of the screenshot curriculum: one image tile (size x size, so the processor neither scales nor
     splits it) holding one or two lines of large text (26-48 px) on a plain or button-like background.
-    Returns (image, lines)."""
+    Returns (image, lines); image.info["boxes"]: the characters' ink boxes (char_boxes)."""
     th = theme(rng)
     px = rng.randint(26, 48)
     font = ImageFont.truetype(rng.choice(fonts["sans"] + fonts["serif"] + fonts["mono"]), px)
@@ -248,6 +285,7 @@ def render_crop(rng: random.Random, fonts, words, size=336):
     lh = int(px * rng.uniform(1.2, 1.5))
     y = rng.randint(8, max(8, size - 8 - lh * len(lines)))
     box = rng.random() < 0.3  # drawn as a button
+    boxes = []
     for t in lines:
         w = d.textlength(t, font=font)
         x = rng.randint(12, max(12, int(size - 12 - w)))
@@ -256,7 +294,9 @@ def render_crop(rng: random.Random, fonts, words, size=336):
             d.rounded_rectangle([x - 10, y - 4, x + w + 10, y + lh], radius=rng.randint(0, 10), fill=th["accent"])
             fg = (255, 255, 255)
         d.text((x, y), t, font=font, fill=fg)
+        boxes += char_boxes(d, t, x, y, font)
         y += lh
+    img.info["boxes"] = boxes
     return img, lines
 
 
@@ -274,7 +314,7 @@ def rand_string(rng, words):
 
 def render_word(rng: random.Random, fonts, words, size=336):
     """Level 0 of the reading curriculum: one short string (a word, random letters, a number or a code) in very large
-    type (40-72 px) on one tile, plain or on a button. Returns (image, [text])."""
+    type (40-72 px) on one tile, plain or on a button. Returns (image, [text]); image.info["boxes"] as render_crop."""
     th = theme(rng)
     px = rng.randint(40, 72)
     font = ImageFont.truetype(rng.choice(fonts["sans"] + fonts["serif"] + fonts["mono"]), px)
@@ -291,12 +331,13 @@ def render_word(rng: random.Random, fonts, words, size=336):
         d.rounded_rectangle([x - 10, y - 4, x + w + 10, y + int(px * 1.3)], radius=rng.randint(0, 10), fill=th["accent"])
         fg = (255, 255, 255)
     d.text((x, y), t, font=font, fill=fg)
+    img.info["boxes"] = char_boxes(d, t, x, y, font)
     return img, [t]
 
 
 def render_lines(rng: random.Random, fonts, words, prose=None, size=336):
     """Level 2 of the reading curriculum: three to seven lines of 15-26 px text (prose, fields, names, codes) on one
-    tile, the size of text in a window. Returns (image, lines)."""
+    tile, the size of text in a window. Returns (image, lines); image.info["boxes"] as render_crop."""
     th = theme(rng)
     px = rng.randint(15, 26)
     font = ImageFont.truetype(rng.choice(fonts["sans"] + fonts["serif"] + fonts["mono"]), px)
@@ -313,7 +354,10 @@ def render_lines(rng: random.Random, fonts, words, prose=None, size=336):
     d = ImageDraw.Draw(img)
     x = rng.randint(8, 16)
     y = rng.randint(6, max(6, size - 6 - lh * len(lines)))
+    boxes = []
     for t in lines:
         d.text((x, y), t, font=font, fill=th["fg"])
+        boxes += char_boxes(d, t, x, y, font)
         y += lh
+    img.info["boxes"] = boxes
     return img, lines

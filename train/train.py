@@ -56,7 +56,8 @@ def save_checkpoint(out, model, opt, state):
     save_file(sd, os.path.join(out, "model.safetensors"))
     names = {id(p): n for n, p in model.named_parameters()}
     for key, fname in (("exp_avg", "optim_m.safetensors"), ("exp_avg_sq", "optim_v.safetensors")):
-        t = {names[id(p)]: s[key].to(torch.bfloat16).contiguous() for p, s in opt.state.items() if key in s}
+        # (the --aux glyph head is not the model's: neither it nor its moments are kept)
+        t = {names[id(p)]: s[key].to(torch.bfloat16).contiguous() for p, s in opt.state.items() if key in s and id(p) in names}
         save_file(t, os.path.join(out, fname))
     state["optim_step"] = max((int(s["step"]) for s in opt.state.values() if "step" in s), default=0)
     json.dump(state, open(os.path.join(out, "state.json"), "w"), indent=1)
@@ -75,6 +76,23 @@ def load_checkpoint(path, model, opt):
                                 "exp_avg_sq": v[n].float().to(p.device)}
         state["optimizer_restored"] = True
     return state
+
+
+def glyph_loss(head, feats, cells):
+    """The dense glyph task (--aux; probe_reading.py --aux): each image token's character, or background, from its
+    projected feature through a linear head that is not part of the model. cells: render.cell_labels of each tile,
+    concatenated as the tiles are (render.IGNORE: no target, e.g. every cell of a rendered window). Inked and background
+    cells weigh the same (a few inked cells among 144 would teach "background" everywhere). Returns (loss, accuracy
+    on the inked cells); (None, None) when no cell has a target."""
+    from render import GLYPHS, IGNORE
+    logits = head(feats.float())
+    bg = cells == len(GLYPHS)
+    ink = (cells != IGNORE) & ~bg
+    if not ink.any() and not bg.any():
+        return None, None
+    parts = [F.cross_entropy(logits[m], cells[m]) for m in (ink, bg) if m.any()]
+    acc = (logits[ink].argmax(-1) == cells[ink]).float().mean() if ink.any() else torch.zeros((), device=feats.device)
+    return sum(parts) / len(parts), acc
 
 
 def reinit_vision(model, dev, tokenizer_dir, tok):
@@ -159,6 +177,8 @@ def main():
     ap.add_argument("--isolate-samples", action=argparse.BooleanOptionalAction, default=True, help="each sample packed "
                     "in a row attends only to itself, at positions from 0 as at inference (model.sample_masks); "
                     "--no-isolate-samples: the whole row is one sequence (runs before 2026-12-04)")
+    ap.add_argument("--aux", type=float, default=0.0, help="weight of the dense glyph task on single-tile crops: a "
+                    "linear head (not saved) names the character under each image token (glyph_loss; 0: off)")
     ap.add_argument("--end-by", type=float, default=0, help="unix time by which training must stop (shortens the budget)")
     a = ap.parse_args()
     t0 = time.time()
@@ -189,6 +209,11 @@ def main():
                               "vision": vis}
                              for (wd, vis), ps in sorted(groups.items())], lr=a.lr, betas=(0.9, 0.95), eps=1e-8,
                             fused=dev.type == "cuda")
+    glyph_head = None
+    if a.aux > 0:  # trained at the vision tower's learning rate, in the vision stage too
+        from render import GLYPHS
+        glyph_head = torch.nn.Linear(model.tc.hidden_size, len(GLYPHS) + 1).to(dev)
+        opt.add_param_group({"params": list(glyph_head.parameters()), "weight_decay": 0.0, "lr_mult": a.vision_lr_mult, "vision": True})
     state = {"step": 0, "tokens": 0, "runs": []}
     if a.resume:
         state = load_checkpoint(a.resume, model, opt)
@@ -253,6 +278,7 @@ def main():
             g["lr"] = lr * (g["lr_mult"] if stage != "vision" or g["vision"] else a.vision_stage_text_lr)
         if qat:
             fq.__enter__()  # Q4_0 values in the forward and backward; master weights back before the step
+        gl = gacc = None  # the glyph task's loss and inked-cell accuracy, when the batch has crops
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             out = model(ids, px, return_router=True, segments=seg)
             lm = F.cross_entropy(out["logits"][:, :-1].flatten(0, 1).float(), tgt.flatten(), ignore_index=-100)
@@ -266,8 +292,18 @@ def main():
                 if a.feat_reg:
                     ref = emb_w.detach().float().pow(2).mean(-1).sqrt().mean()
                     loss = loss + a.feat_reg * F.relu(frms / (a.feat_rms_max * ref) - 1).pow(2)
+                if glyph_head is not None and b.get("cells") is not None:
+                    gl, gacc = glyph_loss(glyph_head, out["image_feats"], b["cells"].to(dev, non_blocking=True))
+                    if gl is not None:
+                        loss = loss + a.aux * gl
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if glyph_head is not None and ddp:  # the head is outside DDP: average its gradients by hand (every rank)
+            for p in glyph_head.parameters():
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+                dist.all_reduce(p.grad)
+                p.grad /= world
         if qat:
             fq.__exit__(None, None, None)
         frozen = stage == "vision" and a.vision_stage_text_lr == 0
@@ -287,6 +323,10 @@ def main():
             share = image_share(out["image_feats"].detach(), int((core.vc.image_size // core.vc.patch_size) ** 2 * core.vc.pixel_shuffle_ratio ** 2))
             hist.setdefault("feat_image_share", []).append(share)
             vl += f" feat-rms {frms.item():.3f} feat-image-share {share:.3f}"
+        if state["step"] % a.log_every == 0 and gl is not None:
+            hist.setdefault("glyph_loss", []).append(gl.item())
+            hist.setdefault("glyph_ink_acc", []).append(gacc.item())
+            vl += f" glyph-loss {gl.item():.3f} glyph-ink-acc {gacc.item():.3f}"
         if state["step"] % a.log_every == 0 and px is not None:
             # the loss on the replies of screenshot chats alone: does the model read (falls) or guess (stays)?
             # (per reply token; crops: single tiles of large text, windows: rendered screenshots)
