@@ -292,7 +292,7 @@ def main():
                 if a.feat_reg:
                     ref = emb_w.detach().float().pow(2).mean(-1).sqrt().mean()
                     loss = loss + a.feat_reg * F.relu(frms / (a.feat_rms_max * ref) - 1).pow(2)
-                if glyph_head is not None and b.get("cells") is not None:
+                if glyph_head is not None and b.get("cells") is not None and not a.blank_images:  # (blank: no glyphs)
                     gl, gacc = glyph_loss(glyph_head, out["image_feats"], b["cells"].to(dev, non_blocking=True))
                     if gl is not None:
                         loss = loss + a.aux * gl
