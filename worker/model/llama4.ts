@@ -259,8 +259,11 @@ export class Llama4Text {
         const layer = w.layers[l];
         const nextNorm = l + 1 < w.layers.length ? w.layers[l + 1].inputNorm : w.norm;
         const resume = from > 0 && l === from; // a re-run starts at this layer's MoE block
-        // routing in the expert kernels at decode: the post-attention add-norm also computes the router logits
-        const router = !resume && layer.ffn.kind === 'moe' ? this.routerInNorm(layer.ffn.moe, T) : null;
+        // routing in the expert kernels at decode (decided once per layer): the post-attention add-norm also
+        // computes the router logits
+        const moe = layer.ffn.kind === 'moe' ? layer.ffn.moe : null;
+        const inExperts = moe !== null && this.routesInExperts(moe, T);
+        const router = moe && inExperts && !resume ? this.routerInNorm(moe, T) : null;
         if (!resume) {
           this.attention(l, layer, T, startPos);
           addNorm(ctx, s.x, s.xMid, s.blockOut, null, layer.postAttentionNorm, s.h, T, H, eps, hqOut, router);
@@ -269,7 +272,7 @@ export class Llama4Text {
         if (layer.ffn.kind === 'moe') {
           if (pager && resume) pager.restore(l, [s.xMid, s.h], T * rowBytes);
           else if (pager) pager.checkpoint(l, [s.xMid, s.h], T * rowBytes);
-          const routedRows = await this.moe(layer.ffn.moe, l, T, router !== null);
+          const routedRows = await this.moe(layer.ffn.moe, l, T, inExperts, router !== null);
           addNorm(ctx, s.xMid, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps, hqOut);
           this.hq = hqOut;
           await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));
@@ -343,11 +346,11 @@ export class Llama4Text {
    *   routerInNorm) or from the router's mat-vec here.
    * - otherwise: routed gate+up, SwiGLU, down into routedOut, and the shared expert's MLP into blockOut; k.
    */
-  private async moe(m: MoeWeights, l: number, T: number, logitsReady: boolean): Promise<number> {
+  private async moe(m: MoeWeights, l: number, T: number, inExperts: boolean, logitsReady: boolean): Promise<number> {
     const { ctx, config: c, state: s } = this;
     const k = c.topK, F = c.intermediateSize, items = T * k;
     const fused = expertMlpFusable(ctx, m.experts, m.shared, T);
-    if (this.routesInExperts(m, T)) {
+    if (inExperts) {
       if (!logitsReady) routerMatvec(ctx, m.router, s.h, s.routerLogits, T);
       const integer = integerActivations(ctx, m.experts);
       const route = { tokens: T, k, slots: s.routerLogits, routeExperts: c.numExperts, integerActivations: integer };
@@ -387,9 +390,9 @@ export class Llama4Text {
     return expertMlpFusable(ctx, m.experts, m.shared, T) && c.topK === 1 && !this.pager && !this.forcedRouting && moeTuning.routeInExperts && routerFusable(ctx, m.router, T, c.topK);
   }
 
-  /** The router for the post-attention add-norm to compute its logits into s.routerLogits (routesInExperts), or null. */
+  /** For a layer that routesInExperts: the router for the post-attention add-norm to compute its logits into s.routerLogits, or null. */
   private routerInNorm(m: MoeWeights, T: number): AddNormRouter | null {
-    const fold = moeTuning.routerInNorm && this.routesInExperts(m, T) && addNormRouterFusable(this.ctx, m.router, T);
+    const fold = moeTuning.routerInNorm && addNormRouterFusable(this.ctx, m.router, T);
     return fold ? { weight: m.router, logits: this.state.routerLogits } : null;
   }
 
