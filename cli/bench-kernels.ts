@@ -20,7 +20,7 @@
 import { existsSync } from 'node:fs';
 import { GpuContext, hasIntegerDot, type Dispatch } from '../kernels/runtime.ts';
 import { requestDeviceWithLimits } from './node-gpu.ts';
-import { createLinear, forceQ4FloatX, linear, matvecShape, probeQ4Matvec, weightBytes, type LinearWeight, type MatvecShape, type WeightFormat } from '../kernels/linear/linear.ts';
+import { createLinear, forceQ4FloatX, linear, matvecShape, probeQ4Matvec, readsIntegerX, weightBytes, type LinearWeight, type MatvecShape, type WeightFormat } from '../kernels/linear/linear.ts';
 import { hashFill, type FillMode } from '../kernels/hash-fill/hash-fill.ts';
 import { ROOFLINE_WORKGROUPS, rooflineRead } from '../kernels/roofline/roofline.ts';
 import { rooflineRef } from '../kernels/roofline/roofline.ref.ts';
@@ -379,7 +379,7 @@ async function benchShape(ctx: TimedContext, o: KernelBenchOptions, timer: PassT
     const window = Math.min(Math.ceil(bytes / 256) * 256, roof.bytes);
     const windows = Math.max(1, Math.floor(roof.bytes / window));
     records.push((i: number) => rooflineRead(ctx, roof.buffer, roof.out, window, (i % windows) * window, s.rooflineGroups));
-    const defaultShape = matvecShape(format, rows);
+    const defaultShape = matvecShape(format, rows, readsIntegerX(ctx, weights[0], 1));
     const times = await timer.time(records, o.variants ? s.roundsVariants : s.repeats);
     const sized = times.pop()!;
     const probeTimes = times.splice(variants.length, probes.length);

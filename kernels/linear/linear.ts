@@ -263,11 +263,14 @@ export function probeQ4Matvec(probe: number): void {
 /**
  * The built-in mat-vec launch shape for one dispatch of `rows` rows, from the sweep on an H100 (`npm run bench --
  * --variants`, docs/PERFORMANCE.md): 8 rows per thread in both formats; q4 with 64 column threads per row group (32 on
- * very tall matrices), f32 with 256 (64 on very tall ones).
+ * very tall matrices), f32 with 256 (64 on very tall ones). `integerX`: a plain (not expert) q4 mat-vec reading x in
+ * integer form takes 32 column threads of 4 rows (H200 run K, `--only q4 --variants`: 12.40 / 13.65 / 14.19 / 15.44 µs
+ * at 5120→5120 / 5120→7168 / 5120→8192 / 8192→5120 where 8 rows of 64 took 13.32 / 14.76 / 15.23 / 15.59 µs).
  */
-export function matvecShape(format: WeightFormat, rows: number): MatvecShape {
+export function matvecShape(format: WeightFormat, rows: number, integerX = false): MatvecShape {
   const tall = rows > 65536;
   if (format === 'q4' && q4ShapeOverride && !tall) return q4ShapeOverride;
+  if (format === 'q4' && integerX && !tall) return { WG: 128, CT: 32, R: 4 };
   if (format === 'q4') return { WG: 128, CT: tall ? 32 : 64, R: 8 };
   return { WG: 256, CT: tall ? 64 : 256, R: 8 };
 }
@@ -315,7 +318,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
     const constants: Record<string, number> = { GATHER: gather ? 1 : 0, SCALE_X: call.scores ? 1 : 0, DECODE: matvec ? 1 : 0 };
     let workgroups: [number, number];
     if (matvec) {
-      const { WG, CT, R } = shape && shape !== 'matmul' && !isGemm(shape) ? shape : matvecShape(w.format, rows);
+      const { WG, CT, R } = shape && shape !== 'matmul' && !isGemm(shape) ? shape : matvecShape(w.format, rows, xq !== null && !gather);
       Object.assign(constants, { WG, CT, R });
       if (q4Probe && w.format === 'q4') constants.PROBE = q4Probe;
       if (xq) constants.XQ = 1;
