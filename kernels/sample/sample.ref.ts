@@ -17,13 +17,16 @@ export function sampleRef(logits: Float32Array, banned: number[], p: SampleParam
   const z = [...kept].reduce((s, i) => s + w(i), 0);
   if (p.topP < 1) {
     const keep = new Set<number>();
-    let above = 0;
-    for (const i of order) {
+    // ties share one threshold: keep every token whose strictly-larger mass is below top_p; that mass is the sum, in
+    // order, of the kept tokens before its run of ties
+    let sum = 0;
+    let strictlyAbove = 0;
+    for (let n = 0; n < order.length; n++) {
+      const i = order[n];
       if (!kept.has(i)) continue;
-      // ties share one threshold: keep every token whose strictly-larger mass is below top_p
-      const strictlyAbove = order.filter((j) => kept.has(j) && l[j] > l[i]).reduce((s, j) => s + w(j), 0);
+      if (n === 0 || l[i] < l[order[n - 1]]) strictlyAbove = sum;
       if (strictlyAbove / z < p.topP) keep.add(i);
-      above += w(i);
+      sum += w(i);
     }
     kept = keep;
   }
