@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +75,23 @@ test('npm run eval refuses a bad task file with a clear message', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', './tools/wgsl-hook.mjs', 'cli/eval.ts', '--model', join(fixturesDir(), 'tiny-scout', 'model'), '--tasks', file], { cwd: root, encoding: 'utf8' });
     assert.equal(run.status, 2);
     assert.match(run.stderr, /bad\.jsonl:1: a task needs "id", "messages" and "expect"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('npm run eval exits 0 after several full-length generations (Dawn crashed at exit while the device was left to process.exit)', () => {
+  // the first 3 held-out sums on the built-in model, 128 tokens each (~5 s): before the teardown in eval.ts this
+  // exited 139 after printing its JSON in about 1 run in 6 here (2 in 2 under load), so it runs 4 times
+  const dir = mkdtempSync(join(tmpdir(), 'eval-'));
+  try {
+    const file = join(dir, 'three.jsonl');
+    writeFileSync(file, readFileSync(join(root, 'evals', 'arithmetic.jsonl'), 'utf8').split('\n').slice(0, 3).join('\n') + '\n');
+    for (let i = 0; i < 4; i++) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', './tools/wgsl-hook.mjs', 'cli/eval.ts', '--model', join(root, 'public', 'models', 'tabscout-tiny'), '--tasks', file, '--json'], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+      assert.equal(run.status, 0, `run ${i + 1}: status ${run.status}, signal ${run.signal}: ${run.stderr.slice(-2000)}`);
+      assert.equal(JSON.parse(run.stdout.trim().split('\n').pop()!).tasks.length, 3);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

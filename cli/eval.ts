@@ -101,6 +101,9 @@ async function main(): Promise<number> {
     log(`${t.id}: ${score.toFixed(3)}  ${JSON.stringify(reply.slice(0, 100))}${error ? `  error: ${error}` : ''}`);
   }
   session.destroy();
+  // let the GPU finish and release the device before process.exit: Dawn sometimes crashed at exit otherwise (139)
+  await ctx.device.queue.onSubmittedWorkDone();
+  ctx.device.destroy();
   const mean = results.reduce((s, r) => s + r.score, 0) / results.length;
   log(`mean score ${mean.toFixed(4)} over ${results.length} tasks (${values.tasks}, ${weights})`);
   if (values.json) console.log(JSON.stringify({ model: values.model, weights, tasks: results, mean_score: mean }));

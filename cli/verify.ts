@@ -165,6 +165,9 @@ async function main(): Promise<number> {
   if (pager) log(`pager: ${JSON.stringify(pager)}`);
   const summary = { model: values.model, weights, adapter: adapterName, expert_slots: expertSlots ?? null, load_s: loadSeconds, load_phases_s: phases, cases: reports, pass, ...(pager ? { pager } : {}) };
   session.destroy();
+  // as in eval.ts: let the GPU finish and release the device before process.exit (Dawn could crash at exit)
+  await ctx.device.queue.onSubmittedWorkDone();
+  ctx.device.destroy();
   if (values.json) console.log(JSON.stringify(summary));
   else log(pass ? 'PASS' : 'FAIL');
   return pass ? 0 : 1;
