@@ -57,6 +57,10 @@ test('import from the Hub with progress, load with experts paged, chat, expert s
   await page
     .waitForFunction(() => document.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow') === '100', null, { timeout: LOAD_TIMEOUT_MS })
     .catch((error: Error) => assert.fail(withLog(browser, `import did not reach 100 %: ${error.message}; ${hub.log.map((l) => `${l.path} ${l.status}`).join(', ')}`)));
+  // the bar reaches 100 % with the last byte; the line says "done" once the import has finished writing (a moment later)
+  await page
+    .waitForFunction(() => /done/.test(document.querySelector('[data-import-progress]')?.textContent ?? ''), null, { timeout: 10_000 })
+    .catch(() => undefined);
   assert.match((await page.locator('[data-import-progress]').textContent()) ?? '', /100 % · .* of .*done/);
   const item = installed.locator('[data-status=complete]');
   await item.waitFor({ timeout: 10_000 });
