@@ -34,6 +34,7 @@ test('npm run bench -- model --quick reports sane figures, and paged decode matc
     positive(run.bytesPerToken.weights, 'weight bytes per token');
     assert.ok(run.bytesPerToken.weights < run.memory.weights, 'a token reads less than all the weights (one expert of four)');
     positive(run.decodeRooflineRatio, 'roofline ratio');
+    assert.ok(Math.abs(run.decodeGpuRooflineRatio - run.decodeRooflineRatio * run.decode.msPerToken / run.decode.gpuBusyMs) <= 1e-9 * run.decodeGpuRooflineRatio, 'the GPU-side ratio is the same bytes over GPU busy time');
     positive(run.prefillFlopsPerToken, 'prefill FLOPs per token');
     positive(run.prefillRooflineRatio, 'prefill FMA roofline ratio');
     const ratio = (run.prefillTokPerS * run.prefillFlopsPerToken) / (r.fmaTflops * 1e12);
