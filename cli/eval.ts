@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { createNodeGpu } from './node-gpu.ts';
+import { createNodeGpu, releaseNodeGpu } from './node-gpu.ts';
 import { FsModelFiles } from './fs-model-files.ts';
 import { scoreReply, type Expect } from './eval-score.ts';
 import { ModelSession, type PromptMessage } from '../worker/session.ts';
@@ -101,9 +101,7 @@ async function main(): Promise<number> {
     log(`${t.id}: ${score.toFixed(3)}  ${JSON.stringify(reply.slice(0, 100))}${error ? `  error: ${error}` : ''}`);
   }
   session.destroy();
-  // let the GPU finish and release the device before process.exit: Dawn sometimes crashed at exit otherwise (139)
-  await ctx.device.queue.onSubmittedWorkDone();
-  ctx.device.destroy();
+  await releaseNodeGpu(ctx);
   const mean = results.reduce((s, r) => s + r.score, 0) / results.length;
   log(`mean score ${mean.toFixed(4)} over ${results.length} tasks (${values.tasks}, ${weights})`);
   if (values.json) console.log(JSON.stringify({ model: values.model, weights, tasks: results, mean_score: mean }));

@@ -70,3 +70,9 @@ export async function requestDeviceWithLimits(adapter: GPUAdapter): Promise<GPUD
 export function keepAlive(): unknown {
   return gpuModule;
 }
+
+/** Lets the GPU finish and releases the device; call before process.exit (Dawn could crash at exit, status 139, otherwise). */
+export async function releaseNodeGpu(ctx: GpuContext): Promise<void> {
+  await ctx.device.queue.onSubmittedWorkDone();
+  ctx.device.destroy();
+}

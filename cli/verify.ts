@@ -5,7 +5,7 @@
 // logits and greedy tokens of every case that has them (image cases through the vision tower), the image cases'
 // preprocessing and prompt layout, and the vision tower's features where the reference has them.
 import { parseArgs } from 'node:util';
-import { createNodeGpu } from './node-gpu.ts';
+import { createNodeGpu, releaseNodeGpu } from './node-gpu.ts';
 import { GpuContext } from '../kernels/runtime.ts';
 import { FsModelFiles } from './fs-model-files.ts';
 import { Reference } from './reference.ts';
@@ -165,9 +165,7 @@ async function main(): Promise<number> {
   if (pager) log(`pager: ${JSON.stringify(pager)}`);
   const summary = { model: values.model, weights, adapter: adapterName, expert_slots: expertSlots ?? null, load_s: loadSeconds, load_phases_s: phases, cases: reports, pass, ...(pager ? { pager } : {}) };
   session.destroy();
-  // as in eval.ts: let the GPU finish and release the device before process.exit (Dawn could crash at exit)
-  await ctx.device.queue.onSubmittedWorkDone();
-  ctx.device.destroy();
+  await releaseNodeGpu(ctx);
   if (values.json) console.log(JSON.stringify(summary));
   else log(pass ? 'PASS' : 'FAIL');
   return pass ? 0 : 1;

@@ -18,10 +18,10 @@ export interface KernelSpec {
   includes?: readonly string[];
 }
 
-/** The full WGSL of a kernel: generated Params struct, includes, body. */
 /** maxStorageBuffersPerShaderStage's default: the most storage bindings a kernel may declare (its includes too). */
 export const STORAGE_BUFFERS_PER_KERNEL = 8;
 
+/** The full WGSL of a kernel: generated Params struct, includes, body. */
 export function kernelCode(kernel: KernelSpec): string {
   return paramsStruct(kernel.uniforms) + (kernel.includes ?? []).join('\n') + kernel.source;
 }

@@ -74,18 +74,6 @@ fn sub64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
 
 fn float64(a: vec2<u32>) -> f32 { return f32(a.y) * (1.0 / 256.0) + f32(a.x) * (1.0 / 1099511627776.0); }
 
-fn sumF(lid: u32, v: f32) -> f32 {
-  workgroupBarrier();
-  redF[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { redF[lid] += redF[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { resultF = redF[0]; }
-  return workgroupUniformLoad(&resultF);
-}
-
 fn maxF(lid: u32, v: f32) -> f32 {
   workgroupBarrier();
   redF[lid] = v;
