@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testGpu } from '../testing/gpu.ts';
-import { GpuContext, STORAGE_BUFFERS_PER_KERNEL, type Binding, type KernelSpec } from './runtime.ts';
+import { GpuContext, kernelCode, STORAGE_BUFFERS_PER_KERNEL, type Binding, type KernelSpec } from './runtime.ts';
 
 test('GpuContext.write: a write larger than writeChunkBytes goes in pieces, at an offset, with a ragged last piece', async () => {
   const base = await testGpu();
@@ -144,4 +144,25 @@ test('GpuContext pipelines: a kernel with more storage buffers than WebGPU guara
   assert.ok(ctx.pipeline(kernel(STORAGE_BUFFERS_PER_KERNEL)), 'the limit itself is fine');
   // SwiftShader and the H200 allow more, so only this check keeps such a kernel out
   assert.throws(() => ctx.pipeline(kernel(STORAGE_BUFFERS_PER_KERNEL + 1)), /9 storage buffers; WebGPU guarantees only 8/);
+});
+
+test('KernelSpec.enables: enable directives first in the WGSL; GpuContext.subgroups from the device, false when asked', async () => {
+  const base = await testGpu();
+  const spec: KernelSpec = {
+    name: 'runtime_test_subgroup_size',
+    uniforms: [],
+    enables: ['subgroups'],
+    source: `@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(1) fn main(@builtin(subgroup_size) size: u32) { out[0] = size; }`,
+  };
+  assert.ok(kernelCode(spec).startsWith('enable subgroups;\n'));
+  assert.ok(!kernelCode(stampKernel).includes('enable'));
+  assert.equal(new GpuContext(base.device, { subgroups: false }).subgroups, false);
+  const ctx = new GpuContext(base.device);
+  assert.equal(ctx.subgroups, base.device.features.has('subgroups'));
+  if (!ctx.subgroups) return;
+  const out = ctx.createBuffer(16, 'size');
+  ctx.dispatch({ kernel: spec, params: {}, bindings: [out], workgroups: [1] });
+  const [size] = await ctx.readU32(out, 0, 1);
+  assert.ok(size >= 1 && size <= 128 && (size & (size - 1)) === 0, `subgroup size ${size}`);
 });

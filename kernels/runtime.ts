@@ -16,14 +16,17 @@ export interface KernelSpec {
   uniforms: readonly UniformField[];
   /** WGSL placed before `source` (shared helpers, e.g. kernels/linear/q4.wgsl); they may use the kernel's bindings */
   includes?: readonly string[];
+  /** WGSL extensions the kernel needs (`enable` directives, e.g. 'subgroups'; only where the device has them: GpuContext.subgroups) */
+  enables?: readonly string[];
 }
 
 /** maxStorageBuffersPerShaderStage's default: the most storage bindings a kernel may declare (its includes too). */
 export const STORAGE_BUFFERS_PER_KERNEL = 8;
 
-/** The full WGSL of a kernel: generated Params struct, includes, body. */
+/** The full WGSL of a kernel: enable directives, generated Params struct, includes, body. */
 export function kernelCode(kernel: KernelSpec): string {
-  return paramsStruct(kernel.uniforms) + (kernel.includes ?? []).join('\n') + kernel.source;
+  const enables = (kernel.enables ?? []).map((e) => `enable ${e};\n`).join('');
+  return enables + paramsStruct(kernel.uniforms) + (kernel.includes ?? []).join('\n') + kernel.source;
 }
 
 /** The storage bindings a kernel declares, by binding index: read-only or read-write (from its WGSL). */
@@ -116,6 +119,8 @@ export class GpuContext {
   readonly cpuKernels: boolean;
   /** WGSL has the 4×8-bit integer dot product (packed_4x8_integer_dot_product): the q4 mat-vecs use it (quantize-x.ts) */
   readonly integerDot: boolean;
+  /** the device has the 'subgroups' feature (requested where the adapter offers it): kernels may `enable subgroups;` */
+  readonly subgroups: boolean;
   /** by kernel name, then each overridable constant's name and value in the order given; the pipeline under LEAF */
   private pipelines = new Map<string, PipelineNode>();
   private allPipelines: Pipeline[] = [];
@@ -144,9 +149,11 @@ export class GpuContext {
   /** the largest single queue.writeBuffer: larger writes go in pieces (a multiple of 4) */
   readonly writeChunkBytes: number;
 
-  constructor(device: GPUDevice, options: { maxBindingBytes?: number; cpuKernels?: boolean; integerDot?: boolean; writeChunkBytes?: number } = {}) {
+  constructor(device: GPUDevice, options: { maxBindingBytes?: number; cpuKernels?: boolean; integerDot?: boolean; subgroups?: boolean; writeChunkBytes?: number } = {}) {
     this.cpuKernels = options.cpuKernels ?? false;
     this.integerDot = options.integerDot ?? false;
+    // false forces the kernels' paths without subgroups (tests); true only where the device has the feature
+    this.subgroups = (options.subgroups ?? true) && device.features.has('subgroups');
     this.writeChunkBytes = Math.max(4, Math.floor((options.writeChunkBytes ?? WRITE_CHUNK_BYTES) / 4) * 4);
     this.device = device;
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);

@@ -9,10 +9,22 @@ import { uploadLinear } from '../linear/linear.ts';
 import { linearRef } from '../linear/linear.ref.ts';
 import { routerColumnThreads, routerMatvec } from '../router/router.ts';
 import { routerMatvecRef } from '../router/router.ref.ts';
+import { GpuContext } from '../runtime.ts';
 
-const S = ADD_NORM_SPLIT.slice * 4; // floats per workgroup slice of the split variant
+const S = ADD_NORM_SPLIT.threads * 4; // floats per workgroup slice of the split variant
 
-// 1–4 tokens: each row split over many workgroups on GPUs (Scout's 5120 = 20 slices of 64 vec4s; 600, 96, 4 and
+/** kernelVariants() (the GPU ones with subgroups where the test device has them) and the GPU ones without */
+async function variants(): Promise<[string, GpuContext][]> {
+  const all = await kernelVariants();
+  const device = all[0][1].device;
+  return [
+    ...all,
+    ['gpu variant, no subgroups', new GpuContext(device, { cpuKernels: false, subgroups: false })],
+    ['gpu variant, integer dot, no subgroups', new GpuContext(device, { cpuKernels: false, integerDot: true, subgroups: false })],
+  ];
+}
+
+// 1–4 tokens: each row split over many workgroups on GPUs (Scout's 5120 = 5 slices of 256 vec4s; 600, 96, 4 and
 // S ± 4 leave a ragged or lone last slice, 2S + 4 a slice of one vec4); more tokens: one workgroup per token.
 // CPU adapters: always one per token. x is checked exactly (the residual update's f32 steps).
 const cases = [
@@ -21,7 +33,7 @@ const cases = [
 ] as const;
 for (const [tokens, dim, k] of cases) {
   test(`add-norm ${tokens}x${dim}, ${k} routed rows matches the CPU reference`, async () => {
-    for (const [variant, ctx] of await kernelVariants()) {
+    for (const [variant, ctx] of await variants()) {
       const x = randomArray(tokens * dim, dim + tokens, 2);
       const a = randomArray(tokens * dim, 3 * dim + k);
       const b = k ? randomArray(tokens * k * dim, 7 * dim) : null;
@@ -46,8 +58,14 @@ test('add-norm: split over many workgroups on GPUs for 1–4 tokens only, one sl
   assert.equal(addNormGroups(cpu, 1, 5120), 1);
 });
 
+test('add-norm: the subgroup variant where the device has subgroups and the workgroup has ≥ 128 threads', async () => {
+  const all = await variants();
+  for (const [variant, ctx] of all) assert.equal(ctx.subgroups, ctx.device.features.has('subgroups') && !variant.endsWith('no subgroups'), variant);
+  assert.ok(all[0][1].device.features.has('subgroups'), 'the test device has subgroups (SwiftShader: size 4), so both paths are checked here');
+});
+
 test('add-norm: one dispatch per call on both variants', async () => {
-  for (const [variant, ctx] of await kernelVariants()) {
+  for (const [variant, ctx] of await variants()) {
     const dim = 5120, x = ctx.upload(randomArray(dim, 1), 'x'), o = ctx.createBuffer(dim * 4, 'o');
     const before = ctx.dispatchCount;
     addNorm(ctx, x, o, ctx.upload(randomArray(dim, 2), 'a'), null, ctx.upload(randomArray(dim, 3), 'w'), ctx.createBuffer(dim * 4, 'h'), 1, dim, 1e-5);
@@ -63,7 +81,7 @@ test('add-norm refuses to update the residual in place', async () => {
 });
 
 test('add-norm: calls of different widths recorded together, ping-ponging the residual as the model does', async () => {
-  for (const [variant, ctx] of await kernelVariants()) {
+  for (const [variant, ctx] of await variants()) {
     const dim = 20480, tokens = 2;
     const mirror = [randomArray(tokens * dim, 11, 2), new Float32Array(tokens * dim)]; // what the two buffers hold
     const bufs = [ctx.upload(mirror[0], 'x0'), ctx.createBuffer(tokens * dim * 4, 'x1')];
@@ -86,21 +104,22 @@ test('add-norm: calls of different widths recorded together, ping-ponging the re
 // split rows (Scout's width; a last slice of one block) and one workgroup per token (6 tokens, 2 and 3 blocks per row)
 for (const [tokens, dim, k] of [[1, 5120, 1], [4, 96, 0], [2, 5152, 2], [6, 256, 1], [5, 64, 0]] as const) {
   test(`add-norm ${tokens}x${dim}, ${k} routed rows: h in integer form equals quantize_x's of the same h`, async () => {
-    const [, , [variant, ctx]] = await kernelVariants();
-    const x = randomArray(tokens * dim, dim + tokens, 2);
-    const a = randomArray(tokens * dim, 3 * dim + k);
-    const b = k ? randomArray(tokens * k * dim, 7 * dim) : null;
-    const hb = ctx.createBuffer(tokens * dim * 4, 'h');
-    const hq = ctx.createBuffer((tokens * dim * XQ_BLOCK_BYTES) / 32, 'hq');
-    const xOut = ctx.createBuffer(tokens * dim * 4, 'xOut');
-    addNorm(ctx, ctx.upload(x, 'x'), xOut, ctx.upload(a, 'a'), b ? { b: ctx.upload(b, 'b'), k } : null, ctx.upload(randomArray(dim, 5), 'w'), hb, tokens, dim, 1e-5, hq);
-    const ref = addNormRef(x, a, b, k, randomArray(dim, 5), tokens, dim, 1e-5);
-    const h = await ctx.readF32(hb, 0, tokens * dim);
-    assertClose(h, ref.h, 1e-5, `h ${variant}`);
-    assertClose(await ctx.readF32(xOut, 0, tokens * dim), ref.x, 0, `x ${variant}`);
-    const got = await ctx.readU32(hq, 0, (tokens * dim * 28) / 32);
-    const want = quantizeXRef(h);
-    for (let i = 0; i < want.length; i++) assert.equal(got[i], want[i], `word ${i % 28} of block ${Math.floor(i / 28)}`);
+    for (const [variant, ctx] of (await variants()).filter(([v]) => v.includes('integer dot'))) {
+      const x = randomArray(tokens * dim, dim + tokens, 2);
+      const a = randomArray(tokens * dim, 3 * dim + k);
+      const b = k ? randomArray(tokens * k * dim, 7 * dim) : null;
+      const hb = ctx.createBuffer(tokens * dim * 4, 'h');
+      const hq = ctx.createBuffer((tokens * dim * XQ_BLOCK_BYTES) / 32, 'hq');
+      const xOut = ctx.createBuffer(tokens * dim * 4, 'xOut');
+      addNorm(ctx, ctx.upload(x, 'x'), xOut, ctx.upload(a, 'a'), b ? { b: ctx.upload(b, 'b'), k } : null, ctx.upload(randomArray(dim, 5), 'w'), hb, tokens, dim, 1e-5, hq);
+      const ref = addNormRef(x, a, b, k, randomArray(dim, 5), tokens, dim, 1e-5);
+      const h = await ctx.readF32(hb, 0, tokens * dim);
+      assertClose(h, ref.h, 1e-5, `h ${variant}`);
+      assertClose(await ctx.readF32(xOut, 0, tokens * dim), ref.x, 0, `x ${variant}`);
+      const got = await ctx.readU32(hq, 0, (tokens * dim * 28) / 32);
+      const want = quantizeXRef(h);
+      for (let i = 0; i < want.length; i++) assert.equal(got[i], want[i], `word ${i % 28} of block ${Math.floor(i / 28)}`);
+    }
   });
 }
 
@@ -119,7 +138,7 @@ test('add-norm refuses h in integer form on CPU kernels or for widths not in blo
 // post-attention add-norm only (no routed rows: its weight takes their binding).
 for (const [experts, tokens, dim, k] of [[16, 1, 256, 0], [16, 3, 256, 0], [128, 1, 256, 0], [128, 3, 1312, 0], [16, 2, 1312, 0], [8, 4, 1312, 0], [16, 1, 5120, 0], [128, 2, 5120, 0]] as const) {
   test(`add-norm ${tokens}x${dim}, ${k} routed rows, with the router of ${experts} experts: routerMatvec's logits, the same x and h`, async () => {
-    for (const [variant, ctx] of await kernelVariants()) {
+    for (const [variant, ctx] of await variants()) {
       const w = randomArray(experts * dim, 40 + experts, 0.5);
       const router = uploadLinear(ctx, 'router', 'f32', experts, dim, (s, n) => w.subarray(s * dim, (s + n) * dim));
       if (ctx.cpuKernels) {

@@ -10,15 +10,21 @@ import source from './add-norm.wgsl';
 import xqBlock from '../linear/xq-block.wgsl';
 import xqReduce from '../linear/xq-reduce.wgsl';
 import routerSum from '../router/router-sum.wgsl';
+import workgroupSum from './workgroup-sum.wgsl';
+import workgroupSumSubgroups from './workgroup-sum-subgroups.wgsl';
 
-export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms: ['tokens:u32', 'dim:u32', 'k:u32', 'eps:f32', 'groups:u32', 'slice:u32'], includes: [xqBlock, xqReduce, routerSum] };
+const uniforms = ['tokens:u32', 'dim:u32', 'eps:f32', 'groups:u32'] as const;
+export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms, includes: [xqBlock, xqReduce, routerSum, workgroupSum] };
+/** the same with the sum of squares through subgroup shuffles (GpuContext.subgroups, WG ≥ 128) */
+export const addNormSubgroupsKernel: KernelSpec = { name: 'add_norm_subgroups', source, uniforms, includes: [xqBlock, xqReduce, routerSum, workgroupSumSubgroups], enables: ['subgroups'] };
 
 /**
- * The few-token GPU launch shape (decode): up to SPLIT_MAX_TOKENS tokens, each row's slices of SPLIT_SLICE vec4s go
- * to workgroups of SPLIT_WG threads, every one of which also reads the whole row for its sum of squares (Scout's
- * 5120 = 20 workgroups per token, each re-reading 40–60 KB from L2). Tune these on the GPU.
+ * The few-token GPU launch shape (decode): up to maxTokens tokens, each row's slices of `threads` vec4s (one per
+ * thread) go to workgroups of `threads` threads, every one of which also reads the whole row for its sum of squares
+ * (Scout's 5120 = 5 workgroups per token, each re-reading 40–60 KB from L2, 5 vec4s of each input per thread). Tune
+ * on the GPU.
  */
-export const ADD_NORM_SPLIT = { maxTokens: 4, threads: 256, slice: 64 } as const;
+export const ADD_NORM_SPLIT = { maxTokens: 4, threads: 256 } as const;
 
 /** The few-token GPU launch (ADD_NORM_SPLIT; one slice per workgroup, one workgroup for rows of ≤ one slice). */
 function fewTokenLaunch(ctx: GpuContext, tokens: number): boolean {
@@ -27,7 +33,7 @@ function fewTokenLaunch(ctx: GpuContext, tokens: number): boolean {
 
 /** Workgroups per token: several on GPUs for a few tokens, else one per token. */
 export function addNormGroups(ctx: GpuContext, tokens: number, dim: number): number {
-  return fewTokenLaunch(ctx, tokens) ? Math.ceil(dim / 4 / ADD_NORM_SPLIT.slice) : 1;
+  return fewTokenLaunch(ctx, tokens) ? Math.ceil(dim / 4 / ADD_NORM_SPLIT.threads) : 1;
 }
 
 /** A MoE router whose logits addNorm computes from the h it makes: weight [experts, dim] f32, logits [tokens, experts]. */
@@ -66,21 +72,25 @@ export function addNorm(
   if (x === xOut) throw new Error('addNorm: the residual must go to another buffer than it is read from');
   const groups = addNormGroups(ctx, tokens, dim);
   const split = groups > 1;
-  if (hq && (ctx.cpuKernels || dim % 32 !== 0 || (split && ADD_NORM_SPLIT.slice % 8 !== 0))) throw new Error('addNorm: h in integer form needs GPU kernels and blocks of 32 within a slice');
+  if (hq && (ctx.cpuKernels || dim % 32 !== 0)) throw new Error('addNorm: h in integer form needs GPU kernels and a width in blocks of 32');
   if (router && !(addNormRouterFusable(ctx, router.weight, tokens) && router.weight.cols === dim)) {
     throw new Error(`addNorm: the router ${router.weight.name} (${router.weight.rows}×${router.weight.cols}, ${router.weight.format}) does not fold into add-norm over ${tokens} tokens of ${dim} here (GPU kernels, ≤ ${ADD_NORM_SPLIT.maxTokens} tokens, an f32 router of ≤ 256 experts in one segment over the same width)`);
   }
   if (router && routed && routed.k > 0) throw new Error('addNorm: a router rides only an add-norm without routed rows (the post-attention one)');
   const experts = router?.weight.rows ?? 0;
   const CT = routerColumnThreads(experts);
+  const WG = ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256;
+  const k = routed?.k ?? 0;
   ctx.dispatch({
-    kernel: addNormKernel,
-    params: { tokens, dim, k: routed?.k ?? 0, eps, groups, slice: split ? ADD_NORM_SPLIT.slice : dim / 4 },
+    kernel: ctx.subgroups && WG >= 128 ? addNormSubgroupsKernel : addNormKernel,
+    params: { tokens, dim, eps, groups },
     // with a router, b holds its weight (no routed rows then): 8 storage buffers, the WebGPU default limit
     bindings: [x, a, router ? router.weight.segments[0].weights : (routed?.b ?? ctx.emptyBuffer()), weight, xOut, h, hq ?? ctx.emptyBuffer(1), router?.logits ?? ctx.emptyBuffer(2)],
     workgroups: rowGrid(tokens * groups + experts * tokens),
     constants: {
-      WG: ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256,
+      WG,
+      STEPS: ceilDiv(dim / 4, WG),
+      ...(k > 0 ? { K: k } : {}),
       ...(hq ? { XQ_OUT: 1 } : {}),
       ...(router ? { ROUTER_E: experts, ROUTER_CT: CT, ROUTER_STEPS: ceilDiv(dim / 4, CT) } : {}),
     },
