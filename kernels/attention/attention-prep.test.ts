@@ -2,7 +2,7 @@
 // dispatch that prepares q and the new k/v in every workgroup and writes the new k/v into the cache once; CPU adapters
 // and prefill qkPrep() then attention(). RoPE layers with QK norm at and around chunk boundaries of the cache ring
 // (stale slots of the previous chunk), NoPE layers with temperature tuning short and long (split and merged), a
-// few queries at once, forced split counts, and the cache it leaves.
+// few queries at once, forced split counts, Scout's 40:8 heads on the short path, and the cache it leaves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
@@ -17,6 +17,9 @@ const cases: [string, Shape, [number, number][]][] = [
   ['RoPE without norm, Scout heads 10:2 of 128', { heads: 10, kvHeads: 2, headDim: 128, cacheLen: 256, chunk: 256, rope: true, qkNorm: false, temperature: false }, [[5, 1], [200, 1], [300, 3]]],
   ['Scout RoPE + QK norm 10:2 of 128, long chunk (split)', { heads: 10, kvHeads: 2, headDim: 128, cacheLen: 512, chunk: 512, rope: true, qkNorm: true, temperature: false }, [[512 + 300, 1], [1023, 1]]],
   ['NoPE with temperature', { heads: 4, kvHeads: 1, headDim: 32, cacheLen: 400, chunk: 0, rope: false, qkNorm: true, temperature: true }, [[0, 1], [7, 2], [127, 1], [128, 1], [390, 1], [300, 4]]],
+  // Scout's heads at decode: the short path (one tile, the cache loads issued before the prep) up to 128 keys
+  ['Scout RoPE + QK norm 40:8 of 128, short runs', { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 256, chunk: 256, rope: true, qkNorm: true, temperature: false }, [[0, 1], [63, 1], [99, 1], [127, 1], [60, 4], [124, 4], [256 + 90, 1]]],
+  ['Scout NoPE with temperature 40:8 of 128, short runs', { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 200, chunk: 0, rope: false, qkNorm: false, temperature: true }, [[1, 1], [100, 1], [124, 4]]],
   ['NoPE plain, head_dim 256, 4 queries', { heads: 2, kvHeads: 2, headDim: 256, cacheLen: 300, chunk: 0, rope: false, qkNorm: false, temperature: false }, [[0, 4], [60, 4], [250, 4]]],
 ];
 

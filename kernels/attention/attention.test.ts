@@ -95,13 +95,15 @@ test('attention: calls with different split counts recorded in one submission (l
   }
 });
 
-// Decode (≤ 4 queries): on GPUs every head takes one workgroup (tiles of 64 keys) up to
-// attentionDecodeTuning.singleSplitKeys keys, beyond that many workgroups (attention_decode.wgsl, tiles of 32 keys,
-// merged); CPU adapters keep the general kernel. Short and long runs, ragged tiles, head sizes that do not
+// Decode (≤ 4 queries): on GPUs every head takes one workgroup (one tile of ≤ 128 keys at head_dim ≤ 128, else tiles
+// of 64) up to attentionDecodeTuning.singleSplitKeys keys, beyond that many workgroups (attention_decode.wgsl, tiles
+// of 32 keys, merged); CPU adapters keep the general kernel. Short and long runs, ragged tiles, head sizes that do not
 // fill the workgroup evenly, chunk starts, more splits than tiles (empty runs), and several queries at once.
 test('attention decode: any length split over workgroups, against the CPU reference', async () => {
   const cases: [string, Omit<AttentionCall, 'tokens' | 'startPos'>, number[], number][] = [
     ['Scout heads 10:2, head_dim 128', { heads: 10, kvHeads: 2, headDim: 128, cacheLen: 300, chunk: 0 }, [0, 1, 31, 32, 33, 99, 100, 257], 1],
+    ['Scout heads 40:8, head_dim 128', { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 200, chunk: 0 }, [0, 64, 99, 127], 1],
+    ['Scout heads 40:8, head_dim 128, 4 queries', { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 200, chunk: 0 }, [0, 60, 124], 4],
     ['head_dim 80 (20 vec4s), 3 queries', { heads: 4, kvHeads: 4, headDim: 80, cacheLen: 200, chunk: 0 }, [2, 63, 150], 3],
     ['head_dim 256, 4 queries', { heads: 2, kvHeads: 1, headDim: 256, cacheLen: 100, chunk: 0 }, [0, 40, 95], 4],
     ['head_dim 8', { heads: 3, kvHeads: 1, headDim: 8, cacheLen: 100, chunk: 0 }, [5, 70], 2],
@@ -149,6 +151,19 @@ test('attention decode: the GPU variant takes the decode kernel, CPU adapters an
   // workgroups; at 128K keys ≤ 4096 workgroups
   assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99 }).splits, 1);
   assert.equal(decodeShape({ ...c, tokens: 1, startPos: 999 }).splits, 32);
+  // the short path (one tile of ≤ 128 keys) at head_dim ≤ 128; forced to one split beyond that, tiles of 64
+  assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 99 }), { splits: 1, wg: 256, kt: 128, short: true });
+  assert.deepEqual(decodeShape({ ...c, tokens: 4, startPos: 124 }), { splits: 1, wg: 256, kt: 128, short: true });
+  assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99, splits: 1 }).short, true);
+  assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 999, splits: 1 }), { splits: 1, wg: 256, kt: 64, short: false });
+  assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99, headDim: 256 }).short, false);
+  assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99, splits: 3 }).short, false);
+  attentionDecodeTuning.shortRun = false; // bench model --attn-tiled
+  try {
+    assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 99 }), { splits: 1, wg: 256, kt: 64, short: false });
+  } finally {
+    attentionDecodeTuning.shortRun = true;
+  }
   assert.equal(40 * attentionSplits({ ...c, cacheLen: 131072, chunk: 0, tokens: 1, startPos: 131071 }, true) <= 4096, true);
 });
 

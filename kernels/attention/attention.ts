@@ -42,9 +42,16 @@ export const attentionMergeKernel: KernelSpec = { name: 'attention_merge', sourc
 /** keys per tile of attention_decode (workgroup of DECODE_WG threads) when split */
 const DECODE_KT = 32;
 const DECODE_WG = 128;
-/** one workgroup per head: larger tiles, so a short run takes fewer of them one after the other */
+/** one workgroup per head: larger tiles, so a run takes fewer of them one after the other */
 const SINGLE_KT = 64;
 const SINGLE_WG = 256;
+/**
+ * One workgroup per head over a run of at most SHORT_KT keys at head_dim ≤ SHORT_MAX_HEAD_DIM: the whole run in one
+ * tile, every cache load issued at once (attention_decode_core.wgsl's SHORT; its registers hold ≤ 16 pieces of
+ * 16 bytes of keys and of values per thread, which these sizes keep).
+ */
+const SHORT_KT = 128;
+const SHORT_MAX_HEAD_DIM = 128;
 /** attention_merge's limit */
 const DECODE_MAX_SPLITS = 256;
 /** workgroups a decode call aims at (heads × tokens × splits), enough to fill a large GPU twice */
@@ -72,8 +79,10 @@ function lastKeys(c: AttentionCall): number {
  * more than walking a few tiles one after the other). Longer runs are split over many workgroups and merged.
  * prepFused: qkPrepAttention() folds the q/k prep into the decode kernel (false: a qk_prep dispatch first, to compare).
  * integerOut: integerOutput() allows the output in integer form (false: o_proj quantizes it itself, to compare).
+ * shortRun: one workgroup's run of ≤ SHORT_KT keys at head_dim ≤ SHORT_MAX_HEAD_DIM in one tile, all its cache loads
+ * issued at once (false: tiles of SINGLE_KT keys one after the other, to compare).
  */
-export const attentionDecodeTuning = { singleSplitKeys: 128, prepFused: true, integerOut: true };
+export const attentionDecodeTuning = { singleSplitKeys: 128, prepFused: true, integerOut: true, shortRun: true };
 
 /**
  * Whether the call can also write its output in integer form (kernels/linear/quantize-x.ts's layout, the words
@@ -84,13 +93,14 @@ export function integerOutput(ctx: GpuContext, c: AttentionCall): boolean {
   return attentionDecodeTuning.integerOut && usesDecodeKernel(ctx, c) && c.headDim % 32 === 0;
 }
 
-/** The decode kernel's launch: splits, threads per workgroup and keys per tile. */
-export function decodeShape(c: AttentionCall): { splits: number; wg: number; kt: number } {
-  const single = { splits: 1, wg: SINGLE_WG, kt: SINGLE_KT };
+/** The decode kernel's launch: splits, threads per workgroup, keys per tile, and whether one tile covers the run (SHORT). */
+export function decodeShape(c: AttentionCall): { splits: number; wg: number; kt: number; short: boolean } {
+  const short = attentionDecodeTuning.shortRun && lastKeys(c) <= SHORT_KT && c.headDim <= SHORT_MAX_HEAD_DIM;
+  const single = short ? { splits: 1, wg: SINGLE_WG, kt: SHORT_KT, short } : { splits: 1, wg: SINGLE_WG, kt: SINGLE_KT, short };
   if (c.splits === undefined && lastKeys(c) <= attentionDecodeTuning.singleSplitKeys) return single;
   const splits = c.splits ?? attentionSplits(c, true);
   if (splits < 1 || splits > DECODE_MAX_SPLITS) throw new Error(`attention: ${splits} splits (1..${DECODE_MAX_SPLITS})`);
-  return splits === 1 ? single : { splits, wg: DECODE_WG, kt: DECODE_KT };
+  return splits === 1 ? single : { splits, wg: DECODE_WG, kt: DECODE_KT, short: false };
 }
 
 /**
@@ -178,14 +188,14 @@ function mergeSplits(ctx: GpuContext, part: GPUBuffer, out: GPUBuffer, c: Attent
 }
 
 function attentionDecode(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall, outXq: GPUBuffer | null): void {
-  const { splits, wg, kt } = decodeShape(c);
+  const { splits, wg, kt, short } = decodeShape(c);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
     kernel: attentionDecodeKernel,
     params: decodeParams(c, splits),
     bindings: [q, k, v, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ...xqConstants(outXq, splits === 1) },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, SHORT: short ? 1 : 0, ...xqConstants(outXq, splits === 1) },
   });
   if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }
@@ -224,14 +234,14 @@ export function qkPrepAttention(
   const lastPos = c.startPos + c.tokens - 1;
   if (c.chunk > 0 && Math.floor(c.startPos / c.chunk) !== Math.floor(lastPos / c.chunk)) throw new Error(`attention: positions ${c.startPos}..${lastPos} cross an attention chunk of ${c.chunk}`);
   if (c.tokens > c.cacheLen) throw new Error(`attention: ${c.tokens} tokens do not fit a cache of ${c.cacheLen}`);
-  const { splits, wg, kt } = decodeShape(c);
+  const { splits, wg, kt, short } = decodeShape(c);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
     kernel: attentionDecodePrepKernel,
     params: { ...decodeParams(c, splits), eps: c.eps },
     bindings: [qkv, ropeTable, temperatures, kCache, vCache, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1) },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, SHORT: short ? 1 : 0, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1) },
   });
   if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }

@@ -9,19 +9,21 @@
 @group(0) @binding(5) var<storage, read_write> part: array<f32>;
 @group(0) @binding(6) var<storage, read_write> xq: array<u32>;
 
-fn keyAt(j: u32, g: u32, d: u32) -> vec4<f32> {
-  return kCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d];
-}
+fn keyAt(j: u32, g: u32, d: u32) -> vec4<f32> { return cacheKey(j, g, d); }
 
-fn valueAt(j: u32, g: u32, d: u32) -> vec4<f32> {
-  return vCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d];
+fn valueAt(j: u32, g: u32, d: u32) -> vec4<f32> { return cacheValue(j, g, d); }
+
+// every key is in the cache buffers
+fn newFrom() -> u32 { return 0xffffffffu; }
+
+fn prepare(h: u32, t: u32, split: u32, lid: u32) {
+  let n4 = P.headDim / 4u;
+  let qBase = (t * P.heads + h) * n4;
+  for (var d = lid; d < n4; d += WG) { qs[d] = q[qBase + d]; }
+  workgroupBarrier();
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let n4 = P.headDim / 4u;
-  let qBase = (wg.y * P.heads + wg.x) * n4;
-  for (var d = lid; d < n4; d += WG) { qs[d] = q[qBase + d]; }
-  workgroupBarrier();
-  attend(wg.x, wg.y, wg.z, lid);
+  attendAll(wg.x, wg.y, wg.z, lid);
 }

@@ -1,7 +1,10 @@
 // The flash-decoding core shared by attention_decode.wgsl (q and the keys from buffers) and
 // attention_decode_prep.wgsl (q and the new token's k/v prepared in the same dispatch). The body declares the
-// bindings `out`, `part` and `xq`, includes kernels/linear/xq-block.wgsl and xq-reduce.wgsl, and the loaders keyAt(j, g, d) / valueAt(j, g, d) (vec4 d of kv head g at position j),
-// fills qs with the query head (vec4s) and calls attend().
+// bindings `kCache`, `vCache`, `out`, `part` and `xq`, includes kernels/linear/xq-block.wgsl and xq-reduce.wgsl, and
+// defines the loaders keyAt(j, g, d) / valueAt(j, g, d) (vec4 d of kv head g at position j), newFrom() (the first key
+// they take from workgroup memory that prepare() fills; keys below it are cacheKey / cacheValue) and
+// prepare(h, t, split, lid) (fills qs with the query head (vec4s) and what the loaders need, then a barrier); main
+// calls attendAll().
 //   out[t, h, :] = Σ_j softmax_j(q[t,h]·k[j,g] · scale) · v[j, g],  g = h / (heads / kvHeads)
 // over keys j in [lo(p), p], p = startPos + t (lo as in attention.wgsl: the chunk start on CHUNKED layers, else 0).
 // Grid (heads, tokens, splits). The query's keys are cut into tiles of KT; split z takes the z-th of `splits` equal
@@ -13,17 +16,39 @@
 // XQ_OUT also to xq in the integer form that o_proj's q4 mat-vec reads (kernels/linear/quantize-x.wgsl; headDim a
 // multiple of 32, so a block lies in one head), saving it a quantize_x dispatch; else the unnormalised partial
 // (Σ e·v, max m, sum l) goes to part [tokens, heads, splits, headDim + 2] for attention_merge.wgsl.
+// SHORT (one split, the whole run ≤ KT = 128 keys, headDim ≤ 128, WG = 256; attendShort()): one tile and no online
+// softmax, built for latency (at decode the keys are few, the workgroups 40, and every dependent step shows):
+//   1. before prepare(), every thread issues all its cache loads at once into registers: the 16-byte pieces of its
+//      key (LANES = WG / KT = 2 threads per key, ≤ 16 each) and of its values (KG = WG / (headDim/4) groups, keys
+//      grp, grp + KG, …: ≤ 16 each); they are in flight during the q/k prep, one round of global loads per call
+//      (the tiled path: per tile of 64 keys 4 rounds of key loads, then 4 of values, one after the other);
+//   2. scores from qs and the registers (new keys from workgroup memory); the lanes' sums into sc (2 barriers);
+//   3. every thread takes the max over sc itself (KT/4 vec4 reads of workgroup memory, no barrier), and the
+//      exponentials of its own value keys, summing them (l per value group, identical in its threads);
+//   4. values from the registers; the groups' Σ e·v and l meet in workgroup memory (1 barrier) and are normalised.
+// 3 barriers after prepare() instead of 4 per tile, no serial loop over the tile's keys in one thread.
 override CHUNKED: u32 = 0u;
 override WG: u32 = 128u; // threads; a multiple of KT, ≥ headDim / 4
 override KT: u32 = 32u; // keys per tile
 override XQ_OUT: u32 = 0u;
+override SHORT: u32 = 0u; // attendShort(): KT = 128, WG = 256, headDim ≤ 128, one split covering the run
 const MAX_N4 = 64u; // headDim ≤ 256
+const SHORT_REGS = 16u; // SHORT: 16-byte pieces of keys, and of values, each thread holds
 
 var<workgroup> qs: array<vec4<f32>, MAX_N4>;
 var<workgroup> lanes: array<u32, WG>; // f32 bits; xq_write's too (a separate array would not fit the prep kernel)
-var<workgroup> sc: array<f32, KT>;
-var<workgroup> p: array<f32, KT>;
+var<workgroup> sc: array<vec4<f32>, KT / 4u>; // the tile's scores, 4 keys a vec4
+var<workgroup> p: array<f32, KT * (1u - SHORT) + SHORT>; // attend() only (attendShort() keeps its exponentials)
 var<workgroup> accs: array<vec4<f32>, WG>;
+
+// vec4 d of kv head g at position j in the cache ring [cacheLen, kvHeads, headDim]
+fn cacheKey(j: u32, g: u32, d: u32) -> vec4<f32> {
+  return kCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d];
+}
+
+fn cacheValue(j: u32, g: u32, d: u32) -> vec4<f32> {
+  return vCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d];
+}
 
 /** The first and last key of split `split` of the query at pos (first > last: an empty run). */
 fn splitRun(pos: u32, split: u32) -> vec2<u32> {
@@ -74,14 +99,15 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
         for (var i = 0u; i < LANES; i++) { s += bitcast<f32>(lanes[lid * LANES + i]); }
         s *= P.scale;
       }
-      sc[lid] = s;
+      sc[lid / 4u][lid % 4u] = s;
     }
     workgroupBarrier();
-    var tmax = sc[0];
-    for (var i = 1u; i < KT; i++) { tmax = max(tmax, sc[i]); }
+    var t4 = sc[0]; // keys past the run hold −3e38
+    for (var i = 1u; i < KT / 4u; i++) { t4 = max(t4, sc[i]); }
+    let tmax = max(max(t4.x, t4.y), max(t4.z, t4.w));
     let mNew = max(m, tmax);
     let correction = exp(m - mNew);
-    if (lid < KT) { p[lid] = select(0.0, exp(sc[lid] - mNew), start + lid <= last); }
+    if (lid < KT) { p[lid] = select(0.0, exp(sc[lid / 4u][lid % 4u] - mNew), start + lid <= last); }
     workgroupBarrier();
     if (lid == 0u) {
       var sum = 0.0;
@@ -128,6 +154,115 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
   }
   if (XQ_OUT == 1u && P.splits == 1u) {
     workgroupBarrier(); // every thread has read lanes[0]
+    xq_write((qBase + lid) / 8u, lid, o, lid < n4);
+  }
+}
+
+fn attendAll(h: u32, t: u32, split: u32, lid: u32) {
+  if (SHORT == 1u) {
+    attendShort(h, t, lid);
+  } else {
+    prepare(h, t, split, lid);
+    attend(h, t, split, lid);
+  }
+}
+
+// The whole run in one tile (SHORT; see the header).
+fn attendShort(h: u32, t: u32, lid: u32) {
+  let n4 = P.headDim / 4u;
+  let g = h / (P.heads / P.kvHeads);
+  let run = splitRun(P.startPos + t, 0u); // one split: the whole run, ≤ KT keys
+  let first = run.x;
+  let count = run.y + 1u - first;
+  // keys first .. first + cached − 1 come from the cache buffers, the rest from prepare()'s workgroup memory
+  var cached = count;
+  if (newFrom() < first + count) { cached = select(0u, newFrom() - first, newFrom() > first); }
+  let qBase = (t * P.heads + h) * n4;
+  let LANES = WG / KT;
+  let key = lid / LANES; // scoring: this thread's key, and its dims lane, lane + LANES, …
+  let lane = lid % LANES;
+  let kg = WG / n4; // value groups
+  let dl = lid % n4; // values: this thread's vec4 of dims, keys grp, grp + kg, …
+  let grp = lid / n4; // (≥ kg: idle)
+
+  // 1. every cache load of the call, issued before the prep
+  var kr: array<vec4<f32>, SHORT_REGS>;
+  var vr: array<vec4<f32>, SHORT_REGS>;
+  if (key < cached) {
+    for (var i = 0u; i < SHORT_REGS; i++) {
+      let d = lane + i * LANES;
+      if (d < n4) { kr[i] = cacheKey(first + key, g, d); }
+    }
+  }
+  if (grp < kg) {
+    for (var i = 0u; i < SHORT_REGS; i++) {
+      let jj = grp + i * kg;
+      if (jj < cached) { vr[i] = cacheValue(first + jj, g, dl); }
+    }
+  }
+  prepare(h, t, 0u, lid);
+
+  // 2. scores
+  var s = vec4<f32>(0.0);
+  if (key < count) {
+    for (var i = 0u; i < SHORT_REGS; i++) {
+      let d = lane + i * LANES;
+      if (d < n4) {
+        var k = kr[i];
+        if (key >= cached) { k = keyAt(first + key, g, d); }
+        s += qs[d] * k;
+      }
+    }
+  }
+  lanes[lid] = bitcast<u32>((s.x + s.y) + (s.z + s.w));
+  workgroupBarrier();
+  if (lid < KT) {
+    var sk = -3.0e38;
+    if (lid < count) {
+      sk = 0.0;
+      for (var i = 0u; i < LANES; i++) { sk += bitcast<f32>(lanes[lid * LANES + i]); }
+      sk *= P.scale;
+    }
+    sc[lid / 4u][lid % 4u] = sk;
+  }
+  workgroupBarrier();
+
+  // 3. the max in every thread (keys past the run hold −3e38), its value keys' exponentials and their sum
+  var m4 = sc[0];
+  for (var i = 1u; i < KT / 4u; i++) { m4 = max(m4, sc[i]); }
+  let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
+
+  // 4. values
+  var acc = vec4<f32>(0.0);
+  var l = 0.0;
+  if (grp < kg) {
+    for (var i = 0u; i < SHORT_REGS; i++) {
+      let jj = grp + i * kg;
+      if (jj < count) {
+        let e = exp(sc[jj / 4u][jj % 4u] - m);
+        var v = vr[i];
+        if (jj >= cached) { v = valueAt(first + jj, g, dl); }
+        acc += e * v;
+        l += e;
+      }
+    }
+  }
+  accs[lid] = acc;
+  lanes[lid] = bitcast<u32>(l); // group grp's l (the same in its threads); lanes was last read before the barrier
+  workgroupBarrier();
+  var o = vec4<f32>(0.0);
+  if (lid < n4) {
+    var a = accs[lid];
+    var total = bitcast<f32>(lanes[0]);
+    for (var i = 1u; i < kg; i++) {
+      a += accs[i * n4 + lid];
+      total += bitcast<f32>(lanes[i * n4]);
+    }
+    o = a / total;
+    out[qBase + lid] = o;
+  }
+  if (XQ_OUT == 1u) {
+    workgroupBarrier(); // every thread has read lanes
     xq_write((qBase + lid) / 8u, lid, o, lid < n4);
   }
 }

@@ -6,6 +6,9 @@
 // memory. The new tokens' k/v go into the cache ring (slot (startPos + t) % cacheLen) from exactly one workgroup per
 // (kv head, token): the one of the group's first q head and split 0; no workgroup of this dispatch reads those slots
 // (a call stays inside one attention chunk: its keys' slots are all different), later dispatches do.
+// The prep is prepare(), which the core calls (SHORT: after issuing its cache loads, so that they fly during it).
+// QK norm: a head's sums of squares go to workgroup memory and every thread that scales a piece of that head adds
+// them up itself, all in the same order (2 barriers; the tree it replaced took 8).
 // Bindings: qkv [NT, (heads + 2·kvHeads)·headDim]; cs [NT, headDim/2] (cos, sin) pairs; temp [NT]; kCache, vCache
 // [cacheLen, kvHeads, headDim]; out [NT, heads, headDim]; part (splits > 1); xq (XQ_OUT).
 override ROPE: u32 = 1u;
@@ -24,16 +27,16 @@ override NT: u32 = 1u; // tokens of the call (the grid's y)
 
 var<workgroup> newK: array<vec4<f32>, NT * MAX_N4>;
 var<workgroup> newV: array<vec4<f32>, NT * MAX_N4>;
-// sums of squares: segments of MAX_N4 for the new keys (one per token), then one for q
-var<workgroup> squares: array<f32, (NT + 1u) * MAX_N4>;
+// sums of squares, 4 a vec4: segments of MAX_N4 for the new keys (one per token), then one for q
+var<workgroup> squares: array<vec4<f32>, (NT + 1u) * MAX_N4 / 4u>;
 
 fn keyAt(j: u32, g: u32, d: u32) -> vec4<f32> {
-  if (j < P.startPos) { return kCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d]; }
+  if (j < P.startPos) { return cacheKey(j, g, d); }
   return newK[(j - P.startPos) * MAX_N4 + d];
 }
 
 fn valueAt(j: u32, g: u32, d: u32) -> vec4<f32> {
-  if (j < P.startPos) { return vCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d]; }
+  if (j < P.startPos) { return cacheValue(j, g, d); }
   return newV[(j - P.startPos) * MAX_N4 + d];
 }
 
@@ -47,11 +50,11 @@ fn headVec(src: u32, t: u32, d: u32) -> vec4<f32> {
   return x;
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let h = wg.x;
-  let t = wg.y;
-  let split = wg.z;
+// keys from startPos on are the call's new ones, in newK / newV
+fn newFrom() -> u32 { return P.startPos; }
+
+// q into qs, the new tokens' k/v into newK / newV (prepared), and into the cache ring by the writers
+fn prepare(h: u32, t: u32, split: u32, lid: u32) {
   let n4 = P.headDim / 4u;
   let g = h / (P.heads / P.kvHeads);
   let row = (P.heads + 2u * P.kvHeads) * n4; // vec4s per token of qkv
@@ -76,22 +79,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         qs[d] = x;
       }
     }
-    if (norm) { squares[i] = dot(x, x); }
+    if (norm) { squares[i / 4u][i % 4u] = dot(x, x); } // 0 past the head
   }
   workgroupBarrier();
   if (norm) {
-    // a tree per segment, in a fixed order
-    for (var stride = MAX_N4 / 2u; stride > 0u; stride >>= 1u) {
-      for (var i = firstSeg * MAX_N4 + lid; i < (NT + 1u) * MAX_N4; i += WG) {
-        if (i % MAX_N4 < stride) { squares[i] += squares[i + stride]; }
-      }
-      workgroupBarrier();
-    }
+    // every thread sums its segment's squares itself, in the same order (no tree of barriers)
     for (var i = firstSeg * MAX_N4 + lid; i < (NT + 1u) * MAX_N4; i += WG) {
       let s = i / MAX_N4;
       let d = i % MAX_N4;
       if (d < n4) {
-        let r = inverseSqrt(squares[s * MAX_N4] / f32(P.headDim) + P.eps);
+        var q4 = squares[s * (MAX_N4 / 4u)];
+        for (var k = 1u; k < MAX_N4 / 4u; k++) { q4 += squares[s * (MAX_N4 / 4u) + k]; }
+        let r = inverseSqrt(((q4.x + q4.y) + (q4.z + q4.w)) / f32(P.headDim) + P.eps);
         if (s < NT) { newK[i] *= r; } else { qs[d] *= r; }
       }
     }
@@ -104,5 +103,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       vCache[dst + d] = newV[t * MAX_N4 + d];
     }
   }
-  attend(h, t, split, lid);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  attendAll(wg.x, wg.y, wg.z, lid);
 }
