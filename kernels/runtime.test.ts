@@ -146,7 +146,7 @@ test('GpuContext pipelines: a kernel with more storage buffers than WebGPU guara
   assert.throws(() => ctx.pipeline(kernel(STORAGE_BUFFERS_PER_KERNEL + 1)), /9 storage buffers; WebGPU guarantees only 8/);
 });
 
-test('KernelSpec.enables: enable directives first in the WGSL; GpuContext.subgroups from the device, false when asked', async () => {
+test('KernelSpec.enables: enable directives first in the WGSL; GpuContext.subgroups (and subgroupMinSize) from the device, false when asked', async () => {
   const base = await testGpu();
   const spec: KernelSpec = {
     name: 'runtime_test_subgroup_size',
@@ -158,6 +158,7 @@ test('KernelSpec.enables: enable directives first in the WGSL; GpuContext.subgro
   assert.ok(kernelCode(spec).startsWith('enable subgroups;\n'));
   assert.ok(!kernelCode(stampKernel).includes('enable'));
   assert.equal(new GpuContext(base.device, { subgroups: false }).subgroups, false);
+  assert.equal(new GpuContext(base.device, { subgroups: false }).subgroupMinSize, 0);
   const ctx = new GpuContext(base.device);
   assert.equal(ctx.subgroups, base.device.features.has('subgroups'));
   if (!ctx.subgroups) return;
@@ -165,4 +166,6 @@ test('KernelSpec.enables: enable directives first in the WGSL; GpuContext.subgro
   ctx.dispatch({ kernel: spec, params: {}, bindings: [out], workgroups: [1] });
   const [size] = await ctx.readU32(out, 0, 1);
   assert.ok(size >= 1 && size <= 128 && (size & (size - 1)) === 0, `subgroup size ${size}`);
+  // the kernels size their shuffles by the smallest subgroup size the adapter gives (SwiftShader: 4, the H200: 32)
+  assert.ok(ctx.subgroupMinSize >= 4 && ctx.subgroupMinSize <= size, `smallest subgroup size ${ctx.subgroupMinSize}, a kernel's ${size}`);
 });

@@ -121,6 +121,11 @@ export class GpuContext {
   readonly integerDot: boolean;
   /** the device has the 'subgroups' feature (requested where the adapter offers it): kernels may `enable subgroups;` */
   readonly subgroups: boolean;
+  /**
+   * with subgroups, the adapter's smallest subgroup size (adapterInfo.subgroupMinSize; 4, the least WebGPU allows,
+   * where the device does not say; SwiftShader 4, NVIDIA 32), else 0: kernels size their shuffles by it
+   */
+  readonly subgroupMinSize: number;
   /** by kernel name, then each overridable constant's name and value in the order given; the pipeline under LEAF */
   private pipelines = new Map<string, PipelineNode>();
   private allPipelines: Pipeline[] = [];
@@ -154,6 +159,7 @@ export class GpuContext {
     this.integerDot = options.integerDot ?? false;
     // false forces the kernels' paths without subgroups (tests); true only where the device has the feature
     this.subgroups = (options.subgroups ?? true) && device.features.has('subgroups');
+    this.subgroupMinSize = this.subgroups ? Math.max(4, device.adapterInfo?.subgroupMinSize ?? 4) : 0;
     this.writeChunkBytes = Math.max(4, Math.floor((options.writeChunkBytes ?? WRITE_CHUNK_BYTES) / 4) * 4);
     this.device = device;
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);

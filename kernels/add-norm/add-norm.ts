@@ -7,16 +7,18 @@ import { rowGrid } from '../rmsnorm/rmsnorm.ts';
 import { routerColumnThreads, routerFusable } from '../router/router.ts';
 import type { LinearWeight } from '../linear/linear.ts';
 import source from './add-norm.wgsl';
-import xqBlock from '../linear/xq-block.wgsl';
-import xqReduce from '../linear/xq-reduce.wgsl';
+import { xqSubgroupWidth, xqWriteIncludes } from '../linear/quantize-x.ts';
 import routerSum from '../router/router-sum.wgsl';
 import workgroupSum from './workgroup-sum.wgsl';
 import workgroupSumSubgroups from './workgroup-sum-subgroups.wgsl';
 
 const uniforms = ['tokens:u32', 'dim:u32', 'eps:f32', 'groups:u32'] as const;
-export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms, includes: [xqBlock, xqReduce, routerSum, workgroupSum] };
-/** the same with the sum of squares through subgroup shuffles (GpuContext.subgroups, WG ≥ 128) */
-export const addNormSubgroupsKernel: KernelSpec = { name: 'add_norm_subgroups', source, uniforms, includes: [xqBlock, xqReduce, routerSum, workgroupSumSubgroups], enables: ['subgroups'] };
+export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms, includes: [...xqWriteIncludes(false), routerSum, workgroupSum] };
+/**
+ * the same with the sum of squares and (XQ_OUT) each block's max and Σ X through subgroup shuffles
+ * (GpuContext.subgroups, WG ≥ 128; XQ_SG: quantize-x.ts xqSubgroupWidth)
+ */
+export const addNormSubgroupsKernel: KernelSpec = { name: 'add_norm_subgroups', source, uniforms, includes: [...xqWriteIncludes(true), routerSum, workgroupSumSubgroups], enables: ['subgroups'] };
 
 /**
  * The few-token GPU launch shape (decode): up to maxTokens tokens, each row's slices of `threads` vec4s (one per
@@ -81,8 +83,9 @@ export function addNorm(
   const CT = routerColumnThreads(experts);
   const WG = ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256;
   const k = routed?.k ?? 0;
+  const subgroups = ctx.subgroups && WG >= 128;
   ctx.dispatch({
-    kernel: ctx.subgroups && WG >= 128 ? addNormSubgroupsKernel : addNormKernel,
+    kernel: subgroups ? addNormSubgroupsKernel : addNormKernel,
     params: { tokens, dim, eps, groups },
     // with a router, b holds its weight (no routed rows then): 8 storage buffers, the WebGPU default limit
     bindings: [x, a, router ? router.weight.segments[0].weights : (routed?.b ?? ctx.emptyBuffer()), weight, xOut, h, hq ?? ctx.emptyBuffer(1), router?.logits ?? ctx.emptyBuffer(2)],
@@ -92,6 +95,7 @@ export function addNorm(
       STEPS: ceilDiv(dim / 4, WG),
       ...(k > 0 ? { K: k } : {}),
       ...(hq ? { XQ_OUT: 1 } : {}),
+      ...(subgroups ? { XQ_SG: xqSubgroupWidth(ctx) } : {}),
       ...(router ? { ROUTER_E: experts, ROUTER_CT: CT, ROUTER_STEPS: ceilDiv(dim / 4, CT) } : {}),
     },
   });

@@ -11,14 +11,14 @@
 // value and loads its norm weight before the reduction, and after r has nothing left to load.
 // Latency (decode): one round of independent loads (STEPS and K are constants, so the loops unroll and every load of
 // the row, the weight and the router's W is in flight at once), then workgroup_sum (one barrier with subgroups, two
-// without: workgroup-sum*.wgsl), then arithmetic and stores (and xq_write's barriers with XQ_OUT).
+// without: workgroup-sum*.wgsl), then arithmetic and stores (and xq_write's with XQ_OUT: 4 barriers, none with subgroups of ≥ 8 lanes).
 // Threads: workgroups rowGrid(tokens · groups [+ E · tokens, below]) (workgroup w: token w / groups, slice
 // w % groups), WG threads each (256 on GPUs, 1 on CPU adapters); thread lid reads vec4s lid + j·WG, j < STEPS
 // (16-byte loads; dim is a multiple of 4).
 // Bindings: x, xOut [tokens, dim]; a [tokens, dim]; b [tokens·K, dim]; weight [dim]; h [tokens, dim], all as vec4;
 // xq (XQ_OUT = 1; hq in add-norm.ts): h also in the integer form of quantize-x.wgsl (7 vec4 per block of 32), for the
 // q4 mat-vecs that read h, so they need no quantize_x dispatch; the 8 threads of a block share its max and Σ X through
-// workgroup memory (dim and the slice are multiples of 32 values then).
+// workgroup memory, or subgroup shuffles in add_norm_subgroups (dim and the slice are multiples of 32 values then).
 // The MoE router folded in (ROUTER_E = E > 0; decode on GPUs, add-norm.ts): E·tokens more workgroups after the
 // tokens·groups above. Router workgroup (e, t) computes the token's row and r exactly as the others do (same code,
 // so the same bits), then logits[t·E + e] = Σ_v dot(W[e, v], h[t, v]) with each h vec4 made on the fly by the
@@ -49,7 +49,7 @@ const ROUTER_HELD = 16u; // router steps whose W and weight vec4s are held in re
 @group(0) @binding(7) var<storage, read_write> xq: array<u32>;
 @group(0) @binding(8) var<storage, read_write> logits: array<f32>;
 
-var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-reduce.wgsl, included)
+var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-reduce*.wgsl, included)
 
 /** the new residual at vec4 i of token t's row (base = t · dim/4) */
 fn updated(t: u32, base: u32, n4: u32, i: u32) -> vec4<f32> {

@@ -4,9 +4,9 @@ import { testGpu, randomArray, assertClose, kernelVariants } from '../../testing
 import { routeTopKWg } from '../router/router.ts';
 import { routerRef } from '../router/router.ref.ts';
 import { GpuContext } from '../runtime.ts';
-import { uploadLinear, type WeightFormat } from './linear.ts';
+import { uploadLinear, type MatvecShape, type WeightFormat } from './linear.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
-import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations } from './expert-mlp.ts';
+import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations, overrideExpertShapes } from './expert-mlp.ts';
 import { denseMlpRef, expertMlpRef } from './expert-mlp.ref.ts';
 import { dequantizeXRef } from './quantize-x.ref.ts';
 
@@ -18,9 +18,9 @@ function asStored(format: WeightFormat, w: Float32Array, rows: number, cols: num
   return format === 'q4' ? dequantizeQ4(quantizeQ4(w, rows, cols), rows, cols) : w;
 }
 
-async function setup(format: WeightFormat, tokens: number, k: number, maxBindingBytes?: number, integerDot = false, E = 5) {
+async function setup(format: WeightFormat, tokens: number, k: number, maxBindingBytes?: number, integerDot = false, E = 5, subgroups = true) {
   const base = await testGpu();
-  const ctx = new GpuContext(base.device, { cpuKernels: false, maxBindingBytes, integerDot });
+  const ctx = new GpuContext(base.device, { cpuKernels: false, maxBindingBytes, integerDot, subgroups });
   const H = 64, F = 96;
   const pgu = randomArray(E * 2 * F * H, 1 + k, 0.3), pd = randomArray(E * H * F, 2 + k, 0.3);
   const sgu = randomArray(2 * F * H, 3, 0.3), sd = randomArray(H * F, 4, 0.3);
@@ -171,3 +171,46 @@ test('the fused expert path is for GPU variants and decode-sized batches only', 
   assert.equal(expertMlpFusable(new GpuContext(base.device, { cpuKernels: true }), pool, shared, 1), false);
   assert.equal(expertMlpFusable(new GpuContext(base.device, { cpuKernels: false }), pool, shared, 5), false);
 });
+
+// The q4 expert kernels' row sums by subgroup shuffles at the test device's subgroup size (SwiftShader: 4; CT = 4 with
+// no workgroup memory, CT 8 and 32 through it), the built-in shapes (R = 8: no subgroups at size 4), and without
+// subgroups; x and the activations as f32 and in integer form (the gate+up epilogue keeps 64 rows per workgroup).
+for (const integerDot of [false, true]) {
+  test(`expert MLP q4${integerDot ? ' (integer dot)' : ''}: row sums by subgroups and without match the CPU reference over launch shapes`, async () => {
+    const tokens = 2, k = 2;
+    const shapeSets: { gateUp?: MatvecShape; down?: MatvecShape }[] = [
+      { gateUp: { WG: 128, CT: 4, R: 2 }, down: { WG: 64, CT: 4, R: 4 } },
+      { gateUp: { WG: 256, CT: 8, R: 2 }, down: { WG: 128, CT: 32, R: 4 } },
+      {},
+    ];
+    try {
+      for (const subgroups of [true, false]) {
+        for (const shapes of shapeSets) {
+          overrideExpertShapes(shapes);
+          const what = `${JSON.stringify(shapes)} subgroups=${subgroups}`;
+          const { ctx, H, F, pool, shared, slots, ref, bufs } = await setup('q4', tokens, k, undefined, integerDot, 5, subgroups);
+          const names: string[] = [];
+          const dispatch = ctx.dispatch.bind(ctx);
+          ctx.dispatch = (d) => {
+            names.push(d.kernel.name);
+            dispatch(d);
+          };
+          const slotBuf = ctx.upload(slots, 'slots');
+          expertGateUp(ctx, pool.gateUp, shared.gateUp, bufs.x, bufs.act, { tokens, k, slots: slotBuf, scores: bufs.scores, withShared: true, integerActivations: integerDot });
+          expertDown(ctx, pool.down, shared.down, bufs.act, bufs.out, bufs.rest, { tokens, k, slots: slotBuf, integerActivations: integerDot });
+          const rows = tokens * k + tokens;
+          const act = integerDot ? dequantizeXRef(await ctx.readU32(bufs.act, 0, (rows * F * 28) / 32)) : await ctx.readF32(bufs.act, 0, rows * F);
+          assertClose(act, ref.act, 1e-4, `activations ${what}`);
+          assertClose(await ctx.readF32(bufs.out, 0, tokens * H), ref.out, 1e-4, `block output ${what}`);
+          assertClose(await ctx.readF32(bufs.rest, 0, tokens * (k - 1) * H), ref.rest, 1e-4, `routed rows j ≥ 1 ${what}`);
+          const experts = names.filter((n) => n.startsWith('expert'));
+          assert.equal(experts.length, 2, what);
+          if (!subgroups) assert.ok(names.every((n) => !n.endsWith('_subgroups')), `${what}: ${names}`);
+          else if (shapes.gateUp) assert.deepEqual(experts, ['expert_q4_subgroups', 'expert_q4_subgroups'], what);
+        }
+      }
+    } finally {
+      overrideExpertShapes({});
+    }
+  });
+}

@@ -5,11 +5,12 @@
 // Works with any slot assignment (a pager's rounds: items of other rounds carry slot 0xffffffff) and with expert
 // pools split into several segments: every item is computed exactly once, so the result does not depend on either.
 import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
-import { checkMatvecShape, integerX, MATVEC_MAX_ITEMS, matvecShape, q4FloatXForced, type LinearWeight, type MatvecShape } from './linear.ts';
+import { checkMatvecShape, integerX, MATVEC_MAX_ITEMS, matvecShape, matvecSubgroupWidth, q4FloatXForced, type LinearWeight, type MatvecShape } from './linear.ts';
 import { integerDotPath } from './quantize-x.ts';
 import q4Prelude from './q4.wgsl';
 import q4Matvec from './q4-matvec.wgsl';
 import matvecReduce from './matvec-reduce.wgsl';
+import matvecReduceSubgroups from './matvec-reduce-subgroups.wgsl';
 import q4Source from './expert_q4.wgsl';
 import xqBlock from './xq-block.wgsl';
 import f32Source from './expert_f32.wgsl';
@@ -17,6 +18,8 @@ import routeSource from './expert-route.wgsl';
 
 const uniforms = ['rows:u32', 'cols:u32', 'routed:u32', 'k:u32', 'withShared:u32', 'expertBase:u32', 'expertCount:u32'] as const;
 export const expertQ4Kernel: KernelSpec = { name: 'expert_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce, xqBlock, routeSource] };
+/** the mat-vec's row sums by subgroup shuffles (matvec-reduce-subgroups.wgsl; linear.ts matvecSubgroupWidth) */
+export const expertQ4SubgroupsKernel: KernelSpec = { name: 'expert_q4_subgroups', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduceSubgroups, xqBlock, routeSource], enables: ['subgroups'] };
 export const expertF32Kernel: KernelSpec = { name: 'expert_f32', source: f32Source, uniforms, includes: [matvecReduce, routeSource] };
 
 export interface ExpertMlpWeights {
@@ -91,8 +94,9 @@ function dispatchExpert(
   // MODE 0: half of a workgroup's rows are gate rows, half the matching up rows; one activation per gate row
   const groups = mode === 0 ? ceilDiv(params.rows / 2, rowsPerWorkgroup / 2) : ceilDiv(params.rows, rowsPerWorkgroup);
   const weights = w.format === 'q4' ? [routedSeg.weights, routedSeg.scales!, s.weights, s.scales!] : [routedSeg.weights, s.weights];
+  const sg = w.format === 'q4' ? matvecSubgroupWidth(ctx, shape) : 0;
   ctx.dispatch({
-    kernel: w.format === 'q4' ? expertQ4Kernel : expertF32Kernel,
+    kernel: w.format === 'q4' ? (sg ? expertQ4SubgroupsKernel : expertQ4Kernel) : expertF32Kernel,
     params: {
       rows: params.rows,
       cols: w.cols,
@@ -104,7 +108,7 @@ function dispatchExpert(
     },
     bindings: [...weights, x, y, ids, aux],
     workgroups: [groups, params.items],
-    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}), ...(params.route ? { ROUTE: params.route } : {}) },
+    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(sg ? { MV_SG: sg } : {}), ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}), ...(params.route ? { ROUTE: params.route } : {}) },
   });
 }
 

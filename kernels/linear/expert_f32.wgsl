@@ -101,7 +101,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   let sum = matvec_row_sum(vec4<f32>(acc[0], acc[1], acc[2], acc[3]), vec4<f32>(acc[4], acc[5], acc[6], acc[7]), lid);
   if (MODE == 0u) {
-    if (lid < RW) { pairs[lid] = sum; }
+    if (matvec_sum_owner(lid)) { pairs[matvec_sum_row(lid)] = sum; }
     workgroupBarrier();
     let i = wg.x * half + lid;
     let F = P.rows / 2u;
@@ -111,8 +111,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     return;
   }
-  let row = wg.x * RW + lid;
-  if (lid >= RW || row >= P.rows) { return; }
+  let row = wg.x * RW + matvec_sum_row(lid);
+  if (!matvec_sum_owner(lid) || row >= P.rows) { return; }
   if (!routed) {
     y[(n - P.routed) * P.rows + row] = sum;
   } else if (n % P.k == 0u) {

@@ -1,6 +1,6 @@
 // The expert MLP of a few tokens (decode) in two mat-vec dispatches instead of six: routed experts and the shared
 // expert together, SwiGLU in the gate+up epilogue. Same mat-vec as linear_q4.wgsl (DECODE = 1; helpers in
-// q4-matvec.wgsl, matvec-reduce.wgsl): one item per grid row, RW = R·WG/CT rows per workgroup.
+// q4-matvec.wgsl, matvec-reduce*.wgsl: expert_q4_subgroups reduces by shuffles): one item per grid row, RW = R·WG/CT rows per workgroup.
 // Routed items n < P.routed (= tokens·k) read their expert's rows from slot ids[n] of the pool segment bound here;
 // an item whose slot lies outside [expertBase, expertBase + expertCount) (another segment, or 0xffffffff: not in this
 // round of a pager) is left out, so every item is computed exactly once over a layer's rounds and segments.
@@ -214,7 +214,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var sum = matvec_row_sum(a0, a1, lid);
   if (MODE == 0u) {
     sum *= s; // the routing score: (W x)·s rather than W (x·s)
-    if (lid < RW) { pairs[lid] = sum; }
+    if (matvec_sum_owner(lid)) { pairs[matvec_sum_row(lid)] = sum; }
     workgroupBarrier();
     let i = wg.x * half + lid;
     let F = P.rows / 2u;
@@ -230,8 +230,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     return;
   }
-  let row = wg.x * RW + lid;
-  if (lid >= RW || row >= P.rows) { return; }
+  let row = wg.x * RW + matvec_sum_row(lid);
+  if (!matvec_sum_owner(lid) || row >= P.rows) { return; }
   if (!routed) {
     y[(n - P.routed) * P.rows + row] = bitcast<u32>(sum);
   } else if (n % P.k == 0u) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testGpu, kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { concatLinears, linear, uploadLinear, type WeightFormat } from './linear.ts';
+import { concatLinears, linear, matvecSubgroupWidth, uploadLinear, type MatvecShape, type WeightFormat } from './linear.ts';
 import { linearRef } from './linear.ref.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
 import { GpuContext } from '../runtime.ts';
@@ -85,3 +85,67 @@ for (const format of ['f32', 'q4'] as WeightFormat[]) {
     }
   });
 }
+
+test('q4 mat-vec: the row sums by subgroups where the device has them, CT is a power of two and R (to a power of two) fits the smallest subgroup', () => {
+  const sg = (subgroupMinSize: number) => ({ subgroups: subgroupMinSize > 0, subgroupMinSize });
+  const shape = (WG: number, CT: number, R: number): MatvecShape => ({ WG, CT, R });
+  // H200 (32): linear with x in integer form (CT 32, R 4) and the expert gate+up (CT 8, R 2) without a barrier,
+  // the CT-64 shapes with one
+  assert.equal(matvecSubgroupWidth(sg(32), shape(128, 32, 4)), 32);
+  assert.equal(matvecSubgroupWidth(sg(32), shape(256, 8, 2)), 8);
+  assert.equal(matvecSubgroupWidth(sg(32), shape(128, 64, 8)), 32);
+  assert.equal(matvecSubgroupWidth(sg(64), shape(128, 64, 8)), 64);
+  assert.equal(matvecSubgroupWidth(sg(8), shape(128, 64, 8)), 8);
+  // SwiftShader (4): R ≤ 4 only
+  assert.equal(matvecSubgroupWidth(sg(4), shape(128, 32, 4)), 4);
+  assert.equal(matvecSubgroupWidth(sg(4), shape(64, 4, 3)), 4);
+  assert.equal(matvecSubgroupWidth(sg(4), shape(256, 8, 2)), 4);
+  assert.equal(matvecSubgroupWidth(sg(4), shape(128, 64, 8)), 0);
+  assert.equal(matvecSubgroupWidth(sg(4), shape(128, 8, 5)), 0);
+  // no subgroups, or CT not a power of two
+  assert.equal(matvecSubgroupWidth(sg(0), shape(128, 32, 4)), 0);
+  assert.equal(matvecSubgroupWidth(sg(32), shape(192, 48, 4)), 0);
+});
+
+// The q4 mat-vec's row sums by subgroup shuffles, at the test device's subgroup size (SwiftShader: 4): CT = 4 (no
+// workgroup memory), CT > 4 (runs of 4 lanes through workgroup memory), R = 1, 3 (padded to 4), 4; gathered experts with
+// scores; x as f32 and in integer form; the same shapes without subgroups. Shapes R > 4 take matvec-reduce.wgsl there.
+test('q4 mat-vec: row sums by subgroups and without match the CPU reference over launch shapes', async () => {
+  const base = await testGpu();
+  const rows = 70, cols = 128, E = 3, rowsPerExpert = 70;
+  const w = randomArray(E * rowsPerExpert * cols, 31, 0.5);
+  const wRef = dequantizeQ4(quantizeQ4(w, E * rows, cols), E * rows, cols);
+  const shapes: MatvecShape[] = [{ WG: 64, CT: 4, R: 4 }, { WG: 32, CT: 4, R: 3 }, { WG: 16, CT: 4, R: 1 }, { WG: 128, CT: 32, R: 4 }, { WG: 64, CT: 16, R: 2 }, { WG: 128, CT: 64, R: 8 }];
+  for (const subgroups of [true, false]) {
+    for (const integerDot of [false, true]) {
+      const ctx = new GpuContext(base.device, { cpuKernels: false, integerDot, subgroups });
+      const names: string[] = [];
+      const dispatch = ctx.dispatch.bind(ctx);
+      ctx.dispatch = (d) => {
+        names.push(d.kernel.name);
+        dispatch(d);
+      };
+      const plain = uploadLinear(ctx, 'w', 'q4', rows, cols, rowsOf(w, cols));
+      const experts = uploadLinear(ctx, 'experts', 'q4', E * rowsPerExpert, cols, rowsOf(w, cols), rowsPerExpert);
+      const items = 3;
+      const x = randomArray(items * cols, 32);
+      const xBuf = ctx.upload(x, 'x');
+      const ids = new Uint32Array([2, 0, 1]);
+      const scores = new Float32Array([0.5, 1.5, -0.25]);
+      for (const shape of shapes) {
+        const what = `${JSON.stringify(shape)} subgroups=${subgroups} integerDot=${integerDot}`;
+        const width = matvecSubgroupWidth(ctx, shape);
+        assert.equal(width > 0, subgroups && ctx.subgroups && shape.R <= ctx.subgroupMinSize, what);
+        names.length = 0;
+        const y = ctx.createBuffer(items * rows * 4, 'y');
+        linear(ctx, plain, xBuf, y, { items, shape });
+        assertClose(await ctx.readF32(y, 0, items * rows), linearRef(wRef, rows, cols, x, items), 1e-4, what);
+        assert.equal(names.at(-1), width ? 'linear_q4_subgroups' : 'linear_q4', what);
+        const yE = ctx.createBuffer(items * rowsPerExpert * 4, 'yE');
+        linear(ctx, experts, xBuf, yE, { items, expertIds: ctx.upload(ids, 'ids'), scores: ctx.upload(scores, 's'), shape });
+        const ref = linearRef(wRef, E * rowsPerExpert, cols, x, items, { expertIds: ids, rowsPerExpert, scores });
+        assertClose(await ctx.readF32(yE, 0, items * rowsPerExpert), ref, 1e-4, `${what} experts`);
+      }
+    }
+  }
+});

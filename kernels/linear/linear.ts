@@ -8,6 +8,7 @@ import q4Source from './linear_q4.wgsl';
 import q4Matvec from './q4-matvec.wgsl';
 import { integerDotPath, quantizeX } from './quantize-x.ts';
 import matvecReduce from './matvec-reduce.wgsl';
+import matvecReduceSubgroups from './matvec-reduce-subgroups.wgsl';
 import f32Source from './linear_f32.wgsl';
 import rowsQ4Source from './linear_rows_q4.wgsl';
 import rowsF32Source from './linear_rows_f32.wgsl';
@@ -17,6 +18,8 @@ export type { WeightFormat } from './weight-format.ts';
 
 const uniforms = ['rows:u32', 'cols:u32', 'items:u32', 'xRowDiv:u32', 'xStride:u32', 'yStride:u32', 'yOffset:u32', 'expertBase:u32', 'expertCount:u32'] as const;
 export const linearQ4Kernel: KernelSpec = { name: 'linear_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce] };
+/** the mat-vec's row sums by subgroup shuffles (matvec-reduce-subgroups.wgsl; matvecSubgroupWidth, mat-vec only) */
+export const linearQ4SubgroupsKernel: KernelSpec = { name: 'linear_q4_subgroups', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduceSubgroups], enables: ['subgroups'] };
 export const linearF32Kernel: KernelSpec = { name: 'linear_f32', source: f32Source, uniforms };
 /** thread-per-row variants for CPU adapters (SwiftShader), where workgroup barriers are very slow */
 export const linearRowsQ4Kernel: KernelSpec = { name: 'linear_rows_q4', source: rowsQ4Source, uniforms, includes: [q4Prelude] };
@@ -222,6 +225,19 @@ export function checkMatvecShape(shape: MatvecShape): void {
   if (WG % CT !== 0 || R < 1 || R > 8 || R > CT || WG > 256 || CT * ((R * WG) / CT + 1) > 2304) throw new Error(`bad mat-vec shape ${JSON.stringify(shape)}`);
 }
 
+/**
+ * The subgroup width of a q4 mat-vec's row sums (matvec-reduce-subgroups.wgsl's MV_SG: min(CT, the adapter's smallest
+ * subgroup size)), or 0 for matvec-reduce.wgsl (no subgroups; CT not a power of two; R, rounded up to a power of two,
+ * over that width: SwiftShader's 4 with R = 8). MV_SG = CT: no barrier (H200: CT 32 or 8); MV_SG < CT: one (CT 64);
+ * matvec-reduce.wgsl: two.
+ */
+export function matvecSubgroupWidth(ctx: Pick<GpuContext, 'subgroups' | 'subgroupMinSize'>, shape: MatvecShape): number {
+  const { CT, R } = shape;
+  const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
+  const width = Math.min(CT, ctx.subgroupMinSize);
+  return ctx.subgroups && pow2(CT) && pow2(width) && 2 ** Math.ceil(Math.log2(R)) <= width ? width : 0;
+}
+
 let q4ShapeOverride: MatvecShape | null = null;
 
 /** Benchmarks only (`bench -- model --matvec-shape`): every q4 mat-vec of ≤ 65536 rows, linear and expert, takes this shape. */
@@ -317,9 +333,15 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
     }
     const constants: Record<string, number> = { GATHER: gather ? 1 : 0, SCALE_X: call.scores ? 1 : 0, DECODE: matvec ? 1 : 0 };
     let workgroups: [number, number];
+    let kernel = w.format === 'q4' ? linearQ4Kernel : linearF32Kernel;
     if (matvec) {
       const { WG, CT, R } = shape && shape !== 'matmul' && !isGemm(shape) ? shape : matvecShape(w.format, rows, xq !== null && !gather);
       Object.assign(constants, { WG, CT, R });
+      const sg = w.format === 'q4' ? matvecSubgroupWidth(ctx, { WG, CT, R }) : 0;
+      if (sg) {
+        kernel = linearQ4SubgroupsKernel;
+        constants.MV_SG = sg;
+      }
       if (q4Probe && w.format === 'q4') constants.PROBE = q4Probe;
       if (xq) constants.XQ = 1;
       workgroups = [ceilDiv(rows, (R * WG) / CT), call.items];
@@ -327,7 +349,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
       workgroups = [ceilDiv(rows, ROWS_PER_WORKGROUP), ceilDiv(call.items, TOKENS_PER_WORKGROUP)];
     }
     ctx.dispatch({
-      kernel: w.format === 'q4' ? linearQ4Kernel : linearF32Kernel,
+      kernel,
       params,
       bindings: w.format === 'q4' ? [s.weights, s.scales!, ...tail] : [s.weights, ...tail],
       workgroups,

@@ -14,8 +14,10 @@
 //   Nibbles become floats without int→float conversions: a nibble at mantissa bit p, OR-ed under the exponent
 //   2^(23 − p), is the f32 2^(23 − p) + q exactly, so subtracting 2^(23 − p) + 8 leaves q − 8 and x is used as it is.
 //   Then one FMA per weight, in four independent chains, and one f16→f32 conversion per block.
-//   The CT partial sums of a row go through workgroup memory in two serial stages (two barriers, no tree).
-//   The block arithmetic and the reduction are in q4-matvec.wgsl and matvec-reduce.wgsl (shared with expert_q4.wgsl).
+//   The CT partial sums of a row go through workgroup memory in two serial stages (two barriers, no tree), or with
+//   subgroups (kernel linear_q4_subgroups) through shuffles, and workgroup memory only where CT is over the subgroup
+//   size (one barrier then; none where CT ≤ it).
+//   The block arithmetic and the reduction are in q4-matvec.wgsl and matvec-reduce*.wgsl (shared with expert_q4.wgsl).
 //   Grid: (ceil(rows / RW), items) with RW = R·WG/CT rows per workgroup.
 // DECODE = 0, mat-mul (prefill): WG must be 256 = 8 rows × 32 lanes; lanes stride over a row's blocks; each workgroup
 //   reuses a loaded block for TOKENS items; the 32 partial sums are tree-reduced. Grid: (ceil(rows / 8),
@@ -136,8 +138,8 @@ fn matvec(wg: vec3<u32>, lid: u32) {
   }
   var sum = matvec_row_sum(a0, a1, lid);
   if (SCALE_X == 1u) { sum *= scores[n]; } // (Wx)·s rather than W(x·s)
-  let row = wg.x * RW + lid;
-  if (lid < RW && row < P.rows) { y[n * P.yStride + P.yOffset + row] = sum; }
+  let row = wg.x * RW + matvec_sum_row(lid);
+  if (matvec_sum_owner(lid) && row < P.rows) { y[n * P.yStride + P.yOffset + row] = sum; }
 }
 
 // ---- mat-mul ----

@@ -1,6 +1,8 @@
 // The last step of every mat-vec kernel (linear_q4.wgsl, expert_q4.wgsl, expert_f32.wgsl): a workgroup of WG threads
 // is (WG / CT) row groups × CT column threads, each thread holding partial sums of R rows. The including kernel
 // declares the overrides WG, CT, R and `var<workgroup> partial: array<f32, ≥ CT·(RW + 1)>`, RW = R·WG/CT.
+// This is the version without subgroups; matvec-reduce-subgroups.wgsl is the other (same interface: the caller writes
+// row matvec_sum_row(lid) of the workgroup where matvec_sum_owner(lid)).
 
 // The sum over the CT column threads of each of the workgroup's RW = R·WG/CT rows, from each thread's R partial sums
 // (a0: rows 0..3, a1: rows 4..7 of its row group); thread lid < RW gets row lid's sum. Two serial stages through
@@ -35,4 +37,13 @@ fn matvec_row_sum(a0: vec4<f32>, a1: vec4<f32>, lid: u32) -> f32 {
     for (var i = 0u; i < min(C, CT); i++) { sum += partial[i * RW1 + lid]; }
   }
   return sum;
+}
+
+// the workgroup row (0 .. RW − 1) whose sum matvec_row_sum gives thread lid, and whether it gives one: lid < RW here
+fn matvec_sum_row(lid: u32) -> u32 {
+  return lid;
+}
+
+fn matvec_sum_owner(lid: u32) -> bool {
+  return lid < (WG / CT) * R;
 }

@@ -3,8 +3,30 @@ import { ceilDiv, growingScratch, type GpuContext, type KernelSpec } from '../ru
 import source from './quantize-x.wgsl';
 import xqBlock from './xq-block.wgsl';
 import xqReduce from './xq-reduce.wgsl';
+import xqReduceSubgroups from './xq-reduce-subgroups.wgsl';
 
-export const quantizeXKernel: KernelSpec = { name: 'quantize_x', source, uniforms: ['blocks:u32'], includes: [xqBlock, xqReduce] };
+/** xq-reduce.wgsl's xq_write alone: it follows xq-reduce-subgroups.wgsl's xq_block_reduce in the subgroup variants */
+export const xqWriteSource = (() => {
+  const at = xqReduce.indexOf('// Block `block` of x into xq');
+  if (at < 0) throw new Error('xq-reduce.wgsl: xq_write not found');
+  return xqReduce.slice(at);
+})();
+/** the includes that give a kernel xq_write: xq-block.wgsl, and the block reduction without or with subgroups */
+export function xqWriteIncludes(subgroups: boolean): string[] {
+  return subgroups ? [xqBlock, xqReduceSubgroups, xqWriteSource] : [xqBlock, xqReduce];
+}
+
+export const quantizeXKernel: KernelSpec = { name: 'quantize_x', source, uniforms: ['blocks:u32'], includes: xqWriteIncludes(false) };
+/** the same with the block's max and Σ X by subgroup shuffles (xq-reduce-subgroups.wgsl; GpuContext.subgroups) */
+export const quantizeXSubgroupsKernel: KernelSpec = { name: 'quantize_x_subgroups', source, uniforms: ['blocks:u32'], includes: xqWriteIncludes(true), enables: ['subgroups'] };
+
+/**
+ * xq-reduce-subgroups.wgsl's XQ_SG on this context: min(8, the smallest subgroup size), 8 (no barrier) on GPUs with
+ * subgroups of ≥ 8 (NVIDIA 32), 4 on SwiftShader (shuffles, then two barriers); 0 without subgroups (xq-reduce.wgsl).
+ */
+export function xqSubgroupWidth(ctx: Pick<GpuContext, 'subgroups' | 'subgroupMinSize'>): number {
+  return ctx.subgroups && ctx.subgroupMinSize >= 4 ? Math.min(8, ctx.subgroupMinSize) : 0;
+}
 
 /** bytes of the integer form of one block of 32 x values (7 vec4<u32>) */
 export const XQ_BLOCK_BYTES = 112;
@@ -23,6 +45,13 @@ export function quantizeX(ctx: GpuContext, x: GPUBuffer, rows: number, cols: num
   if (cols % 32 !== 0) throw new Error(`quantizeX: ${cols} columns is not a multiple of 32`);
   const blocks = (rows * cols) / 32;
   const xq = scratch(ctx, blocks * XQ_BLOCK_BYTES);
-  ctx.dispatch({ kernel: quantizeXKernel, params: { blocks }, bindings: [x, xq], workgroups: [ceilDiv(blocks, WG / 8), 1], constants: { WG } });
+  const sg = xqSubgroupWidth(ctx);
+  ctx.dispatch({
+    kernel: sg ? quantizeXSubgroupsKernel : quantizeXKernel,
+    params: { blocks },
+    bindings: [x, xq],
+    workgroups: [ceilDiv(blocks, WG / 8), 1],
+    constants: sg ? { WG, XQ_SG: sg } : { WG },
+  });
   return xq;
 }

@@ -6,7 +6,8 @@
 // Output per block, 7 vec4<u32> (28 words): words 0..7 the A bytes of elements 4w..4w+3 (word w), 8..15 the B bytes,
 // 16..23 the C bytes, 24 Σ_j X_j (i32), 25 step (f32), 26..27 zero.
 // Threads: 8 per block, one vec4 of x each (WG / 8 blocks per workgroup); the block's max and Σ X go through
-// workgroup memory (xq_write, xq-reduce.wgsl). Grid: ceil(blocks / (WG / 8)) workgroups; P.blocks = rows · cols / 32 (x rows back to back).
+// workgroup memory (xq_write, xq-reduce.wgsl) or, in quantize_x_subgroups, subgroup shuffles (xq-reduce-subgroups.wgsl,
+// no barrier at subgroup sizes ≥ 8). Grid: ceil(blocks / (WG / 8)) workgroups; P.blocks = rows · cols / 32 (x rows back to back).
 override WG: u32 = 256u;
 
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;

@@ -1,6 +1,8 @@
 // Writing one block of x in integer form (xq-block.wgsl) from the 8 threads that hold it, for quantize-x.wgsl,
 // add-norm.wgsl and the decode attention (its output, o_proj's input); the including kernel declares
 // `var<workgroup> lanes: array<u32, ≥ WG>` and the output `var<storage, read_write> xq: array<u32>`.
+// This is the version without subgroups; xq-reduce-subgroups.wgsl has the other xq_block_reduce (xq_write from here
+// follows it: quantize-x.ts xqWriteSource).
 // The max (f32 bits) or the sum (i32 bits) of v over the 8 threads (lid & ~7) .. + 7 that share a block, left in each.
 // Call in uniform control flow.
 fn xq_block_reduce(lid: u32, v: u32, isMax: bool) -> u32 {
