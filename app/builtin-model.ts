@@ -23,7 +23,7 @@ export const BUILTIN_MODEL = {
   /** what it gets wrong, in plain words */
   /** one sentence for the widget's start screen (the widget reads text only) */
   short: 'The built-in model, tabscout-tiny, is tiny: it answers simple facts (capitals, chemical symbols) in short English replies and makes up anything beyond them.',
-  cannot: `It cannot read screenshots or pictures reliably yet (it picks out a word or a number here and there and makes up the rest), it explains words wrongly, it gets about one two-digit sum in four wrong, and it confidently makes up anything beyond those few facts. Its context holds ${contextTokens.toLocaleString('en-US')} tokens.`,
+  cannot: `It cannot read screenshots reliably yet (it reads the lines of short dialogs and forms, but invents window titles, rare words and most of a long paragraph, so check what matters), it explains words wrongly, it gets about one two-digit sum in five wrong, and it confidently makes up anything beyond those few facts. Its context holds ${contextTokens.toLocaleString('en-US')} tokens.`,
 } as const;
 
 /**
