@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--no-speculate] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-tiled] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
+//   [--kernel-profile] [--no-speculate] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile|keys|stream] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -19,7 +19,7 @@ import { rooflineRead, ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.
 import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
 import { sampleToken, seededRandom } from '../kernels/sample/sample.ts';
 import { linearBytes, overrideQ4MatvecShape, weightBytes } from '../kernels/linear/linear.ts';
-import { attentionDecodeTuning } from '../kernels/attention/attention.ts';
+import { attentionDecodeTuning, SHORT_RUNS, type ShortRun } from '../kernels/attention/attention.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, moeTuning, type RunState } from '../worker/model/llama4.ts';
 import { decodeTokens } from '../worker/model/decode.ts';
@@ -589,7 +589,7 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-tiled', '--router-topk', '--router-separate', '--sampling']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--sampling']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -605,8 +605,12 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
   if (value('--attn-single-split') !== null) attentionDecodeTuning.singleSplitKeys = int('--attn-single-split', 0);
   // and the layer's q/k prep in a dispatch of its own before it (as before the fused decode kernel)
   if (args.includes('--attn-unfused')) attentionDecodeTuning.prepFused = false;
-  // and a workgroup's short run (≤ 128 keys) in tiles of 64, one after the other (as before its one-tile path)
-  if (args.includes('--attn-tiled')) attentionDecodeTuning.shortRun = false;
+  // and a workgroup's short run (≤ 128 keys) in one tile (attention.ts ShortRun; off: tiles of 64, the default)
+  const short = value('--attn-short');
+  if (short !== null) {
+    if (!(SHORT_RUNS as readonly string[]).includes(short)) throw new Error(`--attn-short needs one of ${SHORT_RUNS.join('|')}`);
+    attentionDecodeTuning.shortRun = short as ShortRun;
+  }
   // and the router's top-k in a dispatch of its own (as before the expert kernels picked the expert from the logits)
   if (args.includes('--router-topk')) moeTuning.routeInExperts = false;
   // and the router's mat-vec in a dispatch of its own (as before the post-attention add-norm computed the logits)

@@ -92,16 +92,18 @@ matvec_sweep() {
 # attn-sweep: decode (prompt 16, 16 tokens) at the contexts of ATTN_CONTEXTS with decode attention in one workgroup
 # per head (no merge dispatch) up to each N keys of ATTN_SINGLE_SPLIT (`bench model --attn-single-split`; 0: always
 # split and merged; unfused: also the q/k prep in a dispatch of its own, the launch before issue 8's change; tiled:
-# one workgroup per head up to 128 keys in tiles of 64, the launch before the one-tile SHORT path); with
+# the default, one workgroup per head up to 128 keys in tiles of 64; short-MODE: a run of ≤ 128 keys in one tile,
+# `bench model --attn-short MODE`, MODE tile, keys or stream, kernels/attention/attention.ts ShortRun); with
 # ATTN_PROFILE=1 also with --kernel-profile (GPU time of the attention kernels alone); one line each in
 # $OUT/attn-sweep.txt
 attn_sweep() {
   local c n
   for c in ${ATTN_CONTEXTS:-100 300 1000}; do
-    for n in ${ATTN_SINGLE_SPLIT:-unfused 0 tiled 128 100000}; do
+    for n in ${ATTN_SINGLE_SPLIT:-unfused 0 128 100000}; do
       case $n in
         unfused) set -- --attn-unfused --attn-single-split 0 ;;
-        tiled) set -- --attn-tiled ;;
+        tiled) set -- --attn-short off ;;
+        short-*) set -- --attn-short "${n#short-}" ;;
         *) set -- --attn-single-split "$n" ;;
       esac
       "$W/node" "$G/bench.mjs" model --config "$CONFIG" --prompt 16 --tokens 16 --context "$c" "$@" --json > "$W/attn-$c-$n.json" || continue

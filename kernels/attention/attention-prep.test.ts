@@ -2,11 +2,12 @@
 // dispatch that prepares q and the new k/v in every workgroup and writes the new k/v into the cache once; CPU adapters
 // and prefill qkPrep() then attention(). RoPE layers with QK norm at and around chunk boundaries of the cache ring
 // (stale slots of the previous chunk), NoPE layers with temperature tuning short and long (split and merged), a
-// few queries at once, forced split counts, Scout's 40:8 heads on the short path, and the cache it leaves.
+// few queries at once, forced split counts, Scout's 40:8 heads, every short-run form (attentionDecodeTuning.shortRun) on
+// the runs it takes, and the cache it leaves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { qkPrepAttention, usesDecodeKernel, decodeShape, type PrepAttentionCall } from './attention.ts';
+import { qkPrepAttention, usesDecodeKernel, decodeShape, withShortRun, SHORT_RUNS, type PrepAttentionCall, type ShortRun } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { qkPrepRef } from '../qk-prep/qk-prep.ref.ts';
 
@@ -17,7 +18,7 @@ const cases: [string, Shape, [number, number][]][] = [
   ['RoPE without norm, Scout heads 10:2 of 128', { heads: 10, kvHeads: 2, headDim: 128, cacheLen: 256, chunk: 256, rope: true, qkNorm: false, temperature: false }, [[5, 1], [200, 1], [300, 3]]],
   ['Scout RoPE + QK norm 10:2 of 128, long chunk (split)', { heads: 10, kvHeads: 2, headDim: 128, cacheLen: 512, chunk: 512, rope: true, qkNorm: true, temperature: false }, [[512 + 300, 1], [1023, 1]]],
   ['NoPE with temperature', { heads: 4, kvHeads: 1, headDim: 32, cacheLen: 400, chunk: 0, rope: false, qkNorm: true, temperature: true }, [[0, 1], [7, 2], [127, 1], [128, 1], [390, 1], [300, 4]]],
-  // Scout's heads at decode: the short path (one tile, the cache loads issued before the prep) up to 128 keys
+  // Scout's heads at decode: the short-run forms (one tile) take runs up to 128 keys
   ['Scout RoPE + QK norm 40:8 of 128, short runs', { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 256, chunk: 256, rope: true, qkNorm: true, temperature: false }, [[0, 1], [63, 1], [99, 1], [127, 1], [60, 4], [124, 4], [256 + 90, 1]]],
   ['Scout NoPE with temperature 40:8 of 128, short runs', { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 200, chunk: 0, rope: false, qkNorm: false, temperature: true }, [[1, 1], [100, 1], [124, 4]]],
   ['NoPE plain, head_dim 256, 4 queries', { heads: 2, kvHeads: 2, headDim: 256, cacheLen: 300, chunk: 0, rope: false, qkNorm: false, temperature: false }, [[0, 4], [60, 4], [250, 4]]],
@@ -59,11 +60,15 @@ for (const [name, shape, runs] of cases) {
         const decode = usesDecodeKernel(ctx, c);
         assert.equal(decode, variant.startsWith('gpu variant'));
         const auto = decodeShape(c).splits;
-        for (const splits of decode ? [undefined, 1, 3, auto + 2] : [undefined]) {
-          const what = `${name} ${variant} at ${startPos} × ${tokens}, splits ${splits ?? `auto ${auto}`}`;
+        // the tiled launch at any split count, and every short-run form on the runs it takes
+        const launches: [ShortRun, number | undefined][] = [undefined, 1, 3, auto + 2].map((s): [ShortRun, number | undefined] => ['off', s]);
+        for (const mode of SHORT_RUNS) if (mode !== 'off') launches.push([mode, undefined]);
+        for (const [mode, splits] of decode ? launches : [['off', undefined] as const]) {
+          if (withShortRun(mode, () => decodeShape(c).short) !== mode) continue;
+          const what = `${name} ${variant} at ${startPos} × ${tokens}, splits ${splits ?? `auto ${auto}`}, short run ${mode}`;
           const kb = ctx.upload(kc, 'k'), vb = ctx.upload(vc, 'v');
           const out = ctx.createBuffer(want.length * 4, 'out'), q = ctx.createBuffer(ref.q.length * 4, 'q');
-          qkPrepAttention(ctx, ctx.upload(qkv, 'qkv'), q, ctx.upload(table, 'table'), ctx.upload(temps, 'temps'), kb, vb, out, { ...c, splits });
+          withShortRun(mode, () => qkPrepAttention(ctx, ctx.upload(qkv, 'qkv'), q, ctx.upload(table, 'table'), ctx.upload(temps, 'temps'), kb, vb, out, { ...c, splits }));
           assertClose(await ctx.readF32(out, 0, want.length), want, 2e-5, what);
           assertClose(await ctx.readF32(kb, 0, kc.length), ref.kCache, 1e-5, `${what}: k cache`);
           assertClose(await ctx.readF32(vb, 0, vc.length), ref.vCache, 0, `${what}: v cache`);

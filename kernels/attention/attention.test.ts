@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { attention, attentionSplits, attentionDecodeTuning, decodeShape, integerOutput, qkPrepAttention, usesDecodeKernel, type AttentionCall } from './attention.ts';
+import { attention, attentionSplits, attentionDecodeTuning, decodeShape, integerOutput, qkPrepAttention, usesDecodeKernel, withShortRun, SHORT_RUNS, type AttentionCall, type ShortRun } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { kvWrite } from '../kv-write/kv-write.ts';
 import { quantizeXRef } from '../linear/quantize-x.ref.ts';
@@ -95,10 +95,11 @@ test('attention: calls with different split counts recorded in one submission (l
   }
 });
 
-// Decode (≤ 4 queries): on GPUs every head takes one workgroup (one tile of ≤ 128 keys at head_dim ≤ 128, else tiles
-// of 64) up to attentionDecodeTuning.singleSplitKeys keys, beyond that many workgroups (attention_decode.wgsl, tiles
-// of 32 keys, merged); CPU adapters keep the general kernel. Short and long runs, ragged tiles, head sizes that do not
-// fill the workgroup evenly, chunk starts, more splits than tiles (empty runs), and several queries at once.
+// Decode (≤ 4 queries): on GPUs every head takes one workgroup (tiles of 64 keys) up to
+// attentionDecodeTuning.singleSplitKeys keys, beyond that many workgroups (attention_decode.wgsl, tiles of 32 keys,
+// merged); CPU adapters keep the general kernel. Short and long runs, ragged tiles, head sizes that do not fill the
+// workgroup evenly, chunk starts, more splits than tiles (empty runs), and several queries at once. Every short-run
+// form (attentionDecodeTuning.shortRun) on the runs it takes (≤ 128 keys at head_dim ≤ 128), launched as chosen.
 test('attention decode: any length split over workgroups, against the CPU reference', async () => {
   const cases: [string, Omit<AttentionCall, 'tokens' | 'startPos'>, number[], number][] = [
     ['Scout heads 10:2, head_dim 128', { heads: 10, kvHeads: 2, headDim: 128, cacheLen: 300, chunk: 0 }, [0, 1, 31, 32, 33, 99, 100, 257], 1],
@@ -135,6 +136,16 @@ test('attention decode: any length split over workgroups, against the CPU refere
           attention(ctx, qb, kb, vb, out, { ...call, splits });
           assertClose(await ctx.readF32(out, 0, q.length), ref, 2e-5, `${name} ${variant} pos ${startPos} splits ${splits ?? `auto ${auto}`}`);
         }
+        if (!usesDecodeKernel(ctx, call) || name === 'Scout heads 10:2, head_dim 128') continue; // 40:8 covers it
+        for (const mode of SHORT_RUNS.filter((m) => m !== 'off')) {
+          const out = withShortRun(mode, () => {
+            if (decodeShape(call).short !== mode) return null; // a run this form does not take
+            const o = ctx.createBuffer(q.length * 4, 'out');
+            attention(ctx, qb, kb, vb, o, call); // recorded with the form's constants
+            return o;
+          });
+          if (out) assertClose(await ctx.readF32(out, 0, q.length), ref, 2e-5, `${name} ${variant} pos ${startPos} short run ${mode}`);
+        }
       }
     }
   }
@@ -151,25 +162,27 @@ test('attention decode: the GPU variant takes the decode kernel, CPU adapters an
   // workgroups; at 128K keys ≤ 4096 workgroups
   assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99 }).splits, 1);
   assert.equal(decodeShape({ ...c, tokens: 1, startPos: 999 }).splits, 32);
-  // the short path (one tile of ≤ 128 keys) at head_dim ≤ 128; forced to one split beyond that, tiles of 64
-  assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 99 }), { splits: 1, wg: 256, kt: 128, short: true });
-  assert.deepEqual(decodeShape({ ...c, tokens: 4, startPos: 124 }), { splits: 1, wg: 256, kt: 128, short: true });
-  assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99, splits: 1 }).short, true);
-  assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 999, splits: 1 }), { splits: 1, wg: 256, kt: 64, short: false });
-  assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99, headDim: 256 }).short, false);
-  assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99, splits: 3 }).short, false);
-  attentionDecodeTuning.shortRun = false; // bench model --attn-tiled
-  try {
-    assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 99 }), { splits: 1, wg: 256, kt: 64, short: false });
-  } finally {
-    attentionDecodeTuning.shortRun = true;
+  // by default tiles of 64 (the one-tile forms measured slower on the H200 first); a short-run form (bench model
+  // --attn-short) takes one tile of ≤ 128 keys at head_dim ≤ 128 at one split, tiles of 64 beyond that
+  assert.equal(attentionDecodeTuning.shortRun, 'off');
+  assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 99 }), { splits: 1, wg: 256, kt: 64, short: 'off' });
+  for (const mode of SHORT_RUNS.filter((m) => m !== 'off')) {
+    withShortRun(mode, () => {
+      assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 99 }), { splits: 1, wg: 256, kt: 128, short: mode });
+      assert.deepEqual(decodeShape({ ...c, tokens: 4, startPos: 124 }), { splits: 1, wg: 256, kt: 128, short: mode });
+      assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99, splits: 1 }).short, mode);
+      assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 999, splits: 1 }), { splits: 1, wg: 256, kt: 64, short: 'off' });
+      assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99, headDim: 256 }).short, 'off');
+      assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99, splits: 3 }).short, 'off');
+    });
   }
   assert.equal(40 * attentionSplits({ ...c, cacheLen: 131072, chunk: 0, tokens: 1, startPos: 131071 }, true) <= 4096, true);
 });
 
 // The output also in integer form (o_proj's q4 mat-vec input, so o_proj needs no quantize_x): word for word
 // quantize_x's of the f32 output the same call writes, which stays bit for bit what it is without it. One workgroup
-// per head and split + merged, attention() and qkPrepAttention() (the q/k prep folded in at one split).
+// per head and split + merged, attention() and qkPrepAttention() (the q/k prep folded in at one split), attendShort()'s
+// forms.
 test('attention decode: the output in integer form equals quantize_x of the output', async () => {
   const cases: [string, Omit<AttentionCall, 'tokens' | 'startPos' | 'cacheLen'>, number][] = [
     ['Scout heads 10:2 of 128', { heads: 10, kvHeads: 2, headDim: 128, chunk: 0 }, 1],
@@ -192,14 +205,18 @@ test('attention decode: the output in integer form equals quantize_x of the outp
           continue;
         }
         assert.equal(integerOutput(ctx, call), true);
-        for (const splits of [undefined, 1, 3]) {
-          for (const prep of [false, true]) {
-            const what = `${name} ${variant} at ${startPos}, splits ${splits ?? `auto ${decodeShape(call).splits}`}${prep ? ', q/k prep' : ''}`;
-            const run = (out: GPUBuffer, xq: GPUBuffer | null) => {
+        // the tiled launch at any split count (KT only changes for 'tile'), and attendShort()'s forms on the runs they
+        // take (its XQ_OUT code is the same in both kernels)
+        const launches: [ShortRun, number | undefined][] = [['off', undefined], ['off', 1], ['off', 3], ['keys', undefined], ['stream', undefined]];
+        for (const [mode, splits] of launches) {
+          if (withShortRun(mode, () => decodeShape(call).short) !== mode) continue;
+          for (const prep of mode === 'off' ? [false, true] : [true]) {
+            const what = `${name} ${variant} at ${startPos}, splits ${splits ?? `auto ${decodeShape(call).splits}`}${prep ? ', q/k prep' : ''}, short run ${mode}`;
+            const run = (out: GPUBuffer, xq: GPUBuffer | null) => withShortRun(mode, () => {
               const c = { ...call, splits, eps: 1e-5, rope: true, qkNorm: true, temperature: false };
               if (prep) qkPrepAttention(ctx, qkvb, ctx.createBuffer(tokens * qw * 4, 'q'), tb, temps, kb, vb, out, c, xq);
               else attention(ctx, qb, kb, vb, out, c, xq);
-            };
+            });
             const out = ctx.createBuffer(tokens * qw * 4, 'out'), plain = ctx.createBuffer(tokens * qw * 4, 'plain');
             const xq = ctx.createBuffer((tokens * qw * XQ_BLOCK_BYTES) / 32, 'xq');
             run(out, xq);

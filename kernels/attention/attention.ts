@@ -47,8 +47,7 @@ const SINGLE_KT = 64;
 const SINGLE_WG = 256;
 /**
  * One workgroup per head over a run of at most SHORT_KT keys at head_dim ≤ SHORT_MAX_HEAD_DIM: the whole run in one
- * tile, every cache load issued at once (attention_decode_core.wgsl's SHORT; its registers hold ≤ 16 pieces of
- * 16 bytes of keys and of values per thread, which these sizes keep).
+ * tile (attentionDecodeTuning.shortRun other than 'off').
  */
 const SHORT_KT = 128;
 const SHORT_MAX_HEAD_DIM = 128;
@@ -79,10 +78,38 @@ function lastKeys(c: AttentionCall): number {
  * more than walking a few tiles one after the other). Longer runs are split over many workgroups and merged.
  * prepFused: qkPrepAttention() folds the q/k prep into the decode kernel (false: a qk_prep dispatch first, to compare).
  * integerOut: integerOutput() allows the output in integer form (false: o_proj quantizes it itself, to compare).
- * shortRun: one workgroup's run of ≤ SHORT_KT keys at head_dim ≤ SHORT_MAX_HEAD_DIM in one tile, all its cache loads
- * issued at once (false: tiles of SINGLE_KT keys one after the other, to compare).
+ * shortRun: a workgroup's run of ≤ SHORT_KT keys at head_dim ≤ SHORT_MAX_HEAD_DIM in one tile (ShortRun), or 'off':
+ * tiles of SINGLE_KT keys one after the other. 'off' by default: the first one-tile form (every key and value piece in
+ * registers, 16 + 16 vec4s a thread) measured slower on the H200 (Scout, 48 layers, 40:8 heads of 128, context 100,
+ * --kernel-profile: attention_decode_prep 38.0 against 30.2 µs per call, GPU busy 6.59 against 5.93 ms per token);
+ * the leaner forms below are to be measured against it (tools/model-device.sh attn-sweep, words short-MODE).
  */
-export const attentionDecodeTuning = { singleSplitKeys: 128, prepFused: true, integerOut: true, shortRun: true };
+export const attentionDecodeTuning: { singleSplitKeys: number; prepFused: boolean; integerOut: boolean; shortRun: ShortRun } = {
+  singleSplitKeys: 128,
+  prepFused: true,
+  integerOut: true,
+  shortRun: 'off',
+};
+
+/**
+ * A short run in one tile: 'tile' the tiled code with one tile of SHORT_KT keys (no new kernel code: half the tiles,
+ * barriers and online-softmax steps of 'off'); 'keys' attendShort() (attention_decode_core.wgsl's SHORT): ≤ 8 key
+ * pieces a thread in registers across the prep, the values loaded into registers once the keys are scored; 'stream'
+ * attendShort() with the values streamed after the max (SHORT_STREAM, the fewest registers).
+ */
+export type ShortRun = 'off' | 'tile' | 'keys' | 'stream';
+export const SHORT_RUNS: readonly ShortRun[] = ['off', 'tile', 'keys', 'stream'];
+
+/** f() with attentionDecodeTuning.shortRun = mode, restored after it (tests: the dispatches f records take that form) */
+export function withShortRun<T>(mode: ShortRun, f: () => T): T {
+  const before = attentionDecodeTuning.shortRun;
+  attentionDecodeTuning.shortRun = mode;
+  try {
+    return f();
+  } finally {
+    attentionDecodeTuning.shortRun = before;
+  }
+}
 
 /**
  * Whether the call can also write its output in integer form (kernels/linear/quantize-x.ts's layout, the words
@@ -93,14 +120,19 @@ export function integerOutput(ctx: GpuContext, c: AttentionCall): boolean {
   return attentionDecodeTuning.integerOut && usesDecodeKernel(ctx, c) && c.headDim % 32 === 0;
 }
 
-/** The decode kernel's launch: splits, threads per workgroup, keys per tile, and whether one tile covers the run (SHORT). */
-export function decodeShape(c: AttentionCall): { splits: number; wg: number; kt: number; short: boolean } {
-  const short = attentionDecodeTuning.shortRun && lastKeys(c) <= SHORT_KT && c.headDim <= SHORT_MAX_HEAD_DIM;
-  const single = short ? { splits: 1, wg: SINGLE_WG, kt: SHORT_KT, short } : { splits: 1, wg: SINGLE_WG, kt: SINGLE_KT, short };
+/** The decode kernel's launch: splits, threads per workgroup, keys per tile, and the short-run form ('off': none). */
+export function decodeShape(c: AttentionCall): { splits: number; wg: number; kt: number; short: ShortRun } {
+  const mode = lastKeys(c) <= SHORT_KT && c.headDim <= SHORT_MAX_HEAD_DIM ? attentionDecodeTuning.shortRun : 'off';
+  const single = { splits: 1, wg: SINGLE_WG, kt: mode === 'off' ? SINGLE_KT : SHORT_KT, short: mode };
   if (c.splits === undefined && lastKeys(c) <= attentionDecodeTuning.singleSplitKeys) return single;
   const splits = c.splits ?? attentionSplits(c, true);
   if (splits < 1 || splits > DECODE_MAX_SPLITS) throw new Error(`attention: ${splits} splits (1..${DECODE_MAX_SPLITS})`);
-  return splits === 1 ? single : { splits, wg: DECODE_WG, kt: DECODE_KT, short: false };
+  return splits === 1 ? single : { splits, wg: DECODE_WG, kt: DECODE_KT, short: 'off' };
+}
+
+/** the pipeline constants of a short-run form */
+function shortConstants(short: ShortRun): Record<string, number> {
+  return { SHORT: short === 'keys' || short === 'stream' ? 1 : 0, SHORT_STREAM: short === 'stream' ? 1 : 0 };
 }
 
 /**
@@ -195,7 +227,7 @@ function attentionDecode(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuff
     params: decodeParams(c, splits),
     bindings: [q, k, v, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, SHORT: short ? 1 : 0, ...xqConstants(outXq, splits === 1) },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ...shortConstants(short), ...xqConstants(outXq, splits === 1) },
   });
   if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }
@@ -241,7 +273,7 @@ export function qkPrepAttention(
     params: { ...decodeParams(c, splits), eps: c.eps },
     bindings: [qkv, ropeTable, temperatures, kCache, vCache, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, SHORT: short ? 1 : 0, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1) },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ...shortConstants(short), ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1) },
   });
   if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }

@@ -17,28 +17,37 @@
 // multiple of 32, so a block lies in one head), saving it a quantize_x dispatch; else the unnormalised partial
 // (Σ e·v, max m, sum l) goes to part [tokens, heads, splits, headDim + 2] for attention_merge.wgsl.
 // SHORT (one split, the whole run ≤ KT = 128 keys, headDim ≤ 128, WG = 256; attendShort()): one tile and no online
-// softmax, built for latency (at decode the keys are few, the workgroups 40, and every dependent step shows):
-//   1. before prepare(), every thread issues all its cache loads at once into registers: the 16-byte pieces of its
-//      key (LANES = WG / KT = 2 threads per key, ≤ 16 each) and of its values (KG = WG / (headDim/4) groups, keys
-//      grp, grp + KG, …: ≤ 16 each); they are in flight during the q/k prep, one round of global loads per call
-//      (the tiled path: per tile of 64 keys 4 rounds of key loads, then 4 of values, one after the other);
-//   2. scores from qs and the registers (new keys from workgroup memory); the lanes' sums into sc (2 barriers);
-//   3. every thread takes the max over sc itself (KT/4 vec4 reads of workgroup memory, no barrier), and the
-//      exponentials of its own value keys, summing them (l per value group, identical in its threads);
-//   4. values from the registers; the groups' Σ e·v and l meet in workgroup memory (1 barrier) and are normalised.
+// softmax, built for latency (at decode the keys are few, the workgroups 40, and every dependent step shows). Its
+// first form held every key and value piece of the call in registers (16 + 16 vec4s a thread, live across the prep):
+// on the H200 slower than the tiles of 64 (attention_decode_prep 38.0 against 30.2 µs per call at Scout's 100 keys),
+// by register pressure (spills or low occupancy). Now at most 8 pieces of keys live across the prep:
+//   1. before prepare(), every thread issues the loads of its first key (LANES = 4 threads per key, keys 0..63, ≤ 8
+//      pieces each) into registers; they are in flight during the q/k prep;
+//   2. scores: that key from the registers, its second key (key + 64) loaded now; the lanes' sums into accs (both
+//      keys of a thread in one vec4; 1 barrier), summed per key into sc (1 barrier);
+//   3. values: SHORT_STREAM = 0: every thread issues its ≤ 16 value loads (KG = WG / (headDim/4) groups, keys grp,
+//      grp + KG, …) right after its scores, into registers (the key registers are dead by then), in flight across
+//      the two barriers and the max; SHORT_STREAM = 1: loaded after the max straight into 4 accumulators (4 loads in
+//      flight, the fewest registers);
+//   4. every thread takes the max over sc itself (no barrier) and the exponentials of its value keys; the groups'
+//      Σ e·v and l meet in workgroup memory (1 barrier) and are normalised.
 // 3 barriers after prepare() instead of 4 per tile, no serial loop over the tile's keys in one thread.
 override CHUNKED: u32 = 0u;
 override WG: u32 = 128u; // threads; a multiple of KT, ≥ headDim / 4
 override KT: u32 = 32u; // keys per tile
 override XQ_OUT: u32 = 0u;
 override SHORT: u32 = 0u; // attendShort(): KT = 128, WG = 256, headDim ≤ 128, one split covering the run
+override SHORT_STREAM: u32 = 0u; // attendShort(): values streamed after the max (else in registers after the scores)
 const MAX_N4 = 64u; // headDim ≤ 256
-const SHORT_REGS = 16u; // SHORT: 16-byte pieces of keys, and of values, each thread holds
+const SHORT_LANES = 4u; // SHORT: threads per key
+const SHORT_KREGS = 8u; // SHORT: 16-byte pieces of a key per thread (headDim ≤ 128)
+const SHORT_VREGS = 16u; // SHORT: value keys per thread at most (KT / KG, KG ≥ 8)
 
 var<workgroup> qs: array<vec4<f32>, MAX_N4>;
-var<workgroup> lanes: array<u32, WG>; // f32 bits; xq_write's too (a separate array would not fit the prep kernel)
+// f32 bits: the lanes' partial scores, then attend()'s exponentials of the tile (KT ≤ WG); xq_write's too (separate
+// arrays would not fit the prep kernel's 16 KiB at NT = 4 and KT = 128)
+var<workgroup> lanes: array<u32, WG>;
 var<workgroup> sc: array<vec4<f32>, KT / 4u>; // the tile's scores, 4 keys a vec4
-var<workgroup> p: array<f32, KT * (1u - SHORT) + SHORT>; // attend() only (attendShort() keeps its exponentials)
 var<workgroup> accs: array<vec4<f32>, WG>;
 
 // vec4 d of kv head g at position j in the cache ring [cacheLen, kvHeads, headDim]
@@ -107,11 +116,11 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
     let tmax = max(max(t4.x, t4.y), max(t4.z, t4.w));
     let mNew = max(m, tmax);
     let correction = exp(m - mNew);
-    if (lid < KT) { p[lid] = select(0.0, exp(sc[lid / 4u][lid % 4u] - mNew), start + lid <= last); }
+    if (lid < KT) { lanes[lid] = bitcast<u32>(select(0.0, exp(sc[lid / 4u][lid % 4u] - mNew), start + lid <= last)); }
     workgroupBarrier();
     if (lid == 0u) {
       var sum = 0.0;
-      for (var i = 0u; i < KT; i++) { sum += p[i]; }
+      for (var i = 0u; i < KT; i++) { sum += bitcast<f32>(lanes[i]); }
       l = l * correction + sum;
     }
     m = mNew;
@@ -121,13 +130,13 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
       var a1 = vec4<f32>(0.0);
       var jj = grp;
       for (; jj + kg < count; jj += 2u * kg) {
-        a0 += p[jj] * valueAt(start + jj, g, dl);
-        a1 += p[jj + kg] * valueAt(start + jj + kg, g, dl);
+        a0 += bitcast<f32>(lanes[jj]) * valueAt(start + jj, g, dl);
+        a1 += bitcast<f32>(lanes[jj + kg]) * valueAt(start + jj + kg, g, dl);
       }
-      if (jj < count) { a0 += p[jj] * valueAt(start + jj, g, dl); }
+      if (jj < count) { a0 += bitcast<f32>(lanes[jj]) * valueAt(start + jj, g, dl); }
       acc = acc * correction + (a0 + a1);
     }
-    workgroupBarrier(); // sc, p and lanes are reused by the next tile
+    workgroupBarrier(); // sc and lanes are reused by the next tile
   }
   accs[lid] = acc;
   if (lid == 0u) { lanes[0] = bitcast<u32>(l); } // l is thread 0's
@@ -178,77 +187,93 @@ fn attendShort(h: u32, t: u32, lid: u32) {
   var cached = count;
   if (newFrom() < first + count) { cached = select(0u, newFrom() - first, newFrom() > first); }
   let qBase = (t * P.heads + h) * n4;
-  let LANES = WG / KT;
-  let key = lid / LANES; // scoring: this thread's key, and its dims lane, lane + LANES, …
-  let lane = lid % LANES;
+  let key = lid / SHORT_LANES; // scoring: this thread's keys key and key + KT/2, its dims lane, lane + SHORT_LANES, …
+  let key2 = key + KT / 2u;
+  let lane = lid % SHORT_LANES;
   let kg = WG / n4; // value groups
   let dl = lid % n4; // values: this thread's vec4 of dims, keys grp, grp + kg, …
   let grp = lid / n4; // (≥ kg: idle)
 
-  // 1. every cache load of the call, issued before the prep
-  var kr: array<vec4<f32>, SHORT_REGS>;
-  var vr: array<vec4<f32>, SHORT_REGS>;
+  // 1. the first key's cache loads, issued before the prep
+  var kr: array<vec4<f32>, SHORT_KREGS>;
   if (key < cached) {
-    for (var i = 0u; i < SHORT_REGS; i++) {
-      let d = lane + i * LANES;
+    for (var i = 0u; i < SHORT_KREGS; i++) {
+      let d = lane + i * SHORT_LANES;
       if (d < n4) { kr[i] = cacheKey(first + key, g, d); }
-    }
-  }
-  if (grp < kg) {
-    for (var i = 0u; i < SHORT_REGS; i++) {
-      let jj = grp + i * kg;
-      if (jj < cached) { vr[i] = cacheValue(first + jj, g, dl); }
     }
   }
   prepare(h, t, 0u, lid);
 
-  // 2. scores
-  var s = vec4<f32>(0.0);
-  if (key < count) {
-    for (var i = 0u; i < SHORT_REGS; i++) {
-      let d = lane + i * LANES;
-      if (d < n4) {
+  // 2. scores: the first key from the registers (new keys from workgroup memory), the second loaded now
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  for (var i = 0u; i < SHORT_KREGS; i++) {
+    let d = lane + i * SHORT_LANES;
+    if (d < n4) {
+      if (key < count) {
         var k = kr[i];
         if (key >= cached) { k = keyAt(first + key, g, d); }
-        s += qs[d] * k;
+        s1 += qs[d] * k;
       }
+      if (key2 < count) { s2 += qs[d] * keyAt(first + key2, g, d); }
     }
   }
-  lanes[lid] = bitcast<u32>((s.x + s.y) + (s.z + s.w));
+  accs[lid] = vec4<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w), 0.0, 0.0);
+  // 3. (SHORT_STREAM = 0) the value loads, in flight across the barriers and the max
+  var vr: array<vec4<f32>, SHORT_VREGS>;
+  if (SHORT_STREAM == 0u && grp < kg) {
+    for (var i = 0u; i < SHORT_VREGS; i++) {
+      let jj = grp + i * kg;
+      if (jj < count) { vr[i] = valueAt(first + jj, g, dl); }
+    }
+  }
   workgroupBarrier();
   if (lid < KT) {
     var sk = -3.0e38;
     if (lid < count) {
+      let half = lid / (KT / 2u); // 0: a first key, 1: a second
+      let base = (lid % (KT / 2u)) * SHORT_LANES;
       sk = 0.0;
-      for (var i = 0u; i < LANES; i++) { sk += bitcast<f32>(lanes[lid * LANES + i]); }
+      for (var i = 0u; i < SHORT_LANES; i++) { sk += accs[base + i][half]; }
       sk *= P.scale;
     }
     sc[lid / 4u][lid % 4u] = sk;
   }
   workgroupBarrier();
 
-  // 3. the max in every thread (keys past the run hold −3e38), its value keys' exponentials and their sum
+  // 4. the max in every thread (keys past the run hold −3e38), its value keys' exponentials and their sum
   var m4 = sc[0];
   for (var i = 1u; i < KT / 4u; i++) { m4 = max(m4, sc[i]); }
   let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
-
-  // 4. values
   var acc = vec4<f32>(0.0);
   var l = 0.0;
   if (grp < kg) {
-    for (var i = 0u; i < SHORT_REGS; i++) {
-      let jj = grp + i * kg;
-      if (jj < count) {
-        let e = exp(sc[jj / 4u][jj % 4u] - m);
-        var v = vr[i];
-        if (jj >= cached) { v = valueAt(first + jj, g, dl); }
-        acc += e * v;
-        l += e;
+    if (SHORT_STREAM == 0u) {
+      for (var i = 0u; i < SHORT_VREGS; i++) {
+        let jj = grp + i * kg;
+        if (jj < count) {
+          let e = exp(sc[jj / 4u][jj % 4u] - m);
+          acc += e * vr[i];
+          l += e;
+        }
       }
+    } else {
+      var a = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+      for (var i = 0u; i < SHORT_VREGS; i += 4u) {
+        for (var u = 0u; u < 4u; u++) {
+          let jj = grp + (i + u) * kg;
+          if (jj < count) {
+            let e = exp(sc[jj / 4u][jj % 4u] - m);
+            a[u] += e * valueAt(first + jj, g, dl);
+            l += e;
+          }
+        }
+      }
+      acc = (a[0] + a[1]) + (a[2] + a[3]);
     }
   }
-  accs[lid] = acc;
-  lanes[lid] = bitcast<u32>(l); // group grp's l (the same in its threads); lanes was last read before the barrier
+  accs[lid] = acc; // its score sums were read before the last barrier
+  lanes[lid] = bitcast<u32>(l); // group grp's l (the same in its threads)
   workgroupBarrier();
   var o = vec4<f32>(0.0);
   if (lid < n4) {
