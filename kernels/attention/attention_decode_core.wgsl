@@ -47,7 +47,8 @@ var<workgroup> qs: array<vec4<f32>, MAX_N4>;
 // f32 bits: the lanes' partial scores, then attend()'s exponentials of the tile (KT ≤ WG); xq_write's too (separate
 // arrays would not fit the prep kernel's 16 KiB at NT = 4 and KT = 128)
 var<workgroup> lanes: array<u32, WG>;
-var<workgroup> sc: array<vec4<f32>, KT / 4u>; // the tile's scores, 4 keys a vec4
+var<workgroup> sc: array<f32, KT>; // the tile's scores, written one f32 per thread (a partial vec4 write would be a
+// read-modify-write of the whole vec4 on some backends, e.g. HLSL for FXC: a race between threads)
 var<workgroup> accs: array<vec4<f32>, WG>;
 
 // vec4 d of kv head g at position j in the cache ring [cacheLen, kvHeads, headDim]
@@ -67,6 +68,11 @@ fn splitRun(pos: u32, split: u32) -> vec2<u32> {
   let per = (tiles + P.splits - 1u) / P.splits;
   let first = lo + split * per * KT; // past pos when this run is empty
   return vec2<u32>(first, min(pos, first + per * KT - 1u));
+}
+
+/** scores 4i..4i+3 of the tile */
+fn sc4(i: u32) -> vec4<f32> {
+  return vec4<f32>(sc[4u * i], sc[4u * i + 1u], sc[4u * i + 2u], sc[4u * i + 3u]);
 }
 
 fn attend(h: u32, t: u32, split: u32, lid: u32) {
@@ -108,15 +114,15 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
         for (var i = 0u; i < LANES; i++) { s += bitcast<f32>(lanes[lid * LANES + i]); }
         s *= P.scale;
       }
-      sc[lid / 4u][lid % 4u] = s;
+      sc[lid] = s;
     }
     workgroupBarrier();
-    var t4 = sc[0]; // keys past the run hold −3e38
-    for (var i = 1u; i < KT / 4u; i++) { t4 = max(t4, sc[i]); }
+    var t4 = sc4(0u); // keys past the run hold −3e38
+    for (var i = 1u; i < KT / 4u; i++) { t4 = max(t4, sc4(i)); }
     let tmax = max(max(t4.x, t4.y), max(t4.z, t4.w));
     let mNew = max(m, tmax);
     let correction = exp(m - mNew);
-    if (lid < KT) { lanes[lid] = bitcast<u32>(select(0.0, exp(sc[lid / 4u][lid % 4u] - mNew), start + lid <= last)); }
+    if (lid < KT) { lanes[lid] = bitcast<u32>(select(0.0, exp(sc[lid] - mNew), start + lid <= last)); }
     workgroupBarrier();
     if (lid == 0u) {
       var sum = 0.0;
@@ -237,13 +243,13 @@ fn attendShort(h: u32, t: u32, lid: u32) {
       for (var i = 0u; i < SHORT_LANES; i++) { sk += accs[base + i][half]; }
       sk *= P.scale;
     }
-    sc[lid / 4u][lid % 4u] = sk;
+    sc[lid] = sk;
   }
   workgroupBarrier();
 
   // 4. the max in every thread (keys past the run hold −3e38), its value keys' exponentials and their sum
-  var m4 = sc[0];
-  for (var i = 1u; i < KT / 4u; i++) { m4 = max(m4, sc[i]); }
+  var m4 = sc4(0u);
+  for (var i = 1u; i < KT / 4u; i++) { m4 = max(m4, sc4(i)); }
   let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
   var acc = vec4<f32>(0.0);
   var l = 0.0;
@@ -252,7 +258,7 @@ fn attendShort(h: u32, t: u32, lid: u32) {
       for (var i = 0u; i < SHORT_VREGS; i++) {
         let jj = grp + i * kg;
         if (jj < count) {
-          let e = exp(sc[jj / 4u][jj % 4u] - m);
+          let e = exp(sc[jj] - m);
           acc += e * vr[i];
           l += e;
         }
@@ -263,7 +269,7 @@ fn attendShort(h: u32, t: u32, lid: u32) {
         for (var u = 0u; u < 4u; u++) {
           let jj = grp + (i + u) * kg;
           if (jj < count) {
-            let e = exp(sc[jj / 4u][jj % 4u] - m);
+            let e = exp(sc[jj] - m);
             a[u] += e * valueAt(first + jj, g, dl);
             l += e;
           }

@@ -28,8 +28,8 @@ override NT: u32 = 1u; // tokens of the call (the grid's y)
 
 var<workgroup> newK: array<vec4<f32>, NT * MAX_N4>;
 var<workgroup> newV: array<vec4<f32>, NT * MAX_N4>;
-// sums of squares, 4 a vec4: segments of MAX_N4 for the new keys (one per token), then one for q
-var<workgroup> squares: array<vec4<f32>, (NT + 1u) * MAX_N4 / 4u>;
+// sums of squares: segments of MAX_N4 for the new keys (one per token), then one for q
+var<workgroup> squares: array<f32, (NT + 1u) * MAX_N4>; // one f32 per thread write (see sc in the core)
 
 fn keyAt(j: u32, g: u32, d: u32) -> vec4<f32> {
   if (j < P.startPos) { return cacheKey(j, g, d); }
@@ -80,7 +80,7 @@ fn prepare(h: u32, t: u32, split: u32, lid: u32) {
         qs[d] = x;
       }
     }
-    if (norm) { squares[i / 4u][i % 4u] = dot(x, x); } // 0 past the head
+    if (norm) { squares[i] = dot(x, x); } // 0 past the head
   }
   workgroupBarrier();
   if (norm) {
@@ -89,8 +89,9 @@ fn prepare(h: u32, t: u32, split: u32, lid: u32) {
       let s = i / MAX_N4;
       let d = i % MAX_N4;
       if (d < n4) {
-        var q4 = squares[s * (MAX_N4 / 4u)];
-        for (var k = 1u; k < MAX_N4 / 4u; k++) { q4 += squares[s * (MAX_N4 / 4u) + k]; }
+        let o = s * MAX_N4;
+        var q4 = vec4<f32>(squares[o], squares[o + 1u], squares[o + 2u], squares[o + 3u]);
+        for (var k = 4u; k < MAX_N4; k += 4u) { q4 += vec4<f32>(squares[o + k], squares[o + k + 1u], squares[o + k + 2u], squares[o + k + 3u]); }
         let r = inverseSqrt(((q4.x + q4.y) + (q4.z + q4.w)) / f32(P.headDim) + P.eps);
         if (s < NT) { newK[i] *= r; } else { qs[d] *= r; }
       }
