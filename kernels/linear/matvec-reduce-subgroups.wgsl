@@ -2,7 +2,8 @@
 // it and MV_SG): the same interface, the same sums in another order. MV_SG = min(CT, the adapter's smallest subgroup
 // size), a power of two ≥ RP (R rounded up to a power of two). It takes the subgroups of a 1-D workgroup to be runs of
 // consecutive local_invocation_index (as workgroup-sum-subgroups.wgsl), so the CT column threads of a row group are
-// CT / MV_SG runs of MV_SG lanes, lane ^ m = lid ^ m for m < MV_SG. In each run: recursive halving by subgroupShuffleXor
+// CT / MV_SG runs of MV_SG lanes, lane ^ m = lid ^ m for m < MV_SG (WGSL does not promise that layout; without it the
+// sums would mix rows: wrong, not just rounded differently). In each run: recursive halving by subgroupShuffleXor
 // (masks RP/2 … 1: a lane keeps half of its rows and adds its partner's half of them; RP − 1 values shuffled), then a
 // butterfly over masks RP … MV_SG/2, so column thread c holds the run's sum of row c % RP of its row group.
 // MV_SG = CT: no workgroup memory, no barrier; column threads c < R give row rg·R + c. MV_SG < CT: those of each run

@@ -1,6 +1,7 @@
 // xq-reduce.wgsl's xq_block_reduce with subgroups (the kernel is built with `enable subgroups;`; xq_write follows it,
 // quantize-x.ts xqWriteSource). The 8 threads of a block are lanes lid & ~7 .. + 7 (subgroups taken as runs of
-// consecutive local_invocation_index, as workgroup-sum-subgroups.wgsl): a subgroupShuffleXor butterfly over masks
+// consecutive local_invocation_index, as workgroup-sum-subgroups.wgsl; WGSL does not promise it, and without it a block
+// would take another block's max: wrong words): a subgroupShuffleXor butterfly over masks
 // 1 … XQ_SG/2 (XQ_SG = min(8, the adapter's smallest subgroup size)). XQ_SG = 8: no workgroup memory, no barrier.
 // XQ_SG = 4 (SwiftShader): the block's two halves then meet through `lanes` (two barriers, as xq-reduce.wgsl). Max
 // and integer sums do not depend on the order: the same bits as xq-reduce.wgsl. Call in uniform control flow.
