@@ -605,7 +605,7 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
   if (value('--attn-single-split') !== null) attentionDecodeTuning.singleSplitKeys = int('--attn-single-split', 0);
   // and the layer's q/k prep in a dispatch of its own before it (as before the fused decode kernel)
   if (args.includes('--attn-unfused')) attentionDecodeTuning.prepFused = false;
-  // and a workgroup's short run (≤ 128 keys) in one tile (attention.ts ShortRun; off: tiles of 64, the default)
+  // and a workgroup's short run (≤ 128 keys) in one tile (attention.ts ShortRun; 'tile' the default, off: tiles of 64)
   const short = value('--attn-short');
   if (short !== null) {
     if (!(SHORT_RUNS as readonly string[]).includes(short)) throw new Error(`--attn-short needs one of ${SHORT_RUNS.join('|')}`);

@@ -162,10 +162,12 @@ test('attention decode: the GPU variant takes the decode kernel, CPU adapters an
   // workgroups; at 128K keys ≤ 4096 workgroups
   assert.equal(decodeShape({ ...c, tokens: 1, startPos: 99 }).splits, 1);
   assert.equal(decodeShape({ ...c, tokens: 1, startPos: 999 }).splits, 32);
-  // by default tiles of 64 (the one-tile forms measured slower on the H200 first); a short-run form (bench model
-  // --attn-short) takes one tile of ≤ 128 keys at head_dim ≤ 128 at one split, tiles of 64 beyond that
-  assert.equal(attentionDecodeTuning.shortRun, 'off');
-  assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 99 }), { splits: 1, wg: 256, kt: 64, short: 'off' });
+  // by default one tile of ≤ 128 keys by the tiled code ('tile', measured fastest on the H200); 'off' (bench model
+  // --attn-short off) tiles of 64; every short-run form takes one tile of ≤ 128 keys at head_dim ≤ 128 at one split,
+  // tiles of 64 beyond that
+  assert.equal(attentionDecodeTuning.shortRun, 'tile');
+  withShortRun('off', () =>
+    assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 99 }), { splits: 1, wg: 256, kt: 64, short: 'off' }));
   for (const mode of SHORT_RUNS.filter((m) => m !== 'off')) {
     withShortRun(mode, () => {
       assert.deepEqual(decodeShape({ ...c, tokens: 1, startPos: 99 }), { splits: 1, wg: 256, kt: 128, short: mode });

@@ -79,16 +79,16 @@ function lastKeys(c: AttentionCall): number {
  * prepFused: qkPrepAttention() folds the q/k prep into the decode kernel (false: a qk_prep dispatch first, to compare).
  * integerOut: integerOutput() allows the output in integer form (false: o_proj quantizes it itself, to compare).
  * shortRun: a workgroup's run of ≤ SHORT_KT keys at head_dim ≤ SHORT_MAX_HEAD_DIM in one tile (ShortRun), or 'off':
- * tiles of SINGLE_KT keys one after the other. 'off' by default: the first one-tile form (every key and value piece in
- * registers, 16 + 16 vec4s a thread) measured slower on the H200 (Scout, 48 layers, 40:8 heads of 128, context 100,
- * --kernel-profile: attention_decode_prep 38.0 against 30.2 µs per call, GPU busy 6.59 against 5.93 ms per token);
- * the leaner forms below are to be measured against it (tools/model-device.sh attn-sweep, words short-MODE).
+ * tiles of SINGLE_KT keys one after the other. 'tile' by default: on the H200 (Scout, 48 layers, 40:8 heads of 128,
+ * context 100, --kernel-profile, run N) attention_decode_prep took 30.3 µs per call against 31.3 'off', 32.6 'keys',
+ * 32.1 'stream' (GPU busy 5.83 against 5.91, 6.12, 5.99 ms per token); the first one-tile form (every key and value
+ * piece in registers, 16 + 16 vec4s a thread) was slower still (run M: 38.0 against 30.2 µs) and is gone.
  */
 export const attentionDecodeTuning: { singleSplitKeys: number; prepFused: boolean; integerOut: boolean; shortRun: ShortRun } = {
   singleSplitKeys: 128,
   prepFused: true,
   integerOut: true,
-  shortRun: 'off',
+  shortRun: 'tile',
 };
 
 /**
