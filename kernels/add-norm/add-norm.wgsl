@@ -49,7 +49,7 @@ const ROUTER_HELD = 16u; // router steps whose W and weight vec4s are held in re
 @group(0) @binding(7) var<storage, read_write> xq: array<u32>;
 @group(0) @binding(8) var<storage, read_write> logits: array<f32>;
 
-var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-reduce*.wgsl, included)
+var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-write.wgsl, xq-reduce*.wgsl, included)
 
 /** the new residual at vec4 i of token t's row (base = t · dim/4) */
 fn updated(t: u32, base: u32, n4: u32, i: u32) -> vec4<f32> {

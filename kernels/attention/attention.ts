@@ -13,8 +13,7 @@ import coreSource from './attention_decode_core.wgsl';
 import decodeSource from './attention_decode.wgsl';
 import decodePrepSource from './attention_decode_prep.wgsl';
 import mergeSource from './attention_merge.wgsl';
-import xqBlock from '../linear/xq-block.wgsl';
-import xqReduce from '../linear/xq-reduce.wgsl';
+import { xqWriteIncludes } from '../linear/quantize-x.ts';
 
 export const attentionKernel: KernelSpec = {
   name: 'attention',
@@ -29,16 +28,16 @@ export const attentionDecodeKernel: KernelSpec = {
   name: 'attention_decode',
   source: decodeSource,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32'],
-  includes: [xqBlock, xqReduce, coreSource],
+  includes: [...xqWriteIncludes(false), coreSource],
 };
 /** attention_decode with the layer's q/k prep and cache write folded in (attention_decode_prep.wgsl). */
 export const attentionDecodePrepKernel: KernelSpec = {
   name: 'attention_decode_prep',
   source: decodePrepSource,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32', 'eps:f32'],
-  includes: [xqBlock, xqReduce, coreSource],
+  includes: [...xqWriteIncludes(false), coreSource],
 };
-export const attentionMergeKernel: KernelSpec = { name: 'attention_merge', source: mergeSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'], includes: [xqBlock, xqReduce] };
+export const attentionMergeKernel: KernelSpec = { name: 'attention_merge', source: mergeSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'], includes: xqWriteIncludes(false) };
 /** keys per tile of attention_decode (workgroup of DECODE_WG threads) when split */
 const DECODE_KT = 32;
 const DECODE_WG = 128;

@@ -1,6 +1,6 @@
 // The flash-decoding core shared by attention_decode.wgsl (q and the keys from buffers) and
 // attention_decode_prep.wgsl (q and the new token's k/v prepared in the same dispatch). The body declares the
-// bindings `kCache`, `vCache`, `out`, `part` and `xq`, includes kernels/linear/xq-block.wgsl and xq-reduce.wgsl, and
+// bindings `kCache`, `vCache`, `out`, `part` and `xq`, includes kernels/linear/xq-block.wgsl, xq-reduce.wgsl and xq-write.wgsl, and
 // defines the loaders keyAt(j, g, d) / valueAt(j, g, d) (vec4 d of kv head g at position j), newFrom() (the first key
 // they take from workgroup memory that prepare() fills; keys below it are cacheKey / cacheValue) and
 // prepare(h, t, split, lid) (fills qs with the query head (vec4s) and what the loaders need, then a barrier); main

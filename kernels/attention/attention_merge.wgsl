@@ -14,7 +14,7 @@ const MAX_SPLITS = 256u;
 
 var<workgroup> w: array<f32, MAX_SPLITS>;
 var<workgroup> red: array<f32, WG>;
-var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-reduce.wgsl)
+var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-write.wgsl, xq-reduce.wgsl)
 var<workgroup> res: array<f32, 256>; // XQ_OUT: the head's output
 
 @compute @workgroup_size(WG)

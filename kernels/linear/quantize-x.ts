@@ -4,16 +4,11 @@ import source from './quantize-x.wgsl';
 import xqBlock from './xq-block.wgsl';
 import xqReduce from './xq-reduce.wgsl';
 import xqReduceSubgroups from './xq-reduce-subgroups.wgsl';
+import xqWrite from './xq-write.wgsl';
 
-/** xq-reduce.wgsl's xq_write alone: it follows xq-reduce-subgroups.wgsl's xq_block_reduce in the subgroup variants */
-export const xqWriteSource = (() => {
-  const at = xqReduce.indexOf('// Block `block` of x into xq');
-  if (at < 0) throw new Error('xq-reduce.wgsl: xq_write not found');
-  return xqReduce.slice(at);
-})();
-/** the includes that give a kernel xq_write: xq-block.wgsl, and the block reduction without or with subgroups */
+/** the includes that give a kernel xq_write: xq-block.wgsl, the block reduction without or with subgroups, xq-write.wgsl */
 export function xqWriteIncludes(subgroups: boolean): string[] {
-  return subgroups ? [xqBlock, xqReduceSubgroups, xqWriteSource] : [xqBlock, xqReduce];
+  return [xqBlock, subgroups ? xqReduceSubgroups : xqReduce, xqWrite];
 }
 
 export const quantizeXKernel: KernelSpec = { name: 'quantize_x', source, uniforms: ['blocks:u32'], includes: xqWriteIncludes(false) };

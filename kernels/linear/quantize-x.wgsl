@@ -6,14 +6,14 @@
 // Output per block, 7 vec4<u32> (28 words): words 0..7 the A bytes of elements 4w..4w+3 (word w), 8..15 the B bytes,
 // 16..23 the C bytes, 24 Σ_j X_j (i32), 25 step (f32), 26..27 zero.
 // Threads: 8 per block, one vec4 of x each (WG / 8 blocks per workgroup); the block's max and Σ X go through
-// workgroup memory (xq_write, xq-reduce.wgsl) or, in quantize_x_subgroups, subgroup shuffles (xq-reduce-subgroups.wgsl,
+// workgroup memory (xq_write, xq-write.wgsl and xq-reduce.wgsl) or, in quantize_x_subgroups, subgroup shuffles (xq-reduce-subgroups.wgsl,
 // no barrier at subgroup sizes ≥ 8). Grid: ceil(blocks / (WG / 8)) workgroups; P.blocks = rows · cols / 32 (x rows back to back).
 override WG: u32 = 256u;
 
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> xq: array<u32>;
 
-var<workgroup> lanes: array<u32, 256>; // xq_write (xq-reduce.wgsl): WG entries
+var<workgroup> lanes: array<u32, 256>; // xq_write (xq-write.wgsl, xq-reduce.wgsl): WG entries
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

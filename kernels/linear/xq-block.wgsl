@@ -1,6 +1,6 @@
 // Writing x in integer form (quantize-x.wgsl's layout: per block of 32, three signed byte planes of the 23-bit fixed
 // point X = round(x · 2^k), Σ X and the step 2^−k), shared by quantize-x.wgsl, add-norm.wgsl (h), expert_q4.wgsl
-// (the activations) and the decode attention (its output); xq-reduce.wgsl has the reduction over a block's 8 threads and xq_write, the block writer.
+// (the activations) and the decode attention (its output); xq-reduce.wgsl has the reduction over a block's 8 threads and xq-write.wgsl xq_write, the block writer.
 
 // k of a block whose max |x| is m: 2^k·m < 2^22 (frexp), capped so that 2^k stays a normal f32 (blocks of max |x| below
 // 2^−104 lose precision, not range)

@@ -1,5 +1,5 @@
-// xq-reduce.wgsl's xq_block_reduce with subgroups (the kernel is built with `enable subgroups;`; xq_write follows it,
-// quantize-x.ts xqWriteSource). The 8 threads of a block are lanes lid & ~7 .. + 7 (subgroups taken as runs of
+// xq-reduce.wgsl's xq_block_reduce with subgroups (the kernel is built with `enable subgroups;`; xq-write.wgsl's
+// xq_write follows it). The 8 threads of a block are lanes lid & ~7 .. + 7 (subgroups taken as runs of
 // consecutive local_invocation_index, as workgroup-sum-subgroups.wgsl; WGSL does not promise it, and without it a block
 // would take another block's max: wrong words): a subgroupShuffleXor butterfly over masks
 // 1 … XQ_SG/2 (XQ_SG = min(8, the adapter's smallest subgroup size)). XQ_SG = 8: no workgroup memory, no barrier.
