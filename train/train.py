@@ -10,7 +10,8 @@ projector only; the text decoder frozen or at --vision-stage-text-lr), --reinit-
 --feat-reg keeps the projected image features at the scale of the token embeddings, --arith adds the 2-digit drill
 to the chat mix, --no-isolate-samples lets the samples packed in a row attend to each other (by default each sees only
 itself, from position 0), and --qat F runs the last share F of the budget with the weights the
-engine stores as q4 rounded to Q4_0 in the forward (straight-through; quant.py). A checkpoint (CKPT_DIR) holds
+engine stores as q4 rounded to Q4_0 in the forward (straight-through; quant.py). The learning rate warms up, then
+follows a cosine down to --lr-floor × --lr at the end of the budget. A checkpoint (CKPT_DIR) holds
 model.safetensors (bfloat16, Hugging Face tensor names), the Adam moments in bfloat16 (optim_m.safetensors, optim_v.safetensors) and state.json; each file stays under 16 MiB.
 """
 import argparse, json, math, os, sys, time
@@ -151,6 +152,7 @@ def main():
     ap.add_argument("--resume"); ap.add_argument("--preset", default="tiny")
     ap.add_argument("--budget-s", type=float, default=480); ap.add_argument("--pretrain", type=float, default=0.4)
     ap.add_argument("--lr", type=float, default=2e-3); ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--lr-floor", type=float, default=0.1, help="where the cosine ends, as a share of --lr (a landing call: lower)")
     ap.add_argument("--batch", type=int, default=96); ap.add_argument("--length", type=int, default=512)
     ap.add_argument("--sft-batch", type=int, default=40); ap.add_argument("--sft-length", type=int, default=1280)
     ap.add_argument("--image-rate", type=float, default=0.5); ap.add_argument("--workers", type=int, default=6)
@@ -273,7 +275,7 @@ def main():
         if px is not None and a.blank_images:
             px = torch.ones_like(px)
         k = state["step"] - step0
-        lr = a.lr * min(1.0, (k + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+        lr = a.lr * min(1.0, (k + 1) / warm) * (a.lr_floor + (1 - a.lr_floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
         for g in opt.param_groups:
             g["lr"] = lr * (g["lr_mult"] if stage != "vision" or g["vision"] else a.vision_stage_text_lr)
         if qat:
