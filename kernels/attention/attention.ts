@@ -79,7 +79,7 @@ function lastKeys(c: AttentionCall): number {
  * integerOut: integerOutput() allows the output in integer form (false: o_proj quantizes it itself, to compare).
  * shortRun: a workgroup's run of ≤ SHORT_KT keys at head_dim ≤ SHORT_MAX_HEAD_DIM in one tile (ShortRun), or 'off':
  * tiles of SINGLE_KT keys one after the other. 'tile' by default: on the H200 (Scout, 48 layers, 40:8 heads of 128,
- * context 100, --kernel-profile, run N) attention_decode_prep took 30.3 µs per call against 31.3 'off', 32.6 'keys',
+ * context 100, --kernel-profile, run N) attention_decode_prep took 30.3 µs per call against 31.3 'off', 33.5 'keys',
  * 32.1 'stream' (GPU busy 5.83 against 5.91, 6.12, 5.99 ms per token); the first one-tile form (every key and value
  * piece in registers, 16 + 16 vec4s a thread) was slower still (run M: 38.0 against 30.2 µs) and is gone.
  */
