@@ -92,8 +92,8 @@ matvec_sweep() {
 # attn-sweep: decode (prompt 16, 16 tokens) at the contexts of ATTN_CONTEXTS with decode attention in one workgroup
 # per head (no merge dispatch) up to each N keys of ATTN_SINGLE_SPLIT (`bench model --attn-single-split`; 0: always
 # split and merged; unfused: also the q/k prep in a dispatch of its own, the launch before issue 8's change; tiled:
-# the default, one workgroup per head up to 128 keys in tiles of 64; short-MODE: a run of ≤ 128 keys in one tile,
-# `bench model --attn-short MODE`, MODE tile, keys or stream, kernels/attention/attention.ts ShortRun); with
+# one workgroup per head up to 128 keys in tiles of 64 (--attn-short off); short-MODE: a run of ≤ 128 keys in one tile,
+# `bench model --attn-short MODE`, MODE off or tile, kernels/attention/attention.ts ShortRun); with
 # ATTN_PROFILE=1 also with --kernel-profile (GPU time of the attention kernels alone); one line each in
 # $OUT/attn-sweep.txt
 attn_sweep() {

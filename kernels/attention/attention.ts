@@ -80,8 +80,8 @@ function lastKeys(c: AttentionCall): number {
  * shortRun: a workgroup's run of ≤ SHORT_KT keys at head_dim ≤ SHORT_MAX_HEAD_DIM in one tile (ShortRun), or 'off':
  * tiles of SINGLE_KT keys one after the other. 'tile' by default: on the H200 (Scout, 48 layers, 40:8 heads of 128,
  * context 100, --kernel-profile, run N) attention_decode_prep took 30.3 µs per call against 31.3 'off', 33.5 'keys',
- * 32.1 'stream' (GPU busy 5.83 against 5.91, 6.12, 5.99 ms per token); the first one-tile form (every key and value
- * piece in registers, 16 + 16 vec4s a thread) was slower still (run M: 38.0 against 30.2 µs) and is gone.
+ * 32.1 'stream' (GPU busy 5.83 against 5.91, 6.12, 5.99 ms per token); the one-tile forms that held keys or values
+ * in registers ('keys', 'stream' and, in run M, 38.0 against 30.2 µs, a first one) were removed.
  */
 export const attentionDecodeTuning: { singleSplitKeys: number; prepFused: boolean; integerOut: boolean; shortRun: ShortRun } = {
   singleSplitKeys: 128,
@@ -90,14 +90,9 @@ export const attentionDecodeTuning: { singleSplitKeys: number; prepFused: boolea
   shortRun: 'tile',
 };
 
-/**
- * A short run in one tile: 'tile' the tiled code with one tile of SHORT_KT keys (no new kernel code: half the tiles,
- * barriers and online-softmax steps of 'off'); 'keys' attendShort() (attention_decode_core.wgsl's SHORT): ≤ 8 key
- * pieces a thread in registers across the prep, the values loaded into registers once the keys are scored; 'stream'
- * attendShort() with the values streamed after the max (SHORT_STREAM, the fewest registers).
- */
-export type ShortRun = 'off' | 'tile' | 'keys' | 'stream';
-export const SHORT_RUNS: readonly ShortRun[] = ['off', 'tile', 'keys', 'stream'];
+/** A short run in one tile: 'tile' one tile of SHORT_KT keys (half the tiles, barriers and online-softmax steps of 'off'). */
+export type ShortRun = 'off' | 'tile';
+export const SHORT_RUNS: readonly ShortRun[] = ['off', 'tile'];
 
 /** f() with attentionDecodeTuning.shortRun = mode, restored after it (tests: the dispatches f records take that form) */
 export function withShortRun<T>(mode: ShortRun, f: () => T): T {
@@ -127,11 +122,6 @@ export function decodeShape(c: AttentionCall): { splits: number; wg: number; kt:
   const splits = c.splits ?? attentionSplits(c, true);
   if (splits < 1 || splits > DECODE_MAX_SPLITS) throw new Error(`attention: ${splits} splits (1..${DECODE_MAX_SPLITS})`);
   return splits === 1 ? single : { splits, wg: DECODE_WG, kt: DECODE_KT, short: 'off' };
-}
-
-/** the pipeline constants of a short-run form */
-function shortConstants(short: ShortRun): Record<string, number> {
-  return { SHORT: short === 'keys' || short === 'stream' ? 1 : 0, SHORT_STREAM: short === 'stream' ? 1 : 0 };
 }
 
 /**
@@ -219,14 +209,14 @@ function mergeSplits(ctx: GpuContext, part: GPUBuffer, out: GPUBuffer, c: Attent
 }
 
 function attentionDecode(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, c: AttentionCall, outXq: GPUBuffer | null): void {
-  const { splits, wg, kt, short } = decodeShape(c);
+  const { splits, wg, kt } = decodeShape(c);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
     kernel: attentionDecodeKernel,
     params: decodeParams(c, splits),
     bindings: [q, k, v, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ...shortConstants(short), ...xqConstants(outXq, splits === 1) },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ...xqConstants(outXq, splits === 1) },
   });
   if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }
@@ -265,14 +255,14 @@ export function qkPrepAttention(
   const lastPos = c.startPos + c.tokens - 1;
   if (c.chunk > 0 && Math.floor(c.startPos / c.chunk) !== Math.floor(lastPos / c.chunk)) throw new Error(`attention: positions ${c.startPos}..${lastPos} cross an attention chunk of ${c.chunk}`);
   if (c.tokens > c.cacheLen) throw new Error(`attention: ${c.tokens} tokens do not fit a cache of ${c.cacheLen}`);
-  const { splits, wg, kt, short } = decodeShape(c);
+  const { splits, wg, kt } = decodeShape(c);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
     kernel: attentionDecodePrepKernel,
     params: { ...decodeParams(c, splits), eps: c.eps },
     bindings: [qkv, ropeTable, temperatures, kCache, vCache, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ...shortConstants(short), ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1) },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1) },
   });
   if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }

@@ -16,32 +16,15 @@
 // XQ_OUT also to xq in the integer form that o_proj's q4 mat-vec reads (kernels/linear/quantize-x.wgsl; headDim a
 // multiple of 32, so a block lies in one head), saving it a quantize_x dispatch; else the unnormalised partial
 // (Σ e·v, max m, sum l) goes to part [tokens, heads, splits, headDim + 2] for attention_merge.wgsl.
-// SHORT (one split, the whole run ≤ KT = 128 keys, headDim ≤ 128, WG = 256; attendShort()): one tile and no online
-// softmax, built for latency (at decode the keys are few, the workgroups 40, and every dependent step shows). Its
-// first form held every key and value piece of the call in registers (16 + 16 vec4s a thread, live across the prep):
-// on the H200 slower than the tiles of 64 (attention_decode_prep 38.0 against 30.2 µs per call at Scout's 100 keys),
-// by register pressure (spills or low occupancy). Now at most 8 pieces of keys live across the prep:
-//   1. before prepare(), every thread issues the loads of its first key (LANES = 4 threads per key, keys 0..63, ≤ 8
-//      pieces each) into registers; they are in flight during the q/k prep;
-//   2. scores: that key from the registers, its second key (key + 64) loaded now; the lanes' sums into accs (both
-//      keys of a thread in one vec4; 1 barrier), summed per key into sc (1 barrier);
-//   3. values: SHORT_STREAM = 0: every thread issues its ≤ 16 value loads (KG = WG / (headDim/4) groups, keys grp,
-//      grp + KG, …) right after its scores, into registers (the key registers are dead by then), in flight across
-//      the two barriers and the max; SHORT_STREAM = 1: loaded after the max straight into 4 accumulators (4 loads in
-//      flight, the fewest registers);
-//   4. every thread takes the max over sc itself (no barrier) and the exponentials of its value keys; the groups'
-//      Σ e·v and l meet in workgroup memory (1 barrier) and are normalised.
-// 3 barriers after prepare() instead of 4 per tile, no serial loop over the tile's keys in one thread.
+// A run of ≤ 128 keys at one split can take one tile of KT = 128 (attention.ts shortRun 'tile', the default):
+// half the tiles, barriers and online-softmax steps of tiles of 64. One-tile forms that held keys or values in
+// registers across the prep (attendShort(), 4adec6e) measured slower on the H200 and were removed (docs/PERFORMANCE.md
+// runs M and N).
 override CHUNKED: u32 = 0u;
 override WG: u32 = 128u; // threads; a multiple of KT, ≥ headDim / 4
 override KT: u32 = 32u; // keys per tile
 override XQ_OUT: u32 = 0u;
-override SHORT: u32 = 0u; // attendShort(): KT = 128, WG = 256, headDim ≤ 128, one split covering the run
-override SHORT_STREAM: u32 = 0u; // attendShort(): values streamed after the max (else in registers after the scores)
 const MAX_N4 = 64u; // headDim ≤ 256
-const SHORT_LANES = 4u; // SHORT: threads per key
-const SHORT_KREGS = 8u; // SHORT: 16-byte pieces of a key per thread (headDim ≤ 128)
-const SHORT_VREGS = 16u; // SHORT: value keys per thread at most (KT / KG, KG ≥ 8)
 
 var<workgroup> qs: array<vec4<f32>, MAX_N4>;
 // f32 bits: the lanes' partial scores, then attend()'s exponentials of the tile (KT ≤ WG); xq_write's too (separate
@@ -174,126 +157,6 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
 }
 
 fn attendAll(h: u32, t: u32, split: u32, lid: u32) {
-  if (SHORT == 1u) {
-    attendShort(h, t, lid);
-  } else {
-    prepare(h, t, split, lid);
-    attend(h, t, split, lid);
-  }
-}
-
-// The whole run in one tile (SHORT; see the header).
-fn attendShort(h: u32, t: u32, lid: u32) {
-  let n4 = P.headDim / 4u;
-  let g = h / (P.heads / P.kvHeads);
-  let run = splitRun(P.startPos + t, 0u); // one split: the whole run, ≤ KT keys
-  let first = run.x;
-  let count = run.y + 1u - first;
-  // keys first .. first + cached − 1 come from the cache buffers, the rest from prepare()'s workgroup memory
-  var cached = count;
-  if (newFrom() < first + count) { cached = select(0u, newFrom() - first, newFrom() > first); }
-  let qBase = (t * P.heads + h) * n4;
-  let key = lid / SHORT_LANES; // scoring: this thread's keys key and key + KT/2, its dims lane, lane + SHORT_LANES, …
-  let key2 = key + KT / 2u;
-  let lane = lid % SHORT_LANES;
-  let kg = WG / n4; // value groups
-  let dl = lid % n4; // values: this thread's vec4 of dims, keys grp, grp + kg, …
-  let grp = lid / n4; // (≥ kg: idle)
-
-  // 1. the first key's cache loads, issued before the prep
-  var kr: array<vec4<f32>, SHORT_KREGS>;
-  if (key < cached) {
-    for (var i = 0u; i < SHORT_KREGS; i++) {
-      let d = lane + i * SHORT_LANES;
-      if (d < n4) { kr[i] = cacheKey(first + key, g, d); }
-    }
-  }
-  prepare(h, t, 0u, lid);
-
-  // 2. scores: the first key from the registers (new keys from workgroup memory), the second loaded now
-  var s1 = vec4<f32>(0.0);
-  var s2 = vec4<f32>(0.0);
-  for (var i = 0u; i < SHORT_KREGS; i++) {
-    let d = lane + i * SHORT_LANES;
-    if (d < n4) {
-      if (key < count) {
-        var k = kr[i];
-        if (key >= cached) { k = keyAt(first + key, g, d); }
-        s1 += qs[d] * k;
-      }
-      if (key2 < count) { s2 += qs[d] * keyAt(first + key2, g, d); }
-    }
-  }
-  accs[lid] = vec4<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w), 0.0, 0.0);
-  // 3. (SHORT_STREAM = 0) the value loads, in flight across the barriers and the max
-  var vr: array<vec4<f32>, SHORT_VREGS>;
-  if (SHORT_STREAM == 0u && grp < kg) {
-    for (var i = 0u; i < SHORT_VREGS; i++) {
-      let jj = grp + i * kg;
-      if (jj < count) { vr[i] = valueAt(first + jj, g, dl); }
-    }
-  }
-  workgroupBarrier();
-  if (lid < KT) {
-    var sk = -3.0e38;
-    if (lid < count) {
-      let half = lid / (KT / 2u); // 0: a first key, 1: a second
-      let base = (lid % (KT / 2u)) * SHORT_LANES;
-      sk = 0.0;
-      for (var i = 0u; i < SHORT_LANES; i++) { sk += accs[base + i][half]; }
-      sk *= P.scale;
-    }
-    sc[lid] = sk;
-  }
-  workgroupBarrier();
-
-  // 4. the max in every thread (keys past the run hold −3e38), its value keys' exponentials and their sum
-  var m4 = sc4(0u);
-  for (var i = 1u; i < KT / 4u; i++) { m4 = max(m4, sc4(i)); }
-  let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
-  var acc = vec4<f32>(0.0);
-  var l = 0.0;
-  if (grp < kg) {
-    if (SHORT_STREAM == 0u) {
-      for (var i = 0u; i < SHORT_VREGS; i++) {
-        let jj = grp + i * kg;
-        if (jj < count) {
-          let e = exp(sc[jj] - m);
-          acc += e * vr[i];
-          l += e;
-        }
-      }
-    } else {
-      var a = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-      for (var i = 0u; i < SHORT_VREGS; i += 4u) {
-        for (var u = 0u; u < 4u; u++) {
-          let jj = grp + (i + u) * kg;
-          if (jj < count) {
-            let e = exp(sc[jj] - m);
-            a[u] += e * valueAt(first + jj, g, dl);
-            l += e;
-          }
-        }
-      }
-      acc = (a[0] + a[1]) + (a[2] + a[3]);
-    }
-  }
-  accs[lid] = acc; // its score sums were read before the last barrier
-  lanes[lid] = bitcast<u32>(l); // group grp's l (the same in its threads)
-  workgroupBarrier();
-  var o = vec4<f32>(0.0);
-  if (lid < n4) {
-    var a = accs[lid];
-    var total = bitcast<f32>(lanes[0]);
-    for (var i = 1u; i < kg; i++) {
-      a += accs[i * n4 + lid];
-      total += bitcast<f32>(lanes[i * n4]);
-    }
-    o = a / total;
-    out[qBase + lid] = o;
-  }
-  if (XQ_OUT == 1u) {
-    workgroupBarrier(); // every thread has read lanes
-    xq_write((qBase + lid) / 8u, lid, o, lid < n4);
-  }
+  prepare(h, t, split, lid);
+  attend(h, t, split, lid);
 }

@@ -6,8 +6,7 @@
 // memory. The new tokens' k/v go into the cache ring (slot (startPos + t) % cacheLen) from exactly one workgroup per
 // (kv head, token): the one of the group's first q head and split 0; no workgroup of this dispatch reads those slots
 // (a call stays inside one attention chunk: its keys' slots are all different), later dispatches do.
-// The prep is prepare(), which the core calls (SHORT: after issuing its first keys' cache loads, so that they fly
-// during it).
+// The prep is prepare(), which the core calls.
 // QK norm: a head's sums of squares go to workgroup memory and every thread that scales a piece of that head adds
 // them up itself, all in the same order (2 barriers; the tree it replaced took 8).
 // Bindings: qkv [NT, (heads + 2·kvHeads)·headDim]; cs [NT, headDim/2] (cos, sin) pairs; temp [NT]; kCache, vCache
