@@ -24,6 +24,7 @@ if [ "$mode" = smoke ]; then
   python3 $C/check_forward.py $R/fixture/tiny-scout/model $R/fixture/tiny-scout/reference 2>&1 | tee $OUT/check.log || exit 1
   python3 $C/check_packing.py $R/fixture/tiny-scout/model $R/fixture/tiny-scout/reference 2>&1 | tee -a $OUT/check.log || exit 1
   python3 $C/check_packing.py --bench 2>&1 | tee -a $OUT/check.log
+  python3 $C/data.py 2>&1 | tee -a $OUT/check.log || exit 1
   python3 $C/quant.py $R/fixture/make_tiny_llama4.py 2>&1 | tee -a $OUT/check.log || exit 1
   time python3 $C/tokenizer.py $W/tok 2>&1 | tail -5
   python3 $C/train.py --tokenizer $W/tok --out $W/ckpt --budget-s ${BUDGET:-45} --pretrain 0.4 --log-every 10 \

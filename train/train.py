@@ -174,6 +174,8 @@ def main():
     ap.add_argument("--feat-rms-max", type=float, default=3.0)
     ap.add_argument("--arith", type=float, default=0.0, help="weight of the 2-digit arithmetic drill (data.arith2) in the "
                     "chat mix (the other text tasks weigh 16 in all)")
+    ap.add_argument("--arith-steps", type=float, default=0.0, help="share of 2-digit arithmetic replies that show their "
+                    "work (data.worked: 49 + 31 = 40 + 30 + 9 + 1 = 70 + 10 = 80.), each step small enough to do digit by digit")
     ap.add_argument("--blank-images", action="store_true", help="(control runs) every image tile replaced by a blank one: "
                     "the loss the model reaches without reading")
     ap.add_argument("--isolate-samples", action=argparse.BooleanOptionalAction, default=True, help="each sample packed "
@@ -232,7 +234,8 @@ def main():
 
     def loader(mode, batch, length, workers, schedule=None):
         ds = data.PackedStream(a.tokenizer, mode, length, seed=a.seed * 7919 + state["step"], image_rate=a.image_rate,
-                               crop_share=a.crop_share, schedule=schedule, arith=a.arith)
+                               crop_share=a.crop_share, schedule=schedule, arith=a.arith,
+                               arith_steps=a.arith_steps)
         return iter(torch.utils.data.DataLoader(ds, batch_size=batch, collate_fn=data.collate, num_workers=workers,
                                                  prefetch_factor=4 if workers else None, persistent_workers=workers > 0,
                                                  pin_memory=dev.type == "cuda"))
