@@ -73,6 +73,25 @@ test("npm run bench -- model --sampling: the app's sampling in the decode, the s
   assert.throws(() => bench(['--quick', '--sampling', '0,0.9']), /--sampling needs TEMPERATURE,TOP_P/);
 });
 
+test('npm run bench -- model --kernel-ablation: the GPU time of steps without each kernel of the profile', () => {
+  const r = bench(['--quick', '--kernel-ablation', '--tokens', '3']);
+  const run = r.resident;
+  assert.ok(run.kernels.length > 0, 'the ablation runs the per-dispatch profile first');
+  const a = run.ablation;
+  assert.ok(a, 'reported');
+  assert.equal(a.steps, 5);
+  for (const v of a.baselineGpuMs) positive(v, 'baseline GPU ms');
+  const names = new Set(run.kernels.map((k: { name: string }) => k.name.split(' (')[0]));
+  assert.deepEqual(new Set(a.kernels.map((k: { name: string }) => k.name)), names, 'one variant per kernel of the profile');
+  for (const k of a.kernels) {
+    positive(k.gpuMs, `GPU ms without ${k.name}`);
+    const profiled = run.kernels.filter((p: { name: string }) => p.name.split(' (')[0] === k.name).reduce((n: number, p: { dispatchesPerToken: number }) => n + p.dispatchesPerToken, 0);
+    assert.equal(k.dispatchesPerToken, profiled, `${k.name}: the profile's dispatches`);
+    assert.ok(Math.abs(k.savedMs - ((a.baselineGpuMs[0] + a.baselineGpuMs[1]) / 2 - k.gpuMs)) < 1e-9, 'saved = mean baseline − without');
+  }
+  assert.ok(a.kernels.every((k: { savedMs: number }, i: number) => i === 0 || a.kernels[i - 1].savedMs >= k.savedMs), 'sorted by time saved');
+});
+
 test('the model bench cuts a real config to --layers and parses routings', () => {
   const scout = loadConfig(join(fixturesDir(), 'configs', 'Llama-4-Scout-17B-16E-Instruct.config.json'), 4);
   assert.equal(scout.text.numLayers, 4);

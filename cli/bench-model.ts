@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--no-speculate] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile|keys|stream] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
+//   [--kernel-profile] [--kernel-ablation] [--no-speculate] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -10,6 +10,9 @@
 // streaming read measured in the same run, and GPU memory per category. With --expert-budget-gib the routed experts
 // are paged through that many GiB of slots: hit rate, prediction accuracy, bytes paged in per token, the measured
 // upload bandwidth and the paging bound.
+// --kernel-ablation (resident runs): what each kernel costs inside the stream of a step, where --kernel-profile times
+// every dispatch alone (launch and drain included): steps with that kernel's dispatches left out (wrong results; the
+// other kernels' timing holds), their GPU busy time against steps with nothing left out, measured alike.
 // --quick (no --config): a tiny Llama-4-shaped config that runs on SwiftShader in seconds (CI runs it).
 import { readFileSync } from 'node:fs';
 import type { GpuContext } from '../kernels/runtime.ts';
@@ -47,6 +50,8 @@ export interface ModelBenchOptions {
   submitEvery: number | null;
   /** after the decode, two more steps with each dispatch timed alone: GPU time per kernel */
   kernelProfile: boolean;
+  /** (resident; implies kernelProfile) then steps without each kernel of the profile in turn: its cost in the stream */
+  kernelAblation: boolean;
   /** paged decode reads expert ids back after every MoE layer instead of once per step (speculative) */
   noSpeculate: boolean;
   /** decode samples with this temperature and top-p (the app's defaults: 0.6, 0.9), u from a seeded generator that
@@ -63,6 +68,8 @@ const SAMPLING_SEED = 1234;
 const RAM_TIER_BYTES = 4 * GiB;
 /** decode steps left out of the figures: the first compiles the mat-vec pipelines */
 const WARMUP_STEPS = 2;
+/** steps per variant of --kernel-ablation (their median counts) */
+const ABLATION_STEPS = 5;
 
 /** A tiny config of Llama 4's structure (chunked RoPE layers and a NoPE layer, MoE with a shared expert). */
 export function quickConfig(): ModelConfig {
@@ -290,6 +297,11 @@ interface RunResult {
   memory: ReturnType<typeof memory>;
   /** with --kernel-profile: GPU time per token of each kernel, every dispatch timed alone */
   kernels: { name: string; msPerToken: number; dispatchesPerToken: number }[];
+  /**
+   * with --kernel-ablation: the median GPU busy ms of ABLATION_STEPS steps with nothing left out (before and after
+   * the rest), and for each kernel the same without its dispatches; savedMs = the mean baseline − gpuMs
+   */
+  ablation: null | { steps: number; baselineGpuMs: [number, number]; kernels: { name: string; dispatchesPerToken: number; gpuMs: number; savedMs: number }[] };
   paging: null | {
     slotsPerLayer: number;
     slotBytes: number;
@@ -421,6 +433,40 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
     const byKernel = (await ctx.endProfile()).kernels;
     kernels = [...byKernel].map(([name, k]) => ({ name, msPerToken: k.ns / 2 / 1e6, dispatchesPerToken: k.count / 2 })).sort((a, b) => b.msPerToken - a.msPerToken);
   }
+  let ablation: RunResult['ablation'] = null;
+  if (o.kernelAblation && !pager) {
+    // every step at the same position (its KV slot rewritten): the context needs no room for them
+    const pos = start + o.prompt + o.tokens + (o.kernelProfile ? 2 : 0) - 1;
+    const busyWithout = async (kernel: string | null): Promise<number> => {
+      ctx.skipKernels = kernel === null ? null : new Set([kernel]);
+      ctx.startProfile();
+      for (let i = 0; i < ABLATION_STEPS; i++) {
+        route(1);
+        await model.forward(Uint32Array.of(id), pos, { defer: true });
+        id = await sample(); // (a step without the sampler reads back the last id)
+        ctx.markProfile();
+      }
+      ctx.skipKernels = null;
+      return median((await ctx.endProfile()).steps.slice(0, ABLATION_STEPS).map((ns) => ns / 1e6));
+    };
+    const before = await busyWithout(null);
+    const names = [...new Set(kernels.map((k) => k.name.split(' (')[0]))];
+    const gpuMs: number[] = [];
+    for (const name of names) gpuMs.push(await busyWithout(name));
+    const after = await busyWithout(null);
+    ablation = {
+      steps: ABLATION_STEPS,
+      baselineGpuMs: [before, after],
+      kernels: names
+        .map((name, i) => ({
+          name,
+          dispatchesPerToken: kernels.filter((k) => k.name.split(' (')[0] === name).reduce((n, k) => n + k.dispatchesPerToken, 0),
+          gpuMs: gpuMs[i],
+          savedMs: (before + after) / 2 - gpuMs[i],
+        }))
+        .sort((a, b) => b.savedMs - a.savedMs),
+    };
+  }
   // a paged step waits for its own expert read-backs (a speculative step: once, at its end), so token i arrives
   // only after the step that computes token i + 1 has finished: the walls from token WARMUP_STEPS on hold the steps
   // from WARMUP_STEPS + 1 on, and the last token's wall holds no step. Pair them with those steps' GPU time.
@@ -475,6 +521,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
     bytesPerToken: { weights: weightBytesPerToken(weights, o.config), kv: mean(positions.map((p) => kvBytesAt(o.config, p))) },
     memory: memory(state, weights, ctx, pager),
     kernels,
+    ablation,
     paging,
   };
   forced?.destroy();
@@ -585,11 +632,18 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
   if (r.kernels.length) {
     log(`  GPU time per token by kernel (each dispatch timed alone): ` + r.kernels.map((k) => `${k.name} ${k.msPerToken.toFixed(3)} ms/${k.dispatchesPerToken}`).join(', '));
   }
+  if (r.ablation) {
+    const a = r.ablation;
+    log(
+      `  GPU busy per step without each kernel (median of ${a.steps} steps; with all: ${a.baselineGpuMs.map((v) => v.toFixed(3)).join(' then ')} ms): ` +
+        a.kernels.map((k) => `${k.name} ×${k.dispatchesPerToken} saves ${k.savedMs.toFixed(3)} ms (${((1000 * k.savedMs) / Math.max(1, k.dispatchesPerToken)).toFixed(1)} µs each)`).join(', '),
+    );
+  }
   log(`  GPU memory: weights ${gb(m.weights)} GB, KV ${gb(m.kv)} GB, scratch ${gb(m.scratch)} GB, staging (peak queued writes) ${gb(m.stagingPeak)} GB${m.expertStaging ? `, expert staging ring ${gb(m.expertStaging)} GB` : ''}`);
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--no-speculate', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--sampling']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--sampling']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -639,7 +693,8 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     context: context === null ? null : int('--context', 0),
     alsoResident: args.includes('--also-resident'),
     submitEvery: value('--submit-every') === null ? null : int('--submit-every', 0),
-    kernelProfile: args.includes('--kernel-profile'),
+    kernelProfile: args.includes('--kernel-profile') || args.includes('--kernel-ablation'),
+    kernelAblation: args.includes('--kernel-ablation'),
     noSpeculate: args.includes('--no-speculate'),
     sampling: sm ? { temperature: Number(sm[1]), topP: Number(sm[2]) } : null,
     quick,

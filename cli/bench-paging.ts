@@ -49,6 +49,7 @@ const report = await runModelBench(
     alsoResident: true,
     submitEvery: null,
     kernelProfile: false,
+    kernelAblation: false,
     noSpeculate: false,
     sampling: null,
     quick: QUICK,

@@ -169,3 +169,25 @@ test('KernelSpec.enables: enable directives first in the WGSL; GpuContext.subgro
   // the kernels size their shuffles by the smallest subgroup size the adapter gives (SwiftShader: 4, the H200: 32)
   assert.ok(ctx.subgroupMinSize >= 4 && ctx.subgroupMinSize <= size, `smallest subgroup size ${ctx.subgroupMinSize}, a kernel's ${size}`);
 });
+
+test('GpuContext.skipKernels (benchmarks only) leaves out the dispatches of the kernels named, and only while set', async () => {
+  const base = await testGpu();
+  const ctx = new GpuContext(base.device);
+  const out = ctx.createBuffer(64 * 4, 'stamped');
+  const stamp = (value: number) => ctx.dispatch({ kernel: stampKernel, params: { value, count: 64 }, bindings: [out], workgroups: [1] });
+  const words = async () => new Uint32Array(await ctx.read(out));
+  stamp(100);
+  assert.equal((await words())[5], 105);
+  ctx.skipKernels = new Set(['some_other_kernel']);
+  stamp(200);
+  assert.equal((await words())[5], 205, 'another kernel named: recorded');
+  ctx.skipKernels = new Set([stampKernel.name]);
+  const count = ctx.dispatchCount;
+  stamp(300);
+  assert.equal(ctx.dispatchCount, count, 'not recorded');
+  assert.equal((await words())[5], 205, 'the buffer keeps what the last recorded dispatch wrote');
+  ctx.skipKernels = null;
+  stamp(400);
+  assert.equal((await words())[5], 405, 'recorded again once cleared');
+  out.destroy();
+});

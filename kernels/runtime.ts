@@ -147,6 +147,11 @@ export class GpuContext {
   private submitted: (() => void)[] = [];
   dispatchCount = 0;
   submitCount = 0;
+  /**
+   * Benchmarks only (`bench -- model --kernel-ablation`): dispatches of these kernels are dropped, so a step's GPU time
+   * without them can be measured in the stream. Results are wrong while it is set.
+   */
+  skipKernels: ReadonlySet<string> | null = null;
   /** bytes given to queue.writeBuffer since the last settleWrites(): Dawn keeps a staging copy of each until the GPU is done */
   pendingWriteBytes = 0;
   peakPendingWriteBytes = 0;
@@ -421,6 +426,7 @@ export class GpuContext {
   }
 
   dispatch(d: Dispatch): void {
+    if (this.skipKernels?.has(d.kernel.name)) return;
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
     if (this.profile?.perDispatch) {
       if (this.pass) this.pass.end();

@@ -46,6 +46,11 @@ for (const name of readdirSync(out).filter((n) => n.endsWith('.json')).sort()) {
       lines.push(`   GPU ms per token by kernel (each dispatch alone; sum ${f(total, 2)}):`);
       for (const k of x.kernels) lines.push(`     ${k.name.padEnd(28)} ${f(k.msPerToken, 3).padStart(8)} ms  ${String(k.dispatchesPerToken).padStart(5)} dispatches  ${f((1000 * k.msPerToken) / k.dispatchesPerToken, 1).padStart(7)} µs each`);
     }
+    if (x.ablation) {
+      const a = x.ablation;
+      lines.push(`   in the stream: GPU busy per step without each kernel (median of ${a.steps} steps; with all ${f(a.baselineGpuMs[0], 3)} then ${f(a.baselineGpuMs[1], 3)} ms):`);
+      for (const k of a.kernels) lines.push(`     ${k.name.padEnd(28)} saves ${f(k.savedMs, 3).padStart(7)} ms  ${String(k.dispatchesPerToken).padStart(5)} dispatches  ${f((1000 * k.savedMs) / Math.max(1, k.dispatchesPerToken), 1).padStart(7)} µs each`);
+    }
   }
 }
 const kernelTable = join(out, 'kernels-q4.txt');

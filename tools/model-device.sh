@@ -3,7 +3,8 @@
 # .gpu-model/ filled by tools/stage-model-device.sh and carried (`run` with carry [".gpu-model"]):
 #   1. unpack Node, Dawn and the Vulkan loader;
 #   2. the model bench (`bench.mjs model --json`, docs/PERFORMANCE.md) on Scout's config, one row per step:
-#      decode (prompt 64, 32 tokens), the same with --kernel-profile (and both with --router-topk), the q4 kernel
+#      decode (prompt 64, 32 tokens), the same with --kernel-profile (and both with --router-topk) and with
+#      --kernel-ablation (each kernel's cost in the stream), the q4 kernel
 #      bench, decode at 32K and 128K context, and experts paged through 16 GiB with sticky routing 0.5, 0.8, 0.95
 #      (and 0.8 with --no-speculate, the synchronous pager, as a control); the load bench from stored records; the
 #      sweeps (matvec-sweep, attn-sweep, kernels-experts: the expert MLP's launch shapes); the CPU cost of recording a
@@ -143,6 +144,8 @@ wanted paged-sticky-0.8-sync && step paged-sticky-0.8-sync 110 model paged-stick
 wanted context-32k && step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
 wanted context-128k && step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
+# each kernel's cost inside the stream of a step: steps without its dispatches against steps with all (--kernel-ablation)
+wanted decode-ablation && step decode-ablation 120 model decode-ablation --prompt 64 --tokens 32 --kernel-ablation
 # the control for the router's top-k in the expert kernels: the separate top-k dispatch kept (`--router-topk`)
 wanted decode-router-topk && step decode-router-topk 75 model decode-router-topk --prompt 64 --tokens 32 --router-topk
 # the control for the router in the post-attention add-norm: its own dispatch kept (`--router-separate`)
