@@ -1,4 +1,4 @@
-// npm run bench -- record [--config <config.json>] [--narrow] [--steps N] [--js-only] [--submit] [--json] [--quick]
+// npm run bench -- record [--config <config.json>] [--narrow] [--steps N] [--js-only] [--submit] [--norm-in-qkv] [--json] [--quick]
 //
 // The CPU cost of recording a decode step (issue 8): the same forward as decode (worker/model/decode.ts: one token,
 // ids from the GPU, deferred), recorded --steps times, with queue.submit replaced by a counter so nothing runs on the
@@ -10,6 +10,7 @@
 // --js-only: the pass encoder's three calls made no-ops, to time our JS alone.
 // --submit: really submit each step (one submission at its end) and wait for the GPU; the submit is timed apart
 //   (on a real GPU: Dawn's backend encoding). Needs a GPU that runs the step quickly (not SwiftShader at Scout's depth).
+// --norm-in-qkv: the add-norm that ends a layer inside the next Q/K/V mat-vec (normTuning.intoQkv).
 // Always the GPU kernel variants (the ones real GPUs record), also on a CPU adapter.
 import type { ModelConfig } from '../worker/model/config.ts';
 import { GpuContext } from '../kernels/runtime.ts';
@@ -18,7 +19,7 @@ import { configJson, quickConfig } from './bench-model.ts';
 import { parseConfig } from '../worker/model/config.ts';
 import { parseOptions } from './options.ts';
 import { syntheticTextWeights } from './synthetic-model.ts';
-import { createRunState, Llama4Text } from '../worker/model/llama4.ts';
+import { createRunState, Llama4Text, normTuning } from '../worker/model/llama4.ts';
 
 export interface RecordReport {
   adapter: string;
@@ -150,7 +151,8 @@ export async function runRecordBench(base: GpuContext, adapter: string, config: 
 }
 
 export async function main(args: string[]): Promise<void> {
-  const { value, int, has } = parseOptions(args, ['--config', '--narrow', '--steps', '--js-only', '--submit', '--json', '--quick']);
+  const { value, int, has } = parseOptions(args, ['--config', '--narrow', '--steps', '--js-only', '--submit', '--norm-in-qkv', '--json', '--quick']);
+  if (has('--norm-in-qkv')) normTuning.intoQkv = true;
   const configPath = value('--config');
   if (!configPath && !has('--quick')) throw new Error('--config <config.json> is required (or --quick for the built-in tiny config)');
   if (has('--js-only') && has('--submit')) throw new Error('--js-only and --submit do not go together');

@@ -146,6 +146,10 @@ wanted context-128k && step context-128k 100 model context-128k --context 131072
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
 # each kernel's cost inside the stream of a step: steps without its dispatches against steps with all (--kernel-ablation)
 wanted decode-ablation && step decode-ablation 120 model decode-ablation --prompt 64 --tokens 32 --kernel-ablation
+# the add-norm that ends a layer inside the next Q/K/V mat-vec (--norm-in-qkv; off by default until measured), and its recording
+wanted decode-norm-in-qkv && step decode-norm-in-qkv 75 model decode-norm-in-qkv --prompt 64 --tokens 32 --norm-in-qkv
+wanted decode-norm-in-qkv-ablation && step decode-norm-in-qkv-ablation 120 model decode-norm-in-qkv-ablation --prompt 64 --tokens 32 --norm-in-qkv --kernel-ablation
+wanted record-norm-in-qkv && step record-norm-in-qkv 40 record record-norm-in-qkv --norm-in-qkv
 # the control for the router's top-k in the expert kernels: the separate top-k dispatch kept (`--router-topk`)
 wanted decode-router-topk && step decode-router-topk 75 model decode-router-topk --prompt 64 --tokens 32 --router-topk
 # the control for the router in the post-attention add-norm: its own dispatch kept (`--router-separate`)

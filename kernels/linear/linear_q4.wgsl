@@ -83,15 +83,7 @@ fn load_rows(o: Rows8, b: u32) -> Loaded {
     if (R > 7u) { l.w7 = qs[o.o7 + b]; l.s7 = 0x3C003C00u; }
     return l;
   }
-  l.w0 = qs[o.o0 + b]; l.s0 = sc[(o.o0 + b) >> 1u];
-  if (R > 1u) { l.w1 = qs[o.o1 + b]; l.s1 = sc[(o.o1 + b) >> 1u]; }
-  if (R > 2u) { l.w2 = qs[o.o2 + b]; l.s2 = sc[(o.o2 + b) >> 1u]; }
-  if (R > 3u) { l.w3 = qs[o.o3 + b]; l.s3 = sc[(o.o3 + b) >> 1u]; }
-  if (R > 4u) { l.w4 = qs[o.o4 + b]; l.s4 = sc[(o.o4 + b) >> 1u]; }
-  if (R > 5u) { l.w5 = qs[o.o5 + b]; l.s5 = sc[(o.o5 + b) >> 1u]; }
-  if (R > 6u) { l.w6 = qs[o.o6 + b]; l.s6 = sc[(o.o6 + b) >> 1u]; }
-  if (R > 7u) { l.w7 = qs[o.o7 + b]; l.s7 = sc[(o.o7 + b) >> 1u]; }
-  return l;
+  return rows_load(o, b);
 }
 
 fn matvec(wg: vec3<u32>, lid: u32) {

@@ -1,5 +1,6 @@
-// Q4_0 mat-vec helpers shared by the mat-vec kernels (linear_q4.wgsl, expert_q4.wgsl; included after q4.wgsl).
-// See linear_q4.wgsl for the layout. The including kernel declares the override R and the uniform P.rows.
+// Q4_0 mat-vec helpers shared by the mat-vec kernels (linear_q4.wgsl, linear_q4_norm.wgsl, expert_q4.wgsl; included
+// after q4.wgsl). See linear_q4.wgsl for the layout. The including kernel declares the override R, the uniform P.rows
+// and the bindings `qs: array<vec4<u32>>`, `sc: array<u32>`.
 // A nibble at bit p of a float's mantissa, under the exponent 2^(23 − p), reads 2^(23 − p) + q: OR-ing it into that
 // exponent and subtracting 2^(23 − p) + 8 gives (q − 8) exactly, so x needs no scaling. The bit positions p of the
 // four lanes below: low nibbles 0, 8, 16, 12 (of lo, lo, lo, hi), high nibbles 4, 12, 8, 16 (of lo, lo, hi, hi).
@@ -65,6 +66,20 @@ fn row_offsets(rowFirst: u32, rowBase: u32, nb: u32) -> Rows8 {
                (rowBase + min(rowFirst + 2u, last)) * nb, (rowBase + min(rowFirst + 3u, last)) * nb,
                (rowBase + min(rowFirst + 4u, last)) * nb, (rowBase + min(rowFirst + 5u, last)) * nb,
                (rowBase + min(rowFirst + 6u, last)) * nb, (rowBase + min(rowFirst + 7u, last)) * nb);
+}
+
+// Block b of a thread's R rows from the kernel's `qs` and `sc` (the scale words as they are: rows_dot_* pick the half)
+fn rows_load(o: Rows8, b: u32) -> Loaded {
+  var l: Loaded;
+  l.w0 = qs[o.o0 + b]; l.s0 = sc[(o.o0 + b) >> 1u];
+  if (R > 1u) { l.w1 = qs[o.o1 + b]; l.s1 = sc[(o.o1 + b) >> 1u]; }
+  if (R > 2u) { l.w2 = qs[o.o2 + b]; l.s2 = sc[(o.o2 + b) >> 1u]; }
+  if (R > 3u) { l.w3 = qs[o.o3 + b]; l.s3 = sc[(o.o3 + b) >> 1u]; }
+  if (R > 4u) { l.w4 = qs[o.o4 + b]; l.s4 = sc[(o.o4 + b) >> 1u]; }
+  if (R > 5u) { l.w5 = qs[o.o5 + b]; l.s5 = sc[(o.o5 + b) >> 1u]; }
+  if (R > 6u) { l.w6 = qs[o.o6 + b]; l.s6 = sc[(o.o6 + b) >> 1u]; }
+  if (R > 7u) { l.w7 = qs[o.o7 + b]; l.s7 = sc[(o.o7 + b) >> 1u]; }
+  return l;
 }
 
 // One block's sums for a thread's R rows (lanes past R stay 0), x as f32 (rows_dot_d) or in integer form

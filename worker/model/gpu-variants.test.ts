@@ -11,7 +11,7 @@ import { maxAbsDiff } from '../../testing/gpu.ts';
 import { ModelSession } from '../session.ts';
 import { fixturesDir } from '../../testing/fixtures.ts';
 import { attentionDecodeTuning } from '../../kernels/attention/attention.ts';
-import { moeTuning } from './llama4.ts';
+import { moeTuning, normTuning } from './llama4.ts';
 
 for (const integerDot of [false, true])
 test(`tiny-scout q4: GPU kernel variants${integerDot ? ' (q4 mat-vecs by integer dot product)' : ''} match the CPU variants (logits and greedy tokens)`, async () => {
@@ -98,6 +98,41 @@ for (const [model, weights, integerDot, moeLayers] of [['tiny-scout', 'q4', true
     } finally {
       moeTuning.routeInExperts = true;
       moeTuning.routerInNorm = true;
+      session.destroy();
+    }
+  });
+}
+
+// normTuning.intoQkv: at decode on the integer path, the add-norm that ends a layer runs inside the next layer's Q/K/V
+// mat-vec (kernels/linear/linear-norm.ts): one dispatch fewer per layer but the last, logits within rounding (its sum
+// of squares goes in another order), the same greedy tokens.
+for (const [model, dir] of [['tabscout-tiny', fileURLToPath(new URL('../../public/models/tabscout-tiny', import.meta.url))], ['tiny-scout', join(fixturesDir(), 'tiny-scout', 'model')]] as const) {
+  test(`${model} q4, integer dot: add-norm inside the next Q/K/V mat-vec gives the same logits and tokens with one dispatch fewer per layer`, async () => {
+    const { ctx } = await createNodeGpu();
+    const gpuCtx = new GpuContext(ctx.device, { cpuKernels: false, integerDot: true });
+    const session = await ModelSession.load(gpuCtx, new FsModelFiles(dir), { weights: 'q4', contextLength: 32, vision: false });
+    const layers = session.config.text.numLayers;
+    const run = async (ids: number[], into: boolean) => {
+      normTuning.intoQkv = into;
+      const before = gpuCtx.dispatchCount;
+      const logits = await session.logitsFor(ids);
+      return { logits, dispatches: gpuCtx.dispatchCount - before };
+    };
+    try {
+      for (const ids of [[1, 200, 300, 42], [1, 7]]) { // ≤ 4 tokens: the decode path (ids within both vocabularies)
+        const [off, on] = [await run(ids, false), await run(ids, true)];
+        const d = maxAbsDiff(on.logits, off.logits);
+        assert.ok(d <= 1e-4, `${ids.length} token(s): logits differ by ${d}`);
+        assert.equal(off.dispatches - on.dispatches, layers - 1);
+      }
+      const opts = { maxNewTokens: 6, temperature: 0, topK: 0, topP: 1, seed: 0, ignoreEos: true };
+      const greedy = async (into: boolean) => {
+        normTuning.intoQkv = into;
+        return (await session.generate([1, 200, 300], opts, () => {})).tokenIds;
+      };
+      assert.deepEqual(await greedy(true), await greedy(false));
+    } finally {
+      normTuning.intoQkv = false;
       session.destroy();
     }
   });

@@ -5,6 +5,7 @@ import type { GpuContext } from '../../kernels/runtime.ts';
 import { embedding } from '../../kernels/embedding/embedding.ts';
 import { rmsnorm } from '../../kernels/rmsnorm/rmsnorm.ts';
 import { linear, MATVEC_MAX_ITEMS, q4FloatXForced, readsIntegerX } from '../../kernels/linear/linear.ts';
+import { linearNormIn, normInFusable, type NormIn } from '../../kernels/linear/linear-norm.ts';
 import { integerDotPath, XQ_BLOCK_BYTES } from '../../kernels/linear/quantize-x.ts';
 import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations } from '../../kernels/linear/expert-mlp.ts';
 import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
@@ -157,10 +158,18 @@ export function destroyRunState(s: RunState): void {
  * where the post-attention add-norm would compute the logits.
  */
 export const moeTuning = { routeInExperts: true, routerInNorm: true };
+/**
+ * intoQkv: at decode on the integer path, the add-norm that ends a layer runs inside the next layer's Q/K/V mat-vec
+ * (kernels/linear/linear-norm.ts: one dispatch fewer per layer). Off by default until a GPU has measured it
+ * (`bench -- model --norm-in-qkv`, docs/PERFORMANCE.md).
+ */
+export const normTuning = { intoQkv: false };
 
 export class Llama4Text {
   /** s.hq while it holds the integer form of s.h (the last norm wrote it), else null */
   private hq: GPUBuffer | null = null;
+  /** the add-norm that the next Q/K/V mat-vec does itself (normTuning.intoQkv), while one is left to it */
+  private pendingNorm: NormIn | null = null;
   private invFreq: Float32Array;
   private experts: ExpertResidency;
   /**
@@ -252,6 +261,7 @@ export class Llama4Text {
         for (const e of embeds) ctx.commandEncoder().copyBufferToBuffer(e.source, e.sourceRow * rowBytes, s.x, e.row * rowBytes, e.count * rowBytes);
         rmsnorm(ctx, s.x, w.layers[0].inputNorm, s.h, T, H, eps);
         this.hq = null;
+        this.pendingNorm = null;
       }
       // each block ends with its residual update fused with the next norm, h = norm(x' = x + block output), x' in the
       // other residual buffer: attention takes x to xMid, the MLP or MoE xMid back to x
@@ -273,13 +283,11 @@ export class Llama4Text {
           if (pager && resume) pager.restore(l, [s.xMid, s.h], T * rowBytes);
           else if (pager) pager.checkpoint(l, [s.xMid, s.h], T * rowBytes);
           const routedRows = await this.moe(layer.ffn.moe, l, T, inExperts, router !== null);
-          addNorm(ctx, s.xMid, s.x, s.blockOut, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, s.h, T, H, eps, hqOut);
-          this.hq = hqOut;
+          this.endLayer(l, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, T, hqOut);
           await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));
         } else {
           this.mlp(layer.ffn.mlp, s.h, T);
-          addNorm(ctx, s.xMid, s.x, s.blockOut, null, nextNorm, s.h, T, H, eps, hqOut);
-          this.hq = hqOut;
+          this.endLayer(l, null, nextNorm, T, hqOut);
         }
         if (this.submitEveryLayers > 0 && (l + 1) % this.submitEveryLayers === 0) ctx.flush();
       }
@@ -293,11 +301,29 @@ export class Llama4Text {
     }
   }
 
-  /** Self-attention of layer l on s.h, output (after o_proj) in s.blockOut. */
+  /**
+   * The end of layer l: x = xMid + its MLP or MoE output, h = the next norm of x (addNorm), or, with
+   * normTuning.intoQkv at decode on the integer path, that left to the next layer's Q/K/V mat-vec.
+   */
+  private endLayer(l: number, routed: { b: GPUBuffer; k: number } | null, nextNorm: GPUBuffer, T: number, hqOut: GPUBuffer | null): void {
+    const { ctx, config: c, state: s } = this;
+    const next = this.weights.layers[l + 1];
+    if (normTuning.intoQkv && hqOut && next && normInFusable(ctx, next.attention.qkv, T)) {
+      this.pendingNorm = { x: s.xMid, xOut: s.x, a: s.blockOut, routed, weight: nextNorm, eps: c.rmsNormEps };
+      this.hq = null;
+      return;
+    }
+    addNorm(ctx, s.xMid, s.x, s.blockOut, routed, nextNorm, s.h, T, c.hiddenSize, c.rmsNormEps, hqOut);
+    this.hq = hqOut;
+  }
+
+  /** Self-attention of layer l on s.h (or on the add-norm left to its Q/K/V mat-vec), output (after o_proj) in s.blockOut. */
   private attention(l: number, layer: LayerWeights, T: number, startPos: number): void {
     const { ctx, config: c, state: s } = this;
     const a = layer.attention;
-    linear(ctx, a.qkv, s.h, s.qkv, { items: T, xq: this.hq ?? undefined });
+    if (this.pendingNorm) linearNormIn(ctx, a.qkv, this.pendingNorm, s.qkv, T);
+    else linear(ctx, a.qkv, s.h, s.qkv, { items: T, xq: this.hq ?? undefined });
+    this.pendingNorm = null;
     // RoPE layers: rotate q and k, then QK norm; NoPE layers: attention temperature on q; k, v into the cache; then
     // attention (at decode on GPUs all in one dispatch)
     const call: PrepAttentionCall = {
