@@ -10,15 +10,16 @@ import source from './add-norm.wgsl';
 import { xqSubgroupWidth, xqWriteIncludes } from '../linear/quantize-x.ts';
 import routerSum from '../router/router-sum.wgsl';
 import workgroupSum from './workgroup-sum.wgsl';
+import residualUpdate from './residual-update.wgsl';
 import workgroupSumSubgroups from './workgroup-sum-subgroups.wgsl';
 
 const uniforms = ['tokens:u32', 'dim:u32', 'eps:f32', 'groups:u32'] as const;
-export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms, includes: [...xqWriteIncludes(false), routerSum, workgroupSum] };
+export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms, includes: [...xqWriteIncludes(false), routerSum, workgroupSum, residualUpdate] };
 /**
  * the same with the sum of squares and (XQ_OUT) each block's max and Σ X through subgroup shuffles
  * (GpuContext.subgroups, WG ≥ 128; XQ_SG: quantize-x.ts xqSubgroupWidth)
  */
-export const addNormSubgroupsKernel: KernelSpec = { name: 'add_norm_subgroups', source, uniforms, includes: [...xqWriteIncludes(true), routerSum, workgroupSumSubgroups], enables: ['subgroups'] };
+export const addNormSubgroupsKernel: KernelSpec = { name: 'add_norm_subgroups', source, uniforms, includes: [...xqWriteIncludes(true), routerSum, workgroupSumSubgroups, residualUpdate], enables: ['subgroups'] };
 
 /**
  * The few-token GPU launch shape (decode): up to maxTokens tokens, each row's slices of `threads` vec4s (one per

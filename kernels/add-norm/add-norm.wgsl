@@ -51,12 +51,7 @@ const ROUTER_HELD = 16u; // router steps whose W and weight vec4s are held in re
 
 var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-write.wgsl, xq-reduce*.wgsl, included)
 
-/** the new residual at vec4 i of token t's row (base = t · dim/4) */
-fn updated(t: u32, base: u32, n4: u32, i: u32) -> vec4<f32> {
-  var update = a[base + i];
-  for (var j = 0u; j < K; j++) { update += b[(t * K + j) * n4 + i]; }
-  return x[base + i] + update;
-}
+// updated(t, n4, i): the new residual at vec4 i of token t's row (residual-update.wgsl, included)
 
 @compute @workgroup_size(WG)
 fn main(g: Group, @builtin(local_invocation_index) lid: u32) {
@@ -92,7 +87,7 @@ fn main(g: Group, @builtin(local_invocation_index) lid: u32) {
   for (var j = 0u; j < STEPS; j++) {
     let i = lid + j * WG;
     if (i < n4) {
-      let v = updated(t, base, n4, i);
+      let v = updated(t, n4, i);
       ss += dot(v, v);
       if (j == own) { mine = v; }
     }
@@ -113,7 +108,7 @@ fn main(g: Group, @builtin(local_invocation_index) lid: u32) {
             wr = b[e * n4 + i];
             wn = weight[i];
           }
-          acc += dot(wr, updated(t, base, n4, i) * r * wn);
+          acc += dot(wr, updated(t, n4, i) * r * wn);
         }
       }
     }
@@ -137,7 +132,7 @@ fn main(g: Group, @builtin(local_invocation_index) lid: u32) {
   // one workgroup per token: the whole row, loaded again
   if (XQ_OUT == 0u) {
     for (var i = lid; i < n4; i += WG) {
-      let v = updated(t, base, n4, i);
+      let v = updated(t, n4, i);
       xOut[base + i] = v;
       h[base + i] = v * r * weight[i];
     }
@@ -149,7 +144,7 @@ fn main(g: Group, @builtin(local_invocation_index) lid: u32) {
     let live = i < n4;
     var hv = vec4<f32>(0.0);
     if (live) {
-      let v = updated(t, base, n4, i);
+      let v = updated(t, n4, i);
       xOut[base + i] = v;
       hv = v * r * weight[i];
       h[base + i] = hv;

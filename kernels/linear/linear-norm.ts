@@ -10,11 +10,12 @@ import matvecReduce from './matvec-reduce.wgsl';
 import matvecReduceSubgroups from './matvec-reduce-subgroups.wgsl';
 import xqBlock from './xq-block.wgsl';
 import source from './linear_q4_norm.wgsl';
+import residualUpdate from '../add-norm/residual-update.wgsl';
 
 const uniforms = ['rows:u32', 'cols:u32', 'yStride:u32', 'yOffset:u32', 'eps:f32', 'writeResidual:u32'] as const;
-export const linearQ4NormKernel: KernelSpec = { name: 'linear_q4_norm', source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce, xqBlock] };
+export const linearQ4NormKernel: KernelSpec = { name: 'linear_q4_norm', source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce, xqBlock, residualUpdate] };
 /** the same with the mat-vec's row sums by subgroup shuffles (matvec-reduce-subgroups.wgsl) */
-export const linearQ4NormSubgroupsKernel: KernelSpec = { name: 'linear_q4_norm_subgroups', source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduceSubgroups, xqBlock], enables: ['subgroups'] };
+export const linearQ4NormSubgroupsKernel: KernelSpec = { name: 'linear_q4_norm_subgroups', source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduceSubgroups, xqBlock, residualUpdate], enables: ['subgroups'] };
 
 /** What add-norm would do before the mat-vec: xOut = x + a (+ the k routed rows of b per token), h = rmsnorm(xOut) · weight. */
 export interface NormIn {

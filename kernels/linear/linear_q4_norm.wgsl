@@ -28,12 +28,8 @@ override K: u32 = 0u;   // routed rows per token
 
 var<workgroup> partial: array<f32, 2304>; // the sums of squares, then matvec_row_sum's
 
-/** the new residual at vec4 i of token n's row (add-norm.wgsl's updated()) */
-fn updated(n: u32, n4: u32, i: u32) -> vec4<f32> {
-  var update = a[n * n4 + i];
-  for (var j = 0u; j < K; j++) { update += b[(n * K + j) * n4 + i]; }
-  return x[n * n4 + i] + update;
-}
+// updated(n, n4, i): the new residual at vec4 i of token n's row (kernels/add-norm/residual-update.wgsl, included:
+// add-norm.wgsl's own)
 
 /** block g of token n's h in integer form, from one thread (xq-write.wgsl's formulas without the 8-thread reduction) */
 fn h_block(n: u32, n4: u32, g: u32, r: f32) -> XqBlock {
