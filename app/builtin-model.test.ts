@@ -41,5 +41,6 @@ test("the built-in model's description matches its folder in public/", () => {
   assert.equal(BUILTIN_MODEL.contextTokens, config.text.maxPositionEmbeddings);
   assert.equal(BUILTIN_MODEL.name, 'tabscout-tiny');
   for (const text of [BUILTIN_MODEL.description, BUILTIN_MODEL.cannot]) assert.doesNotMatch(text, /random weights|gibberish/);
-  assert.match(BUILTIN_MODEL.cannot, /cannot read screenshots/);
+  assert.match(BUILTIN_MODEL.can, /read out the text of a short screenshot/);
+  assert.match(BUILTIN_MODEL.cannot, /cannot read long screenshots reliably/);
 });

@@ -38,7 +38,7 @@ test('no model chosen: the built-in tabscout-tiny loads, says what it can do, an
   assert.match(status, /^Ready: tabscout-tiny · q4\b/, withLog(browser, `status: ${status}`));
   assert.match((await page.locator('.model-source').textContent()) ?? '', /^built-in/);
   assert.match((await page.locator('[data-model-name]').textContent()) ?? '', /^tabscout-tiny/);
-  assert.match((await page.locator('[data-model-panel-about]').textContent()) ?? '', /capital.*cannot read screenshots/s, 'the model panel says what the built-in model is');
+  assert.match((await page.locator('[data-model-panel-about]').textContent()) ?? '', /capital.*short screenshot.*cannot read long screenshots reliably/s, 'the model panel says what the built-in model is');
   const shape = (await page.locator('.model-panel').textContent()) ?? '';
   assert.match(shape, new RegExp(`context ${CONTEXT.toLocaleString('en-US')} tokens`), shape);
 
@@ -46,7 +46,7 @@ test('no model chosen: the built-in tabscout-tiny loads, says what it can do, an
   const note = (await page.locator('[data-first-run]').textContent()) ?? '';
   assert.match(note, /tabscout-tiny.*trained/s, note);
   assert.match(note, /capital of a country/, note);
-  assert.match(note, /cannot read screenshots/, note);
+  assert.match(note, /cannot read long screenshots reliably/, note);
   assert.doesNotMatch(note, /random weights|gibberish/, note);
   assert.match(note, /meta-llama\/Llama-4-Scout-17B-16E-Instruct.*62\.4 GB of browser storage.*67\.5 MiB each/s, note);
 
