@@ -149,7 +149,7 @@ def score(expect, reply):
     return max(0.0, 1.0 - cer)
 
 
-def run_evals(model, proc, task_file, max_new=64, dev="cuda", limit=0, end_by=0):
+def run_evals(model, proc, task_file, max_new=128, dev="cuda", limit=0, end_by=0):
     """The contract of `npm run eval`, run by transformers: greedy, scored the same way. Stops early (and says so)
     when the unix time end_by has come."""
     from PIL import Image
@@ -248,6 +248,8 @@ def main():
     ap.add_argument("--trace"); ap.add_argument("--evals"); ap.add_argument("--heldout")
     ap.add_argument("--fixture-tool"); ap.add_argument("--image"); ap.add_argument("--evals-limit", type=int, default=0)
     ap.add_argument("--end-by", type=float, default=0, help="unix time: the evals stop there (the rest always runs)")
+    ap.add_argument("--eval-tags", default="f32,q4", help="which weights the evals run on: f32, q4 or both")
+    ap.add_argument("--eval-max-new", type=int, default=128, help="tokens per reply (npm run eval's default)")
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -311,9 +313,10 @@ def main():
         for f in sorted(os.listdir(a.evals)):
             if f.endswith(".jsonl"):
                 for tag, m in (("f32", hf), ("q4", hfq)):
-                    if m is None:
+                    if m is None or tag not in a.eval_tags.split(","):
                         continue
-                    r = run_evals(m, proc, os.path.join(a.evals, f), dev=dev, limit=a.evals_limit, end_by=a.end_by)
+                    r = run_evals(m, proc, os.path.join(a.evals, f), max_new=a.eval_max_new, dev=dev, limit=a.evals_limit,
+                                  end_by=a.end_by)
                     report["evals"][f"{f}:{tag}"] = r
                     print(f"eval {f} {tag} ({len(r['tasks'])} tasks{', cut by the deadline' if r['stopped_by_deadline'] else ''}): "
                           f"mean {r['mean_score']:.3f}; replies {[t['reply'][:60] for t in r['tasks'][:3]]} ({time.time() - t0:.0f}s)", flush=True)
