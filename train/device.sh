@@ -5,7 +5,8 @@
 # make_tiny_llama4.py), tok/ (the tokenizer, after the smoke run), ckpt/ (a checkpoint to resume, optional).
 # Environment: BUDGET (training seconds), RESUME=1 (continue from ckpt/), TRAIN_ARGS (more train.py flags),
 # WALL (seconds the whole command may take, default 585: training is cut short so that the export fits),
-# EXPORT_RESERVE (seconds kept for export.py, default 170; its evals stop at the wall minus 25 s), EVALS_LIMIT.
+# EXPORT_RESERVE (seconds kept for export.py, default 170; its evals stop at the wall minus 25 s), EVALS_LIMIT (tasks
+# per eval file, default 8; 0: all), EXPORT_ARGS (more export.py flags, e.g. --eval-tags q4).
 # $OUT gets: train.log, export.log, model.safetensors (the exported bf16 weights; the checkpoint's until the export
 # is done), state.json, optim_m/optim_v.safetensors, small.tgz (model/config.json, generation_config.json,
 # reference/, trace.json, report.json, ckpt/state.json); train/land.sh puts them in place in the repository.

@@ -2,6 +2,7 @@
 
     python3 train/export.py --ckpt CKPT_DIR --tokenizer TOK_DIR --out MODEL_DIR [--reference REF_DIR]
         [--report FILE.json] [--trace FILE.json] [--evals DIR] [--heldout FILE] [--fixture-tool make_tiny_llama4.py]
+        [--evals-limit N] [--eval-tags f32,q4] [--eval-max-new 128] [--end-by UNIX_TIME]
 
 1. MODEL_DIR: config.json, generation_config.json, model.safetensors (bfloat16), tokenizer and processor files;
    loaded back with transformers' from_pretrained (no missing or unexpected tensors) and compared with our
