@@ -81,6 +81,29 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
     var s1 = vec4<f32>(0.0);
     if (j <= last) {
       var d = lane;
+      if (j < newFrom()) {
+        // a key in the cache: its dims in runs of 8 loads issued before their FMAs (a 128-dim head, one lane: 4 trips
+        // to memory, not 16; the sums are added in the same order as below)
+        let base = ((j % P.cacheLen) * P.kvHeads + g) * n4;
+        for (; d + 7u * LANES < n4; d += 8u * LANES) {
+          let k0 = kCache[base + d];
+          let k1 = kCache[base + d + LANES];
+          let k2 = kCache[base + d + 2u * LANES];
+          let k3 = kCache[base + d + 3u * LANES];
+          let k4 = kCache[base + d + 4u * LANES];
+          let k5 = kCache[base + d + 5u * LANES];
+          let k6 = kCache[base + d + 6u * LANES];
+          let k7 = kCache[base + d + 7u * LANES];
+          s0 += qs[d] * k0;
+          s1 += qs[d + LANES] * k1;
+          s0 += qs[d + 2u * LANES] * k2;
+          s1 += qs[d + 3u * LANES] * k3;
+          s0 += qs[d + 4u * LANES] * k4;
+          s1 += qs[d + 5u * LANES] * k5;
+          s0 += qs[d + 6u * LANES] * k6;
+          s1 += qs[d + 7u * LANES] * k7;
+        }
+      }
       for (; d + LANES < n4; d += 2u * LANES) {
         s0 += qs[d] * keyAt(j, g, d);
         s1 += qs[d + LANES] * keyAt(j, g, d + LANES);
@@ -118,6 +141,26 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
       var a0 = vec4<f32>(0.0);
       var a1 = vec4<f32>(0.0);
       var jj = grp;
+      // the tile's keys in the cache (the rest: the call's new keys), in runs of 8 loads as the scores
+      let cached = min(count, select(0u, newFrom() - start, newFrom() > start));
+      for (; jj + 7u * kg < cached; jj += 8u * kg) {
+        let v0 = cacheValue(start + jj, g, dl);
+        let v1 = cacheValue(start + jj + kg, g, dl);
+        let v2 = cacheValue(start + jj + 2u * kg, g, dl);
+        let v3 = cacheValue(start + jj + 3u * kg, g, dl);
+        let v4 = cacheValue(start + jj + 4u * kg, g, dl);
+        let v5 = cacheValue(start + jj + 5u * kg, g, dl);
+        let v6 = cacheValue(start + jj + 6u * kg, g, dl);
+        let v7 = cacheValue(start + jj + 7u * kg, g, dl);
+        a0 += bitcast<f32>(lanes[jj]) * v0;
+        a1 += bitcast<f32>(lanes[jj + kg]) * v1;
+        a0 += bitcast<f32>(lanes[jj + 2u * kg]) * v2;
+        a1 += bitcast<f32>(lanes[jj + 3u * kg]) * v3;
+        a0 += bitcast<f32>(lanes[jj + 4u * kg]) * v4;
+        a1 += bitcast<f32>(lanes[jj + 5u * kg]) * v5;
+        a0 += bitcast<f32>(lanes[jj + 6u * kg]) * v6;
+        a1 += bitcast<f32>(lanes[jj + 7u * kg]) * v7;
+      }
       for (; jj + kg < count; jj += 2u * kg) {
         a0 += bitcast<f32>(lanes[jj]) * valueAt(start + jj, g, dl);
         a1 += bitcast<f32>(lanes[jj + kg]) * valueAt(start + jj + kg, g, dl);
