@@ -49,13 +49,14 @@ export function denseMlpFusable(ctx: GpuContext, m: ExpertMlpWeights, tokens: nu
  */
 export const XQ_OUT_SHAPE: MatvecShape = { WG: 256, CT: 8, R: 2 };
 
-let shapeOverride: { gateUp?: MatvecShape; down?: MatvecShape } = {};
+let shapeOverride: { gateUp?: MatvecShape; down?: MatvecShape; depth?: 1 | 2 } = {};
 
 /**
  * Benchmarks only (`bench -- --experts --variants`): the launch shape of the gate+up (MODE 0) or down (MODE 1)
- * dispatches. A gate+up shape that writes activations in integer form must keep 64 rows per workgroup.
+ * dispatches, and how many blocks ahead of the arithmetic the q4 kernels load (`depth`, default 1). A gate+up shape
+ * that writes activations in integer form must keep 64 rows per workgroup.
  */
-export function overrideExpertShapes(shapes: { gateUp?: MatvecShape; down?: MatvecShape }): void {
+export function overrideExpertShapes(shapes: { gateUp?: MatvecShape; down?: MatvecShape; depth?: 1 | 2 }): void {
   for (const s of [shapes.gateUp, shapes.down]) if (s) checkMatvecShape(s);
   shapeOverride = shapes;
 }
@@ -108,7 +109,7 @@ function dispatchExpert(
     },
     bindings: [...weights, x, y, ids, aux],
     workgroups: [groups, params.items],
-    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(sg ? { MV_SG: sg } : {}), ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}), ...(params.route ? { ROUTE: params.route } : {}) },
+    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(sg ? { MV_SG: sg } : {}), ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}), ...(params.route ? { ROUTE: params.route } : {}), ...(w.format === 'q4' && shapeOverride.depth === 2 ? { DEPTH: 2 } : {}) },
   });
 }
 
