@@ -128,9 +128,8 @@ export async function main(args: string[]): Promise<void> {
   variants.push({ kernel: 'down', name: `default ${shapeName(defaultDown)}`, bytes: downBytes, run: (i) => down(i) });
   if (o.variants) {
     // the default shapes with two blocks loaded ahead of the arithmetic instead of one
-    const deeper = (run: () => void) => withOverride({ depth: 2 }, run);
-    variants.push({ kernel: 'gate+up', name: `default, 2 blocks ahead`, bytes: gateUpBytes, run: (i) => deeper(() => gateUp(i, integer)), check: () => checkWith({ depth: 2 }, () => checkGateUp(integer)) });
-    variants.push({ kernel: 'down', name: `default, 2 blocks ahead`, bytes: downBytes, run: (i) => deeper(() => down(i)), check: () => checkWith({ depth: 2 }, () => checkDown(actHost)) });
+    variants.push({ kernel: 'gate+up', name: `default, 2 blocks ahead`, bytes: gateUpBytes, run: (i) => withOverride({ depth: 2 }, () => gateUp(i, integer)), check: () => checkWith({ depth: 2 }, () => checkGateUp(integer)) });
+    variants.push({ kernel: 'down', name: `default, 2 blocks ahead`, bytes: downBytes, run: (i) => withOverride({ depth: 2 }, () => down(i)), check: () => checkWith({ depth: 2 }, () => checkDown(actHost)) });
     for (const shape of gateUpShapes(integer)) {
       if (integer && shapeName(shape) === shapeName(defaultGateUp)) continue;
       variants.push({ kernel: 'gate+up', name: shapeName(shape), bytes: gateUpBytes, run: (i) => withShape('gateUp', shape, () => gateUp(i, integer)), check: () => checkShape('gateUp', shape, () => checkGateUp(integer)) });

@@ -84,16 +84,15 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
       if (j < newFrom()) {
         // a key in the cache: its dims in runs of 8 loads issued before their FMAs (a 128-dim head, one lane: 4 trips
         // to memory, not 16; the sums are added in the same order as below)
-        let base = ((j % P.cacheLen) * P.kvHeads + g) * n4;
         for (; d + 7u * LANES < n4; d += 8u * LANES) {
-          let k0 = kCache[base + d];
-          let k1 = kCache[base + d + LANES];
-          let k2 = kCache[base + d + 2u * LANES];
-          let k3 = kCache[base + d + 3u * LANES];
-          let k4 = kCache[base + d + 4u * LANES];
-          let k5 = kCache[base + d + 5u * LANES];
-          let k6 = kCache[base + d + 6u * LANES];
-          let k7 = kCache[base + d + 7u * LANES];
+          let k0 = cacheKey(j, g, d);
+          let k1 = cacheKey(j, g, d + LANES);
+          let k2 = cacheKey(j, g, d + 2u * LANES);
+          let k3 = cacheKey(j, g, d + 3u * LANES);
+          let k4 = cacheKey(j, g, d + 4u * LANES);
+          let k5 = cacheKey(j, g, d + 5u * LANES);
+          let k6 = cacheKey(j, g, d + 6u * LANES);
+          let k7 = cacheKey(j, g, d + 7u * LANES);
           s0 += qs[d] * k0;
           s1 += qs[d + LANES] * k1;
           s0 += qs[d + 2u * LANES] * k2;
