@@ -122,7 +122,19 @@ attn_sweep() {
   done
 }
 
-export -f unpack_gpu_tools setup model record kernels kernels_experts load_store matvec_sweep attn_sweep
+# evals: `npm run eval` (bundled) of the default model (public/models/tabscout-tiny, q4, greedy) on each task file of
+# EVAL_FILES (default facts arithmetic words chromium screens) through the real GPU; the report (the last line of
+# --json) in $OUT/eval-<file>.q4.json
+evals() {
+  local f
+  for f in ${EVAL_FILES:-facts arithmetic words chromium screens}; do
+    "$W/node" "$G/eval.mjs" --model public/models/tabscout-tiny --tasks "evals/$f.jsonl" --weights q4 --json > "$W/eval-$f.txt" || return 1
+    tail -n 1 "$W/eval-$f.txt" > "$OUT/eval-$f.q4.json"
+    "$W/node" -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${process.argv[2]}: mean ${r.mean_score.toFixed(3)} over ${r.tasks.length} tasks`)' "$OUT/eval-$f.q4.json" "$f"
+  done
+}
+
+export -f unpack_gpu_tools setup model record kernels kernels_experts load_store matvec_sweep attn_sweep evals
 export G W OUT
 export CONFIG=${MODEL_CONFIG:-$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
@@ -159,6 +171,8 @@ wanted decode-sampling && step decode-sampling 90 model decode-sampling --prompt
 wanted decode-profile-router-topk && step decode-profile-router-topk 90 model decode-profile-router-topk --prompt 64 --tokens 32 --kernel-profile --router-topk
 wanted kernels-q4 && step kernels-q4 "${KERNELS_LIMIT:-45}" kernels
 wanted kernels-experts && step kernels-experts 90 kernels_experts
+# the default model's engine evals (not in the default set of rows: name it in MODEL_ROWS)
+[[ " ${MODEL_ROWS:-} " == *" evals "* ]] && step evals 150 evals
 wanted matvec-sweep && step matvec-sweep 200 matvec_sweep
 wanted attn-sweep && step attn-sweep 300 attn_sweep
 kill "$SAMPLER" 2> /dev/null
