@@ -19,11 +19,11 @@ export const BUILTIN_MODEL = {
   /** what it is, in a sentence or two */
   description: `The built-in model, tabscout-tiny, is a very small Llama 4 (${parametersMillions} million parameters, a ${download} download kept for offline use) that the TabScout project trained from scratch. It runs on your GPU, in this tab: nothing you type leaves this browser.`,
   /** what it does well enough to try */
-  can: 'It can answer simple fact questions (the capital of a country, the symbol of a chemical element), write short stories and greetings, and read out the text of a short screenshot (a dialog, a form, a list, a few lines of code), in short English replies.',
+  can: 'It can answer simple fact questions (the capital of a country, the symbol of a chemical element), write short stories and greetings, work out two-digit sums (showing its steps), and read out the text of a short screenshot (a dialog, a form, a list, a few lines of code), in short English replies.',
   /** what it gets wrong, in plain words */
   /** one sentence for the widget's start screen (the widget reads text only) */
   short: 'The built-in model, tabscout-tiny, is tiny: it answers simple facts (capitals, chemical symbols) in short English replies and makes up anything beyond them.',
-  cannot: `It cannot read long screenshots reliably (it misreads rare words, some window titles and parts of long paragraphs, so check what matters), it explains words wrongly, it gets about one two-digit sum in five wrong, and it confidently makes up anything beyond those few facts. Its context holds ${contextTokens.toLocaleString('en-US')} tokens.`,
+  cannot: `It cannot read long screenshots reliably (it misreads rare words, some window titles and parts of long paragraphs, so check what matters), it explains words wrongly, it still gets an occasional two-digit sum wrong, and it confidently makes up anything beyond those few facts. Its context holds ${contextTokens.toLocaleString('en-US')} tokens.`,
 } as const;
 
 /**
