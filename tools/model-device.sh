@@ -130,7 +130,7 @@ evals() {
   for f in ${EVAL_FILES:-facts arithmetic words chromium screens}; do
     "$W/node" "$G/eval.mjs" --model public/models/tabscout-tiny --tasks "evals/$f.jsonl" --weights q4 --json > "$W/eval-$f.txt" || return 1
     tail -n 1 "$W/eval-$f.txt" > "$OUT/eval-$f.q4.json"
-    "$W/node" -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${process.argv[2]}: mean ${r.mean_score.toFixed(3)} over ${r.tasks.length} tasks`)' "$OUT/eval-$f.q4.json" "$f"
+    grep '^mean score' "$W/eval-$f.txt" # eval's own summary line
   done
 }
 
@@ -143,7 +143,8 @@ step setup 40 setup || { note "setup failed: nothing else can run"; exit 1; }
 nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 500 > "$OUT/gpu-memory.csv" 2> /dev/null &
 SAMPLER=$!
 # the rows, most wanted first (the targets, then long context, then the diagnostics) (limits add up to the deadline; on the H200 each took 10–60 s in run A)
-wanted() { [ -z "${MODEL_ROWS:-}" ] || [[ " $MODEL_ROWS " == *" $1 "* ]]; }
+named() { [[ " ${MODEL_ROWS:-} " == *" $1 "* ]]; }
+wanted() { [ -z "${MODEL_ROWS:-}" ] || named "$1"; }
 wanted decode && step decode 75 model decode --prompt 64 --tokens 32
 wanted record && step record 40 record record
 wanted record-submit && step record-submit 40 record record-submit --submit
@@ -172,7 +173,7 @@ wanted decode-profile-router-topk && step decode-profile-router-topk 90 model de
 wanted kernels-q4 && step kernels-q4 "${KERNELS_LIMIT:-45}" kernels
 wanted kernels-experts && step kernels-experts 90 kernels_experts
 # the default model's engine evals (not in the default set of rows: name it in MODEL_ROWS)
-[[ " ${MODEL_ROWS:-} " == *" evals "* ]] && step evals 150 evals
+named evals && step evals 150 evals
 wanted matvec-sweep && step matvec-sweep 200 matvec_sweep
 wanted attn-sweep && step attn-sweep 300 attn_sweep
 kill "$SAMPLER" 2> /dev/null

@@ -38,6 +38,15 @@ stage_gpu_tools() {
   fi
 }
 
+# bundle_cli ENTRY OUT: a CLI (cli/verify.ts, cli/eval.ts) as one esbuild bundle for Node 20, WGSL and transformers.js
+# (the tokenizer) inlined, `sharp` replaced by the peers bench's stub (no image goes through it); only `webgpu` stays
+# outside (and onnxruntime-node: stage_onnxruntime_stub)
+bundle_cli() {
+  node_modules/.bin/esbuild "$1" --bundle --platform=node --format=esm --target=node20 \
+    --external:webgpu --alias:sharp=./tools/peers/sharp-stub.mjs --loader:.wgsl=text --minify-whitespace --minify-syntax \
+    --log-level=error --outfile="$2"
+}
+
 # stage_onnxruntime_stub DIR: a stand-in onnxruntime-node package. transformers.js (inlined in a bundle) requires it
 # when it loads; bundles that use only its tokenizer carry this instead of the 44 MB runtime.
 stage_onnxruntime_stub() {

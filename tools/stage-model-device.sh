@@ -21,9 +21,7 @@ node_modules/.bin/esbuild cli/bench.ts --bundle --platform=node --format=esm --t
   --external:webgpu --external:playwright-core --external:esbuild --external:onnxruntime-node \
   --alias:sharp=./tools/peers/sharp-stub.mjs --loader:.wgsl=text --minify-whitespace --minify-syntax --log-level=error --outfile=$G/bench.mjs
 # `npm run eval` too (the default model's engine evals on the GPU: the `evals` row of tools/model-device.sh)
-node_modules/.bin/esbuild cli/eval.ts --bundle --platform=node --format=esm --target=node20 \
-  --external:webgpu --alias:sharp=./tools/peers/sharp-stub.mjs --loader:.wgsl=text --minify-whitespace --minify-syntax \
-  --log-level=error --outfile=$G/eval.mjs
+bundle_cli cli/eval.ts $G/eval.mjs
 stage_onnxruntime_stub $G
 git rev-parse HEAD > $G/commit.txt 2>/dev/null || true
 git status --short --untracked-files=no >> $G/commit.txt 2>/dev/null || true

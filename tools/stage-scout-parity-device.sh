@@ -16,12 +16,9 @@ mkdir -p $G/configs
 source tools/stage-gpu-tools.sh
 stage_gpu_tools $G
 
-# npm run verify, bundled; transformers.js (the tokenizer) comes inlined, with `sharp` replaced by the peers bench's
-# stub (no image goes through it) and `onnxruntime-node`, which it requires at start-up but the tokenizer never
-# uses, by a stub package here (no 44 MB runtime to carry)
-node_modules/.bin/esbuild cli/verify.ts --bundle --platform=node --format=esm --target=node20 \
-  --external:webgpu --alias:sharp=./tools/peers/sharp-stub.mjs --loader:.wgsl=text --minify-whitespace --minify-syntax \
-  --log-level=error --outfile=$G/verify.mjs
+# npm run verify, bundled; `onnxruntime-node`, which transformers.js requires at start-up but the tokenizer never
+# uses, is a stub package here (no 44 MB runtime to carry)
+bundle_cli cli/verify.ts $G/verify.mjs
 stage_onnxruntime_stub $G
 git rev-parse HEAD > $G/commit.txt 2>/dev/null || true
 git status --short --untracked-files=no >> $G/commit.txt 2>/dev/null || true
