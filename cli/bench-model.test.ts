@@ -64,6 +64,18 @@ test('npm run bench -- model --quick reports sane figures, and paged decode matc
   assert.equal(sync.paged.paging.rerunsPerToken, 0);
 });
 
+test('npm run bench -- model --pinned-tier: page-ins copied from pinned host memory give the same tokens', () => {
+  const r = bench(['--quick', '--expert-budget-gib', '0.0002', '--also-resident', '--tokens', '5', '--pinned-tier']);
+  assert.equal(r.pagedMatchesResident, true);
+  const p = r.paged.paging;
+  assert.ok(p.rerunsPerToken > 0 || p.missesPerToken > 0, 'the decode pages experts in');
+  assert.ok(p.pinned, 'the tier is reported');
+  assert.equal(p.pinned.copiedShare, 1, 'every upload was a copy from the tier');
+  assert.ok(p.pinned.fills >= 1 && p.pinned.fills <= 16, `each of the 4 layers × 4 experts written at most once: ${p.pinned.fills}`);
+  positive(p.pinned.bytes, 'pinned bytes');
+  assert.equal(r.resident.paging, null);
+});
+
 test("npm run bench -- model --sampling: the app's sampling in the decode, the same draws in the paged and the resident run", () => {
   const r = bench(['--quick', '--expert-budget-gib', '0.0002', '--also-resident', '--sampling', '0.6,0.9', '--tokens', '5']);
   assert.equal(r.sampling, 'temperature 0.6, top-p 0.9');

@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
+//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -54,6 +54,9 @@ export interface ModelBenchOptions {
   kernelAblation: boolean;
   /** paged decode reads expert ids back after every MoE layer instead of once per step (speculative) */
   noSpeculate: boolean;
+  /** paged: the RAM tier's experts also pinned in host-visible GPU memory (worker/pager/pinned-tier.ts), so a page-in
+   * is a GPU copy with no CPU memcpy (the tier fills as experts are first paged in: the prompt fills it) */
+  pinnedTier: boolean;
   /** decode samples with this temperature and top-p (the app's defaults: 0.6, 0.9), u from a seeded generator that
    * every run restarts (a paged run draws what the resident one drew); null: greedy */
   sampling: { temperature: number; topP: number } | null;
@@ -324,6 +327,9 @@ interface RunResult {
     wastedUploadsPerToken: number;
     /** bytes of the experts a token needed and did not have (the paging bound's bytes; pagedIn minus wasted) */
     neededBytesPerToken: number;
+    /** with --pinned-tier: its bytes, the experts written into it and the time that took (ms; all at the prompt when
+     * the tier holds every payload), those written during the decode, and the share of paged-in bytes it served */
+    pinned: null | { bytes: number; fills: number; fillMs: number; decodeFills: number; copiedShare: number };
   };
 }
 
@@ -339,6 +345,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
   const pager = slots < c.numExperts ? new ExpertPager(ctx, slots, experts) : null;
   if (pager) weights.layers.forEach((l, i) => l.ffn.kind === 'moe' && pager.setPools(i, l.ffn.moe.experts));
   if (pager && o.noSpeculate) pager.speculative = false;
+  const tier = pager && o.pinnedTier ? pager.pin(RAM_TIER_BYTES) : null;
   const start = o.context !== null ? Math.max(0, o.context - o.prompt - o.tokens) : 0;
   const contextLength = Math.max(o.context ?? 0, start + o.prompt + o.tokens + 3);
   const state = createRunState(ctx, c, contextLength);
@@ -379,6 +386,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
   const tokens = [first];
   if (pager) await ctx.settleWrites();
   const statsBefore = pager ? { ...pager.stats } : null;
+  const fillsBefore = tier?.fills ?? 0;
 
   // decode as the app does (worker/model/decode.ts): token i's step is recorded before token i is read back; a
   // step's wall time is from one token's arrival to the next
@@ -501,6 +509,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
       rerunFraction: (s.rerunLayers - statsBefore.rerunLayers) / decoded / c.numLayers,
       wastedUploadsPerToken: (s.wastedUploads - statsBefore.wastedUploads) / decoded,
       neededBytesPerToken: (s.bytesRead - statsBefore.bytesRead - (s.wastedBytes - statsBefore.wastedBytes)) / decoded,
+      pinned: tier ? { bytes: tier.bytes, fills: tier.fills, fillMs: tier.fillMs, decodeFills: tier.fills - fillsBefore, copiedShare: pager.uploader.pinnedBytes / Math.max(1, pager.uploader.bytes) } : null,
     };
   }
   const result: RunResult = {
@@ -593,7 +602,8 @@ export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBe
       `  paging: ${p.slotsPerLayer} slots/layer, hit rate ${(100 * p.hitRate).toFixed(1)} %, next-layer prediction ${p.predictionAccuracy === null ? 'n/a' : (100 * p.predictionAccuracy).toFixed(1) + ' %'}, ` +
         `${p.missesPerToken.toFixed(2)} misses = ${(p.pagedInBytesPerToken / 2 ** 20).toFixed(1)} MiB paged in per token; upload ${p.uploadGBps.toFixed(2)} GB/s; ` +
         `paging bound ${paged.pagingBoundTokPerS.toFixed(2)} tok/s, measured ${(100 * paged.ofPagingBound).toFixed(1)} % of it; per token: read-back wait ${p.readbackMsPerToken.toFixed(2)} ms, slot writes ${p.writeMsPerToken.toFixed(2)} ms, source reads ${p.stallMsPerToken.toFixed(2)} ms; ` +
-        `${p.readbacksPerToken.toFixed(2)} id read-backs, ${p.rerunsPerToken.toFixed(2)} re-runs (${p.rerunLayersPerToken.toFixed(1)} layers = ${(100 * p.rerunFraction).toFixed(1)} % of a step), ${p.wastedUploadsPerToken.toFixed(2)} wasted uploads`,
+        `${p.readbacksPerToken.toFixed(2)} id read-backs, ${p.rerunsPerToken.toFixed(2)} re-runs (${p.rerunLayersPerToken.toFixed(1)} layers = ${(100 * p.rerunFraction).toFixed(1)} % of a step), ${p.wastedUploadsPerToken.toFixed(2)} wasted uploads` +
+        (p.pinned ? `; pinned tier ${(p.pinned.bytes / GiB).toFixed(2)} GiB: ${p.pinned.fills} experts written in ${(p.pinned.fillMs / 1000).toFixed(1)} s (${p.pinned.decodeFills} during the decode), ${(100 * p.pinned.copiedShare).toFixed(1)} % of uploaded bytes copied from it` : ''),
     );
   }
   const pagedMatchesResident = resident && paged ? resident.tokens.every((t, i) => t === paged!.tokens[i]) : null;
@@ -643,7 +653,7 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -698,6 +708,7 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     kernelProfile: args.includes('--kernel-profile') || args.includes('--kernel-ablation'),
     kernelAblation: args.includes('--kernel-ablation'),
     noSpeculate: args.includes('--no-speculate'),
+    pinnedTier: args.includes('--pinned-tier'),
     sampling: sm ? { temperature: Number(sm[1]), topP: Number(sm[2]) } : null,
     quick,
   };

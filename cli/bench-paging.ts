@@ -51,6 +51,7 @@ const report = await runModelBench(
     kernelProfile: false,
     kernelAblation: false,
     noSpeculate: false,
+    pinnedTier: false,
     sampling: null,
     quick: QUICK,
   },

@@ -39,7 +39,8 @@ for (const name of readdirSync(out).filter((n) => n.endsWith('.json')).sort()) {
     if (x.paging) {
       const p = x.paging;
       lines.push(`   paging: ${p.slotsPerLayer} slots/layer, hit ${f(100 * p.hitRate, 1)} %, prediction ${p.predictionAccuracy === null ? '-' : f(100 * p.predictionAccuracy, 1) + ' %'}, ${f(p.missesPerToken, 1)} misses = ${f(p.pagedInBytesPerToken / 2 ** 20, 0)} MiB/token, upload ${f(p.uploadGBps)} GB/s, read-back ${f(p.readbackMsPerToken, 1)} ms, writes ${f(p.writeMsPerToken, 1)} ms/token; bound ${f(x.pagingBoundTokPerS)} tok/s → ${f(100 * x.ofPagingBound, 1)} % of it` +
-        (p.readbacksPerToken === undefined ? '' : `; ${f(p.readbacksPerToken, 2)} id read-backs/token, ${f(p.rerunsPerToken, 2)} re-runs (${f(100 * p.rerunFraction, 1)} % of a step), ${f(p.wastedUploadsPerToken, 2)} wasted uploads`));
+        (p.readbacksPerToken === undefined ? '' : `; ${f(p.readbacksPerToken, 2)} id read-backs/token, ${f(p.rerunsPerToken, 2)} re-runs (${f(100 * p.rerunFraction, 1)} % of a step), ${f(p.wastedUploadsPerToken, 2)} wasted uploads`) +
+        (p.pinned ? `; pinned tier ${gb(p.pinned.bytes)} GB, ${p.pinned.fills} experts written in ${f(p.pinned.fillMs / 1000, 1)} s (${p.pinned.decodeFills} in the decode), ${f(100 * p.pinned.copiedShare, 1)} % of bytes copied from it` : ''));
     }
     if (x.kernels?.length) {
       const total = x.kernels.reduce((s, k) => s + k.msPerToken, 0);

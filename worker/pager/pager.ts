@@ -7,6 +7,7 @@ import { quantizeQ4 } from '../../kernels/linear/q4-format.ts';
 import type { MatrixPart } from '../model/engine-tensors.ts';
 import type { ExpertSink, MlpWeights } from '../model/weights.ts';
 import { SlotUploader } from './uploader.ts';
+import { PinnedTier } from './pinned-tier.ts';
 import { slotLookup } from '../../kernels/slot-lookup/slot-lookup.ts';
 
 /**
@@ -148,11 +149,23 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
   /** Frees the staging buffers (the slot pools belong to the model's weights). */
   destroy(): void {
     this.uploader.destroy();
+    this.uploader.tier?.destroy();
+    this.uploader.tier = null;
     this.table?.destroy();
     this.idLog?.destroy();
     this.checkpoints.forEach((c) => c.destroy());
     this.table = this.idLog = null;
     this.checkpoints.clear();
+  }
+
+  /**
+   * Keeps up to `bytes` of experts pinned in host-visible GPU memory (pinned-tier.ts), besides the source: a page-in
+   * of a pinned expert is a GPU copy, with no CPU memcpy. 0: none (every page-in through the staging ring).
+   */
+  pin(bytes: number): PinnedTier | null {
+    this.uploader.tier?.destroy();
+    this.uploader.tier = bytes > 0 ? new PinnedTier(this.ctx, bytes) : null;
+    return this.uploader.tier;
   }
 
   async run(l: number, ids: GPUBuffer, items: number, slotBuffer: GPUBuffer, compute: (slots: GPUBuffer) => void): Promise<void> {

@@ -5,12 +5,15 @@
 // in order with the kernels (a slot can be refilled right after the kernels that read it, with no submission in
 // between), and the CPU's memcpy of the next expert overlaps the GPU's work on what is already submitted. A staging
 // buffer is mapped again once the submission that reads it is queued; taking it waits until the GPU is done with it.
+// With a pinned tier (pinned-tier.ts) an expert's bytes are written into host-visible GPU memory once, and every
+// page-in after that is the copy alone.
 import type { GpuContext } from '../../kernels/runtime.ts';
 import { slotPlace, writeSlot } from '../../kernels/linear/pool.ts';
 import { quantizeQ4 } from '../../kernels/linear/q4-format.ts';
 import type { LinearWeight } from '../../kernels/linear/linear.ts';
 import type { MatrixPart } from '../model/engine-tensors.ts';
 import type { MlpWeights } from '../model/weights.ts';
+import type { PinnedTier } from './pinned-tier.ts';
 
 interface Staging {
   buffer: GPUBuffer;
@@ -35,6 +38,10 @@ export class SlotUploader {
   fallbackBytes = 0;
   /** time spent waiting for a staging buffer the GPU was still copying from (ms) */
   waitMs = 0;
+  /** where experts are pinned for copies without a CPU memcpy (null: every upload goes through the staging ring) */
+  tier: PinnedTier | null = null;
+  /** bytes copied straight from the pinned tier */
+  pinnedBytes = 0;
 
   constructor(
     private ctx: GpuContext,
@@ -58,6 +65,13 @@ export class SlotUploader {
       writeSlot(this.ctx, pools.gateUp, slot, parts[0].data);
       writeSlot(this.ctx, pools.down, slot, parts[1].data);
       this.fallbackBytes += total;
+      return;
+    }
+    const pinned = this.tier?.get(parts, pieces.map((p) => p.src));
+    if (pinned) {
+      const enc = this.ctx.commandEncoder();
+      pieces.forEach((p, i) => enc.copyBufferToBuffer(pinned.buffer, pinned.offsets[i], p.dst, p.offset, p.src.byteLength));
+      this.pinnedBytes += total;
       return;
     }
     const st = await this.take(total);
