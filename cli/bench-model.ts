@@ -55,7 +55,7 @@ export interface ModelBenchOptions {
   /** paged decode reads expert ids back after every MoE layer instead of once per step (speculative) */
   noSpeculate: boolean;
   /** paged: the RAM tier's experts also pinned in host-visible GPU memory (worker/pager/pinned-tier.ts), so a page-in
-   * is a GPU copy with no CPU memcpy (the tier fills as experts are first paged in: the prompt fills it) */
+   * is a GPU copy with no CPU memcpy (every payload is written into it at load, counted in the load time) */
   pinnedTier: boolean;
   /** decode samples with this temperature and top-p (the app's defaults: 0.6, 0.9), u from a seeded generator that
    * every run restarts (a paged run draws what the resident one drew); null: greedy */
@@ -328,7 +328,7 @@ interface RunResult {
     /** bytes of the experts a token needed and did not have (the paging bound's bytes; pagedIn minus wasted) */
     neededBytesPerToken: number;
     /** with --pinned-tier: its bytes, the experts written into it and the time that took (ms; all at the prompt when
-     * the tier holds every payload), those written during the decode, and the share of paged-in bytes it served */
+     * the tier holds every payload: at load), those written during the decode, and the share of paged-in bytes it served */
     pinned: null | { bytes: number; fills: number; fillMs: number; decodeFills: number; copiedShare: number };
   };
 }
@@ -346,6 +346,11 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
   if (pager) weights.layers.forEach((l, i) => l.ffn.kind === 'moe' && pager.setPools(i, l.ffn.moe.experts));
   if (pager && o.noSpeculate) pager.speculative = false;
   const tier = pager && o.pinnedTier ? pager.pin(RAM_TIER_BYTES) : null;
+  if (tier) {
+    // the whole RAM tier pinned at load, as it is read into RAM: page-ins in the decode are copies only
+    const moe = weights.layers.find((l) => l.ffn.kind === 'moe')!.ffn;
+    if (moe.kind === 'moe') for (const parts of experts.payloads) pager!.uploader.pin(moe.moe.experts, parts);
+  }
   const start = o.context !== null ? Math.max(0, o.context - o.prompt - o.tokens) : 0;
   const contextLength = Math.max(o.context ?? 0, start + o.prompt + o.tokens + 3);
   const state = createRunState(ctx, c, contextLength);

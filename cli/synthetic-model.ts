@@ -41,7 +41,7 @@ export class SyntheticFiller {
 /** Routed experts as a RAM tier: `distinct` payloads standing for every (layer, expert). */
 export class SyntheticExperts implements ExpertSource {
   constructor(
-    private payloads: MatrixPart[][],
+    readonly payloads: MatrixPart[][],
     private numExperts: number,
   ) {}
   payloadOf(layer: number, expert: number): number {

@@ -33,6 +33,12 @@ export interface LoadOptions {
   expertBudgetBytes?: number;
   /** memory for recently used experts between the weight store and the GPU (paged mode; default 2 GiB) */
   ramTierBytes?: number;
+  /**
+   * paged mode: also keep up to this many bytes of experts in host memory the GPU copies from (MAP_WRITE buffers),
+   * so a page-in of one of them is a GPU copy with no CPU memcpy (default 0: off). Each expert is written there the
+   * first time it is paged in.
+   */
+  pinnedTierBytes?: number;
 }
 
 export interface ModelInfo {

@@ -127,6 +127,7 @@ export class ModelSession {
     const paged = slots !== undefined && slots < config.text.numExperts;
     const source = options.expertSource;
     const pager = paged ? new ExpertPager(ctx, slots, source ? new CachedExperts(source, options.ramTierBytes ?? DEFAULT_RAM_TIER) : new RamExperts()) : null;
+    if (pager && options.pinnedTierBytes) pager.pin(options.pinnedTierBytes);
     const sink = pager ?? residentExperts(config.text.numExperts, ctx);
     const wantVision = config.vision !== null && options.vision !== false;
     const tensors = options.tensors?.(config, wantVision) ?? engineTensors(files, config, options.weights, options.onProgress, { vision: wantVision });

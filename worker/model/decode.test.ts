@@ -16,10 +16,10 @@ import { decodeTokens } from './decode.ts';
 const greedy = { temperature: 0, topK: 0, topP: 1, u: 0 };
 const prompt = [1, 17, 99, 230, 41, 5, 77, 300];
 
-async function load(expertSlots?: number) {
+async function load(expertSlots?: number, pinnedTierBytes?: number) {
   const { ctx } = await createNodeGpu();
   const dir = join(fixturesDir(), 'tiny-scout', 'model');
-  return ModelSession.load(ctx, new FsModelFiles(dir), { weights: 'q4', contextLength: 128, expertSlots });
+  return ModelSession.load(ctx, new FsModelFiles(dir), { weights: 'q4', contextLength: 128, expertSlots, pinnedTierBytes });
 }
 
 /** The loop before decode.ts: sample, read the token back, then record its step with the id written by the CPU. */
@@ -77,6 +77,29 @@ for (const expertSlots of [undefined, 1]) {
     }
   });
 }
+
+test('experts paged in from a pinned tier give the resident tokens; a tier smaller than an expert pins nothing', async () => {
+  const resident = await load();
+  const expected = await serialDecode(resident, 10);
+  resident.destroy();
+  for (const [tierBytes, fullTier] of [[64 * 2 ** 20, true], [1, false]] as const) {
+    const session = await load(1, tierBytes);
+    try {
+      const tier = session.model.pager!.uploader.tier!;
+      assert.deepEqual((await pipelinedDecode(session, 10)).ids, expected);
+      const { misses } = session.model.pager!.stats;
+      if (fullTier) {
+        assert.ok(tier.fills > 0 && tier.fills < misses, `each expert written once (${tier.fills} writes for ${misses} page-ins)`);
+        assert.equal(session.model.pager!.uploader.pinnedBytes, session.model.pager!.uploader.bytes);
+      } else {
+        assert.equal(tier.fills, 0, 'an expert larger than the tier is not pinned');
+        assert.equal(session.model.pager!.uploader.pinnedBytes, 0);
+      }
+    } finally {
+      session.destroy();
+    }
+  }
+});
 
 test('a reply that ends on an end-of-turn token leaves the cache as the conversation: turn 2 logits equal a fresh prefill', async () => {
   const session = await load();

@@ -95,6 +95,16 @@ export class SlotUploader {
     });
   }
 
+  /**
+   * Writes one expert into the pinned tier ahead of its first page-in (a load-time fill), as upload() would lay it
+   * out for `pools`; false when there is no tier or the expert cannot be pinned (too large, unaligned pieces).
+   */
+  pin(pools: MlpWeights, parts: MatrixPart[]): boolean {
+    const pieces = [...this.piecesOf(pools.gateUp, 0, parts[0]), ...this.piecesOf(pools.down, 0, parts[1])];
+    if (!this.tier || pieces.some((p) => p.src.byteLength % 4 !== 0 || p.offset % 4 !== 0)) return false;
+    return this.tier.get(parts, pieces.map((p) => p.src)) !== null;
+  }
+
   private piecesOf(pool: LinearWeight, slot: number, part: MatrixPart): Piece[] {
     const place = slotPlace(pool, slot);
     if (pool.format === 'f32') {
