@@ -177,8 +177,9 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
       if (want) {
         this.planned.delete(l);
         // the layers recorded so far go to the GPU first: it runs them while the CPU copies this layer's experts
-        // into staging (their copies into the slots follow them in the queue)
-        this.ctx.flush();
+        // into staging (their copies into the slots follow them in the queue). With a pinned tier there is no
+        // such memcpy, and a submission per layer only costs CPU time.
+        if (!this.uploader.tier) this.ctx.flush();
         await this.ensure(l, want);
         step.counted.add(l);
       }
