@@ -111,25 +111,20 @@ export async function main(args: string[]): Promise<void> {
   const defaultGateUp = integer ? XQ_OUT_SHAPE : matvecShape('q4', 2 * F);
   const defaultDown = matvecShape('q4', H);
   type Variant = { kernel: 'gate+up' | 'down'; name: string; bytes: number; run: (i: number) => void; check?: () => Promise<unknown> };
-  type Override = Parameters<typeof overrideExpertShapes>[0];
-  const withOverride = (given: Override, run: () => void) => {
-    overrideExpertShapes(given);
+  const withShape = (k: 'gateUp' | 'down', shape: MatvecShape | undefined, run: () => void) => {
+    overrideExpertShapes({ [k]: shape });
     try {
       run();
     } finally {
       overrideExpertShapes({});
     }
   };
-  const withShape = (k: 'gateUp' | 'down', shape: MatvecShape, run: () => void) => withOverride({ [k]: shape }, run);
   const variants: Variant[] = [
     { kernel: 'gate+up', name: `default ${shapeName(defaultGateUp)}${integer ? ', integer activations' : ''}`, bytes: gateUpBytes, run: (i) => gateUp(i, integer) },
   ];
   if (integer) variants.push({ kernel: 'gate+up', name: `${shapeName(matvecShape('q4', 2 * F))}, f32 activations`, bytes: gateUpBytes, run: (i) => gateUp(i, false) });
   variants.push({ kernel: 'down', name: `default ${shapeName(defaultDown)}`, bytes: downBytes, run: (i) => down(i) });
   if (o.variants) {
-    // the default shapes with two blocks loaded ahead of the arithmetic instead of one
-    variants.push({ kernel: 'gate+up', name: `default, 2 blocks ahead`, bytes: gateUpBytes, run: (i) => withOverride({ depth: 2 }, () => gateUp(i, integer)), check: () => checkWith({ depth: 2 }, () => checkGateUp(integer)) });
-    variants.push({ kernel: 'down', name: `default, 2 blocks ahead`, bytes: downBytes, run: (i) => withOverride({ depth: 2 }, () => down(i)), check: () => checkWith({ depth: 2 }, () => checkDown(actHost)) });
     for (const shape of gateUpShapes(integer)) {
       if (integer && shapeName(shape) === shapeName(defaultGateUp)) continue;
       variants.push({ kernel: 'gate+up', name: shapeName(shape), bytes: gateUpBytes, run: (i) => withShape('gateUp', shape, () => gateUp(i, integer)), check: () => checkShape('gateUp', shape, () => checkGateUp(integer)) });
@@ -139,15 +134,14 @@ export async function main(args: string[]): Promise<void> {
       variants.push({ kernel: 'down', name: shapeName(shape), bytes: downBytes, run: (i) => withShape('down', shape, () => down(i)), check: () => checkShape('down', shape, () => checkDown(actHost)) });
     }
   }
-  async function checkWith(given: Override, check: () => Promise<unknown>): Promise<void> {
-    overrideExpertShapes(given);
+  async function checkShape(k: 'gateUp' | 'down', shape: MatvecShape, check: () => Promise<unknown>): Promise<void> {
+    overrideExpertShapes({ [k]: shape });
     try {
       await check();
     } finally {
       overrideExpertShapes({});
     }
   }
-  const checkShape = (k: 'gateUp' | 'down', shape: MatvecShape, check: () => Promise<unknown>) => checkWith({ [k]: shape }, check);
   for (const v of variants) await v.check?.();
   // gate+up variants leave act as the down calls expect (same form); down reads whatever act holds
   const sized = [gateUpBytes, downBytes].map((bytes) => {

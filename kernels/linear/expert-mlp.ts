@@ -49,14 +49,13 @@ export function denseMlpFusable(ctx: GpuContext, m: ExpertMlpWeights, tokens: nu
  */
 export const XQ_OUT_SHAPE: MatvecShape = { WG: 256, CT: 8, R: 2 };
 
-let shapeOverride: { gateUp?: MatvecShape; down?: MatvecShape; depth?: 1 | 2 } = {};
+let shapeOverride: { gateUp?: MatvecShape; down?: MatvecShape } = {};
 
 /**
  * Benchmarks only (`bench -- --experts --variants`): the launch shape of the gate+up (MODE 0) or down (MODE 1)
- * dispatches, and how many blocks ahead of the arithmetic the q4 kernels load (`depth`, default 1). A gate+up shape
- * that writes activations in integer form must keep 64 rows per workgroup.
+ * dispatches. A gate+up shape that writes activations in integer form must keep 64 rows per workgroup.
  */
-export function overrideExpertShapes(shapes: { gateUp?: MatvecShape; down?: MatvecShape; depth?: 1 | 2 }): void {
+export function overrideExpertShapes(shapes: { gateUp?: MatvecShape; down?: MatvecShape }): void {
   for (const s of [shapes.gateUp, shapes.down]) if (s) checkMatvecShape(s);
   shapeOverride = shapes;
 }
@@ -109,7 +108,7 @@ function dispatchExpert(
     },
     bindings: [...weights, x, y, ids, aux],
     workgroups: [groups, params.items],
-    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(sg ? { MV_SG: sg } : {}), ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}), ...(params.route ? { ROUTE: params.route } : {}), ...(w.format === 'q4' && shapeOverride.depth === 2 ? { DEPTH: 2 } : {}) },
+    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(sg ? { MV_SG: sg } : {}), ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}), ...(params.route ? { ROUTE: params.route } : {}) },
   });
 }
 

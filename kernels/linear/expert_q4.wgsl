@@ -33,9 +33,6 @@ override XQ: u32 = 0u;
 // MODE 0, 1: the activations go out in integer form (quantize-x.wgsl's layout) for a MODE 1 dispatch with XQ = 1,
 // each workgroup's RW / 2 = 32 activations being one block (launch shapes with RW = 64 rows: expert-mlp.ts XQ_OUT_SHAPE)
 override XQOUT: u32 = 0u;
-// blocks whose weights are loaded ahead of the arithmetic: 1, or 2 (benchmarks only so far: `bench -- --experts
-// --variants`, expert-mlp.ts overrideExpertShapes)
-override DEPTH: u32 = 1u;
 
 @group(0) @binding(1) var<storage, read> qs: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> sc: array<u32>;
@@ -198,18 +195,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let total = segments * nb;
   // software pipelining as in linear_q4.wgsl: the next block's weights are loaded before this block's arithmetic
   var next = load_block(min(ct, total - 1u));
-  var after = next;
-  if (DEPTH == 2u) { after = load_block(min(ct + CT, total - 1u)); }
   var a0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0);
   for (var g = ct; g < total; g += CT) {
     let c = next;
-    if (DEPTH == 2u) {
-      next = after;
-      after = load_block(min(g + 2u * CT, total - 1u));
-    } else {
-      next = load_block(min(g + CT, total - 1u));
-    }
+    next = load_block(min(g + CT, total - 1u));
     if (XQ == 1u) {
       // the loaders moved each scale to the low half of its word: block index 0
       let d = rows_dot_q(c, Rows8(), 0u, xq_of(g));
