@@ -163,7 +163,10 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
    * of a pinned expert is a GPU copy, with no CPU memcpy. 0: none (every page-in through the staging ring).
    */
   pin(bytes: number): PinnedTier | null {
-    this.uploader.tier?.destroy();
+    if (this.uploader.tier) {
+      this.ctx.flush(); // copies from the old tier may be recorded: submit them before it goes
+      this.uploader.tier.destroy();
+    }
     this.uploader.tier = bytes > 0 ? new PinnedTier(this.ctx, bytes) : null;
     return this.uploader.tier;
   }

@@ -4,7 +4,8 @@
 // a copy from this tier 50 GB/s (tools/probe-host-tier.mjs; docs/PERFORMANCE.md, run P). Dawn places mappable
 // buffers in host memory (GPU memory did not grow with a 3 GiB tier there).
 // Keyed by the parts array a source returns, so sources that hand out one array for many (layer, expert) pairs
-// (the bench's synthetic payloads) pin it once; least recently used first out past `maxBytes`.
+// (the bench's synthetic payloads) pin it once; least recently used first out past `maxBytes`. A source that reads an
+// expert again into a new array (CachedExperts, after its RAM tier let it go) pins it again; the old copy ages out.
 import type { GpuContext } from '../../kernels/runtime.ts';
 
 /** One pinned expert: its pieces' bytes back to back in `buffer`, piece i at offsets[i]. */
