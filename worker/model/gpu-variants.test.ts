@@ -29,6 +29,27 @@ test(`tiny-scout q4: GPU kernel variants${integerDot ? ' (q4 mat-vecs by integer
   gpu.destroy();
 });
 
+// Paged decode on the integer path: add-norm's integer h feeds the q4 mat-vecs as in the resident model, and a
+// speculative step's re-run restores it with h from the MoE layer's checkpoint: the same tokens as every expert resident.
+test('tiny-scout q4, integer dot, experts paged through 1 slot: decode steps and their re-runs give the resident tokens', async () => {
+  const { ctx } = await createNodeGpu();
+  const files = new FsModelFiles(join(fixturesDir(), 'tiny-scout', 'model'));
+  const load = (expertSlots?: number) => ModelSession.load(new GpuContext(ctx.device, { cpuKernels: false, integerDot: true }), files, { weights: 'q4', contextLength: 48, vision: false, expertSlots });
+  const ids = [1024, 1029, 82, 746, 1030, 282, 56, 370];
+  // sampled (one seed: both runs draw the same numbers), so that a wrong logit anywhere is likely to change a token
+  const opts = { maxNewTokens: 16, temperature: 1, topK: 0, topP: 1, seed: 7, ignoreEos: true };
+  const resident = await load();
+  const expected = (await resident.generate(ids, opts, () => {})).tokenIds;
+  resident.destroy();
+  const paged = await load(1);
+  try {
+    assert.deepEqual((await paged.generate(ids, opts, () => {})).tokenIds, expected);
+    assert.ok(paged.model.pager!.stats.reruns > 0, 'some steps were re-run from a checkpoint');
+  } finally {
+    paged.destroy();
+  }
+});
+
 // A longer prompt (pieces of 16 tokens: the fixtures' attention chunk), so every linear and expert call of the prefill
 // takes the tiled GEMM (kernels/matmul; expert calls grouped by expert) on the GPU variants; f32 and q4, a dense+MoE
 // model, and paged experts (the grouping reads the pager's slot indices, left-out items included).

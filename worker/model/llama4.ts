@@ -247,14 +247,15 @@ export class Llama4Text {
     if (c.attnTemperatureTuning) ctx.write(s.temperatures, attentionTemperatures(positions, c.floorScale, c.attnScale));
 
     const rowBytes = c.hiddenSize * 4;
+    const hqRowBytes = Math.ceil(c.hiddenSize / 32) * XQ_BLOCK_BYTES;
     const H = c.hiddenSize, eps = c.rmsNormEps;
     // paged decode runs speculatively (ExpertPager.beginStep): each MoE layer's experts come from the GPU-side slot
     // table, the chosen ids are read back once at the end, and the step runs again from the first MoE layer whose
     // experts were not all resident (from its saved input), until a pass had every expert it chose
     const pager = this.pager?.beginPiece(T * c.topK, c.numLayers, c.numExperts, c.isMoe.flatMap((moe, l) => (moe ? [l] : []))) ? this.pager : null;
     // decode with q4 weights and the integer dot product: add-norm also writes h in integer form for the mat-vecs that
-    // read it (not under a pager: its re-runs restore h from a checkpoint, not the integer form)
-    const hqOut = !pager && T <= MATVEC_MAX_ITEMS && w.lmHead.format === 'q4' && !q4FloatXForced() && integerDotPath(ctx, H) ? s.hq : null;
+    // read it (a pager's re-runs restore it from the checkpoint with h)
+    const hqOut = T <= MATVEC_MAX_ITEMS && w.lmHead.format === 'q4' && !q4FloatXForced() && integerDotPath(ctx, H) ? s.hq : null;
     for (let from = 0; from >= 0; from = pager ? await pager.endStep() : -1) {
       if (from === 0) {
         embedding(ctx, w.embedTokens, s.ids, s.x, T);
@@ -280,8 +281,11 @@ export class Llama4Text {
           this.hq = hqOut;
         }
         if (layer.ffn.kind === 'moe') {
-          if (pager && resume) pager.restore(l, [s.xMid, s.h], T * rowBytes);
-          else if (pager) pager.checkpoint(l, [s.xMid, s.h], T * rowBytes);
+          const saved = [{ buffer: s.xMid, bytes: T * rowBytes }, { buffer: s.h, bytes: T * rowBytes }, ...(hqOut ? [{ buffer: hqOut, bytes: T * hqRowBytes }] : [])];
+          if (pager && resume) {
+            pager.restore(l, saved);
+            this.hq = hqOut;
+          } else if (pager) pager.checkpoint(l, saved);
           const routedRows = await this.moe(layer.ffn.moe, l, T, inExperts, router !== null);
           this.endLayer(l, routedRows > 0 ? { b: s.routedOut, k: routedRows } : null, nextNorm, T, hqOut);
           await this.experts.afterMoe(l, () => this.predictNextExperts(l, T));

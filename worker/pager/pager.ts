@@ -311,24 +311,33 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
     return first;
   }
 
-  /** Saves MoE layer l's input buffers (`bytes` of each) for a re-run of a speculative step from that layer. */
-  checkpoint(l: number, buffers: GPUBuffer[], bytes: number): void {
+  /** Saves MoE layer l's input buffers (the first `bytes` of each) for a re-run of a speculative step from that layer. */
+  checkpoint(l: number, parts: { buffer: GPUBuffer; bytes: number }[]): void {
+    const total = parts.reduce((n, p) => n + p.bytes, 0);
     let c = this.checkpoints.get(l);
-    if (!c || c.size < buffers.length * bytes) {
+    if (!c || c.size < total) {
       c?.destroy();
-      c = this.ctx.createBuffer(buffers.length * bytes, `checkpoint ${l}`);
+      c = this.ctx.createBuffer(total, `checkpoint ${l}`);
       this.checkpoints.set(l, c);
     }
     const enc = this.ctx.commandEncoder();
-    buffers.forEach((b, i) => enc.copyBufferToBuffer(b, 0, c, i * bytes, bytes));
+    let at = 0;
+    for (const p of parts) {
+      enc.copyBufferToBuffer(p.buffer, 0, c, at, p.bytes);
+      at += p.bytes;
+    }
   }
 
-  /** Puts back what checkpoint(l) saved. */
-  restore(l: number, buffers: GPUBuffer[], bytes: number): void {
+  /** Puts back what checkpoint(l) saved (the same parts). */
+  restore(l: number, parts: { buffer: GPUBuffer; bytes: number }[]): void {
     const c = this.checkpoints.get(l);
     if (!c) throw new Error(`layer ${l} has no checkpoint`);
     const enc = this.ctx.commandEncoder();
-    buffers.forEach((b, i) => enc.copyBufferToBuffer(c, i * bytes, b, 0, bytes));
+    let at = 0;
+    for (const p of parts) {
+      enc.copyBufferToBuffer(c, at, p.buffer, 0, p.bytes);
+      at += p.bytes;
+    }
   }
   /** The GPU slot pools of MoE layer l (when they are made elsewhere than by accept(), e.g. synthetic weights). */
   setPools(layer: number, pools: MlpWeights): void {
