@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
+//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -658,7 +658,7 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -684,6 +684,7 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
   if (args.includes('--router-topk')) moeTuning.routeInExperts = false;
   // and the router's mat-vec in a dispatch of its own (as before the post-attention add-norm computed the logits)
   if (args.includes('--router-separate')) moeTuning.routerInNorm = false;
+  if (args.includes('--paged-float-h')) moeTuning.pagedIntegerH = false;
   // and the add-norm that ends a layer inside the next layer's Q/K/V mat-vec (one dispatch fewer per layer; off by default)
   if (args.includes('--norm-in-qkv')) normTuning.intoQkv = true;
   const configPath = value('--config');

@@ -153,6 +153,9 @@ wanted load-store && step load-store 200 load_store
 wanted paged-sticky-0.8 && step paged-sticky-0.8 110 model paged-sticky-0.8 --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20
 wanted paged-sticky-0.5 && step paged-sticky-0.5 110 model paged-sticky-0.5 --expert-budget-gib 16 --routing sticky:0.5 --prompt 16 --tokens 12
 wanted paged-sticky-0.95 && step paged-sticky-0.95 110 model paged-sticky-0.95 --expert-budget-gib 16 --routing sticky:0.95 --prompt 16 --tokens 16
+# pinned, with each q4 mat-vec quantizing h itself under the pager (the form before 61cf62d), to compare
+wanted paged-pinned-float-h-sticky-0.95 && step paged-pinned-float-h-sticky-0.95 110 model paged-pinned-float-h-sticky-0.95 --expert-budget-gib 16 --routing sticky:0.95 --prompt 16 --tokens 16 --pinned-tier --paged-float-h
+wanted paged-pinned-float-h-sticky-0.8 && step paged-pinned-float-h-sticky-0.8 110 model paged-pinned-float-h-sticky-0.8 --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20 --pinned-tier --paged-float-h
 # the same with the RAM tier pinned in host-visible GPU memory (--pinned-tier: page-ins are GPU copies)
 wanted paged-pinned-sticky-0.8 && step paged-pinned-sticky-0.8 110 model paged-pinned-sticky-0.8 --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20 --pinned-tier
 wanted paged-pinned-sticky-0.5 && step paged-pinned-sticky-0.5 110 model paged-pinned-sticky-0.5 --expert-budget-gib 16 --routing sticky:0.5 --prompt 16 --tokens 12 --pinned-tier

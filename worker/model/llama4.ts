@@ -157,7 +157,13 @@ export function destroyRunState(s: RunState): void {
  * would route (moe()); routerInNorm false (bench --router-separate) keeps the router's mat-vec in a dispatch of its own
  * where the post-attention add-norm would compute the logits.
  */
-export const moeTuning = { routeInExperts: true, routerInNorm: true };
+export const moeTuning = {
+  routeInExperts: true,
+  routerInNorm: true,
+  /** under a pager, add-norm's integer h too (restored on re-runs); false: each q4 mat-vec quantizes h itself (the
+   * form before 61cf62d; `bench -- model --paged-float-h`, to compare) */
+  pagedIntegerH: true,
+};
 /**
  * intoQkv: at decode on the integer path, the add-norm that ends a layer runs inside the next layer's Q/K/V mat-vec
  * (kernels/linear/linear-norm.ts: one dispatch fewer per layer). Off by default until a GPU has measured it
@@ -255,7 +261,7 @@ export class Llama4Text {
     const pager = this.pager?.beginPiece(T * c.topK, c.numLayers, c.numExperts, c.isMoe.flatMap((moe, l) => (moe ? [l] : []))) ? this.pager : null;
     // decode with q4 weights and the integer dot product: add-norm also writes h in integer form for the mat-vecs that
     // read it (a pager's re-runs restore it from the checkpoint with h)
-    const hqOut = T <= MATVEC_MAX_ITEMS && w.lmHead.format === 'q4' && !q4FloatXForced() && integerDotPath(ctx, H) ? s.hq : null;
+    const hqOut = (!pager || moeTuning.pagedIntegerH) && T <= MATVEC_MAX_ITEMS && w.lmHead.format === 'q4' && !q4FloatXForced() && integerDotPath(ctx, H) ? s.hq : null;
     for (let from = 0; from >= 0; from = pager ? await pager.endStep() : -1) {
       if (from === 0) {
         embedding(ctx, w.embedTokens, s.ids, s.x, T);
