@@ -3,7 +3,9 @@
 //   copy    — copyBufferToBuffer from an unmapped MAP_WRITE|COPY_SRC buffer into a STORAGE buffer (a "pinned" tier:
 //             bytes written once, then every page-in is a GPU copy with no CPU work);
 //   and GPU memory (nvidia-smi) before and after allocating the tier, to see which heap Dawn put it in.
-// Run with the device tools unpacked (tools/device-steps.sh): node probe-host-tier.mjs [MiB per buffer] [buffers]
+// Run with the device tools unpacked (tools/device-steps.sh), from .gpu-model/ so that `webgpu` resolves there
+// (docs/PERFORMANCE.md, run P has the command): node probe-host-tier.mjs [MiB per buffer] [buffers]; here on
+// SwiftShader: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json node tools/probe-host-tier.mjs 16 4
 import { execSync } from 'node:child_process';
 import { create, globals } from 'webgpu';
 
