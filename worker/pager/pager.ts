@@ -146,11 +146,9 @@ export class ExpertPager implements ExpertSink, ExpertResidency {
     this.uploader = new SlotUploader(ctx);
   }
 
-  /** Frees the staging buffers (the slot pools belong to the model's weights). */
+  /** Frees the staging buffers and the pinned tier (the slot pools belong to the model's weights). */
   destroy(): void {
     this.uploader.destroy();
-    this.uploader.tier?.destroy();
-    this.uploader.tier = null;
     this.table?.destroy();
     this.idLog?.destroy();
     this.checkpoints.forEach((c) => c.destroy());

@@ -28,6 +28,9 @@ interface Piece {
   offset: number;
 }
 
+/** copyBufferToBuffer needs 4-byte sizes and offsets */
+const copyable = (pieces: Piece[]) => pieces.every((p) => p.src.byteLength % 4 === 0 && p.offset % 4 === 0);
+
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
 
 export class SlotUploader {
@@ -56,10 +59,10 @@ export class SlotUploader {
    * command encoder: it takes effect in order with the kernels recorded before and after it.
    */
   async upload(pools: MlpWeights, slot: number, parts: MatrixPart[]): Promise<void> {
-    const pieces = [...this.piecesOf(pools.gateUp, slot, parts[0]), ...this.piecesOf(pools.down, slot, parts[1])];
+    const pieces = this.expertPieces(pools, slot, parts);
     const total = pieces.reduce((s, p) => s + p.src.byteLength, 0);
     this.bytes += total;
-    if (pieces.some((p) => p.src.byteLength % 4 !== 0 || p.offset % 4 !== 0)) {
+    if (!copyable(pieces)) {
       // copies need 4-byte sizes and offsets: queue writes, after everything recorded so far
       this.ctx.flush();
       writeSlot(this.ctx, pools.gateUp, slot, parts[0].data);
@@ -100,9 +103,14 @@ export class SlotUploader {
    * out for `pools`; false when there is no tier or the expert cannot be pinned (too large, unaligned pieces).
    */
   pin(pools: MlpWeights, parts: MatrixPart[]): boolean {
-    const pieces = [...this.piecesOf(pools.gateUp, 0, parts[0]), ...this.piecesOf(pools.down, 0, parts[1])];
-    if (!this.tier || pieces.some((p) => p.src.byteLength % 4 !== 0 || p.offset % 4 !== 0)) return false;
+    const pieces = this.expertPieces(pools, 0, parts);
+    if (!this.tier || !copyable(pieces)) return false;
     return this.tier.get(parts, pieces.map((p) => p.src)) !== null;
+  }
+
+  /** An expert's pieces (gate+up, then down) for slot `slot` of `pools`. */
+  private expertPieces(pools: MlpWeights, slot: number, parts: MatrixPart[]): Piece[] {
+    return [...this.piecesOf(pools.gateUp, slot, parts[0]), ...this.piecesOf(pools.down, slot, parts[1])];
   }
 
   private piecesOf(pool: LinearWeight, slot: number, part: MatrixPart): Piece[] {
@@ -151,8 +159,11 @@ export class SlotUploader {
     return this.ring.reduce((s, st) => s + (st?.buffer.size ?? 0), 0);
   }
 
+  /** Frees the staging ring and the pinned tier. */
   destroy(): void {
     for (const st of this.ring) st?.buffer.destroy();
     this.ring = this.ring.map(() => null);
+    this.tier?.destroy();
+    this.tier = null;
   }
 }
