@@ -115,3 +115,19 @@ test('the model bench cuts a real config to --layers and parses routings', () =>
   assert.throws(() => parseRouting('sticky:2'), /0 ≤ P ≤ 1/);
   assert.throws(() => parseRouting('often'), /random, sticky:P or trace:FILE/);
 });
+
+test('npm run bench -- model --structure-floor: the decode step as streaming reads of its stages, same dispatch count', () => {
+  const r = bench(['--quick', '--structure-floor', '--tokens', '3']);
+  const run = r.resident;
+  const f = run.structureFloor;
+  assert.ok(f, 'reported');
+  assert.equal(f.dispatches, run.decode.dispatchesPerToken, 'as many dispatches as the decode step');
+  assert.equal(f.mergedDispatches, r.layers + 1, 'one read per layer and one for lm_head');
+  // the stages' bytes are the token's weight bytes but for the norms and the embedding row (each stage rounded up to 256)
+  const w = run.bytesPerToken.weights;
+  assert.ok(f.bytes >= 0.9 * w && f.bytes <= w + 256 * (5 * r.layers + 1), `floor bytes ${f.bytes} against ${w} weight bytes a token`);
+  positive(f.msPerToken, 'floor ms');
+  positive(f.mergedMsPerToken, 'merged floor ms');
+  assert.ok(Math.abs(run.structureFloorRooflineRatio - (w / (r.rooflineGBps * 1e6)) / f.msPerToken) < 1e-9, 'ratio of the same bytes');
+  positive(run.mergedFloorRooflineRatio, 'merged ratio');
+});

@@ -31,6 +31,7 @@ import { destroyTextWeights, type MlpWeights, type TextWeights } from '../worker
 import { ExpertPager, type ExpertSource } from '../worker/pager/pager.ts';
 import { slotsForBudget } from '../worker/model/memory-plan.ts';
 import { syntheticTextWeights } from './synthetic-model.ts';
+import { decodeStageBytes, measureStructureFloor, type StructureFloor } from './structure-floor.ts';
 import type { WeightFormat as WeightMode } from '../kernels/linear/weight-format.ts';
 
 export interface ModelBenchOptions {
@@ -57,6 +58,8 @@ export interface ModelBenchOptions {
   /** paged: the RAM tier's experts also pinned in host-visible GPU memory (worker/pager/pinned-tier.ts), so a page-in
    * is a GPU copy with no CPU memcpy (every payload is written into it at load, counted in the load time) */
   pinnedTier: boolean;
+  /** (resident) after the decode, the step's structure floor (cli/structure-floor.ts): its dispatches as streaming reads of their stages' bytes */
+  structureFloor: boolean;
   /** decode samples with this temperature and top-p (the app's defaults: 0.6, 0.9), u from a seeded generator that
    * every run restarts (a paged run draws what the resident one drew); null: greedy */
   sampling: { temperature: number; topP: number } | null;
@@ -305,6 +308,8 @@ interface RunResult {
    * the rest), and for each kernel the same without its dispatches; savedMs = the mean baseline − gpuMs
    */
   ablation: null | { steps: number; baselineGpuMs: [number, number]; kernels: { name: string; dispatchesPerToken: number; gpuMs: number; savedMs: number }[] };
+  /** with --structure-floor (resident): the step's dispatches as streaming reads, and one read per layer */
+  structureFloor: StructureFloor | null;
   paging: null | {
     slotsPerLayer: number;
     slotBytes: number;
@@ -480,6 +485,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
         .sort((a, b) => b.savedMs - a.savedMs),
     };
   }
+  const structureFloor = o.structureFloor && !pager ? await measureStructureFloor(ctx, decodeStageBytes(weights, o.config), dispatches, o.quick) : null;
   // a paged step waits for its own expert read-backs (a speculative step: once, at its end), so token i arrives
   // only after the step that computes token i + 1 has finished: the walls from token WARMUP_STEPS on hold the steps
   // from WARMUP_STEPS + 1 on, and the last token's wall holds no step. Pair them with those steps' GPU time.
@@ -536,6 +542,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
     memory: memory(state, weights, ctx, pager),
     kernels,
     ablation,
+    structureFloor,
     paging,
   };
   forced?.destroy();
@@ -553,6 +560,9 @@ export interface RooflineRatios {
   decodeRooflineRatio: number;
   decodeGpuRooflineRatio: number;
   prefillRooflineRatio: number;
+  /** with --structure-floor: the same weight bytes over the floor's ms, and over the merged floor's (one dispatch per layer) */
+  structureFloorRooflineRatio: number | null;
+  mergedFloorRooflineRatio: number | null;
 }
 
 export interface ModelBenchReport {
@@ -586,12 +596,16 @@ export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBe
   // the same bytes over the GPU's busy time alone: what the kernels reach when the CPU's recording keeps up (it varies from host to host)
   const gpuRatio = (r: RunResult) => (r.bytesPerToken.weights / (roof.GBps * 1e6)) / r.decode.gpuBusyMs;
   const prefillRatio = (r: RunResult) => (r.prefillTokPerS * r.prefillFlopsPerToken) / (fmaTflops * 1e12);
+  const floorRatios = (r: RunResult) => {
+    const f = r.structureFloor, ms = r.bytesPerToken.weights / (roof.GBps * 1e6);
+    return { structureFloorRooflineRatio: f ? ms / f.msPerToken : null, mergedFloorRooflineRatio: f ? ms / f.mergedMsPerToken : null };
+  };
   let resident: ModelBenchReport['resident'] = null;
   let paged: ModelBenchReport['paged'] = null;
   if (o.expertBudgetGiB === null || o.alsoResident) {
     log('resident:');
     const r = await runOnce(ctx, o, false, log);
-    resident = { ...r, decodeRooflineRatio: ratio(r), decodeGpuRooflineRatio: gpuRatio(r), prefillRooflineRatio: prefillRatio(r) };
+    resident = { ...r, decodeRooflineRatio: ratio(r), decodeGpuRooflineRatio: gpuRatio(r), prefillRooflineRatio: prefillRatio(r), ...floorRatios(r) };
     report(resident, log);
   }
   if (o.expertBudgetGiB !== null) {
@@ -601,7 +615,7 @@ export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBe
     // the fastest a paged token can be: its weight bytes at the roofline plus its misses at the upload bandwidth
     // (the experts it needed: uploads of wrong guesses are a cost of this engine, not of the bound)
     const boundMs = r.bytesPerToken.weights / (roof.GBps * 1e6) + p.neededBytesPerToken / (p.uploadGBps * 1e6);
-    paged = { ...r, decodeRooflineRatio: ratio(r), decodeGpuRooflineRatio: gpuRatio(r), prefillRooflineRatio: prefillRatio(r), pagingBoundTokPerS: 1000 / boundMs, ofPagingBound: r.decode.tokPerS / (1000 / boundMs) };
+    paged = { ...r, decodeRooflineRatio: ratio(r), decodeGpuRooflineRatio: gpuRatio(r), prefillRooflineRatio: prefillRatio(r), ...floorRatios(r), pagingBoundTokPerS: 1000 / boundMs, ofPagingBound: r.decode.tokPerS / (1000 / boundMs) };
     report(paged, log);
     log(
       `  paging: ${p.slotsPerLayer} slots/layer, hit rate ${(100 * p.hitRate).toFixed(1)} %, next-layer prediction ${p.predictionAccuracy === null ? 'n/a' : (100 * p.predictionAccuracy).toFixed(1) + ' %'}, ` +
@@ -654,11 +668,18 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
         a.kernels.map((k) => `${k.name} ×${k.dispatchesPerToken} saves ${k.savedMs.toFixed(3)} ms (${((1000 * k.savedMs) / Math.max(1, k.dispatchesPerToken)).toFixed(1)} µs each)`).join(', '),
     );
   }
+  const f = r.structureFloor;
+  if (f) {
+    log(
+      `  structure floor (the step's ${f.dispatches.toFixed(0)} dispatches as streaming reads of their stages' ${gb(f.bytes)} GB): ${f.msPerToken.toFixed(3)} ms per token = ${(100 * r.structureFloorRooflineRatio!).toFixed(1)} % of the roofline ` +
+        `(the decode's GPU busy is ${(d.gpuBusyMs / f.msPerToken).toFixed(2)}× it); one read per layer (${f.mergedDispatches.toFixed(0)} dispatches): ${f.mergedMsPerToken.toFixed(3)} ms = ${(100 * r.mergedFloorRooflineRatio!).toFixed(1)} %`,
+    );
+  }
   log(`  GPU memory: weights ${gb(m.weights)} GB, KV ${gb(m.kv)} GB, scratch ${gb(m.scratch)} GB, staging (peak queued writes) ${gb(m.stagingPeak)} GB${m.expertStaging ? `, expert staging ring ${gb(m.expertStaging)} GB` : ''}`);
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -715,6 +736,7 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     kernelAblation: args.includes('--kernel-ablation'),
     noSpeculate: args.includes('--no-speculate'),
     pinnedTier: args.includes('--pinned-tier'),
+    structureFloor: args.includes('--structure-floor'),
     sampling: sm ? { temperature: Number(sm[1]), topP: Number(sm[2]) } : null,
     quick,
   };

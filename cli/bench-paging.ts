@@ -52,6 +52,7 @@ const report = await runModelBench(
     kernelAblation: false,
     noSpeculate: false,
     pinnedTier: false,
+    structureFloor: false,
     sampling: null,
     quick: QUICK,
   },

@@ -42,6 +42,10 @@ for (const name of readdirSync(out).filter((n) => n.endsWith('.json')).sort()) {
         (p.readbacksPerToken === undefined ? '' : `; ${f(p.readbacksPerToken, 2)} id read-backs/token, ${f(p.rerunsPerToken, 2)} re-runs (${f(100 * p.rerunFraction, 1)} % of a step), ${f(p.wastedUploadsPerToken, 2)} wasted uploads`) +
         (p.pinned ? `; pinned tier ${gb(p.pinned.bytes)} GB, ${p.pinned.fills} experts written in ${f(p.pinned.fillMs / 1000, 1)} s (${p.pinned.decodeFills} in the decode), ${f(100 * p.pinned.copiedShare, 1)} % of bytes copied from it` : ''));
     }
+    if (x.structureFloor) {
+      const sf = x.structureFloor;
+      lines.push(`   structure floor: ${f(sf.dispatches, 0)} dispatches as streaming reads of ${gb(sf.bytes)} GB: ${f(sf.msPerToken, 3)} ms = ${f(100 * x.structureFloorRooflineRatio, 1)} % of the roofline (GPU busy ${f(d.gpuBusyMs / sf.msPerToken)}× it); one read per layer (${f(sf.mergedDispatches, 0)}): ${f(sf.mergedMsPerToken, 3)} ms = ${f(100 * x.mergedFloorRooflineRatio, 1)} %`);
+    }
     if (x.kernels?.length) {
       const total = x.kernels.reduce((s, k) => s + k.msPerToken, 0);
       lines.push(`   GPU ms per token by kernel (each dispatch alone; sum ${f(total, 2)}):`);

@@ -166,6 +166,8 @@ wanted context-128k && step context-128k 100 model context-128k --context 131072
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
 # each kernel's cost inside the stream of a step: steps without its dispatches against steps with all (--kernel-ablation)
 wanted decode-ablation && step decode-ablation 120 model decode-ablation --prompt 64 --tokens 32 --kernel-ablation
+# the step's structure floor: its dispatches as streaming reads of their stages' bytes, and one read per layer (--structure-floor)
+wanted decode-floor && step decode-floor 90 model decode-floor --prompt 64 --tokens 32 --structure-floor
 # the add-norm that ends a layer inside the next Q/K/V mat-vec (--norm-in-qkv; off by default until measured), and its recording
 wanted decode-norm-in-qkv && step decode-norm-in-qkv 75 model decode-norm-in-qkv --prompt 64 --tokens 32 --norm-in-qkv
 wanted decode-norm-in-qkv-ablation && step decode-norm-in-qkv-ablation 120 model decode-norm-in-qkv-ablation --prompt 64 --tokens 32 --norm-in-qkv --kernel-ablation

@@ -1,0 +1,121 @@
+// The decode step's structure floor (`npm run bench -- model --structure-floor`): the GPU time of a step made of the
+// same dependent dispatches as the engine's decode, each reading its stage's weight bytes at the streaming-read
+// kernel's speed and doing nothing else. Every weight stage (fused Q/K/V, o_proj, the router, the experts' gate+up and
+// down, lm_head) becomes kernels/roofline reading that many bytes from a window of a 1 GiB buffer (windows advance, so
+// reads come from memory, not L2); every other dispatch of the step (attention, add-norms, sampling, ...) a 4 KiB read
+// by one workgroup. What a step of this shape cannot beat on this device: the ratio of its time to the roofline is the
+// most an engine of one dispatch per dependent stage can reach, whatever its kernels do. The same bytes in one
+// dispatch per layer (`merged`) is what fusing a layer's stages (a grid-wide barrier WGSL lacks) would allow.
+import type { GpuContext } from '../kernels/runtime.ts';
+import { hashFill } from '../kernels/hash-fill/hash-fill.ts';
+import { rooflineRead, ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
+import { linearBytes } from '../kernels/linear/linear.ts';
+import type { ModelConfig } from '../worker/model/config.ts';
+import type { TextWeights } from '../worker/model/weights.ts';
+
+/** A layer's weight-reading dispatches of one decoded token, bytes each, in the order the decode runs them. */
+export function decodeStageBytes(w: TextWeights, config: ModelConfig): { layers: number[][]; head: number } {
+  const c = config.text;
+  const layers = w.layers.map((l) => {
+    const stages = [linearBytes(l.attention.qkv), linearBytes(l.attention.o)];
+    if (l.ffn.kind === 'moe') {
+      const m = l.ffn.moe;
+      const slots = m.experts.gateUp.rows / m.experts.gateUp.rowsPerExpert!;
+      // the router's logits (computed inside the post-attention add-norm), then the routed and shared expert together
+      stages.push(linearBytes(m.router));
+      stages.push(linearBytes(m.shared.gateUp) + (c.topK * linearBytes(m.experts.gateUp)) / slots);
+      stages.push(linearBytes(m.shared.down) + (c.topK * linearBytes(m.experts.down)) / slots);
+    } else {
+      stages.push(linearBytes(l.ffn.mlp.gateUp), linearBytes(l.ffn.mlp.down));
+    }
+    return stages.map((b) => Math.ceil(b / 256) * 256);
+  });
+  return { layers, head: Math.ceil(linearBytes(w.lmHead) / 256) * 256 };
+}
+
+export interface StructureFloor {
+  /** GPU ms of a step with the decode's dispatch count: each weight stage a streaming read of its bytes, the rest 4 KiB reads */
+  msPerToken: number;
+  dispatches: number;
+  /** the same bytes with one dispatch per layer (and lm_head), no others */
+  mergedMsPerToken: number;
+  mergedDispatches: number;
+  /** bytes the floor's weight stages read per token */
+  bytes: number;
+}
+
+const TINY_BYTES = 4096;
+
+/**
+ * Times the structure floor of a decode step of `stages` with `dispatches` dispatches in all (the decode's measured
+ * count; dispatches beyond the weight stages are 4 KiB reads, spread over the layers as the decode's are), and the
+ * merged form. GPU timestamps, `steps` steps after as many of warm-up.
+ */
+export async function measureStructureFloor(ctx: GpuContext, stages: { layers: number[][]; head: number }, dispatches: number, quick: boolean): Promise<StructureFloor> {
+  const weightStages = stages.layers.reduce((s, l) => s + l.length, 0) + 1;
+  const tinyCount = Math.max(0, Math.round(dispatches) - weightStages);
+  const perLayerTiny = Math.floor(tinyCount / stages.layers.length);
+  const tailTiny = tinyCount - perLayerTiny * stages.layers.length;
+  const largest = Math.max(stages.head, ...stages.layers.flat(), ...stages.layers.map((l) => l.reduce((s, b) => s + b, 0)));
+  const size = Math.floor(Math.min(ctx.maxBindingBytes, Math.max(quick ? 4 * 2 ** 20 : 2 ** 30, largest)) / 256) * 256;
+  const src = ctx.createBuffer(size, 'structure floor src');
+  const tiny = ctx.createBuffer(TINY_BYTES, 'structure floor tiny');
+  const out = ctx.createBuffer(16, 'structure floor out');
+  hashFill(ctx, src, size, 0, 77);
+  hashFill(ctx, tiny, TINY_BYTES, 0, 78);
+  const groups = quick ? 16 : ROOFLINE_WORKGROUPS;
+  let at = 0;
+  let issued = 0;
+  // a read of `bytes` from the next window of the buffer (pieces where a stage is larger than one binding)
+  const read = (bytes: number) => {
+    while (bytes > 0) {
+      const piece = Math.min(bytes, size);
+      if (at + piece > size) at = 0;
+      rooflineRead(ctx, src, out, piece, at, groups);
+      at += piece;
+      bytes -= piece;
+      issued++;
+    }
+  };
+  const readTiny = (n: number) => {
+    for (let i = 0; i < n; i++, issued++) rooflineRead(ctx, tiny, out, TINY_BYTES, 0, 1);
+  };
+  const step = () => {
+    for (const layer of stages.layers) {
+      // the decode's other dispatches of a layer sit between its weight stages (attention after Q/K/V, add-norm after
+      // o_proj, ...): one before each weight stage, the rest after the last
+      layer.forEach((b, i) => {
+        if (i < perLayerTiny) readTiny(1);
+        read(b);
+      });
+      readTiny(Math.max(0, perLayerTiny - layer.length));
+    }
+    readTiny(tailTiny);
+    read(stages.head);
+  };
+  const merged = () => {
+    for (const layer of stages.layers) read(layer.reduce((s, b) => s + b, 0));
+    read(stages.head);
+  };
+  const steps = quick ? 2 : 10;
+  const time = async (record: () => void) => {
+    ctx.startProfile();
+    for (let i = 0; i < steps; i++) record(); // warm-up (clocks up)
+    ctx.markProfile();
+    issued = 0;
+    for (let i = 0; i < steps; i++) {
+      record();
+      ctx.markProfile();
+    }
+    const count = issued / steps;
+    const ms = (await ctx.endProfile()).steps.slice(1).sort((a, b) => a - b)[Math.floor(steps / 2)] / 1e6;
+    return { ms, count };
+  };
+  const full = await time(step);
+  const fused = await time(merged);
+  src.destroy();
+  tiny.destroy();
+  out.destroy();
+  const bytes = stages.layers.flat().reduce((s, b) => s + b, 0) + stages.head;
+  return { msPerToken: full.ms, dispatches: full.count, mergedMsPerToken: fused.ms, mergedDispatches: fused.count, bytes };
+}
