@@ -21,7 +21,7 @@ import { hashFill } from '../kernels/hash-fill/hash-fill.ts';
 import { rooflineRead, ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
 import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
 import { sampleToken, seededRandom } from '../kernels/sample/sample.ts';
-import { linearBytes, overrideQ4MatvecShape, weightBytes } from '../kernels/linear/linear.ts';
+import { linearBytes, overrideQ4MatvecShape, q4MatvecTuning, weightBytes } from '../kernels/linear/linear.ts';
 import { attentionDecodeTuning, SHORT_RUNS, type ShortRun } from '../kernels/attention/attention.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, moeTuning, normTuning, type RunState } from '../worker/model/llama4.ts';
@@ -679,7 +679,7 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -706,6 +706,8 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
   // and the router's mat-vec in a dispatch of its own (as before the post-attention add-norm computed the logits)
   if (args.includes('--router-separate')) moeTuning.routerInNorm = false;
   if (args.includes('--paged-float-h')) moeTuning.pagedIntegerH = false;
+  // and x's next block loaded one iteration ahead in every q4 mat-vec (q4MatvecTuning.xAhead)
+  if (args.includes('--x-ahead')) q4MatvecTuning.xAhead = true;
   // and the add-norm that ends a layer inside the next layer's Q/K/V mat-vec (one dispatch fewer per layer; off by default)
   if (args.includes('--norm-in-qkv')) normTuning.intoQkv = true;
   const configPath = value('--config');

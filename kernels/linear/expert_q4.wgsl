@@ -33,6 +33,8 @@ override XQ: u32 = 0u;
 // MODE 0, 1: the activations go out in integer form (quantize-x.wgsl's layout) for a MODE 1 dispatch with XQ = 1,
 // each workgroup's RW / 2 = 32 activations being one block (launch shapes with RW = 64 rows: expert-mlp.ts XQ_OUT_SHAPE)
 override XQOUT: u32 = 0u;
+// 1: x's next block is loaded with the weights' next block, one iteration ahead (linear_q4.wgsl's XAHEAD)
+override XAHEAD: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> qs: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> sc: array<u32>;
@@ -195,19 +197,34 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let total = segments * nb;
   // software pipelining as in linear_q4.wgsl: the next block's weights are loaded before this block's arithmetic
   var next = load_block(min(ct, total - 1u));
+  var nextQ: XqBlock;
+  var nextX: XBlock;
+  if (XAHEAD == 1u) {
+    if (XQ == 1u) { nextQ = xq_of(min(ct, total - 1u)); } else { nextX = x_of(min(ct, total - 1u)); }
+  }
   var a0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0);
   for (var g = ct; g < total; g += CT) {
     let c = next;
-    next = load_block(min(g + CT, total - 1u));
+    let cq = nextQ;
+    let cx = nextX;
+    let gn = min(g + CT, total - 1u);
+    next = load_block(gn);
+    if (XAHEAD == 1u) {
+      if (XQ == 1u) { nextQ = xq_of(gn); } else { nextX = x_of(gn); }
+    }
     if (XQ == 1u) {
+      var Xq = cq;
+      if (XAHEAD == 0u) { Xq = xq_of(g); }
       // the loaders moved each scale to the low half of its word: block index 0
-      let d = rows_dot_q(c, Rows8(), 0u, xq_of(g));
+      let d = rows_dot_q(c, Rows8(), 0u, Xq);
       a0 += d.lo;
       a1 += d.hi;
       continue;
     }
-    let d = rows_dot_d(c, Rows8(), 0u, x_of(g));
+    var X = cx;
+    if (XAHEAD == 0u) { X = x_of(g); }
+    let d = rows_dot_d(c, Rows8(), 0u, X);
     a0 += d.lo;
     a1 += d.hi;
   }

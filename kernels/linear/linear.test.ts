@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testGpu, kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
-import { concatLinears, linear, matvecSubgroupWidth, uploadLinear, type MatvecShape, type WeightFormat } from './linear.ts';
+import { concatLinears, linear, matvecSubgroupWidth, q4MatvecTuning, uploadLinear, type MatvecShape, type WeightFormat } from './linear.ts';
 import { linearRef } from './linear.ref.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
 import { GpuContext } from '../runtime.ts';
@@ -147,5 +147,47 @@ test('q4 mat-vec: row sums by subgroups and without match the CPU reference over
         assertClose(await ctx.readF32(yE, 0, items * rowsPerExpert), ref, 1e-4, `${what} experts`);
       }
     }
+  }
+});
+
+// x's next block loaded one iteration ahead with the weights' (q4MatvecTuning.xAhead): the same sums as without, over
+// shapes whose threads walk several blocks (cols 512 = 16 blocks: 8, 4 and 1 per thread), x as f32 and in integer form,
+// plain and gathered experts with scores.
+test('q4 mat-vec with x loaded one block ahead matches the CPU reference and the default path', async () => {
+  const base = await testGpu();
+  const rows = 70, cols = 512, E = 3;
+  const w = randomArray(E * rows * cols, 41, 0.5);
+  const wRef = dequantizeQ4(quantizeQ4(w, E * rows, cols), E * rows, cols);
+  const items = 3;
+  const x = randomArray(items * cols, 42);
+  const ids = new Uint32Array([1, 2, 0]);
+  const scores = new Float32Array([0.75, -1.5, 0.25]);
+  const shapes: MatvecShape[] = [{ WG: 32, CT: 2, R: 2 }, { WG: 64, CT: 4, R: 4 }, { WG: 128, CT: 16, R: 8 }];
+  try {
+    for (const integerDot of [false, true]) {
+      const ctx = new GpuContext(base.device, { cpuKernels: false, integerDot });
+      const plain = uploadLinear(ctx, 'w', 'q4', rows, cols, rowsOf(w, cols));
+      const experts = uploadLinear(ctx, 'experts', 'q4', E * rows, cols, rowsOf(w, cols), rows);
+      const xBuf = ctx.upload(x, 'x');
+      for (const shape of shapes) {
+        const run = async (xAhead: boolean) => {
+          q4MatvecTuning.xAhead = xAhead;
+          const y = ctx.createBuffer(items * rows * 4, 'y');
+          linear(ctx, plain, xBuf, y, { items, shape });
+          const yE = ctx.createBuffer(items * rows * 4, 'yE');
+          linear(ctx, experts, xBuf, yE, { items, expertIds: ctx.upload(ids, 'ids'), scores: ctx.upload(scores, 's'), shape });
+          return [await ctx.readF32(y, 0, items * rows), await ctx.readF32(yE, 0, items * rows)];
+        };
+        const what = `${JSON.stringify(shape)} integerDot=${integerDot}`;
+        const [y0, yE0] = await run(false);
+        const [y1, yE1] = await run(true);
+        assertClose(y1, linearRef(wRef, rows, cols, x, items), 1e-4, what);
+        assertClose(yE1, linearRef(wRef, E * rows, cols, x, items, { expertIds: ids, rowsPerExpert: rows, scores }), 1e-4, `${what} experts`);
+        assert.deepEqual(y1, y0, `${what}: the same sums in the same order`);
+        assert.deepEqual(yE1, yE0, `${what} experts: the same sums in the same order`);
+      }
+    }
+  } finally {
+    q4MatvecTuning.xAhead = false;
   }
 });

@@ -246,6 +246,12 @@ export function overrideQ4MatvecShape(shape: MatvecShape | null): void {
   q4ShapeOverride = shape;
 }
 
+/**
+ * q4 mat-vec tuning (linear and expert kernels). xAhead: x's next block is loaded one iteration ahead with the
+ * weights' (linear_q4.wgsl XAHEAD), off the arithmetic's path; `bench -- --x-ahead` / `bench -- model --x-ahead`.
+ */
+export const q4MatvecTuning = { xAhead: false };
+
 let q4Probe = 0;
 let q4FloatX = false;
 
@@ -344,6 +350,7 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
       }
       if (q4Probe && w.format === 'q4') constants.PROBE = q4Probe;
       if (xq) constants.XQ = 1;
+      if (q4MatvecTuning.xAhead && w.format === 'q4' && !q4Probe) constants.XAHEAD = 1;
       workgroups = [ceilDiv(rows, (R * WG) / CT), call.items];
     } else {
       workgroups = [ceilDiv(rows, ROWS_PER_WORKGROUP), ceilDiv(call.items, TOKENS_PER_WORKGROUP)];

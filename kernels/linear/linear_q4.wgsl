@@ -33,6 +33,9 @@ override R: u32 = 4u;   // rows per thread, 1..8
 override PROBE: u32 = 0u;
 // 1: x comes in integer form (quantize-x.wgsl) and each block is three 4×8-bit dot products per 4 weights (mat-vec only)
 override XQ: u32 = 0u;
+// 1 (mat-vec): x's next block is loaded with the weights' next block, one iteration ahead, so its latency is off the
+// arithmetic's path (more registers: 7 or 8 vec4)
+override XAHEAD: u32 = 0u;
 const TOKENS = 4u;
 const ROWS_PER_WG = 8u;
 
@@ -105,25 +108,39 @@ fn matvec(wg: vec3<u32>, lid: u32) {
   // software pipelining: the next block's weights and scale words are loaded before this block's arithmetic, so
   // 2·R loads are in flight while it computes; the last prefetch re-reads a block and is dropped
   var next = load_rows(o, min(ct, nb - 1u));
+  let xRow = n / P.xRowDiv;
+  var nextQ: XqBlock;
+  var nextX: XBlock;
+  if (XAHEAD == 1u) {
+    if (XQ == 1u) { nextQ = xq_block(xRow, min(ct, nb - 1u)); } else { nextX = x_block(xBase + min(ct, nb - 1u) * 8u); }
+  }
   var a0 = vec4<f32>(0.0); // rows 0..3
   var a1 = vec4<f32>(0.0); // rows 4..7
   for (var b = ct; b < nb; b += CT) {
     let c = next;
-    next = load_rows(o, min(b + CT, nb - 1u));
+    let cq = nextQ;
+    let cx = nextX;
+    let bn = min(b + CT, nb - 1u);
+    next = load_rows(o, bn);
+    if (XAHEAD == 1u) {
+      if (XQ == 1u) { nextQ = xq_block(xRow, bn); } else { nextX = x_block(xBase + bn * 8u); }
+    }
     if (PROBE == 1u) {
       a0 += vec4<f32>(probe_word(c.w0, c.s0), probe_word(c.w1, c.s1), probe_word(c.w2, c.s2), probe_word(c.w3, c.s3));
       a1 += vec4<f32>(probe_word(c.w4, c.s4), probe_word(c.w5, c.s5), probe_word(c.w6, c.s6), probe_word(c.w7, c.s7));
       continue;
     }
     if (XQ == 1u) {
-      let d = rows_dot_q(c, o, b, xq_block(n / P.xRowDiv, b));
+      var Xq = cq;
+      if (XAHEAD == 0u) { Xq = xq_block(xRow, b); }
+      let d = rows_dot_q(c, o, b, Xq);
       a0 += d.lo;
       a1 += d.hi;
       continue;
     }
     let one = vec4<f32>(1.0);
     var X = XBlock(one, one, one, one, one, one, one, one);
-    if (PROBE != 2u) { X = x_block(xBase + b * 8u); }
+    if (XAHEAD == 1u) { X = cx; } else if (PROBE != 2u) { X = x_block(xBase + b * 8u); }
     let d = rows_dot_d(c, o, b, X);
     a0 += d.lo;
     a1 += d.hi;
