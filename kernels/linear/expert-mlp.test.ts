@@ -4,7 +4,7 @@ import { testGpu, randomArray, assertClose, kernelVariants } from '../../testing
 import { routeTopKWg } from '../router/router.ts';
 import { routerRef } from '../router/router.ref.ts';
 import { GpuContext } from '../runtime.ts';
-import { q4MatvecTuning, uploadLinear, type MatvecShape, type WeightFormat } from './linear.ts';
+import { uploadLinear, type MatvecShape, type WeightFormat } from './linear.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
 import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations, overrideExpertShapes } from './expert-mlp.ts';
 import { denseMlpRef, expertMlpRef } from './expert-mlp.ref.ts';
@@ -178,19 +178,15 @@ test('the fused expert path is for GPU variants and decode-sized batches only', 
 for (const integerDot of [false, true]) {
   test(`expert MLP q4${integerDot ? ' (integer dot)' : ''}: row sums by subgroups and without match the CPU reference over launch shapes`, async () => {
     const tokens = 2, k = 2;
-    const shapeSets: { gateUp?: MatvecShape; down?: MatvecShape; xAhead?: boolean }[] = [
+    const shapeSets: { gateUp?: MatvecShape; down?: MatvecShape }[] = [
       { gateUp: { WG: 128, CT: 4, R: 2 }, down: { WG: 64, CT: 4, R: 4 } },
       { gateUp: { WG: 256, CT: 8, R: 2 }, down: { WG: 128, CT: 32, R: 4 } },
       {},
-      // x's next block loaded one iteration ahead (q4MatvecTuning.xAhead), threads walking 1 (gate+up) and 3 (down) blocks
-      { gateUp: { WG: 64, CT: 2, R: 2 }, down: { WG: 64, CT: 2, R: 2 }, xAhead: true },
-      { xAhead: true },
     ];
     try {
       for (const subgroups of [true, false]) {
         for (const shapes of shapeSets) {
           overrideExpertShapes(shapes);
-          q4MatvecTuning.xAhead = shapes.xAhead ?? false;
           const what = `${JSON.stringify(shapes)} subgroups=${subgroups}`;
           const { ctx, H, F, pool, shared, slots, ref, bufs } = await setup('q4', tokens, k, undefined, integerDot, 5, subgroups);
           const names: string[] = [];
@@ -215,7 +211,6 @@ for (const integerDot of [false, true]) {
       }
     } finally {
       overrideExpertShapes({});
-      q4MatvecTuning.xAhead = false;
     }
   });
 }

@@ -33,8 +33,6 @@ override XQ: u32 = 0u;
 // MODE 0, 1: the activations go out in integer form (quantize-x.wgsl's layout) for a MODE 1 dispatch with XQ = 1,
 // each workgroup's RW / 2 = 32 activations being one block (launch shapes with RW = 64 rows: expert-mlp.ts XQ_OUT_SHAPE)
 override XQOUT: u32 = 0u;
-// 1: x's next block is loaded with the weights' next block, one iteration ahead (linear_q4.wgsl's XAHEAD)
-override XAHEAD: u32 = 0u;
 
 @group(0) @binding(1) var<storage, read> qs: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> sc: array<u32>;
@@ -197,34 +195,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let total = segments * nb;
   // software pipelining as in linear_q4.wgsl: the next block's weights are loaded before this block's arithmetic
   var next = load_block(min(ct, total - 1u));
-  var nextQ: XqBlock;
-  var nextX: XBlock;
-  if (XAHEAD == 1u) {
-    if (XQ == 1u) { nextQ = xq_of(min(ct, total - 1u)); } else { nextX = x_of(min(ct, total - 1u)); }
-  }
   var a0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0);
+  // x is loaded at each block, not one ahead with the weights as in linear_q4.wgsl (XAHEAD): that measured 21 % slower
+  // here (gate+up 53.4 against 43.9 µs on an H100, docs/PERFORMANCE.md run T), where registers are tighter
   for (var g = ct; g < total; g += CT) {
     let c = next;
-    let cq = nextQ;
-    let cx = nextX;
-    let gn = min(g + CT, total - 1u);
-    next = load_block(gn);
-    if (XAHEAD == 1u) {
-      if (XQ == 1u) { nextQ = xq_of(gn); } else { nextX = x_of(gn); }
-    }
+    next = load_block(min(g + CT, total - 1u));
     if (XQ == 1u) {
-      var Xq = cq;
-      if (XAHEAD == 0u) { Xq = xq_of(g); }
       // the loaders moved each scale to the low half of its word: block index 0
-      let d = rows_dot_q(c, Rows8(), 0u, Xq);
+      let d = rows_dot_q(c, Rows8(), 0u, xq_of(g));
       a0 += d.lo;
       a1 += d.hi;
       continue;
     }
-    var X = cx;
-    if (XAHEAD == 0u) { X = x_of(g); }
-    let d = rows_dot_d(c, Rows8(), 0u, X);
+    let d = rows_dot_d(c, Rows8(), 0u, x_of(g));
     a0 += d.lo;
     a1 += d.hi;
   }

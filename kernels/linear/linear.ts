@@ -247,10 +247,11 @@ export function overrideQ4MatvecShape(shape: MatvecShape | null): void {
 }
 
 /**
- * q4 mat-vec tuning (linear and expert kernels). xAhead: x's next block is loaded one iteration ahead with the
- * weights' (linear_q4.wgsl XAHEAD), off the arithmetic's path; `bench -- --x-ahead` / `bench -- model --x-ahead`.
+ * q4 mat-vec tuning (linear_q4.wgsl's decode path; not the expert kernels, where it measured 21 % slower). xAhead: x's
+ * next block is loaded one iteration ahead with the weights' (XAHEAD), off the arithmetic's path: 2–4 % faster at
+ * Scout's attention and expert sizes on an H100 (docs/PERFORMANCE.md run T). `bench -- [model] --no-x-ahead` turns it off.
  */
-export const q4MatvecTuning = { xAhead: false };
+export const q4MatvecTuning = { xAhead: true };
 
 let q4Probe = 0;
 let q4FloatX = false;
