@@ -4,7 +4,8 @@
 #   1. unpack Node, Dawn and the Vulkan loader;
 #   2. the model bench (`bench.mjs model --json`, docs/PERFORMANCE.md) on Scout's config, one row per step:
 #      decode (prompt 64, 32 tokens), the same with --kernel-profile (and both with --router-topk) and with
-#      --kernel-ablation (each kernel's cost in the stream), the q4 kernel
+#      --kernel-ablation (each kernel's cost in the stream) and with --structure-floor (decode-floor: the step's
+#      dispatches as streaming reads of their stages' bytes), the q4 kernel
 #      bench, decode at 32K and 128K context, and experts paged through 16 GiB with sticky routing 0.5, 0.8, 0.95
 #      (and 0.8 with --no-speculate, the synchronous pager, as a control); the load bench from stored records; the
 #      sweeps (matvec-sweep, attn-sweep, kernels-experts: the expert MLP's launch shapes); the CPU cost of recording a
