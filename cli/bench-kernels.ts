@@ -1,13 +1,13 @@
 // Benchmark (not a test): GB/s of weights read by the q4 and f32 mat-vec (decode, one token) at Llama 4 Scout shapes,
 // and the ratio to a streaming-read roofline kernel measured on the same device in the same run.
 //
-//   npm run bench [-- --quick] [--json] [--baseline] [--variants] [--probes] [--only q4|f32] [--gemm] [--no-x-ahead]
+//   npm run bench [-- --quick] [--json] [--baseline] [--variants] [--probes] [--only q4|f32] [--gemm] [--x-ahead]
 //
 // --baseline also times the mat-mul (prefill) kernel on one token, which is what decode ran before the mat-vec path;
 // --variants sweeps mat-vec launch shapes (workgroup size, column threads, rows per thread).
 // --probes also times the q4 mat-vec in its diagnostic modes (linear_q4.wgsl's PROBE: the same loads without the
 // arithmetic, without the loads of x, without the scale loads; wrong results, unchecked) to tell where its time goes.
-// --no-x-ahead: the plain q4 mat-vecs load x at each block, not one iteration ahead (q4MatvecTuning.xAhead, the default).
+// --x-ahead: the plain q4 mat-vecs load x's next block one iteration ahead with the weights (q4MatvecTuning.xAhead).
 // --gemm times the prefill GEMM instead (cli/bench-gemm.ts, which cli/bench.ts runs: TFLOP/s, ratio to the old path).
 //
 // Timing: GPU timestamps (the `timestamp-query` feature) written at the start and end of one compute pass that holds
@@ -65,8 +65,8 @@ export function settings(o: KernelBenchOptions) {
 export function parseKernelBenchArgs(args: string[]): KernelBenchOptions {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
   if (only !== null && only !== 'q4' && only !== 'f32') throw new Error('--only takes q4 or f32');
-  // the control: the q4 mat-vecs load x at each block, not one ahead with the weights (q4MatvecTuning.xAhead)
-  if (args.includes('--no-x-ahead')) q4MatvecTuning.xAhead = false;
+  // an experiment: the plain q4 mat-vecs load x's next block one iteration ahead with the weights (q4MatvecTuning.xAhead)
+  if (args.includes('--x-ahead')) q4MatvecTuning.xAhead = true;
   return { quick: args.includes('--quick'), json: args.includes('--json'), variants: args.includes('--variants'), probes: args.includes('--probes'), baseline: args.includes('--baseline'), only, gemm: args.includes('--gemm') };
 }
 

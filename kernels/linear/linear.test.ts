@@ -188,6 +188,6 @@ test('q4 mat-vec with x loaded one block ahead matches the CPU reference and the
       }
     }
   } finally {
-    q4MatvecTuning.xAhead = true;
+    q4MatvecTuning.xAhead = false;
   }
 });

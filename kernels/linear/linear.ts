@@ -248,10 +248,11 @@ export function overrideQ4MatvecShape(shape: MatvecShape | null): void {
 
 /**
  * q4 mat-vec tuning (linear_q4.wgsl's decode path; not the expert kernels, where it measured 21 % slower). xAhead: x's
- * next block is loaded one iteration ahead with the weights' (XAHEAD), off the arithmetic's path: 2–4 % faster at
- * Scout's attention and expert sizes on an H100 (docs/PERFORMANCE.md run T). `bench -- [model] --no-x-ahead` turns it off.
+ * next block is loaded one iteration ahead with the weights' (XAHEAD), off the arithmetic's path: 2–4 % faster alone
+ * at Scout's sizes on an H100 but no faster in a whole decode step there (docs/PERFORMANCE.md run T), and 7–8 vec4 more
+ * registers a thread on GPUs not measured: off by default. `bench -- [model] --x-ahead` turns it on.
  */
-export const q4MatvecTuning = { xAhead: true };
+export const q4MatvecTuning = { xAhead: false };
 
 let q4Probe = 0;
 let q4FloatX = false;
