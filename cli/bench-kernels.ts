@@ -78,14 +78,14 @@ const PROBES = [
   { mode: 3, name: 'no loads of the scales (x as f32)', floatX: true },
 ];
 
-/** Launch shapes tried with --variants: 32–256 column threads, also the row's block (q4) or vec4 (f32) count and half of it. */
+/** Launch shapes tried with --variants: 8–256 column threads and 1–8 rows per thread, also the row's block (q4) or vec4 (f32) count and half of it. */
 function variantShapes(format: WeightFormat, cols: number): MatvecShape[] {
   const units = format === 'q4' ? cols / 32 : cols / 4;
-  const cts = [32, 64, 128, 256, units, units / 2].filter((c, i, a) => Number.isInteger(c) && c >= 32 && c <= 256 && c <= units && a.indexOf(c) === i);
+  const cts = [8, 16, 32, 64, 128, 256, units, units / 2].filter((c, i, a) => Number.isInteger(c) && c >= 8 && c <= 256 && c <= units && a.indexOf(c) === i);
   const out: MatvecShape[] = [];
   for (const CT of cts)
     for (const WG of [64, 128, 160, 256])
-      for (const R of [2, 4, 8]) if (WG % CT === 0 && (WG / CT) * R <= 64) out.push({ WG, CT, R });
+      for (const R of [1, 2, 4, 8]) if (WG % CT === 0 && (WG / CT) * R <= 64) out.push({ WG, CT, R });
   return out;
 }
 
