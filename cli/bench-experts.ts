@@ -35,13 +35,13 @@ const shapeName = (s: MatvecShape) => `WG${s.WG}/CT${s.CT}/R${s.R}`;
 /** Launch shapes tried with --variants; with integer activations out, gate+up keeps RW = (WG / CT) · R = 64. */
 function gateUpShapes(integer: boolean): MatvecShape[] {
   const all: MatvecShape[] = [];
-  for (const WG of [64, 128, 256]) for (const CT of [8, 16, 32, 64]) for (const R of [2, 4, 8]) if (WG % CT === 0 && R <= CT && (WG / CT) * R <= 64) all.push({ WG, CT, R });
+  for (const WG of [64, 128, 256]) for (const CT of [4, 8, 16, 32, 64]) for (const R of [1, 2, 4, 8]) if (WG % CT === 0 && R <= CT && (WG / CT) * R <= 64) all.push({ WG, CT, R });
   return integer ? all.filter((s) => (s.WG / s.CT) * s.R === 64) : all.filter((s) => (s.WG / s.CT) * s.R >= 16);
 }
 
 function downShapes(): MatvecShape[] {
   const all: MatvecShape[] = [];
-  for (const WG of [64, 128, 256]) for (const CT of [16, 32, 64, 128]) for (const R of [2, 4, 8]) if (WG % CT === 0 && R <= CT && (WG / CT) * R <= 32) all.push({ WG, CT, R });
+  for (const WG of [64, 128, 256]) for (const CT of [16, 32, 64, 128]) for (const R of [1, 2, 4, 8]) if (WG % CT === 0 && R <= CT && (WG / CT) * R <= 32) all.push({ WG, CT, R });
   return all;
 }
 
