@@ -10,7 +10,7 @@ import { checkModelFolder, saveLastModel, type ModelChoice } from './model-choic
 import { ModelManager } from './ModelManager.tsx';
 import { ModelPanel } from './ModelPanel.tsx';
 import { ModelStatus } from './ModelStatus.tsx';
-import { expertBudgetBytes, modelUrlOf, resolveSettings, saveUserSettings, type UserSettings } from './settings.ts';
+import { expertBudgetBytes, modelUrlOf, pinnedTierBytes, resolveSettings, saveUserSettings, type UserSettings } from './settings.ts';
 import { SettingsPanel } from './SettingsPanel.tsx';
 import { Sidebar } from './Sidebar.tsx';
 import { StatsPanel } from './StatsPanel.tsx';
@@ -52,7 +52,7 @@ export function App({ initialUser, initialModel }: { initialUser: UserSettings; 
 
   const specFor = useCallback((choice: ModelChoice): ModelSpec => {
     const s = settingsRef.current;
-    const common = { vision: s.vision, expertBudgetBytes: expertBudgetBytes(s) };
+    const common = { vision: s.vision, expertBudgetBytes: expertBudgetBytes(s), pinnedTierBytes: pinnedTierBytes(s) };
     if (choice.kind === 'stored') return { ...common, url: choice.source, storedId: choice.id, weights: s.weights };
     if (choice.kind === 'url') return { ...common, url: choice.url, weights: choice.weights };
     return { ...common, url: modelUrlOf(BUILTIN_MODEL.path, window.location.href), weights: s.weights };

@@ -78,7 +78,7 @@ export const StatsPanel = memo(function StatsPanel({ stats, model, device }: { s
     ? [
         ['Expert cache hit rate', `${percent(experts.hitRate)} (${experts.hits} hits, ${experts.misses} misses)`],
         ['Prediction accuracy', experts.prefetchAccuracy === null ? 'not measured yet' : percent(experts.prefetchAccuracy)],
-        ['Paged in', formatBytes(experts.bytesRead)],
+        ['Paged in', formatBytes(experts.bytesRead) + (experts.pinnedBytes > 0 ? ` (${formatBytes(experts.pinnedBytes)} copied from pinned memory)` : '')],
         ['Expert slots', `${experts.slotsPerLayer} per layer${model ? ` of ${model.experts} experts` : ''}`],
       ]
     : [];

@@ -45,6 +45,8 @@ export interface ModelSpec {
   vision: boolean;
   /** GPU memory for routed experts (the settings' expert budget); undefined = all resident */
   expertBudgetBytes?: number;
+  /** paged mode: host memory the GPU copies experts from (the settings' pinned tier); undefined = none */
+  pinnedTierBytes?: number;
   /** an installed model of the weight store, loaded with loadStored instead of from the URL */
   storedId?: string;
 }
@@ -148,7 +150,10 @@ export class EngineController {
       const onProgress = Comlink.proxy((progress: LoadProgress) => {
         if (live() && !settled) this.update({ state: { kind: 'loading', progress, recovering } });
       });
-      const budget = spec.expertBudgetBytes !== undefined ? { expertBudgetBytes: spec.expertBudgetBytes } : {};
+      const budget = {
+        ...(spec.expertBudgetBytes !== undefined ? { expertBudgetBytes: spec.expertBudgetBytes } : {}),
+        ...(spec.pinnedTierBytes !== undefined ? { pinnedTierBytes: spec.pinnedTierBytes } : {}),
+      };
       const model = await (spec.storedId
         ? host.call((r) => r.loadStored(spec.storedId!, { vision: spec.vision, ...budget }, onProgress))
         : host.call((r) => r.load(spec.url, { weights: spec.weights, vision: spec.vision, ...budget }, onProgress))

@@ -33,6 +33,8 @@ export interface Settings {
   /** the seed when the URL fixes one; otherwise every reply draws a new one */
   fixedSeed: number | null;
   expertBudgetMiB: number;
+  /** paged mode: MiB of host memory the GPU copies experts from (?pinnedTierMiB=; 0 = off): no CPU copy per page-in */
+  pinnedTierMiB: number;
   /** test-only hooks (destroy the GPU device, kill the worker) on window.__tabscoutTest */
   testHooks: boolean;
   /** names of the settings the URL pins (shown as such in the settings panel) */
@@ -118,6 +120,7 @@ export function resolveSettings(user: UserSettings, location: { href: string; se
     },
     fixedSeed,
     expertBudgetMiB: Math.max(0, number('expertBudgetMiB', 'expertBudgetMiB', user.expertBudgetMiB)),
+    pinnedTierMiB: Math.max(0, number('pinnedTierMiB', null, 0)),
     testHooks: flag('testHooks'),
     pinned,
   };
@@ -126,6 +129,11 @@ export function resolveSettings(user: UserSettings, location: { href: string; se
 /** The expert budget as LoadOptions.expertBudgetBytes: undefined when 0 (automatic: every expert resident). */
 export function expertBudgetBytes(settings: Settings): number | undefined {
   return settings.expertBudgetMiB > 0 ? Math.round(settings.expertBudgetMiB * 2 ** 20) : undefined;
+}
+
+/** The pinned tier as LoadOptions.pinnedTierBytes: undefined when 0 (off). */
+export function pinnedTierBytes(settings: Settings): number | undefined {
+  return settings.pinnedTierMiB > 0 ? Math.round(settings.pinnedTierMiB * 2 ** 20) : undefined;
 }
 
 /** The Hub endpoint for imports (?hubEndpoint=, for tests and mirrors); undefined = huggingface.co. */

@@ -3,7 +3,8 @@
 // progress bar reaches 100 % and the model is listed; it is loaded with a small expert budget (?expertBudgetMiB=:
 // 2 of 4 expert slots a layer, so experts page from the store) from the "Load … now" the manager offers, answers
 // greedily, and the stats panel shows the expert cache hit rate and the traffic plot; a reload loads it again (the
-// last model that loaded); then the built-in model is loaded and the installed one is deleted. The plot's legend and
+// last model that loaded), and with a pinned tier (?pinnedTierMiB=) it gives the same reply from GPU copies; then
+// the built-in model is loaded and the installed one is deleted. The plot's legend and
 // cells stand out from the page (≥ 3:1, light and dark). A folder picked in the form names its model after the folder.
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -80,7 +81,8 @@ test('import from the Hub with progress, load with experts paged, chat, expert s
   await composer(browser).fill('Hello from the store');
   await composer(browser).press('Enter');
   assert.equal(await waitForReplyEnd(browser), 'done', withLog(browser, 'reply with experts paged'));
-  assert.equal((await replyTokenIds(browser)).length, TOKENS);
+  const pagedIds = await replyTokenIds(browser);
+  assert.equal(pagedIds.length, TOKENS);
 
   // the stats panel shows the expert cache and the traffic plot
   const hitRate = (await page.locator('[data-stat="Expert cache hit rate"]').textContent()) ?? '';
@@ -127,6 +129,21 @@ test('import from the Hub with progress, load with experts paged, chat, expert s
     })
     .catch(async (error: Error) => assert.fail(withLog(browser, `the installed model was not loaded at start-up: ${error.message}; status: ${await page.getByRole('status').textContent()}`)));
   assert.match((await page.locator('[data-model-size]').textContent()) ?? '', /stored .*B/);
+
+  // with a pinned tier (?pinnedTierMiB=) experts page in as GPU copies from host memory (MAP_WRITE buffers in
+  // Chromium): the same greedy reply, and the stats say what came from it
+  await page.goto(`${server.url}?${new URLSearchParams({ ...Object.fromEntries(query), pinnedTierMiB: '1' })}`);
+  await page
+    .waitForFunction(() => document.querySelector('[role=status]')?.getAttribute('data-state') === 'ready' && document.body.textContent!.includes('installed in this browser'), null, {
+      timeout: LOAD_TIMEOUT_MS,
+    })
+    .catch(async (error: Error) => assert.fail(withLog(browser, `the installed model did not load with a pinned tier: ${error.message}; status: ${await page.getByRole('status').textContent()}`)));
+  await page.getByRole('button', { name: 'New chat', exact: true }).click();
+  await composer(browser).fill('Hello from the store');
+  await composer(browser).press('Enter');
+  assert.equal(await waitForReplyEnd(browser), 'done', withLog(browser, 'reply with a pinned tier'));
+  assert.deepEqual(await replyTokenIds(browser), pagedIds, 'the pinned tier gives the paged reply');
+  assert.match((await page.locator('[data-stat="Paged in"]').textContent()) ?? '', /\(.*B copied from pinned memory\)$/, withLog(browser, 'pinned copies'));
 
   // a loaded model cannot be deleted: go back to the built-in one, then delete with confirmation
   await page.getByRole('button', { name: 'Use the built-in model' }).click();

@@ -49,6 +49,8 @@ export interface ExpertStats {
   /** fraction of selected experts the previous layer predicted */
   prefetchAccuracy: number | null;
   bytesRead: number;
+  /** of bytesRead, the bytes the GPU copied from the pinned tier (0 without one) */
+  pinnedBytes: number;
   /** per MoE layer: experts used by the last token and experts resident in GPU slots */
   /** recent: the experts each of the latest steps used (at most 16; a decoded token is a step, a prompt is one), oldest first */
   traffic: { layer: number; used: number[]; recent: number[][]; resident: number[] }[];

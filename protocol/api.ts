@@ -108,6 +108,8 @@ export interface ExpertStats {
   /** fraction of selected experts the previous layer predicted */
   prefetchAccuracy: number | null;
   bytesRead: number;
+  /** of bytesRead, the bytes the GPU copied from the pinned tier (LoadOptions.pinnedTierBytes; 0 without one) */
+  pinnedBytes: number;
   /** per MoE layer: experts used by the last token and experts resident in GPU slots */
   traffic: {
     layer: number;

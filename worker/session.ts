@@ -417,6 +417,7 @@ export class ModelSession {
           hitRate: pager.stats.hits / Math.max(1, pager.stats.hits + pager.stats.misses),
           prefetchAccuracy: pager.stats.prefetchAccuracy,
           bytesRead: pager.stats.bytesRead,
+          pinnedBytes: pager.uploader.pinnedBytes,
           traffic: pager.traffic(),
         }
       : undefined;
