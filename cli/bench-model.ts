@@ -21,7 +21,7 @@ import { hashFill } from '../kernels/hash-fill/hash-fill.ts';
 import { rooflineRead, ROOFLINE_WORKGROUPS } from '../kernels/roofline/roofline.ts';
 import { fmaRoofline, fmaRooflineFlops } from '../kernels/fma-roofline/fma-roofline.ts';
 import { sampleToken, seededRandom } from '../kernels/sample/sample.ts';
-import { linearBytes, overrideQ4MatvecShape, q4MatvecTuning, weightBytes } from '../kernels/linear/linear.ts';
+import { overrideQ4MatvecShape, q4MatvecTuning, weightBytes } from '../kernels/linear/linear.ts';
 import { attentionDecodeTuning, SHORT_RUNS, type ShortRun } from '../kernels/attention/attention.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
 import { createRunState, destroyRunState, Llama4Text, moeTuning, normTuning, type RunState } from '../worker/model/llama4.ts';
@@ -31,7 +31,7 @@ import { destroyTextWeights, type MlpWeights, type TextWeights } from '../worker
 import { ExpertPager, type ExpertSource } from '../worker/pager/pager.ts';
 import { slotsForBudget } from '../worker/model/memory-plan.ts';
 import { syntheticTextWeights } from './synthetic-model.ts';
-import { decodeStageBytes, measureStructureFloor, type StructureFloor } from './structure-floor.ts';
+import { decodeStageBytes, measureStructureFloor, tokenStageBytes, type StructureFloor } from './structure-floor.ts';
 import type { WeightFormat as WeightMode } from '../kernels/linear/weight-format.ts';
 
 export interface ModelBenchOptions {
@@ -256,20 +256,9 @@ async function measureUpload(ctx: GpuContext, pager: ExpertPager, pools: MlpWeig
 
 /** Weight bytes one decoded token reads: every tensor it touches, the selected routed experts only. */
 function weightBytesPerToken(w: TextWeights, config: ModelConfig): number {
-  const c = config.text;
-  let bytes = weightBytes(w.embedTokens.format, 1, c.hiddenSize) + w.norm.size + linearBytes(w.lmHead);
-  for (const l of w.layers) {
-    bytes += l.inputNorm.size + l.postAttentionNorm.size;
-    bytes += Object.values(l.attention).reduce((s, x) => s + linearBytes(x), 0);
-    if (l.ffn.kind === 'moe') {
-      const m = l.ffn.moe;
-      const slots = m.experts.gateUp.rows / m.experts.gateUp.rowsPerExpert!;
-      bytes += linearBytes(m.router) + linearBytes(m.shared.gateUp) + linearBytes(m.shared.down);
-      bytes += (c.topK * (linearBytes(m.experts.gateUp) + linearBytes(m.experts.down))) / slots;
-    } else {
-      bytes += linearBytes(l.ffn.mlp.gateUp) + linearBytes(l.ffn.mlp.down);
-    }
-  }
+  const stages = tokenStageBytes(w, config);
+  let bytes = weightBytes(w.embedTokens.format, 1, config.text.hiddenSize) + w.norm.size + stages.head;
+  w.layers.forEach((l, i) => (bytes += l.inputNorm.size + l.postAttentionNorm.size + stages.layers[i].reduce((s, b) => s + b, 0)));
   return bytes;
 }
 

@@ -13,8 +13,11 @@ import { linearBytes } from '../kernels/linear/linear.ts';
 import type { ModelConfig } from '../worker/model/config.ts';
 import type { TextWeights } from '../worker/model/weights.ts';
 
-/** A layer's weight-reading dispatches of one decoded token, bytes each, in the order the decode runs them. */
-export function decodeStageBytes(w: TextWeights, config: ModelConfig): { layers: number[][]; head: number } {
+/**
+ * The weight bytes one decoded token reads in each weight-reading dispatch, per layer in the order the decode runs
+ * them (the selected routed experts only), and lm_head's.
+ */
+export function tokenStageBytes(w: TextWeights, config: ModelConfig): { layers: number[][]; head: number } {
   const c = config.text;
   const layers = w.layers.map((l) => {
     const stages = [linearBytes(l.attention.qkv), linearBytes(l.attention.o)];
@@ -28,9 +31,16 @@ export function decodeStageBytes(w: TextWeights, config: ModelConfig): { layers:
     } else {
       stages.push(linearBytes(l.ffn.mlp.gateUp), linearBytes(l.ffn.mlp.down));
     }
-    return stages.map((b) => Math.ceil(b / 256) * 256);
+    return stages;
   });
-  return { layers, head: Math.ceil(linearBytes(w.lmHead) / 256) * 256 };
+  return { layers, head: linearBytes(w.lmHead) };
+}
+
+/** tokenStageBytes with each stage rounded up to 256 bytes (the streaming-read kernel's windows). */
+export function decodeStageBytes(w: TextWeights, config: ModelConfig): { layers: number[][]; head: number } {
+  const round = (b: number) => Math.ceil(b / 256) * 256;
+  const s = tokenStageBytes(w, config);
+  return { layers: s.layers.map((l) => l.map(round)), head: round(s.head) };
 }
 
 export interface StructureFloor {
