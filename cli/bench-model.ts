@@ -697,7 +697,7 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
   if (args.includes('--paged-float-h')) moeTuning.pagedIntegerH = false;
   // and the plain q4 mat-vecs loading x's next block one iteration ahead with the weights (q4MatvecTuning.xAhead)
   if (args.includes('--x-ahead')) q4MatvecTuning.xAhead = true;
-  // an experiment: the q4 mat-vecs and expert kernels load their weights two blocks ahead (q4MatvecTuning.weightsAhead)
+  // an experiment: the plain q4 mat-vecs load their weights two blocks ahead (q4MatvecTuning.weightsAhead)
   if (args.includes('--weights-ahead-2')) q4MatvecTuning.weightsAhead = 2;
   // and the add-norm that ends a layer inside the next layer's Q/K/V mat-vec (one dispatch fewer per layer; off by default)
   if (args.includes('--norm-in-qkv')) normTuning.intoQkv = true;

@@ -4,7 +4,7 @@ import { testGpu, randomArray, assertClose, kernelVariants } from '../../testing
 import { routeTopKWg } from '../router/router.ts';
 import { routerRef } from '../router/router.ref.ts';
 import { GpuContext } from '../runtime.ts';
-import { q4MatvecTuning, uploadLinear, type MatvecShape, type WeightFormat } from './linear.ts';
+import { uploadLinear, type MatvecShape, type WeightFormat } from './linear.ts';
 import { dequantizeQ4, quantizeQ4 } from './q4-format.ts';
 import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, integerActivations, overrideExpertShapes } from './expert-mlp.ts';
 import { denseMlpRef, expertMlpRef } from './expert-mlp.ref.ts';
@@ -174,23 +174,20 @@ test('the fused expert path is for GPU variants and decode-sized batches only', 
 
 // The q4 expert kernels' row sums by subgroup shuffles at the test device's subgroup size (SwiftShader: 4; CT = 4 with
 // no workgroup memory, CT 8 and 32 through it), the built-in shapes (R = 8: no subgroups at size 4), and without
-// subgroups; x and the activations as f32 and in integer form (the gate+up epilogue keeps 64 rows per workgroup); and
-// with the weights loaded two blocks ahead (q4MatvecTuning.weightsAhead).
+// subgroups; x and the activations as f32 and in integer form (the gate+up epilogue keeps 64 rows per workgroup).
 for (const integerDot of [false, true]) {
   test(`expert MLP q4${integerDot ? ' (integer dot)' : ''}: row sums by subgroups and without match the CPU reference over launch shapes`, async () => {
     const tokens = 2, k = 2;
     const shapeSets: { gateUp?: MatvecShape; down?: MatvecShape }[] = [
       { gateUp: { WG: 128, CT: 4, R: 2 }, down: { WG: 64, CT: 4, R: 4 } },
       { gateUp: { WG: 256, CT: 8, R: 2 }, down: { WG: 128, CT: 32, R: 4 } },
-      { gateUp: { WG: 64, CT: 1, R: 1 }, down: { WG: 16, CT: 1, R: 1 } }, // a thread walks every block (weights ahead)
       {},
     ];
     try {
-      for (const [subgroups, weightsAhead] of [[true, 1], [false, 1], [true, 2]] as const) {
-        q4MatvecTuning.weightsAhead = weightsAhead;
+      for (const subgroups of [true, false]) {
         for (const shapes of shapeSets) {
           overrideExpertShapes(shapes);
-          const what = `${JSON.stringify(shapes)} subgroups=${subgroups} weightsAhead=${weightsAhead}`;
+          const what = `${JSON.stringify(shapes)} subgroups=${subgroups}`;
           const { ctx, H, F, pool, shared, slots, ref, bufs } = await setup('q4', tokens, k, undefined, integerDot, 5, subgroups);
           const names: string[] = [];
           const dispatch = ctx.dispatch.bind(ctx);
@@ -214,7 +211,6 @@ for (const integerDot of [false, true]) {
       }
     } finally {
       overrideExpertShapes({});
-      q4MatvecTuning.weightsAhead = 1;
     }
   });
 }

@@ -5,7 +5,7 @@
 // Works with any slot assignment (a pager's rounds: items of other rounds carry slot 0xffffffff) and with expert
 // pools split into several segments: every item is computed exactly once, so the result does not depend on either.
 import { ceilDiv, type GpuContext, type KernelSpec } from '../runtime.ts';
-import { checkMatvecShape, integerX, MATVEC_MAX_ITEMS, matvecShape, matvecSubgroupWidth, q4FloatXForced, q4MatvecTuning, type LinearWeight, type MatvecShape } from './linear.ts';
+import { checkMatvecShape, integerX, MATVEC_MAX_ITEMS, matvecShape, matvecSubgroupWidth, q4FloatXForced, type LinearWeight, type MatvecShape } from './linear.ts';
 import { integerDotPath } from './quantize-x.ts';
 import q4Prelude from './q4.wgsl';
 import q4Matvec from './q4-matvec.wgsl';
@@ -108,7 +108,7 @@ function dispatchExpert(
     },
     bindings: [...weights, x, y, ids, aux],
     workgroups: [groups, params.items],
-    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(sg ? { MV_SG: sg } : {}), ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}), ...(params.route ? { ROUTE: params.route } : {}), ...(q4MatvecTuning.weightsAhead === 2 && w.format === 'q4' ? { AHEAD: 2 } : {}) },
+    constants: { MODE: mode, SCALE_X: params.scaleX ? 1 : 0, ...shape, ...(sg ? { MV_SG: sg } : {}), ...(params.xq ? { XQ: 1 } : {}), ...(params.xqOut ? { XQOUT: 1 } : {}), ...(params.route ? { ROUTE: params.route } : {}) },
   });
 }
 

@@ -27,7 +27,6 @@ override SCALE_X: u32 = 1u;
 override WG: u32 = 128u;
 override CT: u32 = 64u; // column threads per row group (divides WG)
 override R: u32 = 8u;   // rows per thread, 1..8
-override AHEAD: u32 = 1u; // 1 or 2: how many blocks ahead of the arithmetic the weights are loaded (linear_q4.wgsl)
 // 1: x comes in integer form (quantize-x.wgsl, 7 vec4 per block of 32) and each block is three 4×8-bit dot products
 // per 4 weights (block_dot_q in q4-matvec.wgsl)
 override XQ: u32 = 0u;
@@ -196,20 +195,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let total = segments * nb;
   // software pipelining as in linear_q4.wgsl: the next block's weights are loaded before this block's arithmetic
   var next = load_block(min(ct, total - 1u));
-  var later: Loaded; // AHEAD = 2: the block after next
-  if (AHEAD == 2u) { later = load_block(min(ct + CT, total - 1u)); }
   var a0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0);
   // x is loaded at each block, not one ahead with the weights as in linear_q4.wgsl (XAHEAD): that measured 21 % slower
   // here (gate+up 53.4 against 43.9 µs on an H100, docs/PERFORMANCE.md run T), where registers are tighter
   for (var g = ct; g < total; g += CT) {
     let c = next;
-    if (AHEAD == 2u) {
-      next = later;
-      later = load_block(min(g + 2u * CT, total - 1u));
-    } else {
-      next = load_block(min(g + CT, total - 1u));
-    }
+    next = load_block(min(g + CT, total - 1u));
     if (XQ == 1u) {
       // the loaders moved each scale to the low half of its word: block index 0
       let d = rows_dot_q(c, Rows8(), 0u, xq_of(g));

@@ -251,8 +251,8 @@ export function overrideQ4MatvecShape(shape: MatvecShape | null): void {
  * next block is loaded one iteration ahead with the weights' (XAHEAD), off the arithmetic's path: 2–4 % faster alone
  * at Scout's sizes on an H100 but no faster in a whole decode step there (docs/PERFORMANCE.md run T), and 7–8 vec4 more
  * registers a thread on GPUs not measured: off by default. `bench -- [model] --x-ahead` turns it on.
- * weightsAhead: how many blocks ahead of the arithmetic a thread loads its weights (AHEAD), in these mat-vecs and the
- * expert kernels: 2 keeps twice the loads in flight for R more vec4 registers. `bench -- [model] --weights-ahead 2`.
+ * weightsAhead: how many blocks ahead of the arithmetic a thread loads its weights (AHEAD): 2 keeps twice the loads in
+ * flight for R more vec4 registers (in the expert kernels the same lost 46 %, run P). `bench -- [model] --weights-ahead-2`.
  */
 export const q4MatvecTuning = { xAhead: false, weightsAhead: 1 as 1 | 2 };
 
