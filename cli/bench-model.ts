@@ -1,5 +1,5 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
-//   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--also-resident] [--submit-every N]
+//   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--kv-f16] [--also-resident] [--submit-every N]
 //   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
@@ -24,6 +24,7 @@ import { sampleToken, seededRandom } from '../kernels/sample/sample.ts';
 import { overrideQ4MatvecShape, q4MatvecTuning, weightBytes } from '../kernels/linear/linear.ts';
 import { attentionDecodeTuning, SHORT_RUNS, type ShortRun } from '../kernels/attention/attention.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
+import { kvBytesPerElement, type KvFormat } from '../kernels/attention/kv-format.ts';
 import { createRunState, destroyRunState, Llama4Text, moeTuning, normTuning, type RunState } from '../worker/model/llama4.ts';
 import { decodeTokens } from '../worker/model/decode.ts';
 import { parseOptions } from './options.ts';
@@ -60,6 +61,8 @@ export interface ModelBenchOptions {
   pinnedTier: boolean;
   /** (resident) after the decode, the step's structure floor (cli/structure-floor.ts): its dispatches as streaming reads of their stages' bytes */
   structureFloor: boolean;
+  /** the KV cache's elements (--kv-f16: f16; default f32) */
+  kvCache: KvFormat;
   /** decode samples with this temperature and top-p (the app's defaults: 0.6, 0.9), u from a seeded generator that
    * every run restarts (a paged run draws what the resident one drew); null: greedy */
   sampling: { temperature: number; topP: number } | null;
@@ -263,8 +266,8 @@ function weightBytesPerToken(w: TextWeights, config: ModelConfig): number {
 }
 
 /** KV bytes the attention of one token at `pos` reads (RoPE layers: within its chunk). */
-function kvBytesAt(config: ModelConfig, pos: number): number {
-  const c = config.text, row = 2 * c.numKvHeads * c.headDim * 4;
+function kvBytesAt(config: ModelConfig, pos: number, format: KvFormat): number {
+  const c = config.text, row = 2 * c.numKvHeads * c.headDim * kvBytesPerElement(format);
   return c.usesRope.reduce((s, rope) => s + row * (rope ? (pos % c.attentionChunkSize) + 1 : pos + 1), 0);
 }
 
@@ -347,8 +350,9 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
   }
   const start = o.context !== null ? Math.max(0, o.context - o.prompt - o.tokens) : 0;
   const contextLength = Math.max(o.context ?? 0, start + o.prompt + o.tokens + 3);
-  const state = createRunState(ctx, c, contextLength);
-  if (start > 0) for (const b of [...state.kCache, ...state.vCache]) hashFill(ctx, b, b.size, 2, 7, 0.5); // a synthetic history
+  const state = createRunState(ctx, c, contextLength, undefined, o.kvCache);
+  // a synthetic history (f16 pairs in an f16 cache: no NaN or infinity among them)
+  if (start > 0) for (const b of [...state.kCache, ...state.vCache]) hashFill(ctx, b, b.size, o.kvCache === 'f16' ? 1 : 2, 7, 0.5);
   await ctx.settleWrites();
   const loadSeconds = (performance.now() - t0) / 1000;
   log(`  loaded in ${loadSeconds.toFixed(1)} s: ${(weights.gpuBytes / 1e9).toFixed(2)} GB of weights${pager ? `, ${slots} expert slots per MoE layer (paged)` : ', every expert resident'}`);
@@ -527,7 +531,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
       dispatchesPerToken: dispatches,
       submitsPerToken: submits,
     },
-    bytesPerToken: { weights: weightBytesPerToken(weights, o.config), kv: mean(positions.map((p) => kvBytesAt(o.config, p))) },
+    bytesPerToken: { weights: weightBytesPerToken(weights, o.config), kv: mean(positions.map((p) => kvBytesAt(o.config, p, o.kvCache))) },
     memory: memory(state, weights, ctx, pager),
     kernels,
     ablation,
@@ -576,7 +580,7 @@ export interface ModelBenchReport {
 export async function runModelBench(ctx: GpuContext, adapter: string, o: ModelBenchOptions, log: (s: string) => void): Promise<ModelBenchReport> {
   const c = o.config.text;
   log(`adapter: ${adapter}`);
-  log(`model: ${o.configName}, ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads}/${c.numKvHeads} heads of ${c.headDim}, ${c.numExperts} experts of FFN ${c.intermediateSize}, vocab ${c.vocabSize}, ${o.weights}`);
+  log(`model: ${o.configName}, ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads}/${c.numKvHeads} heads of ${c.headDim}, ${c.numExperts} experts of FFN ${c.intermediateSize}, vocab ${c.vocabSize}, ${o.weights}, KV cache ${o.kvCache}`);
   const roof = await measureRoofline(ctx, o.quick);
   log(`roofline: streaming read of ${(roof.bytes / 2 ** 20).toFixed(0)} MiB at ${roof.GBps.toFixed(1)} GB/s`);
   const fmaTflops = await measureFmaRoofline(ctx, o.quick);
@@ -668,7 +672,7 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--weights-ahead-2']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--weights-ahead-2', '--kv-f16']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -730,6 +734,7 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     noSpeculate: args.includes('--no-speculate'),
     pinnedTier: args.includes('--pinned-tier'),
     structureFloor: args.includes('--structure-floor'),
+    kvCache: args.includes('--kv-f16') ? 'f16' : 'f32',
     sampling: sm ? { temperature: Number(sm[1]), topP: Number(sm[2]) } : null,
     quick,
   };

@@ -39,6 +39,11 @@ export interface LoadOptions {
    * first time it is paged in.
    */
   pinnedTierBytes?: number;
+  /**
+   * the KV cache's elements: 'f32' (default) or 'f16' (half the memory and the bytes a long context's attention reads;
+   * keys and values rounded to f16)
+   */
+  kvCache?: 'f32' | 'f16';
 }
 
 export interface ModelInfo {

@@ -161,7 +161,7 @@ export class ModelSession {
       throw e;
     }
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.text.maxPositionEmbeddings);
-    const state = timedSync(tm, 'runState', () => createRunState(ctx, config.text, contextLength));
+    const state = timedSync(tm, 'runState', () => createRunState(ctx, config.text, contextLength, undefined, options.kvCache));
     return timedSync(tm, 'session', () => new ModelSession(ctx, config, tokenizer, weights!, new Llama4Text(ctx, config.text, weights!, state, pager), options.weights, vision));
   }
 

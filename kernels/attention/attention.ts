@@ -14,11 +14,13 @@ import decodeSource from './attention_decode.wgsl';
 import decodePrepSource from './attention_decode_prep.wgsl';
 import mergeSource from './attention_merge.wgsl';
 import { xqWriteIncludes } from '../linear/quantize-x.ts';
+import { kvF32Include, kvFormatKernel, type KvFormat } from './kv-format.ts';
 
 export const attentionKernel: KernelSpec = {
   name: 'attention',
   source,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32'],
+  includes: [kvF32Include],
 };
 
 export const attentionCombineKernel: KernelSpec = { name: 'attention_combine', source: combineSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'] };
@@ -28,14 +30,14 @@ export const attentionDecodeKernel: KernelSpec = {
   name: 'attention_decode',
   source: decodeSource,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32'],
-  includes: [...xqWriteIncludes(false), coreSource],
+  includes: [kvF32Include, ...xqWriteIncludes(false), coreSource],
 };
 /** attention_decode with the layer's q/k prep and cache write folded in (attention_decode_prep.wgsl). */
 export const attentionDecodePrepKernel: KernelSpec = {
   name: 'attention_decode_prep',
   source: decodePrepSource,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32', 'eps:f32'],
-  includes: [...xqWriteIncludes(false), coreSource],
+  includes: [kvF32Include, ...xqWriteIncludes(false), coreSource],
 };
 export const attentionMergeKernel: KernelSpec = { name: 'attention_merge', source: mergeSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'], includes: xqWriteIncludes(false) };
 /** keys per tile of attention_decode (workgroup of DECODE_WG threads) when split */
@@ -162,6 +164,8 @@ export interface AttentionCall {
   bidirectional?: boolean;
   /** runs to split each query's keys into (default: attentionSplits; tests force others) */
   splits?: number;
+  /** the caches' element form (kv-format.ts; default f32) */
+  kvFormat?: KvFormat;
 }
 
 /** out ← attention; with outXq (integerOutput() only) out also in integer form there. */
@@ -174,7 +178,7 @@ export function attention(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuf
   if (splits > MAX_SPLITS || (splits > 1 && c.tokens > SPLIT_MAX_TOKENS)) throw new Error(`attention: at most ${MAX_SPLITS} splits of ≤ ${SPLIT_MAX_TOKENS} queries`);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
-    kernel: attentionKernel,
+    kernel: kvFormatKernel(attentionKernel, c.kvFormat),
     params: { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, startPos: c.startPos, cacheLen: c.cacheLen, chunk: Math.max(1, c.chunk), scale: 1 / Math.sqrt(c.headDim) },
     bindings: [q, k, v, out, part],
     workgroups: [c.heads, c.tokens, splits],
@@ -212,7 +216,7 @@ function attentionDecode(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuff
   const { splits, wg, kt } = decodeShape(c);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
-    kernel: attentionDecodeKernel,
+    kernel: kvFormatKernel(attentionDecodeKernel, c.kvFormat),
     params: decodeParams(c, splits),
     bindings: [q, k, v, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
@@ -258,7 +262,7 @@ export function qkPrepAttention(
   const { splits, wg, kt } = decodeShape(c);
   const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
-    kernel: attentionDecodePrepKernel,
+    kernel: kvFormatKernel(attentionDecodePrepKernel, c.kvFormat),
     params: { ...decodeParams(c, splits), eps: c.eps },
     bindings: [qkv, ropeTable, temperatures, kCache, vCache, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],

@@ -15,12 +15,16 @@ override SPLIT: u32 = 1u;
 const MAX_HEAD_DIM = 256u;
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>; // headDim is a multiple of 4
-@group(0) @binding(3) var<storage, read> vCache: array<f32>;
+// the caches' element form: kv-f32.wgsl or kv-f16.wgsl, included (attention.ts kvFormatKernel)
+@group(0) @binding(2) var<storage, read> kCache: array<KvVec>; // headDim is a multiple of 4
+@group(0) @binding(3) var<storage, read> vCache: array<KvWord>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> part: array<f32>;
 
 var<workgroup> qs: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
+
+// element i of the value cache
+fn cacheValueAt(i: u32) -> f32 { return kv_elem(vCache[i / KV_PER_WORD], i); }
 var<workgroup> p: array<f32, TILE>;
 var<workgroup> red: array<f32, TILE>;
 
@@ -61,10 +65,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       var d1 = vec4<f32>(0.0);
       let n4 = hd / 4u;
       for (var d = 0u; d + 1u < n4; d += 2u) {
-        d0 += qs[d] * kCache[kBase + d];
-        d1 += qs[d + 1u] * kCache[kBase + d + 1u];
+        d0 += qs[d] * kv_vec(kCache[kBase + d]);
+        d1 += qs[d + 1u] * kv_vec(kCache[kBase + d + 1u]);
       }
-      if ((n4 & 1u) == 1u) { d0 += qs[n4 - 1u] * kCache[kBase + n4 - 1u]; }
+      if ((n4 & 1u) == 1u) { d0 += qs[n4 - 1u] * kv_vec(kCache[kBase + n4 - 1u]); }
       let dv = d0 + d1;
       s = ((dv.x + dv.y) + (dv.z + dv.w)) * P.scale;
     }
@@ -99,12 +103,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         var a3 = 0.0;
         var jj = 0u;
         for (; jj + 3u < count; jj += 4u) {
-          a0 += p[jj] * vCache[((start + jj) % P.cacheLen) * kvStride + g * hd + d];
-          a1 += p[jj + 1u] * vCache[((start + jj + 1u) % P.cacheLen) * kvStride + g * hd + d];
-          a2 += p[jj + 2u] * vCache[((start + jj + 2u) % P.cacheLen) * kvStride + g * hd + d];
-          a3 += p[jj + 3u] * vCache[((start + jj + 3u) % P.cacheLen) * kvStride + g * hd + d];
+          a0 += p[jj] * cacheValueAt(((start + jj) % P.cacheLen) * kvStride + g * hd + d);
+          a1 += p[jj + 1u] * cacheValueAt(((start + jj + 1u) % P.cacheLen) * kvStride + g * hd + d);
+          a2 += p[jj + 2u] * cacheValueAt(((start + jj + 2u) % P.cacheLen) * kvStride + g * hd + d);
+          a3 += p[jj + 3u] * cacheValueAt(((start + jj + 3u) % P.cacheLen) * kvStride + g * hd + d);
         }
-        for (; jj < count; jj++) { a0 += p[jj] * vCache[((start + jj) % P.cacheLen) * kvStride + g * hd + d]; }
+        for (; jj < count; jj++) { a0 += p[jj] * cacheValueAt(((start + jj) % P.cacheLen) * kvStride + g * hd + d); }
         acc[c] = acc[c] * correction + ((a0 + a1) + (a2 + a3));
       }
     }

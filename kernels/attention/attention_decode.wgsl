@@ -3,8 +3,8 @@
 // workgroups instead of 40. Bindings: q [tokens, heads, headDim]; k, v caches [cacheLen, kvHeads, headDim] (key j in
 // slot j % cacheLen); out [tokens, heads, headDim]; part (splits > 1); xq (XQ_OUT).
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> kCache: array<KvVec>;
+@group(0) @binding(3) var<storage, read> vCache: array<KvVec>;
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> part: array<f32>;
 @group(0) @binding(6) var<storage, read_write> xq: array<u32>;

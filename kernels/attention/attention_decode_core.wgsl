@@ -1,6 +1,6 @@
 // The flash-decoding core shared by attention_decode.wgsl (q and the keys from buffers) and
 // attention_decode_prep.wgsl (q and the new token's k/v prepared in the same dispatch). The body declares the
-// bindings `kCache`, `vCache`, `out`, `part` and `xq`, includes kernels/linear/xq-block.wgsl, xq-reduce.wgsl and xq-write.wgsl, and
+// bindings `kCache`, `vCache` (arrays of KvVec: kv-f32.wgsl or kv-f16.wgsl, included), `out`, `part` and `xq`, includes kernels/linear/xq-block.wgsl, xq-reduce.wgsl and xq-write.wgsl, and
 // defines the loaders keyAt(j, g, d) / valueAt(j, g, d) (vec4 d of kv head g at position j), newFrom() (the first key
 // they take from workgroup memory that prepare() fills; keys below it are cacheKey / cacheValue) and
 // prepare(h, t, split, lid) (fills qs with the query head (vec4s) and what the loaders need, then a barrier); main
@@ -36,11 +36,11 @@ var<workgroup> accs: array<vec4<f32>, WG>;
 
 // vec4 d of kv head g at position j in the cache ring [cacheLen, kvHeads, headDim]
 fn cacheKey(j: u32, g: u32, d: u32) -> vec4<f32> {
-  return kCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d];
+  return kv_vec(kCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d]);
 }
 
 fn cacheValue(j: u32, g: u32, d: u32) -> vec4<f32> {
-  return vCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d];
+  return kv_vec(vCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d]);
 }
 
 /** The first and last key of split `split` of the query at pos (first > last: an empty run). */

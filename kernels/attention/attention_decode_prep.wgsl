@@ -19,8 +19,8 @@ override NT: u32 = 1u; // tokens of the call (the grid's y)
 @group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> cs: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> temp: array<f32>;
-@group(0) @binding(4) var<storage, read_write> kCache: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> vCache: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> kCache: array<KvVec>;
+@group(0) @binding(5) var<storage, read_write> vCache: array<KvVec>;
 @group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> part: array<f32>;
 @group(0) @binding(8) var<storage, read_write> xq: array<u32>;
@@ -32,12 +32,12 @@ var<workgroup> squares: array<f32, (NT + 1u) * MAX_N4>; // one f32 per thread wr
 
 fn keyAt(j: u32, g: u32, d: u32) -> vec4<f32> {
   if (j < P.startPos) { return cacheKey(j, g, d); }
-  return newK[(j - P.startPos) * MAX_N4 + d];
+  return kv_round(newK[(j - P.startPos) * MAX_N4 + d]); // as the cache will hold it
 }
 
 fn valueAt(j: u32, g: u32, d: u32) -> vec4<f32> {
   if (j < P.startPos) { return cacheValue(j, g, d); }
-  return newV[(j - P.startPos) * MAX_N4 + d];
+  return kv_round(newV[(j - P.startPos) * MAX_N4 + d]);
 }
 
 // dims 4d..4d+3 of the head at vec4 `src` of qkv, of token t: two pairs, rotated on RoPE layers
@@ -100,8 +100,8 @@ fn prepare(h: u32, t: u32, split: u32, lid: u32) {
   if (writer) {
     let dst = (((P.startPos + t) % P.cacheLen) * P.kvHeads + g) * n4;
     for (var d = lid; d < n4; d += WG) {
-      kCache[dst + d] = newK[t * MAX_N4 + d];
-      vCache[dst + d] = newV[t * MAX_N4 + d];
+      kCache[dst + d] = kv_pack(newK[t * MAX_N4 + d]);
+      vCache[dst + d] = kv_pack(newV[t * MAX_N4 + d]);
     }
   }
 }

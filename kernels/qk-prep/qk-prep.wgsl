@@ -17,8 +17,9 @@ override WG: u32 = 64u; // a power of two ≤ 256
 @group(0) @binding(2) var<storage, read_write> q: array<f32>;
 @group(0) @binding(3) var<storage, read> cs: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read> temp: array<f32>;
-@group(0) @binding(5) var<storage, read_write> kCache: array<f32>;
-@group(0) @binding(6) var<storage, read_write> vCache: array<f32>;
+// the caches by pairs of elements: KvPair of kv-f32.wgsl or kv-f16.wgsl, included (attention.ts kvFormatKernel)
+@group(0) @binding(5) var<storage, read_write> kCache: array<KvPair>;
+@group(0) @binding(6) var<storage, read_write> vCache: array<KvPair>;
 
 var<workgroup> partial: array<f32, 256>;
 
@@ -69,10 +70,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       q[qDst + 2u * i] = p.x;
       q[qDst + 2u * i + 1u] = p.y;
     } else {
-      kCache[dst + 2u * i] = p.x;
-      kCache[dst + 2u * i + 1u] = p.y;
-      vCache[dst + 2u * i] = qkv[vSrc + 2u * i];
-      vCache[dst + 2u * i + 1u] = qkv[vSrc + 2u * i + 1u];
+      kCache[dst / 2u + i] = kv_pair(p); // headDim is even
+      vCache[dst / 2u + i] = kv_pair(vec2<f32>(qkv[vSrc + 2u * i], qkv[vSrc + 2u * i + 1u]));
     }
   }
 }

@@ -17,6 +17,7 @@ import { swiglu } from '../../kernels/swiglu/swiglu.ts';
 import { EngineError } from '../../protocol/errors.ts';
 import type { TextConfig } from './config.ts';
 import type { LayerWeights, MlpWeights, MoeWeights, TextWeights } from './weights.ts';
+import { kvBytesPerElement, type KvFormat } from '../../kernels/attention/kv-format.ts';
 import { ExpertPager, residentSlots, type ExpertResidency } from '../pager/pager.ts';
 
 export interface RunState {
@@ -48,7 +49,8 @@ export interface RunState {
   lastHidden: GPUBuffer; // [1, hidden]
   logits: GPUBuffer; // [rows, vocab], grown on demand
   logitRows: number;
-  kCache: GPUBuffer[]; // per layer [cacheLen(l), kvHeads·headDim]
+  kCache: GPUBuffer[]; // per layer [cacheLen(l), kvHeads·headDim] in kvFormat's elements
+  kvFormat: KvFormat;
   vCache: GPUBuffer[];
   cacheLen: number[]; // chunk size on RoPE (chunked) layers, the context length on NoPE layers
 }
@@ -83,7 +85,7 @@ export function prefillBatch(ctx: GpuContext): number {
   return ctx.cpuKernels ? 64 : 256;
 }
 
-export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: number, maxBatch = prefillBatch(ctx)): RunState {
+export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: number, maxBatch = prefillBatch(ctx), kvFormat: KvFormat = 'f32'): RunState {
   const f = 4;
   const B = maxBatch;
   const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
@@ -120,8 +122,9 @@ export function createRunState(ctx: GpuContext, c: TextConfig, contextLength: nu
     lastHidden: buf(c.hiddenSize, 'lastHidden'),
     logits: buf(c.vocabSize, 'logits'),
     logitRows: 1,
-    kCache: cacheLen.map((n, l) => buf(n * kvDim, `kCache${l}`)),
-    vCache: cacheLen.map((n, l) => buf(n * kvDim, `vCache${l}`)),
+    kCache: cacheLen.map((n, l) => ctx.createBuffer(n * kvDim * kvBytesPerElement(kvFormat), `kCache${l}`)),
+    vCache: cacheLen.map((n, l) => ctx.createBuffer(n * kvDim * kvBytesPerElement(kvFormat), `vCache${l}`)),
+    kvFormat,
     cacheLen,
   };
 }
@@ -348,6 +351,7 @@ export class Llama4Text {
       rope: c.usesRope[l],
       qkNorm: c.useQkNorm,
       temperature: c.attnTemperatureTuning,
+      kvFormat: s.kvFormat,
     };
     // at decode the attention also writes its output in o_proj's integer input form: no quantize_x dispatch
     const outXq = readsIntegerX(ctx, a.o, T) && integerOutput(ctx, call) ? s.attnOutQ : null;

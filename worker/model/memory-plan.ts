@@ -4,6 +4,7 @@
 import type { WeightFormat } from '../../kernels/linear/weight-format.ts';
 import type { ModelConfig } from './config.ts';
 import { weightBytes } from '../../kernels/linear/q4-format.ts';
+import { kvBytesPerElement, type KvFormat } from '../../kernels/attention/kv-format.ts';
 
 /** One group of tensors. */
 export interface Part {
@@ -146,9 +147,9 @@ export function memoryPlan(config: ModelConfig, weights: WeightFormat): MemoryPl
 }
 
 /** The KV cache for `contextLength` tokens, as the engine allocates it: RoPE layers keep at most one chunk. */
-export function kvCacheBytes(config: ModelConfig, contextLength: number): number {
+export function kvCacheBytes(config: ModelConfig, contextLength: number, format: KvFormat = 'f32'): number {
   const c = config.text;
-  const perLayer = 2 * c.numKvHeads * c.headDim * 4;
+  const perLayer = 2 * c.numKvHeads * c.headDim * kvBytesPerElement(format);
   return c.usesRope.reduce((s, rope) => s + perLayer * (rope ? Math.min(c.attentionChunkSize, contextLength) : contextLength), 0);
 }
 
