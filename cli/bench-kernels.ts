@@ -67,8 +67,6 @@ export function parseKernelBenchArgs(args: string[]): KernelBenchOptions {
   if (only !== null && only !== 'q4' && only !== 'f32') throw new Error('--only takes q4 or f32');
   // an experiment: the plain q4 mat-vecs load x's next block one iteration ahead with the weights (q4MatvecTuning.xAhead)
   if (args.includes('--x-ahead')) q4MatvecTuning.xAhead = true;
-  // an experiment: the plain q4 mat-vecs load their weights two blocks ahead (q4MatvecTuning.weightsAhead)
-  if (args.includes('--weights-ahead-2')) q4MatvecTuning.weightsAhead = 2;
   return { quick: args.includes('--quick'), json: args.includes('--json'), variants: args.includes('--variants'), probes: args.includes('--probes'), baseline: args.includes('--baseline'), only, gemm: args.includes('--gemm') };
 }
 

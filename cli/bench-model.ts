@@ -672,7 +672,7 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--weights-ahead-2', '--kv-f16']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--kv-f16']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -701,8 +701,6 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
   if (args.includes('--paged-float-h')) moeTuning.pagedIntegerH = false;
   // and the plain q4 mat-vecs loading x's next block one iteration ahead with the weights (q4MatvecTuning.xAhead)
   if (args.includes('--x-ahead')) q4MatvecTuning.xAhead = true;
-  // an experiment: the plain q4 mat-vecs load their weights two blocks ahead (q4MatvecTuning.weightsAhead)
-  if (args.includes('--weights-ahead-2')) q4MatvecTuning.weightsAhead = 2;
   // and the add-norm that ends a layer inside the next layer's Q/K/V mat-vec (one dispatch fewer per layer; off by default)
   if (args.includes('--norm-in-qkv')) normTuning.intoQkv = true;
   const configPath = value('--config');

@@ -251,10 +251,8 @@ export function overrideQ4MatvecShape(shape: MatvecShape | null): void {
  * next block is loaded one iteration ahead with the weights' (XAHEAD), off the arithmetic's path: 2–4 % faster alone
  * at Scout's sizes on an H100 but no faster in a whole decode step there (docs/PERFORMANCE.md run T), and 7–8 vec4 more
  * registers a thread on GPUs not measured: off by default. `bench -- [model] --x-ahead` turns it on.
- * weightsAhead: how many blocks ahead of the arithmetic a thread loads its weights (AHEAD): 2 keeps twice the loads in
- * flight for R more vec4 registers (in the expert kernels the same lost 46 %, run P). `bench -- [model] --weights-ahead-2`.
  */
-export const q4MatvecTuning = { xAhead: false, weightsAhead: 1 as 1 | 2 };
+export const q4MatvecTuning = { xAhead: false };
 
 let q4Probe = 0;
 let q4FloatX = false;
@@ -355,7 +353,6 @@ export function linear(ctx: GpuContext, w: LinearWeight, x: GPUBuffer, y: GPUBuf
       if (q4Probe && w.format === 'q4') constants.PROBE = q4Probe;
       if (xq) constants.XQ = 1;
       if (q4MatvecTuning.xAhead && w.format === 'q4' && !q4Probe) constants.XAHEAD = 1;
-      if (q4MatvecTuning.weightsAhead === 2 && w.format === 'q4') constants.AHEAD = 2;
       workgroups = [ceilDiv(rows, (R * WG) / CT), call.items];
     } else {
       workgroups = [ceilDiv(rows, ROWS_PER_WORKGROUP), ceilDiv(call.items, TOKENS_PER_WORKGROUP)];

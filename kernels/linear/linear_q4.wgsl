@@ -10,8 +10,7 @@
 //   thread the blocks b = ct, ct + CT, … of those rows, so a warp's 16-byte weight loads cover 512 contiguous bytes of
 //   a row. Per block a thread loads the 32 x values once and reuses them for its R rows.
 //   Software pipelining: the next block's R weight vectors and scale words are loaded before this block's arithmetic
-//   (2·R loads in flight; AHEAD = 2: two blocks ahead, 4·R). Rows are held in plain variables (structs), not arrays;
-//   rows r ≥ R compile out.
+//   (2·R loads in flight). Rows are held in plain variables (structs), not arrays; rows r ≥ R compile out.
 //   Nibbles become floats without int→float conversions: a nibble at mantissa bit p, OR-ed under the exponent
 //   2^(23 − p), is the f32 2^(23 − p) + q exactly, so subtracting 2^(23 − p) + 8 leaves q − 8 and x is used as it is.
 //   Then one FMA per weight, in four independent chains, and one f16→f32 conversion per block.
@@ -37,9 +36,6 @@ override XQ: u32 = 0u;
 // 1 (mat-vec): x's next block is loaded with the weights' next block, one iteration ahead, so its latency is off the
 // arithmetic's path (more registers: 7 or 8 vec4)
 override XAHEAD: u32 = 0u;
-// 1 or 2 (mat-vec): how many blocks ahead of the arithmetic the weights are loaded (2: 4·R loads in flight, R more
-// vec4 and scale words of registers a thread; linear.ts q4MatvecTuning.weightsAhead)
-override AHEAD: u32 = 1u;
 const TOKENS = 4u;
 const ROWS_PER_WG = 8u;
 
@@ -112,8 +108,6 @@ fn matvec(wg: vec3<u32>, lid: u32) {
   // software pipelining: the next block's weights and scale words are loaded before this block's arithmetic, so
   // 2·R loads are in flight while it computes; the last prefetch re-reads a block and is dropped
   var next = load_rows(o, min(ct, nb - 1u));
-  var later: Loaded; // AHEAD = 2: the block after next
-  if (AHEAD == 2u) { later = load_rows(o, min(ct + CT, nb - 1u)); }
   let xRow = n / P.xRowDiv;
   var nextQ: XqBlock;
   var nextX: XBlock;
@@ -127,12 +121,7 @@ fn matvec(wg: vec3<u32>, lid: u32) {
     let cq = nextQ;
     let cx = nextX;
     let bn = min(b + CT, nb - 1u);
-    if (AHEAD == 2u) {
-      next = later;
-      later = load_rows(o, min(b + 2u * CT, nb - 1u));
-    } else {
-      next = load_rows(o, bn);
-    }
+    next = load_rows(o, bn);
     if (XAHEAD == 1u) {
       if (XQ == 1u) { nextQ = xq_block(xRow, bn); } else { nextX = x_block(xBase + bn * 8u); }
     }
