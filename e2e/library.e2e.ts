@@ -164,7 +164,7 @@ test('a page on another origin imports dist/lib/tabscout.js, streams about an im
   assert.match(j.afterUnload!.message, /createEngine\(\) again/);
 });
 
-test('a page of the same origin, under a sub-path: the worker starts directly, experts page within a budget', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS }, async () => {
+test('a page of the same origin, under a sub-path: the worker starts directly, experts page within a budget, the KV cache in f16', { timeout: LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS }, async () => {
   // a copy of the build with the developer's page in it, served under /site/
   const root = mkdtempSync(join(tmpdir(), 'tabscout-lib-same-'));
   cpSync(builtApp(), root, { recursive: true });
@@ -173,7 +173,7 @@ test('a page of the same origin, under a sub-path: the worker starts directly, e
     `<!doctype html><meta charset="utf-8"><title>Same origin</title><script type="module">
 import { createEngine } from './lib/tabscout.js';
 try {
-  const engine = await createEngine({ expertBudgetBytes: 1 });
+  const engine = await createEngine({ expertBudgetBytes: 1, kvCache: 'f16' });
   const reply = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 6, ignore_eos: true, temperature: 0 });
   window.result = { reply, stats: engine.stats(), models: await engine.models.list() };
 } catch (error) {
@@ -233,7 +233,7 @@ test('the built type declarations compile a strict TypeScript consumer', () => {
     writeFileSync(
       main,
       `import { createEngine, TabScoutError, type ChatCompletionChunk, type EngineStats } from ${JSON.stringify(join(builtApp(), 'lib', 'tabscout.js'))};
-const engine = await createEngine({ weights: 'q4', expertBudgetBytes: 64 << 20, onProgress: (p) => console.log(p.phase, p.loaded / p.total) });
+const engine = await createEngine({ weights: 'q4', expertBudgetBytes: 64 << 20, kvCache: 'f16', onProgress: (p) => console.log(p.phase, p.loaded / p.total) });
 const reply = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 10 });
 const text: string = reply.choices[0].message.content;
 const tokens: number = reply.usage.completion_tokens;

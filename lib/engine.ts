@@ -56,12 +56,13 @@ export class TabScoutEngine {
   /** Finds the GPU and loads the model (createEngine() calls it). */
   async load(): Promise<void> {
     const host = this.host!;
-    const { model, weights = 'q4', expertBudgetBytes, contextLength, vision = true, onProgress } = this.options;
+    const { model, weights = 'q4', expertBudgetBytes, contextLength, kvCache, vision = true, onProgress } = this.options;
     const progress = onProgress ? Comlink.proxy((p: LoadProgress) => onProgress(p)) : undefined;
     const common = {
       vision,
       ...(expertBudgetBytes !== undefined ? { expertBudgetBytes } : {}),
       ...(contextLength !== undefined ? { contextLength } : {}),
+      ...(kvCache !== undefined ? { kvCache } : {}),
     };
     try {
       await host.call((r) => r.init());

@@ -217,6 +217,9 @@ export interface CreateEngineOptions {
   expertBudgetBytes?: number;
   /** tokens of context to reserve KV cache for (default 4096, capped by the model's max_position_embeddings) */
   contextLength?: number;
+  /** the KV cache's elements: 'f32' (default) or 'f16' (half its GPU memory and the bytes a long context's attention
+   * reads; keys and values rounded to f16) */
+  kvCache?: 'f32' | 'f16';
   /** load the vision tower when the model has one (default true) */
   vision?: boolean;
   /** loading progress: phase 'config' → 'weights' (bytes loaded of total) → 'ready' */

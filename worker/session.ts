@@ -22,6 +22,7 @@ import { loadImageProcessorConfig, type ImageProcessorConfig } from './image/pro
 import { preprocessImage, type DecodedPixels } from './image/preprocess.ts';
 import { layoutImagePrompt, type ImageGrid } from './image/prompt.ts';
 import type { TemplateMessage } from './text/tokenizer.ts';
+import { KV_FORMATS } from '../kernels/attention/kv-format.ts';
 
 /** One image's preprocessed tiles: [tiles, 3, S, S] (raster tiles, then the global tile). */
 export interface ImageTiles {
@@ -120,6 +121,7 @@ export class ModelSession {
   }
 
   static async load(ctx: GpuContext, files: ModelFiles, options: SessionLoadOptions): Promise<ModelSession> {
+    if (options.kvCache !== undefined && !KV_FORMATS.includes(options.kvCache)) throw new Error(`kvCache must be 'f32' or 'f16', not ${JSON.stringify(options.kvCache)}`);
     const tm = options.timings;
     const config = await timed(tm, 'config', async () => parseConfig(JSON.parse(await files.text('config.json'))));
     const tokenizer = await timed(tm, 'tokenizer', () => ChatTokenizer.load(files));
