@@ -131,3 +131,11 @@ test('npm run bench -- model --structure-floor: the decode step as streaming rea
   assert.ok(Math.abs(run.structureFloorRooflineRatio - (w / (r.rooflineGBps * 1e6)) / f.msPerToken) < 1e-9, 'ratio of the same bytes');
   positive(run.mergedFloorRooflineRatio, 'merged ratio');
 });
+
+test('npm run bench -- model --kv-f16: half the KV cache, read and held, at a long --context', () => {
+  const args = ['--quick', '--context', '300', '--tokens', '3'];
+  const f32 = bench(args).resident, f16 = bench([...args, '--kv-f16']).resident;
+  assert.equal(f16.memory.kv * 2, f32.memory.kv, 'GPU memory of the cache');
+  assert.ok(Math.abs(f16.bytesPerToken.kv * 2 - f32.bytesPerToken.kv) < 1e-6, `KV bytes read per token: ${f16.bytesPerToken.kv} against ${f32.bytesPerToken.kv}`);
+  positive(f16.decode.tokPerS, 'f16 decode tok/s');
+});
