@@ -22,11 +22,11 @@ const MAX_HEAD_DIM = 256u;
 @group(0) @binding(5) var<storage, read_write> part: array<f32>;
 
 var<workgroup> qs: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
+var<workgroup> p: array<f32, TILE>;
+var<workgroup> red: array<f32, TILE>;
 
 // element i of the value cache
 fn cacheValueAt(i: u32) -> f32 { return kv_elem(vCache[i / KV_PER_WORD], i); }
-var<workgroup> p: array<f32, TILE>;
-var<workgroup> red: array<f32, TILE>;
 
 @compute @workgroup_size(TILE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
