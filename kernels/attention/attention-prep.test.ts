@@ -6,10 +6,11 @@
 // the runs it takes, and the cache it leaves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
+import { kernelVariants, assertClose } from '../../testing/gpu.ts';
 import { qkPrepAttention, usesDecodeKernel, decodeShape, withShortRun, SHORT_RUNS, type PrepAttentionCall, type ShortRun } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { qkPrepRef } from '../qk-prep/qk-prep.ref.ts';
+import { prepInputs } from '../../testing/attention-prep.ts';
 
 type Shape = Omit<PrepAttentionCall, 'tokens' | 'startPos' | 'eps'>;
 const cases: [string, Shape, [number, number][]][] = [
@@ -27,25 +28,12 @@ const cases: [string, Shape, [number, number][]][] = [
 for (const [name, shape, runs] of cases) {
   test(`qkPrepAttention ${name}`, async () => {
     for (const [variant, ctx] of await kernelVariants()) {
-      const { heads, kvHeads, headDim: hd, cacheLen } = shape;
+      const { kvHeads, headDim: hd, cacheLen } = shape;
       const width = kvHeads * hd;
       for (const [startPos, tokens] of runs) {
         const c: PrepAttentionCall = { ...shape, tokens, startPos, eps: 1e-5 };
         const lastPos = startPos + tokens - 1;
-        const seed = startPos * 7 + tokens;
-        // the cache as the model leaves it before this call: key j in slot j % cacheLen for j < startPos (the ring's
-        // other slots hold stale keys of the previous chunk, or noise)
-        const hist = randomArray((startPos + 1) * width, seed + 1), histV = randomArray((startPos + 1) * width, seed + 2);
-        const kc = randomArray(cacheLen * width, seed + 3), vc = randomArray(cacheLen * width, seed + 4);
-        for (let j = Math.max(0, startPos - cacheLen); j < startPos; j++) {
-          kc.set(hist.subarray(j * width, (j + 1) * width), (j % cacheLen) * width);
-          vc.set(histV.subarray(j * width, (j + 1) * width), (j % cacheLen) * width);
-        }
-        const qkv = randomArray(tokens * (heads + 2 * kvHeads) * hd, seed + 5, 2);
-        const angles = randomArray((tokens * hd) / 2, seed + 6, 4);
-        const table = new Float32Array(tokens * hd);
-        angles.forEach((a, i) => ((table[2 * i] = Math.cos(a)), (table[2 * i + 1] = Math.sin(a))));
-        const temps = randomArray(tokens, seed + 7, 0.5).map((x) => 1 + Math.abs(x));
+        const { hist, histV, kc, vc, qkv, table, temps } = prepInputs(shape, startPos, tokens, startPos * 7 + tokens);
 
         const ref = qkPrepRef(qkv, table, temps, kc, vc, c);
         const keys = new Float32Array((lastPos + 1) * width), values = new Float32Array((lastPos + 1) * width);

@@ -6,10 +6,11 @@
 // included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kernelVariants, randomArray, assertClose } from '../../testing/gpu.ts';
+import { kernelVariants, assertClose } from '../../testing/gpu.ts';
 import { qkPrepAttention, usesDecodeKernel, decodeShape, type PrepAttentionCall } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { qkPrepRef } from '../qk-prep/qk-prep.ref.ts';
+import { prepInputs } from '../../testing/attention-prep.ts';
 import { f16BitsToF32, f32ToF16Bits } from '../f16.ts';
 import { kvFormatKernel } from './kv-format.ts';
 import { qkPrepKernel } from '../qk-prep/qk-prep.ts';
@@ -46,25 +47,14 @@ const cases: [string, Shape, [number, number][]][] = [
 for (const [name, shape, runs] of cases) {
   test(`f16 KV cache: qkPrepAttention ${name}`, async () => {
     for (const [variant, ctx] of await kernelVariants()) {
-      const { heads, kvHeads, headDim: hd, cacheLen } = shape;
+      const { kvHeads, headDim: hd, cacheLen } = shape;
       const width = kvHeads * hd;
       for (const [startPos, tokens] of runs) {
         const c: PrepAttentionCall = { ...shape, tokens, startPos, eps: 1e-5, kvFormat: 'f16' };
         const lastPos = startPos + tokens - 1;
-        const seed = startPos * 5 + tokens;
-        // the cache before the call: key j in slot j % cacheLen for j < startPos, noise elsewhere, all in f16
-        const hist = randomArray((startPos + 1) * width, seed + 1), histV = randomArray((startPos + 1) * width, seed + 2);
-        const kc = randomArray(cacheLen * width, seed + 3), vc = randomArray(cacheLen * width, seed + 4);
-        for (let j = Math.max(0, startPos - cacheLen); j < startPos; j++) {
-          kc.set(hist.subarray(j * width, (j + 1) * width), (j % cacheLen) * width);
-          vc.set(histV.subarray(j * width, (j + 1) * width), (j % cacheLen) * width);
-        }
+        // the cache before the call (history and noise) in f16
+        const { kc, vc, qkv, table, temps } = prepInputs(shape, startPos, tokens, startPos * 5 + tokens);
         const kc16 = packF16(kc), vc16 = packF16(vc);
-        const qkv = randomArray(tokens * (heads + 2 * kvHeads) * hd, seed + 5, 2);
-        const angles = randomArray((tokens * hd) / 2, seed + 6, 4);
-        const table = new Float32Array(tokens * hd);
-        angles.forEach((a, i) => ((table[2 * i] = Math.cos(a)), (table[2 * i + 1] = Math.sin(a))));
-        const temps = randomArray(tokens, seed + 7, 0.5).map((x) => 1 + Math.abs(x));
         const ref = qkPrepRef(qkv, table, temps, unpackF16(kc16), unpackF16(vc16), c);
 
         const decode = usesDecodeKernel(ctx, c);
