@@ -52,7 +52,7 @@ export function App({ initialUser, initialModel }: { initialUser: UserSettings; 
 
   const specFor = useCallback((choice: ModelChoice): ModelSpec => {
     const s = settingsRef.current;
-    const common = { vision: s.vision, expertBudgetBytes: expertBudgetBytes(s), pinnedTierBytes: pinnedTierBytes(s) };
+    const common = { vision: s.vision, expertBudgetBytes: expertBudgetBytes(s), pinnedTierBytes: pinnedTierBytes(s), kvCache: s.kvCache };
     if (choice.kind === 'stored') return { ...common, url: choice.source, storedId: choice.id, weights: s.weights };
     if (choice.kind === 'url') return { ...common, url: choice.url, weights: choice.weights };
     return { ...common, url: modelUrlOf(BUILTIN_MODEL.path, window.location.href), weights: s.weights };

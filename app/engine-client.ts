@@ -47,6 +47,8 @@ export interface ModelSpec {
   expertBudgetBytes?: number;
   /** paged mode: host memory the GPU copies experts from (the settings' pinned tier); undefined = none */
   pinnedTierBytes?: number;
+  /** the KV cache's elements (the page's ?kvCache=); undefined = f32 */
+  kvCache?: 'f32' | 'f16';
   /** an installed model of the weight store, loaded with loadStored instead of from the URL */
   storedId?: string;
 }
@@ -150,13 +152,15 @@ export class EngineController {
       const onProgress = Comlink.proxy((progress: LoadProgress) => {
         if (live() && !settled) this.update({ state: { kind: 'loading', progress, recovering } });
       });
-      const budget = {
+      // the options of GPU and host memory use
+      const memory = {
         ...(spec.expertBudgetBytes !== undefined ? { expertBudgetBytes: spec.expertBudgetBytes } : {}),
         ...(spec.pinnedTierBytes !== undefined ? { pinnedTierBytes: spec.pinnedTierBytes } : {}),
+        ...(spec.kvCache === 'f16' ? { kvCache: spec.kvCache } : {}),
       };
       const model = await (spec.storedId
-        ? host.call((r) => r.loadStored(spec.storedId!, { vision: spec.vision, ...budget }, onProgress))
-        : host.call((r) => r.load(spec.url, { weights: spec.weights, vision: spec.vision, ...budget }, onProgress))
+        ? host.call((r) => r.loadStored(spec.storedId!, { vision: spec.vision, ...memory }, onProgress))
+        : host.call((r) => r.load(spec.url, { weights: spec.weights, vision: spec.vision, ...memory }, onProgress))
       ).finally(() => (settled = true));
       if (!live()) return false;
       this.update({ state: { kind: 'ready', model } });

@@ -35,6 +35,8 @@ export interface Settings {
   expertBudgetMiB: number;
   /** paged mode: MiB of host memory the GPU copies experts from (?pinnedTierMiB=; 0 = off): no CPU copy per page-in */
   pinnedTierMiB: number;
+  /** the KV cache's elements (?kvCache=f16: half its GPU memory, keys and values rounded to f16; default f32) */
+  kvCache: 'f32' | 'f16';
   /** test-only hooks (destroy the GPU device, kill the worker) on window.__tabscoutTest */
   testHooks: boolean;
   /** names of the settings the URL pins (shown as such in the settings panel) */
@@ -121,6 +123,7 @@ export function resolveSettings(user: UserSettings, location: { href: string; se
     fixedSeed,
     expertBudgetMiB: Math.max(0, number('expertBudgetMiB', 'expertBudgetMiB', user.expertBudgetMiB)),
     pinnedTierMiB: Math.max(0, number('pinnedTierMiB', null, 0)),
+    kvCache: query.get('kvCache') === 'f16' ? 'f16' : 'f32',
     testHooks: flag('testHooks'),
     pinned,
   };
