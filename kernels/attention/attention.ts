@@ -14,7 +14,8 @@ import decodeSource from './attention_decode.wgsl';
 import decodePrepSource from './attention_decode_prep.wgsl';
 import mergeSource from './attention_merge.wgsl';
 import { xqWriteIncludes } from '../linear/quantize-x.ts';
-import { kvF32Include, kvFormatKernel, type KvFormat } from './kv-format.ts';
+import { kvF32Include, kvFormatKernel } from './kv-kernels.ts';
+import type { KvFormat } from './kv-format.ts';
 
 export const attentionKernel: KernelSpec = {
   name: 'attention',

@@ -15,7 +15,7 @@ override SPLIT: u32 = 1u;
 const MAX_HEAD_DIM = 256u;
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-// the caches' element form: kv-f32.wgsl or kv-f16.wgsl, included (attention.ts kvFormatKernel)
+// the caches' element form: kv-f32.wgsl or kv-f16.wgsl, included (kv-kernels.ts kvFormatKernel)
 @group(0) @binding(2) var<storage, read> kCache: array<KvVec>; // headDim is a multiple of 4
 @group(0) @binding(3) var<storage, read> vCache: array<KvWord>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;

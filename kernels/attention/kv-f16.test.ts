@@ -12,7 +12,7 @@ import { attentionRef } from './attention.ref.ts';
 import { qkPrepRef } from '../qk-prep/qk-prep.ref.ts';
 import { prepInputs } from '../../testing/attention-prep.ts';
 import { f16BitsToF32, f32ToF16Bits } from '../f16.ts';
-import { kvFormatKernel } from './kv-format.ts';
+import { kvFormatKernel } from './kv-kernels.ts';
 import { qkPrepKernel } from '../qk-prep/qk-prep.ts';
 
 /** f32 values as packed f16 pairs (element 2w in the low half of word w), rounded to nearest even */

@@ -1,4 +1,4 @@
-// The KV cache's elements as f32 (kv-f16.wgsl is the other form; attention.ts kvFormatKernel picks one). A kernel
+// The KV cache's elements as f32 (kv-f16.wgsl is the other form; kv-kernels.ts kvFormatKernel picks one). A kernel
 // declares its cache bindings through these aliases and reads and writes through these functions:
 //   KvVec: 4 consecutive elements (kv_vec reads them, kv_pack makes them);
 //   KvWord: KV_PER_WORD elements (kv_elem(w, i): element i's value out of the word that holds it, word i / KV_PER_WORD);

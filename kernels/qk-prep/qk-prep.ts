@@ -2,7 +2,8 @@
 // projection, and the k/v cache writes, in one dispatch per layer (qk-prep.wgsl).
 import type { GpuContext, KernelSpec } from '../runtime.ts';
 import source from './qk-prep.wgsl';
-import { kvF32Include, kvFormatKernel, type KvFormat } from '../attention/kv-format.ts';
+import { kvF32Include, kvFormatKernel } from '../attention/kv-kernels.ts';
+import type { KvFormat } from '../attention/kv-format.ts';
 
 export const qkPrepKernel: KernelSpec = {
   name: 'qk_prep',

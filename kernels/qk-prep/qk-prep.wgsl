@@ -17,7 +17,7 @@ override WG: u32 = 64u; // a power of two ≤ 256
 @group(0) @binding(2) var<storage, read_write> q: array<f32>;
 @group(0) @binding(3) var<storage, read> cs: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read> temp: array<f32>;
-// the caches by pairs of elements: KvPair of kv-f32.wgsl or kv-f16.wgsl, included (attention.ts kvFormatKernel)
+// the caches by pairs of elements: KvPair of kv-f32.wgsl or kv-f16.wgsl, included (kv-kernels.ts kvFormatKernel)
 @group(0) @binding(5) var<storage, read_write> kCache: array<KvPair>;
 @group(0) @binding(6) var<storage, read_write> vCache: array<KvPair>;
 
