@@ -1,6 +1,7 @@
 // The KV cache in f16 (LoadOptions.kvCache) through the whole model: half the cache's bytes, and logits close to
 // Hugging Face's (f32 weights) on the fixtures' chat and long prompts, the greedy token changed only at near-ties;
-// on the GPU kernel variants (the fused decode attention) the greedy decode equals the CPU variants'.
+// on the GPU kernel variants (the fused decode attention) the greedy decode equals the CPU variants', and paged decode
+// (whose re-runs write the same positions' keys and values again) the resident one; an unknown form is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -68,4 +69,29 @@ test('tiny-scout q4, KV cache in f16: the GPU kernel variants (fused decode atte
   assert.deepEqual((await gpu.generate(ids, opts, () => {})).tokenIds, (await cpu.generate(ids, opts, () => {})).tokenIds);
   cpu.destroy();
   gpu.destroy();
+});
+
+test('tiny-scout q4, KV cache in f16, experts paged through 1 slot: decode steps and their re-runs give the resident tokens', async () => {
+  const { ctx } = await createNodeGpu();
+  const files = new FsModelFiles(join(fixturesDir(), 'tiny-scout', 'model'));
+  const load = (expertSlots?: number) => ModelSession.load(new GpuContext(ctx.device, { cpuKernels: false, integerDot: true }), files, { weights: 'q4', contextLength: 48, vision: false, expertSlots, kvCache: 'f16' });
+  const ids = [1024, 1029, 82, 746, 1030, 282, 56, 370];
+  // sampled with one seed, so that a wrong key or value rewritten by a re-run is likely to change a token
+  const opts = { maxNewTokens: 16, temperature: 1, topK: 0, topP: 1, seed: 7, ignoreEos: true };
+  const resident = await load();
+  const expected = (await resident.generate(ids, opts, () => {})).tokenIds;
+  resident.destroy();
+  const paged = await load(1);
+  try {
+    assert.deepEqual((await paged.generate(ids, opts, () => {})).tokenIds, expected);
+    assert.ok(paged.model.pager!.stats.reruns > 0, 'some steps were re-run from a checkpoint');
+  } finally {
+    paged.destroy();
+  }
+});
+
+test('an unknown kvCache is refused before anything loads', async () => {
+  const { ctx } = await createNodeGpu();
+  const files = new FsModelFiles(join(fixturesDir(), 'tiny-scout', 'model'));
+  await assert.rejects(ModelSession.load(ctx, files, { weights: 'q4', kvCache: 'f8' as 'f16' }), /kvCache must be 'f32' or 'f16', not "f8"/);
 });
