@@ -50,8 +50,8 @@ export interface RunState {
   logits: GPUBuffer; // [rows, vocab], grown on demand
   logitRows: number;
   kCache: GPUBuffer[]; // per layer [cacheLen(l), kvHeads·headDim] in kvFormat's elements
-  kvFormat: KvFormat;
   vCache: GPUBuffer[];
+  kvFormat: KvFormat; // the caches' elements: f32, or f16 two to a u32 (kernels/attention/kv-format.ts)
   cacheLen: number[]; // chunk size on RoPE (chunked) layers, the context length on NoPE layers
 }
 
