@@ -1,14 +1,12 @@
 // The KV cache in f16 (LoadOptions.kvCache) through the whole model: half the cache's bytes, and logits close to
-// Hugging Face's (f32 weights) on the fixtures' chat and long prompts, the greedy token changed only at near-ties;
-// on the GPU kernel variants (the fused decode attention) the greedy decode equals the CPU variants', and paged decode
-// (whose re-runs write the same positions' keys and values again) the resident one; an unknown form is refused.
+// Hugging Face's (f32 weights) on the fixtures' chat and long prompts, the greedy token changed only at near-ties; an
+// unknown form is refused. The GPU kernel variants and paged decode with it: worker/model/gpu-variants.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createNodeGpu } from '../../cli/node-gpu.ts';
 import { FsModelFiles } from '../../cli/fs-model-files.ts';
 import { Reference } from '../../cli/reference.ts';
-import { GpuContext } from '../../kernels/runtime.ts';
 import { maxAbsDiff } from '../../testing/gpu.ts';
 import { fixturesDir } from '../../testing/fixtures.ts';
 import { ModelSession } from '../session.ts';
@@ -54,41 +52,6 @@ for (const fixture of ['tiny-scout', 'tiny-maverick']) {
     session.destroy();
   });
 }
-
-test('tiny-scout q4, KV cache in f16: the GPU kernel variants (fused decode attention) decode the CPU variants\' greedy tokens', async () => {
-  const { ctx } = await createNodeGpu();
-  const files = new FsModelFiles(join(fixturesDir(), 'tiny-scout', 'model'));
-  const options = { weights: 'q4', contextLength: 64, vision: false, kvCache: 'f16' } as const;
-  const cpu = await ModelSession.load(new GpuContext(ctx.device, { cpuKernels: true }), files, options);
-  const gpu = await ModelSession.load(new GpuContext(ctx.device, { cpuKernels: false, integerDot: true }), files, options);
-  const ids = [1024, 1029, 82, 746, 1030, 282, 56, 370];
-  // the variants' ~1e-5 differences (f32 with an f32 cache: ≤ 1e-4) can round a key or value to the next f16
-  const d = maxAbsDiff(await gpu.logitsFor(ids), await cpu.logitsFor(ids));
-  assert.ok(d <= 2e-3, `prefill logits differ by ${d}`);
-  const opts = { maxNewTokens: 6, temperature: 0, topK: 0, topP: 1, seed: 0, ignoreEos: true };
-  assert.deepEqual((await gpu.generate(ids, opts, () => {})).tokenIds, (await cpu.generate(ids, opts, () => {})).tokenIds);
-  cpu.destroy();
-  gpu.destroy();
-});
-
-test('tiny-scout q4, KV cache in f16, experts paged through 1 slot: decode steps and their re-runs give the resident tokens', async () => {
-  const { ctx } = await createNodeGpu();
-  const files = new FsModelFiles(join(fixturesDir(), 'tiny-scout', 'model'));
-  const load = (expertSlots?: number) => ModelSession.load(new GpuContext(ctx.device, { cpuKernels: false, integerDot: true }), files, { weights: 'q4', contextLength: 48, vision: false, expertSlots, kvCache: 'f16' });
-  const ids = [1024, 1029, 82, 746, 1030, 282, 56, 370];
-  // sampled with one seed, so that a wrong key or value rewritten by a re-run is likely to change a token
-  const opts = { maxNewTokens: 16, temperature: 1, topK: 0, topP: 1, seed: 7, ignoreEos: true };
-  const resident = await load();
-  const expected = (await resident.generate(ids, opts, () => {})).tokenIds;
-  resident.destroy();
-  const paged = await load(1);
-  try {
-    assert.deepEqual((await paged.generate(ids, opts, () => {})).tokenIds, expected);
-    assert.ok(paged.model.pager!.stats.reruns > 0, 'some steps were re-run from a checkpoint');
-  } finally {
-    paged.destroy();
-  }
-});
 
 test('an unknown kvCache is refused before anything loads', async () => {
   const { ctx } = await createNodeGpu();
