@@ -24,13 +24,13 @@ import { sampleToken, seededRandom } from '../kernels/sample/sample.ts';
 import { overrideQ4MatvecShape, q4MatvecTuning, weightBytes } from '../kernels/linear/linear.ts';
 import { attentionDecodeTuning, SHORT_RUNS, type ShortRun } from '../kernels/attention/attention.ts';
 import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
-import { kvBytesPerElement, type KvFormat } from '../kernels/attention/kv-format.ts';
+import type { KvFormat } from '../kernels/attention/kv-format.ts';
 import { createRunState, destroyRunState, Llama4Text, moeTuning, normTuning, type RunState } from '../worker/model/llama4.ts';
 import { decodeTokens } from '../worker/model/decode.ts';
 import { parseOptions } from './options.ts';
 import { destroyTextWeights, type MlpWeights, type TextWeights } from '../worker/model/weights.ts';
 import { ExpertPager, type ExpertSource } from '../worker/pager/pager.ts';
-import { slotsForBudget } from '../worker/model/memory-plan.ts';
+import { kvBytesPerPosition, slotsForBudget } from '../worker/model/memory-plan.ts';
 import { syntheticTextWeights } from './synthetic-model.ts';
 import { decodeStageBytes, measureStructureFloor, tokenStageBytes, type StructureFloor } from './structure-floor.ts';
 import type { WeightFormat as WeightMode } from '../kernels/linear/weight-format.ts';
@@ -267,7 +267,7 @@ function weightBytesPerToken(w: TextWeights, config: ModelConfig): number {
 
 /** KV bytes the attention of one token at `pos` reads (RoPE layers: within its chunk). */
 function kvBytesAt(config: ModelConfig, pos: number, format: KvFormat): number {
-  const c = config.text, row = 2 * c.numKvHeads * c.headDim * kvBytesPerElement(format);
+  const c = config.text, row = kvBytesPerPosition(config, format);
   return c.usesRope.reduce((s, rope) => s + row * (rope ? (pos % c.attentionChunkSize) + 1 : pos + 1), 0);
 }
 

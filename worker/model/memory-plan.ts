@@ -119,7 +119,7 @@ export function memoryPlan(config: ModelConfig, weights: WeightFormat): MemoryPl
   const visionPart = vision.part();
   const projectorPart = projector.part();
 
-  const perLayer = 2 * kvDim * 4;
+  const perLayer = kvBytesPerPosition(config);
   const ropeLayers = c.usesRope.filter(Boolean).length;
   return {
     weights,
@@ -146,10 +146,15 @@ export function memoryPlan(config: ModelConfig, weights: WeightFormat): MemoryPl
   };
 }
 
+/** One position's keys and values in one layer's cache. */
+export function kvBytesPerPosition(config: ModelConfig, format: KvFormat = 'f32'): number {
+  return 2 * config.text.numKvHeads * config.text.headDim * kvBytesPerElement(format);
+}
+
 /** The KV cache for `contextLength` tokens, as the engine allocates it: RoPE layers keep at most one chunk. */
 export function kvCacheBytes(config: ModelConfig, contextLength: number, format: KvFormat = 'f32'): number {
   const c = config.text;
-  const perLayer = 2 * c.numKvHeads * c.headDim * kvBytesPerElement(format);
+  const perLayer = kvBytesPerPosition(config, format);
   return c.usesRope.reduce((s, rope) => s + perLayer * (rope ? Math.min(c.attentionChunkSize, contextLength) : contextLength), 0);
 }
 
