@@ -10,7 +10,9 @@
 #      (and 0.8 with --no-speculate, the synchronous pager, as a control); the load bench from stored records; the
 #      sweeps (matvec-sweep, attn-sweep, kernels-experts: the expert MLP's launch shapes); the CPU cost of recording a
 #      decode step (record, record-js, record-submit: `bench.mjs record` on Scout's structure at tiny widths,
-#      docs/PERFORMANCE.md "Recording cost (CPU)");
+#      docs/PERFORMANCE.md "Recording cost (CPU)"); the rest of the H200 table: prefill-512, context-8k, the f16 KV
+#      cache (context-8k-f16, context-32k-f16, context-128k-f16), Scout at 1/4/12/24 layers (layers-N) and Maverick
+#      with as many layers as fit (maverick);
 #   3. summary.txt: the figures of every row (tools/model-device-summary.mjs) and what failed.
 # Every step has a time limit; a failed step is reported (exit code and its log's tail) and the next still runs;
 # nothing starts after MODEL_DEADLINE s (default 540) from the start. For a local try on a small machine:
@@ -135,7 +137,17 @@ evals() {
   done
 }
 
-export -f unpack_gpu_tools setup model record kernels kernels_experts load_store matvec_sweep attn_sweep evals
+# maverick: Maverick's config (128 experts on every other layer) with as many layers as fit the GPU: MAVERICK_LAYERS, or
+# 24 (≈ 114 GB of q4 weights) on a GPU of over 100 GB, else 12 (≈ 57 GB)
+maverick_row() {
+  local mem layers
+  mem=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1)
+  layers=${MAVERICK_LAYERS:-$([ "${mem:-0}" -gt 100000 ] && echo 24 || echo 12)}
+  echo "GPU memory ${mem} MiB → Maverick with $layers layers"
+  "$W/node" "$G/bench.mjs" model --config "$G/configs/Llama-4-Maverick-17B-128E-Instruct.config.json" --layers "$layers" --prompt 64 --tokens 24 --json > "$OUT/maverick.json"
+}
+
+export -f unpack_gpu_tools setup model record kernels maverick_row kernels_experts load_store matvec_sweep attn_sweep evals
 export G W OUT
 export CONFIG=${MODEL_CONFIG:-$G/configs/Llama-4-Scout-17B-16E-Instruct.config.json}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
@@ -164,6 +176,18 @@ wanted paged-pinned-sticky-0.95 && step paged-pinned-sticky-0.95 110 model paged
 wanted paged-sticky-0.8-sync && step paged-sticky-0.8-sync 110 model paged-sticky-0.8-sync --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20 --no-speculate
 wanted context-32k && step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
 wanted context-128k && step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
+# the rest of the H200 table (docs/PERFORMANCE.md): prefill of 512 tokens against the FMA roofline, decode at 8K, the
+# KV cache in f16 (--kv-f16) at 8K/32K/128K, Scout cut to 1/4/12/24 layers (the rows of issue 8's baseline table), and
+# Maverick with as many layers as fit (maverick_row)
+wanted prefill-512 && step prefill-512 90 model prefill-512 --prompt 512 --tokens 3
+wanted context-8k && step context-8k 75 model context-8k --context 8192 --prompt 16 --tokens 8
+wanted context-8k-f16 && step context-8k-f16 75 model context-8k-f16 --context 8192 --prompt 16 --tokens 8 --kv-f16
+wanted context-32k-f16 && step context-32k-f16 75 model context-32k-f16 --context 32768 --prompt 16 --tokens 8 --kv-f16
+wanted context-128k-f16 && step context-128k-f16 100 model context-128k-f16 --context 131072 --prompt 16 --tokens 6 --kv-f16
+for n in 1 4 12 24; do
+  wanted layers-$n && step layers-$n 60 model layers-$n --layers $n --prompt 64 --tokens 32
+done
+wanted maverick && step maverick 150 maverick_row
 wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64 --tokens 32 --kernel-profile
 # each kernel's cost inside the stream of a step: steps without its dispatches against steps with all (--kernel-ablation)
 wanted decode-ablation && step decode-ablation 120 model decode-ablation --prompt 64 --tokens 32 --kernel-ablation
