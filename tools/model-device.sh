@@ -173,6 +173,7 @@ wanted paged-pinned-float-h-sticky-0.8 && step paged-pinned-float-h-sticky-0.8 1
 wanted paged-pinned-sticky-0.8 && step paged-pinned-sticky-0.8 110 model paged-pinned-sticky-0.8 --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20 --pinned-tier
 wanted paged-pinned-sticky-0.5 && step paged-pinned-sticky-0.5 110 model paged-pinned-sticky-0.5 --expert-budget-gib 16 --routing sticky:0.5 --prompt 16 --tokens 12 --pinned-tier
 wanted paged-pinned-sticky-0.95 && step paged-pinned-sticky-0.95 110 model paged-pinned-sticky-0.95 --expert-budget-gib 16 --routing sticky:0.95 --prompt 16 --tokens 16 --pinned-tier
+wanted paged-pinned-sticky-0.8-sync && step paged-pinned-sticky-0.8-sync 110 model paged-pinned-sticky-0.8-sync --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20 --pinned-tier --no-speculate
 wanted paged-sticky-0.8-sync && step paged-sticky-0.8-sync 110 model paged-sticky-0.8-sync --expert-budget-gib 16 --routing sticky:0.8 --prompt 16 --tokens 20 --no-speculate
 wanted context-32k && step context-32k 75 model context-32k --context 32768 --prompt 16 --tokens 8
 wanted context-128k && step context-128k 100 model context-128k --context 131072 --prompt 16 --tokens 6
