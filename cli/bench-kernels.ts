@@ -2,11 +2,13 @@
 // and the ratio to a streaming-read roofline kernel measured on the same device in the same run.
 //
 //   npm run bench [-- --quick] [--json] [--baseline] [--variants] [--probes] [--only q4|f32] [--gemm] [--x-ahead]
+//     [--shapes IN×OUT,…]
 //
 // --baseline also times the mat-mul (prefill) kernel on one token, which is what decode ran before the mat-vec path;
 // --variants sweeps mat-vec launch shapes (workgroup size, column threads, rows per thread).
 // --probes also times the q4 mat-vec in its diagnostic modes (linear_q4.wgsl's PROBE: the same loads without the
 // arithmetic, without the loads of x, without the scale loads; wrong results, unchecked) to tell where its time goes.
+// --shapes: these mat-vec shapes instead of Scout's (e.g. 5120x4096,5120x8192,5120x16384: how the ratio grows with size).
 // --x-ahead: the plain q4 mat-vecs load x's next block one iteration ahead with the weights (q4MatvecTuning.xAhead).
 // --gemm times the prefill GEMM instead (cli/bench-gemm.ts, which cli/bench.ts runs: TFLOP/s, ratio to the old path).
 //
@@ -41,6 +43,8 @@ export interface KernelBenchOptions {
   only: WeightFormat | null;
   /** time the prefill GEMM (bench-gemm.ts) instead of the mat-vec */
   gemm: boolean;
+  /** --shapes IN×OUT,…: these mat-vec shapes instead of Scout's (e.g. one input width at many output sizes) */
+  shapes: [number, number][] | null;
 }
 
 /** The knobs a run derives from its options. */
@@ -48,7 +52,7 @@ export function settings(o: KernelBenchOptions) {
   const q = o.quick;
   return {
     /** [in (cols), out (rows)]: Scout's k or v alone, o_proj, the fused q/k/v (5120 → 40·128 + 2·8·128), the expert sizes, lm_head */
-    shapes: (q ? [[256, 64], [512, 128]] : [[5120, 1024], [5120, 5120], [5120, 7168], [5120, 8192], [8192, 5120], [5120, 202048]]) as [number, number][],
+    shapes: o.shapes ?? ((q ? [[256, 64], [512, 128]] : [[5120, 1024], [5120, 5120], [5120, 7168], [5120, 8192], [8192, 5120], [5120, 202048]]) as [number, number][]),
     l2BustBytes: q ? 0 : 256 * 1024 * 1024,
     rooflineBytes: q ? 1024 * 1024 : 1024 * 1024 * 1024,
     /** SwiftShader runs workgroups one after another: a quick run uses few */
@@ -67,7 +71,20 @@ export function parseKernelBenchArgs(args: string[]): KernelBenchOptions {
   if (only !== null && only !== 'q4' && only !== 'f32') throw new Error('--only takes q4 or f32');
   // an experiment: the plain q4 mat-vecs load x's next block one iteration ahead with the weights (q4MatvecTuning.xAhead)
   if (args.includes('--x-ahead')) q4MatvecTuning.xAhead = true;
-  return { quick: args.includes('--quick'), json: args.includes('--json'), variants: args.includes('--variants'), probes: args.includes('--probes'), baseline: args.includes('--baseline'), only, gemm: args.includes('--gemm') };
+  return { quick: args.includes('--quick'), json: args.includes('--json'), variants: args.includes('--variants'), probes: args.includes('--probes'), baseline: args.includes('--baseline'), only, gemm: args.includes('--gemm'), shapes: parseShapes(args) };
+}
+
+/** --shapes IN×OUT,… (or INxOUT): mat-vec shapes, each width a positive multiple of 32 (one q4 block) */
+export function parseShapes(args: string[]): [number, number][] | null {
+  const i = args.indexOf('--shapes');
+  if (i < 0) return null;
+  const list = args[i + 1] ?? '';
+  return list.split(',').map((item) => {
+    const m = /^(\d+)[x×](\d+)$/.exec(item.trim());
+    const shape = m ? ([Number(m[1]), Number(m[2])] as [number, number]) : null;
+    if (!shape || shape.some((n) => n <= 0 || n % 32 !== 0)) throw new Error(`--shapes: "${item}" is not IN×OUT with both multiples of 32 (e.g. 5120x8192)`);
+    return shape;
+  });
 }
 
 /** linear_q4.wgsl's diagnostic modes (--probes) */
