@@ -24,6 +24,10 @@ override CHUNKED: u32 = 0u;
 override WG: u32 = 128u; // threads; a multiple of KT, ≥ headDim / 4
 override KT: u32 = 32u; // keys per tile
 override XQ_OUT: u32 = 0u;
+// Benchmarks only (`bench model --attn-probe N`, attention.ts attentionDecodeTuning.probe): 0 the real kernel; else a
+// wrong result that tells where its time goes in a decode step: bit 1 no loads of cached values (q stands in), bit 2
+// no loads of cached keys (q stands in), bit 4 (prep kernel) no QK norm (its sums of squares and their barrier)
+override PROBE: u32 = 0u;
 const MAX_N4 = 64u; // headDim ≤ 256
 
 var<workgroup> qs: array<vec4<f32>, MAX_N4>;
@@ -36,10 +40,12 @@ var<workgroup> accs: array<vec4<f32>, WG>;
 
 // vec4 d of kv head g at position j in the cache ring [cacheLen, kvHeads, headDim]
 fn cacheKey(j: u32, g: u32, d: u32) -> vec4<f32> {
+  if ((PROBE & 2u) != 0u) { return qs[d]; }
   return kv_vec(kCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d]);
 }
 
 fn cacheValue(j: u32, g: u32, d: u32) -> vec4<f32> {
+  if ((PROBE & 1u) != 0u) { return qs[d]; }
   return kv_vec(vCache[((j % P.cacheLen) * P.kvHeads + g) * (P.headDim / 4u) + d]);
 }
 

@@ -63,7 +63,7 @@ fn prepare(h: u32, t: u32, split: u32, lid: u32) {
   // the new keys are needed by a run that reaches them, and by the writers
   var firstSeg = NT;
   if (writer || run.y >= P.startPos) { firstSeg = 0u; }
-  let norm = ROPE == 1u && QK_NORM == 1u;
+  let norm = ROPE == 1u && QK_NORM == 1u && (PROBE & 4u) == 0u;
   for (var i = firstSeg * MAX_N4 + lid; i < (NT + 1u) * MAX_N4; i += WG) {
     let s = i / MAX_N4;
     let d = i % MAX_N4;
