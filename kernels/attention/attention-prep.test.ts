@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelVariants, assertClose } from '../../testing/gpu.ts';
-import { qkPrepAttention, usesDecodeKernel, decodeShape, withShortRun, SHORT_RUNS, type PrepAttentionCall, type ShortRun } from './attention.ts';
+import { qkPrepAttention, usesDecodeKernel, decodeShape, withShortRun, SHORT_RUNS, attentionDecodeTuning, type PrepAttentionCall, type ShortRun } from './attention.ts';
 import { attentionRef } from './attention.ref.ts';
 import { qkPrepRef } from '../qk-prep/qk-prep.ref.ts';
 import { prepInputs } from '../../testing/attention-prep.ts';
@@ -80,4 +80,32 @@ test('qkPrepAttention: one dispatch per short decode call on GPUs; split (long) 
   assert.equal(count(5000), 3); // qk_prep, attention_decode, attention_merge
   assert.throws(() => qkPrepAttention(gpu, qkv, q, table, temps, kc, vc, out, { ...shape, tokens: 2, startPos: 8191 }), /cross an attention chunk/);
   await gpu.readF32(out, 0, 1);
+});
+
+test('qkPrepAttention: the benchmark probes (attentionDecodeTuning.probe) reach the decode kernel, and 0 is the real one', async () => {
+  const [, [, gpu]] = await kernelVariants();
+  const shape = { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 256, chunk: 256, rope: true, qkNorm: true, temperature: false };
+  const c: PrepAttentionCall = { ...shape, tokens: 1, startPos: 99, eps: 1e-5 };
+  const { hist, histV, kc, vc, qkv, table, temps } = prepInputs(shape, 99, 1, 7);
+  const width = shape.kvHeads * shape.headDim;
+  const ref = qkPrepRef(qkv, table, temps, kc, vc, c);
+  const keys = new Float32Array(100 * width), values = new Float32Array(100 * width);
+  keys.set(hist.subarray(0, 99 * width));
+  values.set(histV.subarray(0, 99 * width));
+  keys.set(ref.kCache.subarray(99 * width, 100 * width), 99 * width);
+  values.set(ref.vCache.subarray(99 * width, 100 * width), 99 * width);
+  const want = attentionRef(ref.q, keys, values, c);
+  const run = async (probe: number) => {
+    attentionDecodeTuning.probe = probe;
+    try {
+      const out = gpu.createBuffer(want.length * 4, 'out');
+      qkPrepAttention(gpu, gpu.upload(qkv, 'qkv'), gpu.createBuffer(ref.q.length * 4, 'q'), gpu.upload(table, 'table'), gpu.upload(temps, 'temps'), gpu.upload(kc, 'k'), gpu.upload(vc, 'v'), out, c);
+      return await gpu.readF32(out, 0, want.length);
+    } finally {
+      attentionDecodeTuning.probe = 0;
+    }
+  };
+  const maxDiff = (got: Float32Array) => got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+  for (const probe of [1, 2, 4]) assert.ok(maxDiff(await run(probe)) > 1e-3, `probe ${probe} changes the result`);
+  assertClose(await run(0), want, 2e-5, 'probe 0');
 });
