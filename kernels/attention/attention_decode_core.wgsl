@@ -69,62 +69,6 @@ fn sc4(i: u32) -> vec4<f32> {
   return vec4<f32>(sc[4u * i], sc[4u * i + 1u], sc[4u * i + 2u], sc[4u * i + 3u]);
 }
 
-// Eight vec4s loaded together (a run of a key's dims, or of values), used once all eight loads went out.
-struct Run8 {
-  v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32>,
-}
-
-// dims d, d + stride, …, d + 7·stride of cached key j
-fn cached_key(j: u32, g: u32, d: u32, stride: u32) -> Run8 {
-  return Run8(cacheKey(j, g, d), cacheKey(j, g, d + stride), cacheKey(j, g, d + 2u * stride), cacheKey(j, g, d + 3u * stride),
-    cacheKey(j, g, d + 4u * stride), cacheKey(j, g, d + 5u * stride), cacheKey(j, g, d + 6u * stride), cacheKey(j, g, d + 7u * stride));
-}
-
-// their products with q's dims, into s0 and s1 by turns
-fn add_scores(k: Run8, d: u32, stride: u32, s0: ptr<function, vec4<f32>>, s1: ptr<function, vec4<f32>>) {
-  *s0 += qs[d] * k.v0;
-  *s1 += qs[d + stride] * k.v1;
-  *s0 += qs[d + 2u * stride] * k.v2;
-  *s1 += qs[d + 3u * stride] * k.v3;
-  *s0 += qs[d + 4u * stride] * k.v4;
-  *s1 += qs[d + 5u * stride] * k.v5;
-  *s0 += qs[d + 6u * stride] * k.v6;
-  *s1 += qs[d + 7u * stride] * k.v7;
-}
-
-// vec4 dl of the cached values at positions j, j + stride, …, j + 7·stride
-fn cached_values(j: u32, stride: u32, g: u32, dl: u32) -> Run8 {
-  return Run8(cacheValue(j, g, dl), cacheValue(j + stride, g, dl), cacheValue(j + 2u * stride, g, dl), cacheValue(j + 3u * stride, g, dl),
-    cacheValue(j + 4u * stride, g, dl), cacheValue(j + 5u * stride, g, dl), cacheValue(j + 6u * stride, g, dl), cacheValue(j + 7u * stride, g, dl));
-}
-
-// the values of the tile's keys w, w + stride, …, w + 7·stride below `count` (tile from `start`; zero past it)
-fn values_upto(start: u32, w: u32, stride: u32, count: u32, g: u32, dl: u32) -> Run8 {
-  var r: Run8;
-  if (w < count) { r.v0 = valueAt(start + w, g, dl); }
-  if (w + stride < count) { r.v1 = valueAt(start + w + stride, g, dl); }
-  if (w + 2u * stride < count) { r.v2 = valueAt(start + w + 2u * stride, g, dl); }
-  if (w + 3u * stride < count) { r.v3 = valueAt(start + w + 3u * stride, g, dl); }
-  if (w + 4u * stride < count) { r.v4 = valueAt(start + w + 4u * stride, g, dl); }
-  if (w + 5u * stride < count) { r.v5 = valueAt(start + w + 5u * stride, g, dl); }
-  if (w + 6u * stride < count) { r.v6 = valueAt(start + w + 6u * stride, g, dl); }
-  if (w + 7u * stride < count) { r.v7 = valueAt(start + w + 7u * stride, g, dl); }
-  return r;
-}
-
-// the first n (≤ 8) of the tile's keys w, w + stride, …: their exponentials (lanes) times their values v, into a0
-// and a1 by turns (n = 8 where the caller's n is a constant: no tests left after inlining)
-fn add_values(v: Run8, w: u32, stride: u32, n: u32, a0: ptr<function, vec4<f32>>, a1: ptr<function, vec4<f32>>) {
-  if (n > 0u) { *a0 += bitcast<f32>(lanes[w]) * v.v0; }
-  if (n > 1u) { *a1 += bitcast<f32>(lanes[w + stride]) * v.v1; }
-  if (n > 2u) { *a0 += bitcast<f32>(lanes[w + 2u * stride]) * v.v2; }
-  if (n > 3u) { *a1 += bitcast<f32>(lanes[w + 3u * stride]) * v.v3; }
-  if (n > 4u) { *a0 += bitcast<f32>(lanes[w + 4u * stride]) * v.v4; }
-  if (n > 5u) { *a1 += bitcast<f32>(lanes[w + 5u * stride]) * v.v5; }
-  if (n > 6u) { *a0 += bitcast<f32>(lanes[w + 6u * stride]) * v.v6; }
-  if (n > 7u) { *a1 += bitcast<f32>(lanes[w + 7u * stride]) * v.v7; }
-}
-
 fn attend(h: u32, t: u32, split: u32, lid: u32) {
   let n4 = P.headDim / 4u;
   let g = h / (P.heads / P.kvHeads);
@@ -149,12 +93,40 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
     let cached = min(count, select(0u, newFrom() - start, newFrom() > start));
     // EARLY: this value group's first run of 8 cached values and up to 8 more (any of the tile's keys), loaded now
     let early = EARLY == 1u && grp < kg && grp + 7u * kg < cached;
+    var pv0 = vec4<f32>(0.0);
+    var pv1 = vec4<f32>(0.0);
+    var pv2 = vec4<f32>(0.0);
+    var pv3 = vec4<f32>(0.0);
+    var pv4 = vec4<f32>(0.0);
+    var pv5 = vec4<f32>(0.0);
+    var pv6 = vec4<f32>(0.0);
+    var pv7 = vec4<f32>(0.0);
+    var pw0 = vec4<f32>(0.0);
+    var pw1 = vec4<f32>(0.0);
+    var pw2 = vec4<f32>(0.0);
+    var pw3 = vec4<f32>(0.0);
+    var pw4 = vec4<f32>(0.0);
+    var pw5 = vec4<f32>(0.0);
+    var pw6 = vec4<f32>(0.0);
+    var pw7 = vec4<f32>(0.0);
     let w0 = grp + 8u * kg; // the second run's first key in the tile
-    var pv: Run8;
-    var pw: Run8;
     if (early) {
-      pw = values_upto(start, w0, kg, count, g, dl);
-      pv = cached_values(start + grp, kg, g, dl);
+      if (w0 < count) { pw0 = valueAt(start + w0, g, dl); }
+      if (w0 + kg < count) { pw1 = valueAt(start + w0 + kg, g, dl); }
+      if (w0 + 2u * kg < count) { pw2 = valueAt(start + w0 + 2u * kg, g, dl); }
+      if (w0 + 3u * kg < count) { pw3 = valueAt(start + w0 + 3u * kg, g, dl); }
+      if (w0 + 4u * kg < count) { pw4 = valueAt(start + w0 + 4u * kg, g, dl); }
+      if (w0 + 5u * kg < count) { pw5 = valueAt(start + w0 + 5u * kg, g, dl); }
+      if (w0 + 6u * kg < count) { pw6 = valueAt(start + w0 + 6u * kg, g, dl); }
+      if (w0 + 7u * kg < count) { pw7 = valueAt(start + w0 + 7u * kg, g, dl); }
+      pv0 = cacheValue(start + grp, g, dl);
+      pv1 = cacheValue(start + grp + kg, g, dl);
+      pv2 = cacheValue(start + grp + 2u * kg, g, dl);
+      pv3 = cacheValue(start + grp + 3u * kg, g, dl);
+      pv4 = cacheValue(start + grp + 4u * kg, g, dl);
+      pv5 = cacheValue(start + grp + 5u * kg, g, dl);
+      pv6 = cacheValue(start + grp + 6u * kg, g, dl);
+      pv7 = cacheValue(start + grp + 7u * kg, g, dl);
     }
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
@@ -163,16 +135,61 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
       if (EARLY == 1u && j < newFrom()) {
         // runs of 16 loads (the sums in the order of the runs of 8 below)
         for (; d + 15u * LANES < n4; d += 16u * LANES) {
-          let lo = cached_key(j, g, d, LANES);
-          let hi = cached_key(j, g, d + 8u * LANES, LANES);
-          add_scores(lo, d, LANES, &s0, &s1);
-          add_scores(hi, d + 8u * LANES, LANES, &s0, &s1);
+          let k0 = cacheKey(j, g, d);
+          let k1 = cacheKey(j, g, d + LANES);
+          let k2 = cacheKey(j, g, d + 2u * LANES);
+          let k3 = cacheKey(j, g, d + 3u * LANES);
+          let k4 = cacheKey(j, g, d + 4u * LANES);
+          let k5 = cacheKey(j, g, d + 5u * LANES);
+          let k6 = cacheKey(j, g, d + 6u * LANES);
+          let k7 = cacheKey(j, g, d + 7u * LANES);
+          let k8 = cacheKey(j, g, d + 8u * LANES);
+          let k9 = cacheKey(j, g, d + 9u * LANES);
+          let k10 = cacheKey(j, g, d + 10u * LANES);
+          let k11 = cacheKey(j, g, d + 11u * LANES);
+          let k12 = cacheKey(j, g, d + 12u * LANES);
+          let k13 = cacheKey(j, g, d + 13u * LANES);
+          let k14 = cacheKey(j, g, d + 14u * LANES);
+          let k15 = cacheKey(j, g, d + 15u * LANES);
+          s0 += qs[d] * k0;
+          s1 += qs[d + LANES] * k1;
+          s0 += qs[d + 2u * LANES] * k2;
+          s1 += qs[d + 3u * LANES] * k3;
+          s0 += qs[d + 4u * LANES] * k4;
+          s1 += qs[d + 5u * LANES] * k5;
+          s0 += qs[d + 6u * LANES] * k6;
+          s1 += qs[d + 7u * LANES] * k7;
+          s0 += qs[d + 8u * LANES] * k8;
+          s1 += qs[d + 9u * LANES] * k9;
+          s0 += qs[d + 10u * LANES] * k10;
+          s1 += qs[d + 11u * LANES] * k11;
+          s0 += qs[d + 12u * LANES] * k12;
+          s1 += qs[d + 13u * LANES] * k13;
+          s0 += qs[d + 14u * LANES] * k14;
+          s1 += qs[d + 15u * LANES] * k15;
         }
       }
       if (j < newFrom()) {
         // a key in the cache: its dims in runs of 8 loads issued before their FMAs (a 128-dim head, one lane: 4 trips
         // to memory, not 16; the sums are added in the same order as below)
-        for (; d + 7u * LANES < n4; d += 8u * LANES) { add_scores(cached_key(j, g, d, LANES), d, LANES, &s0, &s1); }
+        for (; d + 7u * LANES < n4; d += 8u * LANES) {
+          let k0 = cacheKey(j, g, d);
+          let k1 = cacheKey(j, g, d + LANES);
+          let k2 = cacheKey(j, g, d + 2u * LANES);
+          let k3 = cacheKey(j, g, d + 3u * LANES);
+          let k4 = cacheKey(j, g, d + 4u * LANES);
+          let k5 = cacheKey(j, g, d + 5u * LANES);
+          let k6 = cacheKey(j, g, d + 6u * LANES);
+          let k7 = cacheKey(j, g, d + 7u * LANES);
+          s0 += qs[d] * k0;
+          s1 += qs[d + LANES] * k1;
+          s0 += qs[d + 2u * LANES] * k2;
+          s1 += qs[d + 3u * LANES] * k3;
+          s0 += qs[d + 4u * LANES] * k4;
+          s1 += qs[d + 5u * LANES] * k5;
+          s0 += qs[d + 6u * LANES] * k6;
+          s1 += qs[d + 7u * LANES] * k7;
+        }
       }
       for (; d + LANES < n4; d += 2u * LANES) {
         s0 += qs[d] * keyAt(j, g, d);
@@ -211,14 +228,45 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
       var a1 = vec4<f32>(0.0);
       var jj = grp;
       if (early) {
-        // the runs loaded before the keys: the first trip of the loop below, then the second run as far as the
-        // tile's keys go (p even to a0, odd to a1, as the pairs below would)
-        add_values(pv, jj, kg, 8u, &a0, &a1);
-        add_values(pw, w0, kg, select(0u, (count - w0 + kg - 1u) / kg, count > w0), &a0, &a1);
+        // the run loaded before the keys: the first trip of the loop below
+        a0 += bitcast<f32>(lanes[jj]) * pv0;
+        a1 += bitcast<f32>(lanes[jj + kg]) * pv1;
+        a0 += bitcast<f32>(lanes[jj + 2u * kg]) * pv2;
+        a1 += bitcast<f32>(lanes[jj + 3u * kg]) * pv3;
+        a0 += bitcast<f32>(lanes[jj + 4u * kg]) * pv4;
+        a1 += bitcast<f32>(lanes[jj + 5u * kg]) * pv5;
+        a0 += bitcast<f32>(lanes[jj + 6u * kg]) * pv6;
+        a1 += bitcast<f32>(lanes[jj + 7u * kg]) * pv7;
+        // the second run, as far as the tile's keys go (p even to a0, odd to a1, as the pairs below would)
+        if (w0 < count) { a0 += bitcast<f32>(lanes[w0]) * pw0; }
+        if (w0 + kg < count) { a1 += bitcast<f32>(lanes[w0 + kg]) * pw1; }
+        if (w0 + 2u * kg < count) { a0 += bitcast<f32>(lanes[w0 + 2u * kg]) * pw2; }
+        if (w0 + 3u * kg < count) { a1 += bitcast<f32>(lanes[w0 + 3u * kg]) * pw3; }
+        if (w0 + 4u * kg < count) { a0 += bitcast<f32>(lanes[w0 + 4u * kg]) * pw4; }
+        if (w0 + 5u * kg < count) { a1 += bitcast<f32>(lanes[w0 + 5u * kg]) * pw5; }
+        if (w0 + 6u * kg < count) { a0 += bitcast<f32>(lanes[w0 + 6u * kg]) * pw6; }
+        if (w0 + 7u * kg < count) { a1 += bitcast<f32>(lanes[w0 + 7u * kg]) * pw7; }
         jj = w0 + 8u * kg;
       }
       // the tile's keys in the cache (the rest: the call's new keys), in runs of 8 loads as the scores
-      for (; jj + 7u * kg < cached; jj += 8u * kg) { add_values(cached_values(start + jj, kg, g, dl), jj, kg, 8u, &a0, &a1); }
+      for (; jj + 7u * kg < cached; jj += 8u * kg) {
+        let v0 = cacheValue(start + jj, g, dl);
+        let v1 = cacheValue(start + jj + kg, g, dl);
+        let v2 = cacheValue(start + jj + 2u * kg, g, dl);
+        let v3 = cacheValue(start + jj + 3u * kg, g, dl);
+        let v4 = cacheValue(start + jj + 4u * kg, g, dl);
+        let v5 = cacheValue(start + jj + 5u * kg, g, dl);
+        let v6 = cacheValue(start + jj + 6u * kg, g, dl);
+        let v7 = cacheValue(start + jj + 7u * kg, g, dl);
+        a0 += bitcast<f32>(lanes[jj]) * v0;
+        a1 += bitcast<f32>(lanes[jj + kg]) * v1;
+        a0 += bitcast<f32>(lanes[jj + 2u * kg]) * v2;
+        a1 += bitcast<f32>(lanes[jj + 3u * kg]) * v3;
+        a0 += bitcast<f32>(lanes[jj + 4u * kg]) * v4;
+        a1 += bitcast<f32>(lanes[jj + 5u * kg]) * v5;
+        a0 += bitcast<f32>(lanes[jj + 6u * kg]) * v6;
+        a1 += bitcast<f32>(lanes[jj + 7u * kg]) * v7;
+      }
       for (; jj + kg < count; jj += 2u * kg) {
         a0 += bitcast<f32>(lanes[jj]) * valueAt(start + jj, g, dl);
         a1 += bitcast<f32>(lanes[jj + kg]) * valueAt(start + jj + kg, g, dl);
