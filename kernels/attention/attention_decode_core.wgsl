@@ -28,10 +28,9 @@ override XQ_OUT: u32 = 0u;
 // wrong result that tells where its time goes in a decode step: bit 1 no loads of cached values (q stands in), bit 2
 // no loads of cached keys (q stands in), bit 4 (prep kernel) no QK norm (its sums of squares and their barrier)
 override PROBE: u32 = 0u;
-// 1 (attentionDecodeTuning.early): a tile's loads go out before its first wait: its keys in runs of 16 (not 8), and
-// before them each value group's first 16 values (a full run of 8 from the cache, then up to 8 more, new keys
-// included; their addresses do not depend on the scores). Every value group adds its keys p = 0, 1, … to a0 (p even)
-// and a1 (p odd) in the order of p, as the loops without EARLY do, so the results are the same bits.
+// 1 (attentionDecodeTuning.early): a tile's loads go out before its first wait: its keys in runs of 16 (not 8) and
+// each value group's first run of 8 values before the keys (their addresses do not depend on the scores). The sums
+// are added in the same order, so the results are the same bits.
 override EARLY: u32 = 0u;
 const MAX_N4 = 64u; // headDim ≤ 256
 
@@ -91,7 +90,7 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
     // the tile's keys (count) and those of them in the cache buffers (cached; the rest are the call's new keys)
     let count = min(KT, last + 1u - start);
     let cached = min(count, select(0u, newFrom() - start, newFrom() > start));
-    // EARLY: this value group's first run of 8 cached values and up to 8 more (any of the tile's keys), loaded now
+    // EARLY: this value group's first run of 8 cached values, loaded now
     let early = EARLY == 1u && grp < kg && grp + 7u * kg < cached;
     var pv0 = vec4<f32>(0.0);
     var pv1 = vec4<f32>(0.0);
@@ -101,24 +100,7 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
     var pv5 = vec4<f32>(0.0);
     var pv6 = vec4<f32>(0.0);
     var pv7 = vec4<f32>(0.0);
-    var pw0 = vec4<f32>(0.0);
-    var pw1 = vec4<f32>(0.0);
-    var pw2 = vec4<f32>(0.0);
-    var pw3 = vec4<f32>(0.0);
-    var pw4 = vec4<f32>(0.0);
-    var pw5 = vec4<f32>(0.0);
-    var pw6 = vec4<f32>(0.0);
-    var pw7 = vec4<f32>(0.0);
-    let w0 = grp + 8u * kg; // the second run's first key in the tile
     if (early) {
-      if (w0 < count) { pw0 = valueAt(start + w0, g, dl); }
-      if (w0 + kg < count) { pw1 = valueAt(start + w0 + kg, g, dl); }
-      if (w0 + 2u * kg < count) { pw2 = valueAt(start + w0 + 2u * kg, g, dl); }
-      if (w0 + 3u * kg < count) { pw3 = valueAt(start + w0 + 3u * kg, g, dl); }
-      if (w0 + 4u * kg < count) { pw4 = valueAt(start + w0 + 4u * kg, g, dl); }
-      if (w0 + 5u * kg < count) { pw5 = valueAt(start + w0 + 5u * kg, g, dl); }
-      if (w0 + 6u * kg < count) { pw6 = valueAt(start + w0 + 6u * kg, g, dl); }
-      if (w0 + 7u * kg < count) { pw7 = valueAt(start + w0 + 7u * kg, g, dl); }
       pv0 = cacheValue(start + grp, g, dl);
       pv1 = cacheValue(start + grp + kg, g, dl);
       pv2 = cacheValue(start + grp + 2u * kg, g, dl);
@@ -237,16 +219,7 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
         a1 += bitcast<f32>(lanes[jj + 5u * kg]) * pv5;
         a0 += bitcast<f32>(lanes[jj + 6u * kg]) * pv6;
         a1 += bitcast<f32>(lanes[jj + 7u * kg]) * pv7;
-        // the second run, as far as the tile's keys go (p even to a0, odd to a1, as the pairs below would)
-        if (w0 < count) { a0 += bitcast<f32>(lanes[w0]) * pw0; }
-        if (w0 + kg < count) { a1 += bitcast<f32>(lanes[w0 + kg]) * pw1; }
-        if (w0 + 2u * kg < count) { a0 += bitcast<f32>(lanes[w0 + 2u * kg]) * pw2; }
-        if (w0 + 3u * kg < count) { a1 += bitcast<f32>(lanes[w0 + 3u * kg]) * pw3; }
-        if (w0 + 4u * kg < count) { a0 += bitcast<f32>(lanes[w0 + 4u * kg]) * pw4; }
-        if (w0 + 5u * kg < count) { a1 += bitcast<f32>(lanes[w0 + 5u * kg]) * pw5; }
-        if (w0 + 6u * kg < count) { a0 += bitcast<f32>(lanes[w0 + 6u * kg]) * pw6; }
-        if (w0 + 7u * kg < count) { a1 += bitcast<f32>(lanes[w0 + 7u * kg]) * pw7; }
-        jj = w0 + 8u * kg;
+        jj += 8u * kg;
       }
       // the tile's keys in the cache (the rest: the call's new keys), in runs of 8 loads as the scores
       for (; jj + 7u * kg < cached; jj += 8u * kg) {
