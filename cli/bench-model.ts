@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--kv-f16] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--attn-probe N] [--attn-early] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
+//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--attn-probe N] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -672,7 +672,7 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--kv-f16', '--attn-probe', '--attn-early']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--kv-f16', '--attn-probe']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -694,8 +694,6 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     if (!(SHORT_RUNS as readonly string[]).includes(short)) throw new Error(`--attn-short needs one of ${SHORT_RUNS.join('|')}`);
     attentionDecodeTuning.shortRun = short as ShortRun;
   }
-  // an experiment: each tile's decode-attention loads issued before its first wait (attentionDecodeTuning.early)
-  if (args.includes('--attn-early')) attentionDecodeTuning.early = true;
   // a diagnostic (wrong results): decode attention without some of its work (attention_decode_core.wgsl's PROBE:
   // 1 no cached-value loads, 2 no cached-key loads, 4 no QK norm; bits add up), to see what each part costs in a step
   if (value('--attn-probe') !== null) {

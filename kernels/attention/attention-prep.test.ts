@@ -109,26 +109,3 @@ test('qkPrepAttention: the benchmark probes (attentionDecodeTuning.probe) reach 
   for (const probe of [1, 2, 4]) assert.ok(maxDiff(await run(probe)) > 1e-3, `probe ${probe} changes the result`);
   assertClose(await run(0), want, 2e-5, 'probe 0');
 });
-
-test('qkPrepAttention: EARLY (attentionDecodeTuning.early) gives the same bits as the default, one tile and split', async () => {
-  const [, [, gpu]] = await kernelVariants();
-  const shape = { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 1024, chunk: 1024, rope: true, qkNorm: true, temperature: false };
-  for (const [startPos, tokens, splits] of [[99, 1, undefined], [127, 1, undefined], [60, 4, undefined], [900, 1, 5], [700, 2, 3]] as const) {
-    const c: PrepAttentionCall = { ...shape, tokens, startPos, eps: 1e-5, splits };
-    const { kc, vc, qkv, table, temps } = prepInputs(shape, startPos, tokens, startPos + 3);
-    const width = shape.heads * shape.headDim * tokens;
-    const run = async (early: boolean) => {
-      attentionDecodeTuning.early = early;
-      try {
-        const out = gpu.createBuffer(width * 4, 'out');
-        qkPrepAttention(gpu, gpu.upload(qkv, 'qkv'), gpu.createBuffer(width * 4, 'q'), gpu.upload(table, 'table'), gpu.upload(temps, 'temps'), gpu.upload(kc, 'k'), gpu.upload(vc, 'v'), out, c);
-        return await gpu.readF32(out, 0, width);
-      } finally {
-        attentionDecodeTuning.early = false;
-      }
-    };
-    const [plain, early] = [await run(false), await run(true)];
-    assert.ok(plain.some((v) => v !== 0), 'a real result');
-    assert.deepEqual(early, plain, `${startPos} × ${tokens}, splits ${splits ?? 'auto'}`);
-  }
-});

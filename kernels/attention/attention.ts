@@ -86,20 +86,18 @@ function lastKeys(c: AttentionCall): number {
  * 32.1 'stream' (GPU busy 5.83 against 5.91, 6.12, 5.99 ms per token); the one-tile forms that held keys or values
  * in registers ('keys', 'stream' and, in run M, 38.0 against 30.2 µs, a first one) were removed.
  */
-export const attentionDecodeTuning: { singleSplitKeys: number; prepFused: boolean; integerOut: boolean; shortRun: ShortRun; early: boolean; probe: number } = {
+export const attentionDecodeTuning: { singleSplitKeys: number; prepFused: boolean; integerOut: boolean; shortRun: ShortRun; probe: number } = {
   singleSplitKeys: 128,
   prepFused: true,
   integerOut: true,
   shortRun: 'tile',
-  /** attention_decode_core.wgsl's EARLY: a tile's key loads in runs of 16 and a first run of values before them (same bits) */
-  early: false,
   /** benchmarks only: attention_decode_core.wgsl's PROBE (0: the real kernel; else wrong results, to time its parts) */
   probe: 0,
 };
 
-/** EARLY and PROBE for the decode kernels, each absent when off (the default kernels keep their pipelines) */
-function decodeConstants(): Record<string, number> {
-  return { ...(attentionDecodeTuning.early ? { EARLY: 1 } : {}), ...(attentionDecodeTuning.probe ? { PROBE: attentionDecodeTuning.probe } : {}) };
+/** PROBE for the decode kernels: absent unless a benchmark asked (the real kernels keep their pipelines) */
+function probeConstants(): Record<string, number> {
+  return attentionDecodeTuning.probe ? { PROBE: attentionDecodeTuning.probe } : {};
 }
 
 /** A short run in one tile: 'tile' one tile of SHORT_KT keys (half the tiles, barriers and online-softmax steps of 'off'). */
@@ -230,7 +228,7 @@ function attentionDecode(ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuff
     params: decodeParams(c, splits),
     bindings: [q, k, v, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ...xqConstants(outXq, splits === 1), ...decodeConstants() },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ...xqConstants(outXq, splits === 1), ...probeConstants() },
   });
   if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }
@@ -276,7 +274,7 @@ export function qkPrepAttention(
     params: { ...decodeParams(c, splits), eps: c.eps },
     bindings: [qkv, ropeTable, temperatures, kCache, vCache, out, part, outXq ?? ctx.emptyBuffer(2)],
     workgroups: [c.heads, c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1), ...decodeConstants() },
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1), ...probeConstants() },
   });
   if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }

@@ -28,10 +28,6 @@ override XQ_OUT: u32 = 0u;
 // wrong result that tells where its time goes in a decode step: bit 1 no loads of cached values (q stands in), bit 2
 // no loads of cached keys (q stands in), bit 4 (prep kernel) no QK norm (its sums of squares and their barrier)
 override PROBE: u32 = 0u;
-// 1 (attentionDecodeTuning.early): a tile's loads go out before its first wait: its keys in runs of 16 (not 8) and
-// each value group's first run of 8 values before the keys (their addresses do not depend on the scores). The sums
-// are added in the same order, so the results are the same bits.
-override EARLY: u32 = 0u;
 const MAX_N4 = 64u; // headDim ≤ 256
 
 var<workgroup> qs: array<vec4<f32>, MAX_N4>;
@@ -87,70 +83,10 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
   var acc = vec4<f32>(0.0);
   for (var start = first; start <= last; start += KT) {
     let j = start + key;
-    // the tile's keys (count) and those of them in the cache buffers (cached; the rest are the call's new keys)
-    let count = min(KT, last + 1u - start);
-    let cached = min(count, select(0u, newFrom() - start, newFrom() > start));
-    // EARLY: this value group's first run of 8 cached values, loaded now
-    let early = EARLY == 1u && grp < kg && grp + 7u * kg < cached;
-    var pv0 = vec4<f32>(0.0);
-    var pv1 = vec4<f32>(0.0);
-    var pv2 = vec4<f32>(0.0);
-    var pv3 = vec4<f32>(0.0);
-    var pv4 = vec4<f32>(0.0);
-    var pv5 = vec4<f32>(0.0);
-    var pv6 = vec4<f32>(0.0);
-    var pv7 = vec4<f32>(0.0);
-    if (early) {
-      pv0 = cacheValue(start + grp, g, dl);
-      pv1 = cacheValue(start + grp + kg, g, dl);
-      pv2 = cacheValue(start + grp + 2u * kg, g, dl);
-      pv3 = cacheValue(start + grp + 3u * kg, g, dl);
-      pv4 = cacheValue(start + grp + 4u * kg, g, dl);
-      pv5 = cacheValue(start + grp + 5u * kg, g, dl);
-      pv6 = cacheValue(start + grp + 6u * kg, g, dl);
-      pv7 = cacheValue(start + grp + 7u * kg, g, dl);
-    }
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
     if (j <= last) {
       var d = lane;
-      if (EARLY == 1u && j < newFrom()) {
-        // runs of 16 loads (the sums in the order of the runs of 8 below)
-        for (; d + 15u * LANES < n4; d += 16u * LANES) {
-          let k0 = cacheKey(j, g, d);
-          let k1 = cacheKey(j, g, d + LANES);
-          let k2 = cacheKey(j, g, d + 2u * LANES);
-          let k3 = cacheKey(j, g, d + 3u * LANES);
-          let k4 = cacheKey(j, g, d + 4u * LANES);
-          let k5 = cacheKey(j, g, d + 5u * LANES);
-          let k6 = cacheKey(j, g, d + 6u * LANES);
-          let k7 = cacheKey(j, g, d + 7u * LANES);
-          let k8 = cacheKey(j, g, d + 8u * LANES);
-          let k9 = cacheKey(j, g, d + 9u * LANES);
-          let k10 = cacheKey(j, g, d + 10u * LANES);
-          let k11 = cacheKey(j, g, d + 11u * LANES);
-          let k12 = cacheKey(j, g, d + 12u * LANES);
-          let k13 = cacheKey(j, g, d + 13u * LANES);
-          let k14 = cacheKey(j, g, d + 14u * LANES);
-          let k15 = cacheKey(j, g, d + 15u * LANES);
-          s0 += qs[d] * k0;
-          s1 += qs[d + LANES] * k1;
-          s0 += qs[d + 2u * LANES] * k2;
-          s1 += qs[d + 3u * LANES] * k3;
-          s0 += qs[d + 4u * LANES] * k4;
-          s1 += qs[d + 5u * LANES] * k5;
-          s0 += qs[d + 6u * LANES] * k6;
-          s1 += qs[d + 7u * LANES] * k7;
-          s0 += qs[d + 8u * LANES] * k8;
-          s1 += qs[d + 9u * LANES] * k9;
-          s0 += qs[d + 10u * LANES] * k10;
-          s1 += qs[d + 11u * LANES] * k11;
-          s0 += qs[d + 12u * LANES] * k12;
-          s1 += qs[d + 13u * LANES] * k13;
-          s0 += qs[d + 14u * LANES] * k14;
-          s1 += qs[d + 15u * LANES] * k15;
-        }
-      }
       if (j < newFrom()) {
         // a key in the cache: its dims in runs of 8 loads issued before their FMAs (a 128-dim head, one lane: 4 trips
         // to memory, not 16; the sums are added in the same order as below)
@@ -206,22 +142,12 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
     }
     m = mNew;
     if (grp < kg) {
+      let count = min(KT, last + 1u - start);
       var a0 = vec4<f32>(0.0);
       var a1 = vec4<f32>(0.0);
       var jj = grp;
-      if (early) {
-        // the run loaded before the keys: the first trip of the loop below
-        a0 += bitcast<f32>(lanes[jj]) * pv0;
-        a1 += bitcast<f32>(lanes[jj + kg]) * pv1;
-        a0 += bitcast<f32>(lanes[jj + 2u * kg]) * pv2;
-        a1 += bitcast<f32>(lanes[jj + 3u * kg]) * pv3;
-        a0 += bitcast<f32>(lanes[jj + 4u * kg]) * pv4;
-        a1 += bitcast<f32>(lanes[jj + 5u * kg]) * pv5;
-        a0 += bitcast<f32>(lanes[jj + 6u * kg]) * pv6;
-        a1 += bitcast<f32>(lanes[jj + 7u * kg]) * pv7;
-        jj += 8u * kg;
-      }
       // the tile's keys in the cache (the rest: the call's new keys), in runs of 8 loads as the scores
+      let cached = min(count, select(0u, newFrom() - start, newFrom() > start));
       for (; jj + 7u * kg < cached; jj += 8u * kg) {
         let v0 = cacheValue(start + jj, g, dl);
         let v1 = cacheValue(start + jj + kg, g, dl);
