@@ -695,10 +695,11 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     attentionDecodeTuning.shortRun = short as ShortRun;
   }
   // a diagnostic (wrong results): decode attention without some of its work (attention_decode_core.wgsl's PROBE:
-  // 1 no cached-value loads, 2 no cached-key loads, 4 no QK norm; bits add up), to see what each part costs in a step
+  // 1 no cached-value loads, 2 no cached-key loads, 4 no QK norm, 8 nothing after the prep, 16 no integer output; bits
+  // add up), to see what each part costs in a step
   if (value('--attn-probe') !== null) {
     const probe = int('--attn-probe', 0);
-    if (probe > 7) throw new Error('--attn-probe takes 0..7 (1 values, 2 keys, 4 QK norm: bits that add up)');
+    if (probe > 31) throw new Error('--attn-probe takes 0..31 (1 values, 2 keys, 4 QK norm, 8 all after the prep, 16 integer output: bits that add up)');
     attentionDecodeTuning.probe = probe;
   }
   // and the router's top-k in a dispatch of its own (as before the expert kernels picked the expert from the logits)

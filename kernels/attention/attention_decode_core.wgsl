@@ -26,7 +26,8 @@ override KT: u32 = 32u; // keys per tile
 override XQ_OUT: u32 = 0u;
 // Benchmarks only (`bench model --attn-probe N`, attention.ts attentionDecodeTuning.probe): 0 the real kernel; else a
 // wrong result that tells where its time goes in a decode step: bit 1 no loads of cached values (q stands in), bit 2
-// no loads of cached keys (q stands in), bit 4 (prep kernel) no QK norm (its sums of squares and their barrier)
+// no loads of cached keys (q stands in), bit 4 (prep kernel) no QK norm (its sums of squares and their barrier), bit 8
+// nothing after prepare() but q written to out (no scores, softmax, values or integer output), bit 16 no integer output
 override PROBE: u32 = 0u;
 const MAX_N4 = 64u; // headDim ≤ 256
 
@@ -198,7 +199,7 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
     part[pBase + P.headDim] = m;
     part[pBase + P.headDim + 1u] = l;
   }
-  if (XQ_OUT == 1u && P.splits == 1u) {
+  if (XQ_OUT == 1u && P.splits == 1u && (PROBE & 16u) == 0u) {
     workgroupBarrier(); // every thread has read lanes[0]
     xq_write((qBase + lid) / 8u, lid, o, lid < n4);
   }
@@ -206,5 +207,10 @@ fn attend(h: u32, t: u32, split: u32, lid: u32) {
 
 fn attendAll(h: u32, t: u32, split: u32, lid: u32) {
   prepare(h, t, split, lid);
+  if ((PROBE & 8u) != 0u) {
+    let n4 = P.headDim / 4u;
+    if (lid < n4) { out[(t * P.heads + h) * n4 + lid] = qs[lid]; }
+    return;
+  }
   attend(h, t, split, lid);
 }
