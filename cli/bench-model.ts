@@ -76,7 +76,7 @@ const SAMPLING_SEED = 1234;
 /** expert payloads kept in RAM for the pager's source (Scout: 63 distinct experts of 67.5 MiB) */
 const RAM_TIER_BYTES = 4 * GiB;
 /** decode steps left out of the figures: the first compiles the mat-vec pipelines */
-const WARMUP_STEPS = 2;
+export const WARMUP_STEPS = 2;
 /** steps per variant of --kernel-ablation (their median counts) */
 const ABLATION_STEPS = 5;
 
