@@ -17,20 +17,21 @@ test('npm run bench -- model --quick reports sane figures, and paged decode matc
   const dir = mkdtempSync(join(tmpdir(), 'bench-model-'));
   const trace = join(dir, 'trace.json');
   writeFileSync(trace, JSON.stringify({ experts: [[0, 1, 2, 3], [3, 3, 1, 0], [2, 0, 0, 1]] }));
-  const r = bench(['--quick', '--expert-budget-gib', '0.0002', '--also-resident', '--routing', `trace:${trace}`, '--tokens', '10']);
+  const tokens = 10;
+  const r = bench(['--quick', '--expert-budget-gib', '0.0002', '--also-resident', '--routing', `trace:${trace}`, '--tokens', String(tokens)]);
   positive(r.rooflineGBps, 'roofline');
   assert.equal(r.layers, 4);
   positive(r.fmaTflops, 'FMA roofline');
   for (const run of [r.resident, r.paged]) {
     assert.ok(run, 'both runs are reported');
-    assert.equal(run.tokens.length, 11, 'first token of the prefill + 10 decoded');
+    assert.equal(run.tokens.length, tokens + 1, 'first token of the prefill + the decoded ones');
     assert.ok(run.tokens.every((t: number) => Number.isInteger(t) && t >= 0 && t < 512), `token ids in the vocabulary: ${run.tokens}`);
     positive(run.prefillTokPerS, 'prefill tok/s');
     positive(run.decode.tokPerS, 'decode tok/s');
     positive(run.decode.gpuBusyMs, 'GPU busy ms');
     // decode is pipelined (step i + 1 runs while token i is read back), so one step's GPU work may lie before the
     // measured walls: over n measured tokens, busy · n ≤ wall · n + one step (the paged run pairs one token fewer)
-    const n = 10 - WARMUP_STEPS - (run === r.paged ? 1 : 0);
+    const n = tokens - WARMUP_STEPS - (run === r.paged ? 1 : 0);
     assert.ok(run.decode.gpuBusyMs <= run.decode.msPerToken * (n / (n - 1)) * 1.05, `GPU busy time fits in the wall time (${run.decode.gpuBusyMs} against ${run.decode.msPerToken} ms)`);
     assert.ok(Math.abs(run.decode.gpuBusyMs + run.decode.restMs - run.decode.msPerToken) < 1e-6, 'busy + rest = wall');
     positive(run.decode.dispatchesPerToken, 'dispatches per token');
@@ -61,7 +62,7 @@ test('npm run bench -- model --quick reports sane figures, and paged decode matc
   assert.ok(p.rerunLayersPerToken >= p.rerunsPerToken && p.rerunFraction > 0 && p.rerunFraction <= 1);
   assert.ok(p.neededBytesPerToken > 0 && p.neededBytesPerToken <= p.pagedInBytesPerToken);
   // the synchronous path as a control: same tokens, a read-back per MoE layer (2) and per prediction (1)
-  const sync = bench(['--quick', '--expert-budget-gib', '0.0002', '--routing', `trace:${trace}`, '--tokens', '10', '--no-speculate']);
+  const sync = bench(['--quick', '--expert-budget-gib', '0.0002', '--routing', `trace:${trace}`, '--tokens', String(tokens), '--no-speculate']);
   assert.deepEqual(sync.paged.tokens, r.paged.tokens);
   assert.equal(sync.paged.paging.readbacksPerToken, 3);
   assert.equal(sync.paged.paging.rerunsPerToken, 0);

@@ -144,7 +144,7 @@ maverick_row() {
   mem=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1)
   layers=${MAVERICK_LAYERS:-$([ "${mem:-0}" -gt 100000 ] && echo 24 || echo 12)}
   echo "GPU memory ${mem} MiB → Maverick with $layers layers"
-  "$W/node" "$G/bench.mjs" model --config "$G/configs/Llama-4-Maverick-17B-128E-Instruct.config.json" --layers "$layers" --prompt 64 --tokens 24 --json > "$OUT/maverick.json"
+  CONFIG="$G/configs/Llama-4-Maverick-17B-128E-Instruct.config.json" model maverick --layers "$layers" --prompt 64 --tokens 24
 }
 
 export -f unpack_gpu_tools setup model record kernels maverick_row kernels_experts load_store matvec_sweep attn_sweep evals

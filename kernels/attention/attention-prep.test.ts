@@ -25,25 +25,32 @@ const cases: [string, Shape, [number, number][]][] = [
   ['NoPE plain, head_dim 256, 4 queries', { heads: 2, kvHeads: 2, headDim: 256, cacheLen: 300, chunk: 0, rope: false, qkNorm: false, temperature: false }, [[0, 4], [60, 4], [250, 4]]],
 ];
 
+/** The CPU references for a call at [startPos, startPos + tokens): the prep's (q, caches) and the attention after it. */
+function expected(shape: Shape, c: PrepAttentionCall, inputs: ReturnType<typeof prepInputs>) {
+  const { kvHeads, headDim: hd, cacheLen } = shape;
+  const width = kvHeads * hd;
+  const { startPos, tokens } = c;
+  const lastPos = startPos + tokens - 1;
+  const { hist, histV, kc, vc, qkv, table, temps } = inputs;
+  const ref = qkPrepRef(qkv, table, temps, kc, vc, c);
+  const keys = new Float32Array((lastPos + 1) * width), values = new Float32Array((lastPos + 1) * width);
+  keys.set(hist.subarray(0, startPos * width));
+  values.set(histV.subarray(0, startPos * width));
+  for (let j = startPos; j <= lastPos; j++) {
+    keys.set(ref.kCache.subarray((j % cacheLen) * width, (j % cacheLen + 1) * width), j * width);
+    values.set(ref.vCache.subarray((j % cacheLen) * width, (j % cacheLen + 1) * width), j * width);
+  }
+  return { ref, want: attentionRef(ref.q, keys, values, c) };
+}
+
 for (const [name, shape, runs] of cases) {
   test(`qkPrepAttention ${name}`, async () => {
     for (const [variant, ctx] of await kernelVariants()) {
-      const { kvHeads, headDim: hd, cacheLen } = shape;
-      const width = kvHeads * hd;
       for (const [startPos, tokens] of runs) {
         const c: PrepAttentionCall = { ...shape, tokens, startPos, eps: 1e-5 };
-        const lastPos = startPos + tokens - 1;
-        const { hist, histV, kc, vc, qkv, table, temps } = prepInputs(shape, startPos, tokens, startPos * 7 + tokens);
-
-        const ref = qkPrepRef(qkv, table, temps, kc, vc, c);
-        const keys = new Float32Array((lastPos + 1) * width), values = new Float32Array((lastPos + 1) * width);
-        keys.set(hist.subarray(0, startPos * width));
-        values.set(histV.subarray(0, startPos * width));
-        for (let j = startPos; j <= lastPos; j++) {
-          keys.set(ref.kCache.subarray((j % cacheLen) * width, (j % cacheLen + 1) * width), j * width);
-          values.set(ref.vCache.subarray((j % cacheLen) * width, (j % cacheLen + 1) * width), j * width);
-        }
-        const want = attentionRef(ref.q, keys, values, c);
+        const inputs = prepInputs(shape, startPos, tokens, startPos * 7 + tokens);
+        const { kc, vc, qkv, table, temps } = inputs;
+        const { ref, want } = expected(shape, c, inputs);
 
         const decode = usesDecodeKernel(ctx, c);
         assert.equal(decode, variant.startsWith('gpu variant'));
@@ -86,15 +93,9 @@ test('qkPrepAttention: the benchmark probes (attentionDecodeTuning.probe) reach 
   const [, [, gpu]] = await kernelVariants();
   const shape = { heads: 40, kvHeads: 8, headDim: 128, cacheLen: 256, chunk: 256, rope: true, qkNorm: true, temperature: false };
   const c: PrepAttentionCall = { ...shape, tokens: 1, startPos: 99, eps: 1e-5 };
-  const { hist, histV, kc, vc, qkv, table, temps } = prepInputs(shape, 99, 1, 7);
-  const width = shape.kvHeads * shape.headDim;
-  const ref = qkPrepRef(qkv, table, temps, kc, vc, c);
-  const keys = new Float32Array(100 * width), values = new Float32Array(100 * width);
-  keys.set(hist.subarray(0, 99 * width));
-  values.set(histV.subarray(0, 99 * width));
-  keys.set(ref.kCache.subarray(99 * width, 100 * width), 99 * width);
-  values.set(ref.vCache.subarray(99 * width, 100 * width), 99 * width);
-  const want = attentionRef(ref.q, keys, values, c);
+  const inputs = prepInputs(shape, 99, 1, 7);
+  const { kc, vc, qkv, table, temps } = inputs;
+  const { ref, want } = expected(shape, c, inputs);
   const run = async (probe: number) => {
     attentionDecodeTuning.probe = probe;
     try {
