@@ -2,7 +2,7 @@
 // and the ratio to a streaming-read roofline kernel measured on the same device in the same run.
 //
 //   npm run bench [-- --quick] [--json] [--baseline] [--variants] [--probes] [--only q4|f32] [--gemm] [--x-ahead]
-//     [--shapes IN×OUT,…] [--xq-planes 2|3]
+//     [--shapes IN×OUT,…]
 //
 // --baseline also times the mat-mul (prefill) kernel on one token, which is what decode ran before the mat-vec path;
 // --variants sweeps mat-vec launch shapes (workgroup size, column threads, rows per thread).
@@ -10,7 +10,6 @@
 // arithmetic, without the loads of x, without the scale loads; wrong results, unchecked) to tell where its time goes.
 // --shapes: these mat-vec shapes instead of Scout's (e.g. 5120x4096,5120x8192,5120x16384: how the ratio grows with size).
 // --x-ahead: the plain q4 mat-vecs load x's next block one iteration ahead with the weights (q4MatvecTuning.xAhead).
-// --xq-planes 2: x in the integer form of two byte planes, not three (an experiment: GpuContext.xqPlanes).
 // --gemm times the prefill GEMM instead (cli/bench-gemm.ts, which cli/bench.ts runs: TFLOP/s, ratio to the old path).
 //
 // Timing: GPU timestamps (the `timestamp-query` feature) written at the start and end of one compute pass that holds
@@ -21,7 +20,6 @@
 // gap after a warm-up stretch (the GPU lowers its clocks when idle; docs/PERFORMANCE.md).
 // Weights are random (filled on the GPU: hash-based, no zeros), each result is checked against a CPU dot product on
 // sampled rows before it is printed.
-import { xqPlanesOption } from './options.ts';
 import { existsSync } from 'node:fs';
 import { GpuContext, hasIntegerDot, type Dispatch } from '../kernels/runtime.ts';
 import { requestDeviceWithLimits } from './node-gpu.ts';
@@ -469,7 +467,6 @@ export async function openKernelBench(args: string[], intro: (ctx: TimedContext,
   };
   const t0 = performance.now();
   const { ctx, adapterName } = await setup();
-  ctx.xqPlanes = xqPlanesOption(args) ?? 3;
   log(`adapter: ${adapterName}`);
   intro(ctx, s, o).forEach(log);
   const timer = new PassTimer(ctx, s, o.quick);

@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--kv-f16] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--attn-probe N] [--l2-prefetch F[,G]] [--xq-planes 2|3] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
+//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--attn-probe N] [--l2-prefetch F[,G]] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -27,7 +27,7 @@ import { parseConfig, type ModelConfig } from '../worker/model/config.ts';
 import type { KvFormat } from '../kernels/attention/kv-format.ts';
 import { createRunState, destroyRunState, Llama4Text, moeTuning, normTuning, type RunState } from '../worker/model/llama4.ts';
 import { decodeTokens } from '../worker/model/decode.ts';
-import { parseOptions, xqPlanesOption } from './options.ts';
+import { parseOptions } from './options.ts';
 import { l2PrefetchTuning } from '../kernels/l2-prefetch/l2-prefetch.ts';
 import { destroyTextWeights, type MlpWeights, type TextWeights } from '../worker/model/weights.ts';
 import { ExpertPager, type ExpertSource } from '../worker/pager/pager.ts';
@@ -673,7 +673,7 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--kv-f16', '--attn-probe', '--l2-prefetch', '--xq-planes']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--kv-f16', '--attn-probe', '--l2-prefetch']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -761,8 +761,6 @@ export async function main(args: string[]): Promise<void> {
   const { options, json } = parseArgs(args);
   // Dawn rounds timestamps to a coarse grain unless told not to
   const { ctx, adapterName } = await createNodeGpu(['disable-dawn-features=timestamp_quantization']);
-  // an experiment: the q4 mat-vecs' x in two byte planes (GpuContext.xqPlanes)
-  ctx.xqPlanes = xqPlanesOption(args) ?? 3;
   const log = (s: string) => (json ? console.error(s) : console.log(s));
   const report = await runModelBench(ctx, adapterName, options, log);
   if (json) console.log(JSON.stringify(report));

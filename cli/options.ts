@@ -7,18 +7,6 @@ export interface Options {
   has(name: string): boolean;
 }
 
-/**
- * --xq-planes 2|3 (an experiment, GpuContext.xqPlanes): the q4 mat-vecs' x in two byte planes (15-bit) or three (the
- * default); null when absent.
- */
-export function xqPlanesOption(args: string[]): 2 | 3 | null {
-  const i = args.indexOf('--xq-planes');
-  if (i < 0) return null;
-  const v = args[i + 1];
-  if (v !== '2' && v !== '3') throw new Error(`--xq-planes takes 2 or 3, got ${v}`);
-  return v === '2' ? 2 : 3;
-}
-
 export function parseOptions(args: string[], known: string[]): Options {
   const allowed = new Set(known);
   for (const a of args) if (a.startsWith('--') && !allowed.has(a)) throw new Error(`unknown option ${a}`);

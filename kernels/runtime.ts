@@ -23,14 +23,6 @@ export interface KernelSpec {
 /** maxStorageBuffersPerShaderStage's default: the most storage bindings a kernel may declare (its includes too). */
 export const STORAGE_BUFFERS_PER_KERNEL = 8;
 
-const xqPlanesDeclared = new WeakMap<KernelSpec, boolean>();
-/** whether the kernel's WGSL declares XQ_PLANES (GpuContext.xqPlanes) */
-function declaresXqPlanes(kernel: KernelSpec): boolean {
-  let v = xqPlanesDeclared.get(kernel);
-  if (v === undefined) xqPlanesDeclared.set(kernel, (v = kernelCode(kernel).includes('override XQ_PLANES')));
-  return v;
-}
-
 /** The full WGSL of a kernel: enable directives, generated Params struct, includes, body. */
 export function kernelCode(kernel: KernelSpec): string {
   const enables = (kernel.enables ?? []).map((e) => `enable ${e};\n`).join('');
@@ -160,12 +152,6 @@ export class GpuContext {
    * without them can be measured in the stream. Results are wrong while it is set.
    */
   skipKernels: ReadonlySet<string> | null = null;
-  /**
-   * Experiments only (`bench --xq-planes 2`): the integer form of the q4 mat-vecs' x in two byte planes (15-bit fixed
-   * point) instead of three (kernels/linear/xq-block.wgsl's XQ_PLANES), for every kernel that declares it. Set it
-   * before the first dispatch and leave it: writers and readers of the form must agree.
-   */
-  xqPlanes: 2 | 3 = 3;
   /** bytes given to queue.writeBuffer since the last settleWrites(): Dawn keeps a staging copy of each until the GPU is done */
   pendingWriteBytes = 0;
   peakPendingWriteBytes = 0;
@@ -348,7 +334,7 @@ export class GpuContext {
 
   /** Records a dispatch into the given pass (or the context's own pending pass). */
   encode(pass: GPUComputePassEncoder, d: Dispatch): void {
-    const p = this.pipelineOf(d.kernel, this.xqPlanes === 2 && declaresXqPlanes(d.kernel) ? { ...d.constants, XQ_PLANES: 2 } : d.constants);
+    const p = this.pipelineOf(d.kernel, d.constants);
     this.allocUniforms(d.kernel, p, d.params);
     const bindGroup = this.bindGroupOf(p, d);
     const w = d.workgroups;

@@ -111,10 +111,7 @@ fn x_of(g: u32) -> XBlock {
 fn xq_of(g: u32) -> XqBlock {
   var o = (xo0 + g) * 7u;
   if (g >= nb) { o = (xo1 + g - nb) * 7u; }
-  var c0 = vec4<u32>(0u);
-  var c1 = vec4<u32>(0u);
-  if (XQ_PLANES == 3u) { c0 = x[o + 4u]; c1 = x[o + 5u]; } // two planes: no C to load
-  return XqBlock(x[o], x[o + 1u], x[o + 2u], x[o + 3u], c0, c1, x[o + 6u]);
+  return XqBlock(x[o], x[o + 1u], x[o + 2u], x[o + 3u], x[o + 4u], x[o + 5u], x[o + 6u]);
 }
 
 // MODE 0: the weight row of the workgroup's row v (first half: gate rows i0 + v; second half: up rows F + i0 + v − half),

@@ -6,7 +6,6 @@ import type { WeightFormat } from './weight-format.ts';
 import q4Prelude from './q4.wgsl';
 import q4Source from './linear_q4.wgsl';
 import q4Matvec from './q4-matvec.wgsl';
-import xqBlock from './xq-block.wgsl'; // XQ_PLANES, which q4-matvec.wgsl's block_dot_q reads
 import { integerDotPath, quantizeX } from './quantize-x.ts';
 import matvecReduce from './matvec-reduce.wgsl';
 import matvecReduceSubgroups from './matvec-reduce-subgroups.wgsl';
@@ -18,9 +17,9 @@ import { matmul, type ItemsPerThread, type TileItems } from '../matmul/matmul.ts
 export type { WeightFormat } from './weight-format.ts';
 
 const uniforms = ['rows:u32', 'cols:u32', 'items:u32', 'xRowDiv:u32', 'xStride:u32', 'yStride:u32', 'yOffset:u32', 'expertBase:u32', 'expertCount:u32'] as const;
-export const linearQ4Kernel: KernelSpec = { name: 'linear_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce, xqBlock] };
+export const linearQ4Kernel: KernelSpec = { name: 'linear_q4', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduce] };
 /** the mat-vec's row sums by subgroup shuffles (matvec-reduce-subgroups.wgsl; matvecSubgroupWidth, mat-vec only) */
-export const linearQ4SubgroupsKernel: KernelSpec = { name: 'linear_q4_subgroups', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduceSubgroups, xqBlock], enables: ['subgroups'] };
+export const linearQ4SubgroupsKernel: KernelSpec = { name: 'linear_q4_subgroups', source: q4Source, uniforms, includes: [q4Prelude, q4Matvec, matvecReduceSubgroups], enables: ['subgroups'] };
 export const linearF32Kernel: KernelSpec = { name: 'linear_f32', source: f32Source, uniforms };
 /** thread-per-row variants for CPU adapters (SwiftShader), where workgroup barriers are very slow */
 export const linearRowsQ4Kernel: KernelSpec = { name: 'linear_rows_q4', source: rowsQ4Source, uniforms, includes: [q4Prelude] };

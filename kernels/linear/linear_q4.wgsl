@@ -64,10 +64,7 @@ fn x_block(xo: u32) -> XBlock {
 // block b of x row `row` in integer form
 fn xq_block(row: u32, b: u32) -> XqBlock {
   let o = (row * (P.xStride / 32u) + b) * 7u;
-  var c0 = vec4<u32>(0u);
-  var c1 = vec4<u32>(0u);
-  if (XQ_PLANES == 3u) { c0 = x[o + 4u]; c1 = x[o + 5u]; } // two planes: no C to load
-  return XqBlock(x[o], x[o + 1u], x[o + 2u], x[o + 3u], c0, c1, x[o + 6u]);
+  return XqBlock(x[o], x[o + 1u], x[o + 2u], x[o + 3u], x[o + 4u], x[o + 5u], x[o + 6u]);
 }
 
 // Loads row r's (r < R) weights and scale word of block b, at row offset o (in blocks); rows r ≥ R are compiled out.

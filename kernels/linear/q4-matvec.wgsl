@@ -37,7 +37,7 @@ fn block_dot_d(w: vec4<u32>, word: u32, block: u32, X: XBlock) -> f32 {
 // tail.y the step (f32 bits): x_j = (A_j·2^16 + B_j·2^8 + C_j) · step.
 struct XqBlock { a0: vec4<u32>, a1: vec4<u32>, b0: vec4<u32>, b1: vec4<u32>, c0: vec4<u32>, c1: vec4<u32>, tail: vec4<u32> }
 
-// Σ (q − 8)·x · d over one block, with x in integer form (XQ_PLANES, xq-block.wgsl: two planes, A and B, where set): the low nibbles of word k are q[4k..4k+3] (elements of a0/b0/c0
+// Σ (q − 8)·x · d over one block, with x in integer form: the low nibbles of word k are q[4k..4k+3] (elements of a0/b0/c0
 // word k), the high ones q[16+4k..] (a1/b1/c1 word k); Σ q·X in three 4×8-bit dot products per 4 weights, exact in
 // i32; the offset 8 through Σ X; one rounding to f32 at the end.
 fn block_dot_q(w: vec4<u32>, word: u32, block: u32, X: XqBlock) -> f32 {
@@ -47,10 +47,6 @@ fn block_dot_q(w: vec4<u32>, word: u32, block: u32, X: XqBlock) -> f32 {
          + dot4I8Packed(h.x, X.a1.x) + dot4I8Packed(h.y, X.a1.y) + dot4I8Packed(h.z, X.a1.z) + dot4I8Packed(h.w, X.a1.w);
   let sb = dot4I8Packed(l.x, X.b0.x) + dot4I8Packed(l.y, X.b0.y) + dot4I8Packed(l.z, X.b0.z) + dot4I8Packed(l.w, X.b0.w)
          + dot4I8Packed(h.x, X.b1.x) + dot4I8Packed(h.y, X.b1.y) + dot4I8Packed(h.z, X.b1.z) + dot4I8Packed(h.w, X.b1.w);
-  if (XQ_PLANES == 2u) {
-    // X = A·2^8 + B (xq-block.wgsl): |sa| ≤ 32·15·64, |sb| ≤ 32·15·128, |Σ X| ≤ 2^19
-    return q4_scale_in(word, block) * bitcast<f32>(X.tail.y) * (f32(sa) * 256.0 + f32(sb - 8 * bitcast<i32>(X.tail.x)));
-  }
   let sc = dot4I8Packed(l.x, X.c0.x) + dot4I8Packed(l.y, X.c0.y) + dot4I8Packed(l.z, X.c0.z) + dot4I8Packed(l.w, X.c0.w)
          + dot4I8Packed(h.x, X.c1.x) + dot4I8Packed(h.y, X.c1.y) + dot4I8Packed(h.z, X.c1.z) + dot4I8Packed(h.w, X.c1.w);
   // |sa| ≤ 32·15·64, |sb|, |sc| ≤ 32·15·128, |Σ X| ≤ 2^27: the low part stays within i32

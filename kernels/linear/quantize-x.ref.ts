@@ -10,8 +10,7 @@ function frexpExp(m: number): number {
 
 const byte = (v: number) => v & 0xff;
 
-/** planes 2: xq-block.wgsl's XQ_PLANES = 2 (X = A·2^8 + B, |X| < 2^14, the C plane zero) */
-export function quantizeXRef(x: Float32Array, planes: 2 | 3 = 3): Uint32Array {
+export function quantizeXRef(x: Float32Array): Uint32Array {
   const blocks = x.length / 32;
   const out = new Uint32Array(blocks * 28);
   const f32 = new Float32Array(1);
@@ -20,13 +19,13 @@ export function quantizeXRef(x: Float32Array, planes: 2 | 3 = 3): Uint32Array {
     const v = x.subarray(b * 32, b * 32 + 32);
     const m = Math.max(...Array.from(v, Math.abs));
     if (m === 0) continue;
-    const k = Math.min((planes === 2 ? 14 : 22) - frexpExp(m), 126);
+    const k = Math.min(22 - frexpExp(m), 126);
     let sum = 0;
     for (let j = 0; j < 32; j++) {
       const X = roundHalfEven(v[j] * 2 ** k);
       sum += X;
-      const U = X + (planes === 2 ? 0x4080 : 0x408080);
-      const [A, B, C] = planes === 2 ? [(U >> 8) - 64, (U & 255) - 128, 0] : [(U >> 16) - 64, ((U >> 8) & 255) - 128, (U & 255) - 128];
+      const U = X + 0x408080;
+      const A = (U >> 16) - 64, B = ((U >> 8) & 255) - 128, C = (U & 255) - 128;
       const w = j >> 2, shift = 8 * (j & 3);
       out[b * 28 + w] |= byte(A) << shift;
       out[b * 28 + 8 + w] |= byte(B) << shift;
@@ -45,8 +44,8 @@ function roundHalfEven(v: number): number {
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** The x values the integer form stands for (X · step), for checking that it is within 2^−23 · 2^e of x (2^−15 with two planes). */
-export function dequantizeXRef(words: Uint32Array, planes: 2 | 3 = 3): Float32Array {
+/** The x values the integer form stands for (X · step), for checking that it is within 2^−23 · 2^e of x. */
+export function dequantizeXRef(words: Uint32Array): Float32Array {
   const blocks = words.length / 28;
   const x = new Float32Array(blocks * 32);
   const f32 = new Float32Array(1);
@@ -57,8 +56,7 @@ export function dequantizeXRef(words: Uint32Array, planes: 2 | 3 = 3): Float32Ar
     const step = f32[0];
     for (let j = 0; j < 32; j++) {
       const w = j >> 2;
-      const [a, b8, c] = [s8(words[b * 28 + w], j), s8(words[b * 28 + 8 + w], j), s8(words[b * 28 + 16 + w], j)];
-      const X = planes === 2 ? a * 256 + b8 : a * 65536 + b8 * 256 + c;
+      const X = s8(words[b * 28 + w], j) * 65536 + s8(words[b * 28 + 8 + w], j) * 256 + s8(words[b * 28 + 16 + w], j);
       x[b * 32 + j] = X * step;
     }
   }
