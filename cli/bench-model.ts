@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--kv-f16] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--attn-probe N] [--l2-prefetch F[,G]] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
+//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--attn-probe N] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -28,7 +28,6 @@ import type { KvFormat } from '../kernels/attention/kv-format.ts';
 import { createRunState, destroyRunState, Llama4Text, moeTuning, normTuning, type RunState } from '../worker/model/llama4.ts';
 import { decodeTokens } from '../worker/model/decode.ts';
 import { parseOptions } from './options.ts';
-import { l2PrefetchTuning } from '../kernels/l2-prefetch/l2-prefetch.ts';
 import { destroyTextWeights, type MlpWeights, type TextWeights } from '../worker/model/weights.ts';
 import { ExpertPager, type ExpertSource } from '../worker/pager/pager.ts';
 import { kvBytesPerPosition, slotsForBudget } from '../worker/model/memory-plan.ts';
@@ -673,7 +672,7 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
 }
 
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--kv-f16', '--attn-probe', '--l2-prefetch']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--kv-f16', '--attn-probe']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -702,15 +701,6 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     const probe = int('--attn-probe', 0);
     if (probe > 31) throw new Error('--attn-probe takes 0..31 (1 values, 2 keys, 4 QK norm, 8 all after the prep, 16 integer output: bits that add up)');
     attentionDecodeTuning.probe = probe;
-  }
-  // spare workgroups (G of them, default l2PrefetchTuning.groups) of the decode attention and of the add-norm ending
-  // a layer read the share F (0..1) of the next mat-vec's weights into L2 (kernels/l2-prefetch: o_proj's, the next
-  // layer's Q/K/V; 0, off, by default)
-  const prefetch = value('--l2-prefetch');
-  if (prefetch !== null) {
-    const [fraction, groups = l2PrefetchTuning.groups] = prefetch.split(',').map(Number);
-    if (!(fraction >= 0 && fraction <= 1) || !Number.isInteger(groups) || groups < 1) throw new Error(`--l2-prefetch takes F[,G]: a share of the weights from 0 to 1, and a whole number of workgroups ≥ 1; got ${prefetch}`);
-    Object.assign(l2PrefetchTuning, { fraction, groups });
   }
   // and the router's top-k in a dispatch of its own (as before the expert kernels picked the expert from the logits)
   if (args.includes('--router-topk')) moeTuning.routeInExperts = false;

@@ -11,16 +11,15 @@ import { xqSubgroupWidth, xqWriteIncludes } from '../linear/quantize-x.ts';
 import routerSum from '../router/router-sum.wgsl';
 import workgroupSum from './workgroup-sum.wgsl';
 import residualUpdate from './residual-update.wgsl';
-import { l2PrefetchInclude, type L2Prefetch } from '../l2-prefetch/l2-prefetch.ts';
 import workgroupSumSubgroups from './workgroup-sum-subgroups.wgsl';
 
 const uniforms = ['tokens:u32', 'dim:u32', 'eps:f32', 'groups:u32'] as const;
-export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms, includes: [...xqWriteIncludes(false), routerSum, workgroupSum, residualUpdate, l2PrefetchInclude] };
+export const addNormKernel: KernelSpec = { name: 'add_norm', source, uniforms, includes: [...xqWriteIncludes(false), routerSum, workgroupSum, residualUpdate] };
 /**
  * the same with the sum of squares and (XQ_OUT) each block's max and Σ X through subgroup shuffles
  * (GpuContext.subgroups, WG ≥ 128; XQ_SG: quantize-x.ts xqSubgroupWidth)
  */
-export const addNormSubgroupsKernel: KernelSpec = { name: 'add_norm_subgroups', source, uniforms, includes: [...xqWriteIncludes(true), routerSum, workgroupSumSubgroups, residualUpdate, l2PrefetchInclude], enables: ['subgroups'] };
+export const addNormSubgroupsKernel: KernelSpec = { name: 'add_norm_subgroups', source, uniforms, includes: [...xqWriteIncludes(true), routerSum, workgroupSumSubgroups, residualUpdate], enables: ['subgroups'] };
 
 /**
  * The few-token GPU launch shape (decode): up to maxTokens tokens, each row's slices of `threads` vec4s (one per
@@ -71,8 +70,6 @@ export function addNorm(
   hq: GPUBuffer | null = null,
   /** also this router's logits of h (addNormRouterFusable; E · tokens more workgroups), when given */
   router: AddNormRouter | null = null,
-  /** weights for spare workgroups to read into L2 meanwhile (kernels/l2-prefetch; with neither router nor routed rows) */
-  prefetch: L2Prefetch | null = null,
 ): void {
   if (dim % 4 !== 0) throw new Error(`addNorm: dimension ${dim} is not a multiple of 4`);
   if (x === xOut) throw new Error('addNorm: the residual must go to another buffer than it is read from');
@@ -83,7 +80,6 @@ export function addNorm(
     throw new Error(`addNorm: the router ${router.weight.name} (${router.weight.rows}×${router.weight.cols}, ${router.weight.format}) does not fold into add-norm over ${tokens} tokens of ${dim} here (GPU kernels, ≤ ${ADD_NORM_SPLIT.maxTokens} tokens, an f32 router of ≤ 256 experts in one segment over the same width)`);
   }
   if (router && routed && routed.k > 0) throw new Error('addNorm: a router rides only an add-norm without routed rows (the post-attention one)');
-  if (prefetch && (router || (routed && routed.k > 0))) throw new Error('addNorm: a read-ahead takes binding b, which a router or routed rows hold');
   const experts = router?.weight.rows ?? 0;
   const CT = routerColumnThreads(experts);
   const WG = ctx.cpuKernels ? 1 : split ? ADD_NORM_SPLIT.threads : 256;
@@ -93,8 +89,8 @@ export function addNorm(
     kernel: subgroups ? addNormSubgroupsKernel : addNormKernel,
     params: { tokens, dim, eps, groups },
     // with a router, b holds its weight (no routed rows then): 8 storage buffers, the WebGPU default limit
-    bindings: [x, a, router ? router.weight.segments[0].weights : (routed?.b ?? prefetch?.buffer ?? ctx.emptyBuffer()), weight, xOut, h, hq ?? ctx.emptyBuffer(1), router?.logits ?? ctx.emptyBuffer(2)],
-    workgroups: rowGrid(tokens * groups + experts * tokens + (prefetch?.groups ?? 0)),
+    bindings: [x, a, router ? router.weight.segments[0].weights : (routed?.b ?? ctx.emptyBuffer()), weight, xOut, h, hq ?? ctx.emptyBuffer(1), router?.logits ?? ctx.emptyBuffer(2)],
+    workgroups: rowGrid(tokens * groups + experts * tokens),
     constants: {
       WG,
       STEPS: ceilDiv(dim / 4, WG),
@@ -102,7 +98,6 @@ export function addNorm(
       ...(hq ? { XQ_OUT: 1 } : {}),
       ...(subgroups ? { XQ_SG: xqSubgroupWidth(ctx) } : {}),
       ...(router ? { ROUTER_E: experts, ROUTER_CT: CT, ROUTER_STEPS: ceilDiv(dim / 4, CT) } : {}),
-      ...prefetch?.constants,
     },
   });
 }

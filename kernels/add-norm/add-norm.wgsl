@@ -29,8 +29,6 @@
 // writes only the logit, no xOut, h or xq. The router rides the post-attention add-norm, which adds no routed rows
 // (K = 0), so binding b holds the router's weight W [E, dim] f32 as vec4 then (8 storage buffers in all: the WebGPU
 // default limit); logits [tokens, E] f32. The router's mat-vec needs no dispatch of its own then.
-// Read-ahead (PF_UNITS > 0; add-norm.ts, kernels/l2-prefetch): with neither router nor routed rows, binding b holds
-// the next mat-vec's weights instead, which PF_GROUPS workgroups after all the others read into L2.
 // Entry point parameter g: Group comes from the workgroup_sum include (workgroup-sum.wgsl or
 // workgroup-sum-subgroups.wgsl, add-norm.ts picks).
 override WG: u32 = 256u; // a power of two ≤ 256 (≥ 128 with subgroups)
@@ -53,24 +51,12 @@ const ROUTER_HELD = 16u; // router steps whose W and weight vec4s are held in re
 
 var<workgroup> lanes: array<u32, WG>; // xq_write (kernels/linear/xq-write.wgsl, xq-reduce*.wgsl, included)
 
-// l2-prefetch.wgsl's accessors: b's vec4s; xq's last word is padding (word 27 of a block)
-// that no reader takes
-fn pf_unit(i: u32) -> u32 {
-  let v = bitcast<vec4<u32>>(b[i]);
-  return (v.x ^ v.y) ^ (v.z ^ v.w);
-}
-fn pf_keep(v: u32) { xq[arrayLength(&xq) - 1u] = v; }
-
 // updated(t, n4, i): the new residual at vec4 i of token t's row (residual-update.wgsl, included)
 
 @compute @workgroup_size(WG)
 fn main(g: Group, @builtin(local_invocation_index) lid: u32) {
   let w = g.id.x + g.id.y * 65535u;
   let normGroups = P.tokens * P.groups;
-  if (PF_UNITS > 0u && w >= normGroups + ROUTER_E * P.tokens) {
-    l2_prefetch(w - normGroups - ROUTER_E * P.tokens, lid);
-    return;
-  }
   let routerGroup = ROUTER_E > 0u && w >= normGroups; // uniform per workgroup
   let experts = max(ROUTER_E, 1u);
   let t = select(w / P.groups, (w - normGroups) / experts, routerGroup);

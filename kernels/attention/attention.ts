@@ -15,7 +15,6 @@ import decodePrepSource from './attention_decode_prep.wgsl';
 import mergeSource from './attention_merge.wgsl';
 import { xqWriteIncludes } from '../linear/quantize-x.ts';
 import { kvF32Include, kvFormatKernel } from './kv-kernels.ts';
-import { l2PrefetchInclude, type L2Prefetch } from '../l2-prefetch/l2-prefetch.ts';
 import type { KvFormat } from './kv-format.ts';
 
 export const attentionKernel: KernelSpec = {
@@ -39,7 +38,7 @@ export const attentionDecodePrepKernel: KernelSpec = {
   name: 'attention_decode_prep',
   source: decodePrepSource,
   uniforms: ['heads:u32', 'kvHeads:u32', 'headDim:u32', 'startPos:u32', 'cacheLen:u32', 'chunk:u32', 'scale:f32', 'splits:u32', 'eps:f32'],
-  includes: [kvF32Include, ...xqWriteIncludes(false), coreSource, l2PrefetchInclude],
+  includes: [kvF32Include, ...xqWriteIncludes(false), coreSource],
 };
 export const attentionMergeKernel: KernelSpec = { name: 'attention_merge', source: mergeSource, uniforms: ['heads:u32', 'headDim:u32', 'splits:u32'], includes: xqWriteIncludes(false) };
 /** keys per tile of attention_decode (workgroup of DECODE_WG threads) when split */
@@ -241,8 +240,7 @@ export type PrepAttentionCall = AttentionCall & Pick<QkPrepCall, 'eps' | 'rope' 
  * out ← attention of the prepared q heads of qkv over the cache, after the new k/v heads of qkv went into the cache
  * (what qkPrep() then attention() do). At decode on GPUs one dispatch (attention_decode_prep.wgsl; q is not written),
  * plus attention_merge when the keys are split; else qkPrep() into q, then attention(). The call must stay inside one
- * attention chunk (as the model's pieces do). outXq: as attention()'s. prefetch: weights that spare workgroups of the
- * one-dispatch form read into L2 meanwhile (kernels/l2-prefetch; the next mat-vec's), where the keys take one split.
+ * attention chunk (as the model's pieces do). outXq: as attention()'s.
  */
 export function qkPrepAttention(
   ctx: GpuContext,
@@ -255,7 +253,6 @@ export function qkPrepAttention(
   out: GPUBuffer,
   c: PrepAttentionCall,
   outXq: GPUBuffer | null = null,
-  prefetch: L2Prefetch | null = null,
 ): void {
   // the prep is folded in only where one workgroup per head covers the keys: split over many workgroups (long
   // contexts), every one of them redoing the prep cost the H200 ~5 ms per token at 32K (55.6 against 76.1 tok/s)
@@ -271,15 +268,13 @@ export function qkPrepAttention(
   if (c.chunk > 0 && Math.floor(c.startPos / c.chunk) !== Math.floor(lastPos / c.chunk)) throw new Error(`attention: positions ${c.startPos}..${lastPos} cross an attention chunk of ${c.chunk}`);
   if (c.tokens > c.cacheLen) throw new Error(`attention: ${c.tokens} tokens do not fit a cache of ${c.cacheLen}`);
   const { splits, wg, kt } = decodeShape(c);
-  // at one split the partials' binding is free: it takes the prefetched weights, read by workgroups after the heads'
-  const pf = splits === 1 ? prefetch : null;
-  const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : (pf?.buffer ?? ctx.emptyBuffer(1));
+  const part = splits > 1 ? partials(ctx, c.heads, c.headDim) : ctx.emptyBuffer(1);
   ctx.dispatch({
     kernel: kvFormatKernel(attentionDecodePrepKernel, c.kvFormat),
     params: { ...decodeParams(c, splits), eps: c.eps },
     bindings: [qkv, ropeTable, temperatures, kCache, vCache, out, part, outXq ?? ctx.emptyBuffer(2)],
-    workgroups: [c.heads + (pf?.groups ?? 0), c.tokens, splits],
-    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1), ...probeConstants(), ...pf?.constants },
+    workgroups: [c.heads, c.tokens, splits],
+    constants: { CHUNKED: c.chunk > 0 ? 1 : 0, WG: wg, KT: kt, ROPE: c.rope ? 1 : 0, QK_NORM: c.qkNorm ? 1 : 0, TEMPERATURE: c.temperature ? 1 : 0, NT: c.tokens, ...xqConstants(outXq, splits === 1), ...probeConstants() },
   });
   if (splits > 1) mergeSplits(ctx, part, out, c, splits, outXq);
 }

@@ -10,8 +10,7 @@
 // QK norm: a head's sums of squares go to workgroup memory and every thread that scales a piece of that head adds
 // them up itself, all in the same order (2 barriers; the tree it replaced took 8).
 // Bindings: qkv [NT, (heads + 2·kvHeads)·headDim]; cs [NT, headDim/2] (cos, sin) pairs; temp [NT]; kCache, vCache
-// [cacheLen, kvHeads, headDim]; out [NT, heads, headDim]; part (splits > 1; at one split, the weights that
-// PF_GROUPS more workgroups after the heads read into L2: kernels/l2-prefetch); xq (XQ_OUT).
+// [cacheLen, kvHeads, headDim]; out [NT, heads, headDim]; part (splits > 1); xq (XQ_OUT).
 override ROPE: u32 = 1u;
 override QK_NORM: u32 = 1u;
 override TEMPERATURE: u32 = 0u;
@@ -107,16 +106,7 @@ fn prepare(h: u32, t: u32, split: u32, lid: u32) {
   }
 }
 
-// l2-prefetch.wgsl's accessors: part's words; xq's last word is padding (word 27 of a block)
-// that no reader takes
-fn pf_unit(i: u32) -> u32 { return bitcast<u32>(part[i]); }
-fn pf_keep(v: u32) { xq[arrayLength(&xq) - 1u] = v; }
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  if (wg.x >= P.heads) {
-    if (wg.y == 0u) { l2_prefetch(wg.x - P.heads, lid); }
-    return;
-  }
   attendAll(wg.x, wg.y, wg.z, lid);
 }

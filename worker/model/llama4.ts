@@ -11,7 +11,6 @@ import { denseMlp, denseMlpFusable, expertDown, expertGateUp, expertMlpFusable, 
 import { ropeInvFreq, ropeTable } from '../../kernels/rope/rope.ts';
 import { attentionTemperatures } from '../../kernels/temperature/temperature.ts';
 import { addNorm, addNormRouterFusable, type AddNormRouter } from '../../kernels/add-norm/add-norm.ts';
-import { l2Prefetch } from '../../kernels/l2-prefetch/l2-prefetch.ts';
 import { integerOutput, qkPrepAttention, type PrepAttentionCall } from '../../kernels/attention/attention.ts';
 import { routeTopK, routerFusable, routerMatvec, routerMatvecTopK } from '../../kernels/router/router.ts';
 import { swiglu } from '../../kernels/swiglu/swiglu.ts';
@@ -327,9 +326,7 @@ export class Llama4Text {
       this.hq = null;
       return;
     }
-    // at decode, spare workgroups read the next layer's Q/K/V weights into L2 meanwhile (l2PrefetchTuning; off by default)
-    const prefetch = hqOut && next && !routed ? l2Prefetch(ctx, next.attention.qkv, 16) : null;
-    addNorm(ctx, s.xMid, s.x, s.blockOut, routed, nextNorm, s.h, T, c.hiddenSize, c.rmsNormEps, hqOut, null, prefetch);
+    addNorm(ctx, s.xMid, s.x, s.blockOut, routed, nextNorm, s.h, T, c.hiddenSize, c.rmsNormEps, hqOut);
     this.hq = hqOut;
   }
 
@@ -358,9 +355,7 @@ export class Llama4Text {
     };
     // at decode the attention also writes its output in o_proj's integer input form: no quantize_x dispatch
     const outXq = readsIntegerX(ctx, a.o, T) && integerOutput(ctx, call) ? s.attnOutQ : null;
-    // spare workgroups of the decode attention read o_proj's weights into L2 meanwhile (l2PrefetchTuning; off by default)
-    const prefetch = outXq ? l2Prefetch(ctx, a.o, 4) : null;
-    qkPrepAttention(ctx, s.qkv, s.q, s.ropeTable, s.temperatures, s.kCache[l], s.vCache[l], s.attnOut, call, outXq, prefetch);
+    qkPrepAttention(ctx, s.qkv, s.q, s.ropeTable, s.temperatures, s.kCache[l], s.vCache[l], s.attnOut, call, outXq);
     linear(ctx, a.o, s.attnOut, s.blockOut, { items: T, xq: outXq ?? undefined });
   }
 
