@@ -89,29 +89,59 @@ fn load_shared(o: Rows8, b: u32) -> Loaded {
   return l;
 }
 
-// block g of the item's concatenated input (g < nb: segment 0, else segment 1)
-fn load_block(g: u32) -> Loaded {
-  if (g >= nb) { return load_shared(oS, g - nb); }
-  if (seg0Shared) { return load_shared(oR, g); }
-  return load_routed(oR, g);
+// the 32 inputs of block j of a segment whose input starts at xs (vec4 units of f32)
+fn x_of(xs: u32, j: u32) -> XBlock {
+  let xo = xs + j * 8u;
+  return XBlock(xf(xo), xf(xo + 1u), xf(xo + 2u), xf(xo + 3u), xf(xo + 4u), xf(xo + 5u), xf(xo + 6u), xf(xo + 7u));
+}
+
+// the same in integer form (XQ = 1): xs in blocks, block j at (xs + j) · 7 vec4
+fn xq_of(xs: u32, j: u32) -> XqBlock {
+  let o = (xs + j) * 7u;
+  return XqBlock(x[o], x[o + 1u], x[o + 2u], x[o + 3u], x[o + 4u], x[o + 5u], x[o + 6u]);
 }
 
 fn xf(i: u32) -> vec4<f32> {
   return bitcast<vec4<f32>>(x[i]);
 }
 
-// the 32 inputs of block g
-fn x_of(g: u32) -> XBlock {
-  var xo = xo0 + g * 8u;
-  if (g >= nb) { xo = xo1 + (g - nb) * 8u; }
-  return XBlock(xf(xo), xf(xo + 1u), xf(xo + 2u), xf(xo + 3u), xf(xo + 4u), xf(xo + 5u), xf(xo + 6u), xf(xo + 7u));
+// one block's sums for the thread's R rows: the loaders moved each scale to the low half of its word (block index 0)
+fn block_sums(c: Loaded, xs: u32, j: u32) -> RowSums {
+  if (XQ == 1u) { return rows_dot_q(c, Rows8(), 0u, xq_of(xs, j)); }
+  return rows_dot_d(c, Rows8(), 0u, x_of(xs, j));
 }
 
-// the same in integer form (XQ = 1): x row r's block b is at (r · nb + b) · 7 (xo0 / xo1 are then block offsets)
-fn xq_of(g: u32) -> XqBlock {
-  var o = (xo0 + g) * 7u;
-  if (g >= nb) { o = (xo1 + g - nb) * 7u; }
-  return XqBlock(x[o], x[o + 1u], x[o + 2u], x[o + 3u], x[o + 4u], x[o + 5u], x[o + 6u]);
+// The thread's blocks j0, j0 + CT, … < nb of one segment (weights at rows o, input at xs) added to acc, with the next
+// block's weights loaded before this block's arithmetic (software pipelining, as in linear_q4.wgsl). One walker per
+// weight binding, so that the loop holds no branch on the segment. x is loaded at each block, not one ahead with the
+// weights as in linear_q4.wgsl (XAHEAD): that measured 21 % slower here (gate+up 53.4 against 43.9 µs on an H100,
+// docs/PERFORMANCE.md run T), where registers are tighter.
+fn walk_routed(acc: RowSums, o: Rows8, xs: u32, j0: u32) -> RowSums {
+  var a = acc;
+  if (j0 >= nb) { return a; }
+  var next = load_routed(o, j0);
+  for (var j = j0; j < nb; j += CT) {
+    let c = next;
+    next = load_routed(o, min(j + CT, nb - 1u));
+    let d = block_sums(c, xs, j);
+    a.lo += d.lo;
+    a.hi += d.hi;
+  }
+  return a;
+}
+
+fn walk_shared(acc: RowSums, o: Rows8, xs: u32, j0: u32) -> RowSums {
+  var a = acc;
+  if (j0 >= nb) { return a; }
+  var next = load_shared(o, j0);
+  for (var j = j0; j < nb; j += CT) {
+    let c = next;
+    next = load_shared(o, min(j + CT, nb - 1u));
+    let d = block_sums(c, xs, j);
+    a.lo += d.lo;
+    a.hi += d.hi;
+  }
+  return a;
 }
 
 // MODE 0: the weight row of the workgroup's row v (first half: gate rows i0 + v; second half: up rows F + i0 + v − half),
@@ -192,28 +222,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     oR = row_offsets(rowFirst, rowBase, nb);
     oS = row_offsets(rowFirst, 0u, nb);
   }
-  let total = segments * nb;
-  // software pipelining as in linear_q4.wgsl: the next block's weights are loaded before this block's arithmetic
-  var next = load_block(min(ct, total - 1u));
-  var a0 = vec4<f32>(0.0);
-  var a1 = vec4<f32>(0.0);
-  // x is loaded at each block, not one ahead with the weights as in linear_q4.wgsl (XAHEAD): that measured 21 % slower
-  // here (gate+up 53.4 against 43.9 µs on an H100, docs/PERFORMANCE.md run T), where registers are tighter
-  for (var g = ct; g < total; g += CT) {
-    let c = next;
-    next = load_block(min(g + CT, total - 1u));
-    if (XQ == 1u) {
-      // the loaders moved each scale to the low half of its word: block index 0
-      let d = rows_dot_q(c, Rows8(), 0u, xq_of(g));
-      a0 += d.lo;
-      a1 += d.hi;
-      continue;
-    }
-    let d = rows_dot_d(c, Rows8(), 0u, x_of(g));
-    a0 += d.lo;
-    a1 += d.hi;
+  // the thread's blocks ct, ct + CT, … of the concatenated input: those of segment 0, then those of segment 1 (the same
+  // blocks in the same order as one walk over both)
+  var acc = RowSums();
+  if (seg0Shared) { acc = walk_shared(acc, oR, xo0, ct); } else { acc = walk_routed(acc, oR, xo0, ct); }
+  if (segments == 2u) {
+    let past = select(0u, (nb - ct + CT - 1u) / CT, ct < nb); // the thread's blocks in segment 0
+    acc = walk_shared(acc, oS, xo1, ct + past * CT - nb);
   }
-  var sum = matvec_row_sum(a0, a1, lid);
+  var sum = matvec_row_sum(acc.lo, acc.hi, lid);
   if (MODE == 0u) {
     sum *= s; // the routing score: (W x)·s rather than W (x·s)
     if (matvec_sum_owner(lid)) { pairs[matvec_sum_row(lid)] = sum; }
