@@ -144,29 +144,6 @@ fn walk_shared(acc: RowSums, o: Rows8, xs: u32, j0: u32) -> RowSums {
   return a;
 }
 
-// Two segments (MODE 1: a routed item's down with the shared expert's): the thread's blocks g = j0, j0 + CT, … of the
-// concatenated input (g < nb: segment 0 at oR, else segment 1 at oS), one pipeline across the boundary.
-fn load_block(g: u32) -> Loaded {
-  if (g >= nb) { return load_shared(oS, g - nb); }
-  if (seg0Shared) { return load_shared(oR, g); }
-  return load_routed(oR, g);
-}
-
-fn walk_both(j0: u32) -> RowSums {
-  let total = 2u * nb;
-  var a = RowSums();
-  var next = load_block(min(j0, total - 1u));
-  for (var g = j0; g < total; g += CT) {
-    let c = next;
-    next = load_block(min(g + CT, total - 1u));
-    let seg1 = g >= nb;
-    let d = block_sums(c, select(xo0, xo1, seg1), select(g, g - nb, seg1));
-    a.lo += d.lo;
-    a.hi += d.hi;
-  }
-  return a;
-}
-
 // MODE 0: the weight row of the workgroup's row v (first half: gate rows i0 + v; second half: up rows F + i0 + v − half),
 // rows past F clamped (their sums are dropped)
 fn act_row(v: u32, i0: u32, half: u32) -> u32 {
@@ -245,16 +222,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     oR = row_offsets(rowFirst, rowBase, nb);
     oS = row_offsets(rowFirst, 0u, nb);
   }
-  // the thread's blocks ct, ct + CT, … of its input: one segment by a walker without branches (gate+up: 42.68 → 41.84
-  // µs, 69.6 → 71.0 % of the roofline on an H100, docs/PERFORMANCE.md run W), two in one walk across both (split in
-  // two walkers, each restarting its pipeline, the down projection measured 23.42 → 25.04 µs)
+  // the thread's blocks ct, ct + CT, … of the concatenated input: those of segment 0, then those of segment 1 (the same
+  // blocks in the same order as one walk over both)
   var acc = RowSums();
+  if (seg0Shared) { acc = walk_shared(acc, oR, xo0, ct); } else { acc = walk_routed(acc, oR, xo0, ct); }
   if (segments == 2u) {
-    acc = walk_both(ct);
-  } else if (seg0Shared) {
-    acc = walk_shared(acc, oR, xo0, ct);
-  } else {
-    acc = walk_routed(acc, oR, xo0, ct);
+    let past = select(0u, (nb - ct + CT - 1u) / CT, ct < nb); // the thread's blocks in segment 0
+    acc = walk_shared(acc, oS, xo1, ct + past * CT - nb);
   }
   var sum = matvec_row_sum(acc.lo, acc.hi, lid);
   if (MODE == 0u) {
