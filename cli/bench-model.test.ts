@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseRouting, WARMUP_STEPS } from './bench-model.ts';
+import { loadConfig, parseGridFloor, parseRouting, WARMUP_STEPS } from './bench-model.ts';
 import { fixturesDir } from '../testing/fixtures.ts';
 import { benchJson } from '../testing/bench-cli.ts';
 
@@ -120,8 +120,8 @@ test('the model bench cuts a real config to --layers and parses routings', () =>
   assert.throws(() => parseRouting('often'), /random, sticky:P or trace:FILE/);
 });
 
-test('npm run bench -- model --structure-floor: the decode step as streaming reads of its stages, same dispatch count', () => {
-  const r = bench(['--quick', '--structure-floor', '--tokens', '3']);
+test('npm run bench -- model --structure-floor --grid-floor 1: the decode step as streaming reads of its stages, same dispatch count; the same reads in one dispatch', () => {
+  const r = bench(['--quick', '--structure-floor', '--grid-floor', '1', '--tokens', '3']);
   const run = r.resident;
   const f = run.structureFloor;
   assert.ok(f, 'reported');
@@ -134,6 +134,11 @@ test('npm run bench -- model --structure-floor: the decode step as streaming rea
   positive(f.mergedMsPerToken, 'merged floor ms');
   assert.ok(Math.abs(run.structureFloorRooflineRatio - (w / (r.rooflineGBps * 1e6)) / f.msPerToken) < 1e-9, 'ratio of the same bytes');
   positive(run.mergedFloorRooflineRatio, 'merged ratio');
+  // one workgroup never waits for another, so its barriers cannot time out
+  assert.deepEqual(f.grid.map((g: { workgroups: number; stages: number; timedOut: boolean }) => [g.workgroups, g.stages, g.timedOut]), [[1, f.dispatches, false]]);
+  positive(f.grid[0].msPerToken, 'one-dispatch floor ms');
+  assert.throws(() => parseGridFloor('64,0'), /workgroup counts/);
+  assert.deepEqual(parseGridFloor('132,264'), [132, 264]);
 });
 
 test('npm run bench -- model --kv-f16: half the KV cache, read and held, at a long --context', () => {

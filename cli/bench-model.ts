@@ -1,6 +1,6 @@
 // npm run bench -- model --config <config.json> [--layers N] [--weights q4|f32] [--prompt N] [--tokens N]
 //   [--expert-budget-gib X] [--routing random|sticky:P|trace:FILE] [--context N] [--kv-f16] [--also-resident] [--submit-every N]
-//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--attn-probe N] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
+//   [--kernel-profile] [--kernel-ablation] [--norm-in-qkv] [--no-speculate] [--pinned-tier] [--paged-float-h] [--matvec-shape WG,CT,R] [--attn-single-split N] [--attn-unfused] [--attn-short off|tile] [--attn-probe N] [--structure-floor] [--grid-floor N,…] [--router-topk] [--router-separate] [--sampling T,P] [--json] [--quick]
 //
 // The whole model at a real config: synthetic weights made on the GPU (cli/synthetic-model.ts), then a prefill of
 // --prompt tokens and a greedy decode of --tokens through Llama4Text with sampling on the GPU, as ModelSession runs
@@ -61,6 +61,8 @@ export interface ModelBenchOptions {
   pinnedTier: boolean;
   /** (resident) after the decode, the step's structure floor (cli/structure-floor.ts): its dispatches as streaming reads of their stages' bytes */
   structureFloor: boolean;
+  /** with structureFloor: also the step's reads in one dispatch with grid-wide barriers, at each of these workgroup counts */
+  gridFloor: number[];
   /** the KV cache's elements (--kv-f16: f16; default f32) */
   kvCache: KvFormat;
   /** decode samples with this temperature and top-p (the app's defaults: 0.6, 0.9), u from a seeded generator that
@@ -478,7 +480,7 @@ async function runOnce(ctx: GpuContext, o: ModelBenchOptions, paged: boolean, lo
         .sort((a, b) => b.savedMs - a.savedMs),
     };
   }
-  const structureFloor = o.structureFloor && !pager ? await measureStructureFloor(ctx, decodeStageBytes(weights, o.config), dispatches, o.quick) : null;
+  const structureFloor = o.structureFloor && !pager ? await measureStructureFloor(ctx, decodeStageBytes(weights, o.config), dispatches, o.quick, o.gridFloor) : null;
   // a paged step waits for its own expert read-backs (a speculative step: once, at its end), so token i arrives
   // only after the step that computes token i + 1 has finished: the walls from token WARMUP_STEPS on hold the steps
   // from WARMUP_STEPS + 1 on, and the last token's wall holds no step. Pair them with those steps' GPU time.
@@ -667,12 +669,25 @@ function report(r: RunResult & RooflineRatios, log: (s: string) => void): void {
       `  structure floor (the step's ${f.dispatches.toFixed(0)} dispatches as streaming reads of their stages' ${gb(f.bytes)} GB): ${f.msPerToken.toFixed(3)} ms per token = ${(100 * r.structureFloorRooflineRatio!).toFixed(1)} % of the roofline ` +
         `(the decode's GPU busy is ${(d.gpuBusyMs / f.msPerToken).toFixed(2)}× it); one read per layer (${f.mergedDispatches.toFixed(0)} dispatches): ${f.mergedMsPerToken.toFixed(3)} ms = ${(100 * r.mergedFloorRooflineRatio!).toFixed(1)} %`,
     );
+    for (const g of f.grid) {
+      log(
+        `  the same ${g.stages} reads in one dispatch of ${g.workgroups} workgroups, a grid-wide barrier between them: ${g.msPerToken.toFixed(3)} ms per token = ${((100 * f.msPerToken * r.structureFloorRooflineRatio!) / g.msPerToken).toFixed(1)} % of the roofline` +
+          (g.timedOut ? ' (NOT VALID: a barrier gave up waiting; the workgroups were not all resident)' : ''),
+      );
+    }
   }
   log(`  GPU memory: weights ${gb(m.weights)} GB, KV ${gb(m.kv)} GB, scratch ${gb(m.scratch)} GB, staging (peak queued writes) ${gb(m.stagingPeak)} GB${m.expertStaging ? `, expert staging ring ${gb(m.expertStaging)} GB` : ''}`);
 }
 
+/** --grid-floor N,N,…: workgroup counts for the one-dispatch floor, each 1 … 65535 */
+export function parseGridFloor(v: string): number[] {
+  const counts = v.split(',').map(Number);
+  if (!counts.length || counts.some((n) => !Number.isInteger(n) || n < 1 || n > 65535)) throw new Error(`--grid-floor takes workgroup counts (1 … 65535) separated by commas, not ${JSON.stringify(v)}`);
+  return counts;
+}
+
 function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean } {
-  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--kv-f16', '--attn-probe']);
+  const { value, int } = parseOptions(args, ['--config', '--layers', '--weights', '--prompt', '--tokens', '--expert-budget-gib', '--routing', '--context', '--json', '--quick', '--also-resident', '--submit-every', '--kernel-profile', '--kernel-ablation', '--no-speculate', '--pinned-tier', '--paged-float-h', '--matvec-shape', '--attn-single-split', '--attn-unfused', '--attn-short', '--router-topk', '--router-separate', '--norm-in-qkv', '--sampling', '--structure-floor', '--x-ahead', '--kv-f16', '--attn-probe', '--grid-floor']);
   args.forEach((a, i) => {
     if (!a.startsWith('--') && i > 0 && !args[i - 1].startsWith('--') && a !== 'model') throw new Error(`unexpected argument ${a}`);
   });
@@ -739,7 +754,8 @@ function parseArgs(args: string[]): { options: ModelBenchOptions; json: boolean 
     kernelAblation: args.includes('--kernel-ablation'),
     noSpeculate: args.includes('--no-speculate'),
     pinnedTier: args.includes('--pinned-tier'),
-    structureFloor: args.includes('--structure-floor'),
+    structureFloor: args.includes('--structure-floor') || value('--grid-floor') !== null,
+    gridFloor: value('--grid-floor') === null ? [] : parseGridFloor(value('--grid-floor')!),
     kvCache: args.includes('--kv-f16') ? 'f16' : 'f32',
     sampling: sm ? { temperature: Number(sm[1]), topP: Number(sm[2]) } : null,
     quick,

@@ -53,6 +53,7 @@ const report = await runModelBench(
     noSpeculate: false,
     pinnedTier: false,
     structureFloor: false,
+    gridFloor: [],
     kvCache: 'f32',
     sampling: null,
     quick: QUICK,

@@ -2,6 +2,7 @@
 // real kernels. The bench divides every kernel's bytes-read rate by this one's (cli/bench.ts).
 import type { GpuContext, KernelSpec } from '../runtime.ts';
 import source from './roofline.wgsl';
+import gridReadSource from './grid-read.wgsl';
 
 export const rooflineKernel: KernelSpec = { name: 'roofline_read', source, uniforms: ['n:u32'] };
 
@@ -22,5 +23,23 @@ export function rooflineRead(ctx: GpuContext, src: GPUBuffer, out: GPUBuffer, by
     params: { n },
     bindings: [{ buffer: src, offset, size: bytes }, out],
     workgroups: [groups],
+  });
+}
+
+export const gridReadKernel: KernelSpec = { name: 'grid_read', source: gridReadSource, uniforms: ['stages:u32', 'base:u32'] };
+
+/**
+ * Reads stage after stage of `src` in ONE dispatch of `workgroups` workgroups, a grid-wide barrier between stages
+ * (grid-read.wgsl; benchmarks only). `stages` holds (first vec4, vec4 count) pairs, `stageCount` of them; `out` is
+ * [checksum, arrivals, timed out]: the checksum gains the sum of every stage's u32 words, the arrivals
+ * stageCount · workgroups, which the caller passes back as `base` of the next dispatch on the same `out`.
+ */
+export function gridStagedRead(ctx: GpuContext, src: GPUBuffer, stages: GPUBuffer, stageCount: number, out: GPUBuffer, workgroups: number, base: number): void {
+  if (base + stageCount * workgroups > 0x7fffffff) throw new Error('grid read: the arrival counter would wrap; start a new out buffer');
+  ctx.dispatch({
+    kernel: gridReadKernel,
+    params: { stages: stageCount, base },
+    bindings: [src, stages, out],
+    workgroups: [workgroups],
   });
 }
