@@ -45,6 +45,9 @@ for (const name of readdirSync(out).filter((n) => n.endsWith('.json')).sort()) {
     if (x.structureFloor) {
       const sf = x.structureFloor;
       lines.push(`   structure floor: ${f(sf.dispatches, 0)} dispatches as streaming reads of ${gb(sf.bytes)} GB: ${f(sf.msPerToken, 3)} ms = ${f(100 * x.structureFloorRooflineRatio, 1)} % of the roofline (GPU busy ${f(d.gpuBusyMs / sf.msPerToken)}× it); one read per layer (${f(sf.mergedDispatches, 0)}): ${f(sf.mergedMsPerToken, 3)} ms = ${f(100 * x.mergedFloorRooflineRatio, 1)} %`);
+      for (const g of sf.grid ?? []) {
+        lines.push(`   the same reads in one dispatch of ${g.workgroups} workgroups, grid-wide barriers between them: ${f(g.msPerToken, 3)} ms = ${f((100 * sf.msPerToken * x.structureFloorRooflineRatio) / g.msPerToken, 1)} %${g.timedOut ? ' (NOT VALID: a barrier timed out)' : ''}`);
+      }
     }
     if (x.kernels?.length) {
       const total = x.kernels.reduce((s, k) => s + k.msPerToken, 0);

@@ -5,7 +5,8 @@
 #   2. the model bench (`bench.mjs model --json`, docs/PERFORMANCE.md) on Scout's config, one row per step:
 #      decode (prompt 64, 32 tokens), the same with --kernel-profile (and both with --router-topk) and with
 #      --kernel-ablation (each kernel's cost in the stream) and with --structure-floor (decode-floor: the step's
-#      dispatches as streaming reads of their stages' bytes), the q4 kernel
+#      dispatches as streaming reads of their stages' bytes; decode-grid-floor: the same in one dispatch with grid-wide
+#      barriers), the q4 kernel
 #      bench, decode at 32K and 128K context, and experts paged through 16 GiB with sticky routing 0.5, 0.8, 0.95
 #      (and 0.8 with --no-speculate, the synchronous pager, as a control); the load bench from stored records; the
 #      sweeps (matvec-sweep, attn-sweep, kernels-experts: the expert MLP's launch shapes); the CPU cost of recording a
@@ -194,6 +195,8 @@ wanted decode-profile && step decode-profile 90 model decode-profile --prompt 64
 wanted decode-ablation && step decode-ablation 120 model decode-ablation --prompt 64 --tokens 32 --kernel-ablation
 # the step's structure floor: its dispatches as streaming reads of their stages' bytes, and one read per layer (--structure-floor)
 wanted decode-floor && step decode-floor 90 model decode-floor --prompt 64 --tokens 32 --structure-floor
+# the same reads in one dispatch with grid-wide barriers between stages (--grid-floor: what a persistent kernel would save)
+wanted decode-grid-floor && step decode-grid-floor 120 model decode-grid-floor --prompt 64 --tokens 32 --grid-floor 132,264,528
 # the add-norm that ends a layer inside the next Q/K/V mat-vec (--norm-in-qkv; off by default until measured), and its recording
 wanted decode-norm-in-qkv && step decode-norm-in-qkv 75 model decode-norm-in-qkv --prompt 64 --tokens 32 --norm-in-qkv
 wanted decode-norm-in-qkv-ablation && step decode-norm-in-qkv-ablation 120 model decode-norm-in-qkv-ablation --prompt 64 --tokens 32 --norm-in-qkv --kernel-ablation
