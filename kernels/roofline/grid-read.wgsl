@@ -2,7 +2,7 @@
 // would save over a dispatch boundary (cli/structure-floor.ts). Benchmarks only: WGSL's atomics are relaxed (no
 // device-scope ordering of other memory) and nothing guarantees that the workgroups run at the same time, so no
 // engine kernel may rely on a barrier like this one.
-// Stage s reads the vec4s stages[s].x .. stages[s].x + stages[s].y − 1 of src, grid-stride as roofline.wgsl does, and
+// Stage s reads the vec4s stages[s].x .. stages[s].x + stages[s].y − 1 of src, grid-stride (read-window.wgsl), and
 // folds them into the checksum out[0] (Σ of the u32 words, mod 2^32). The barrier: each workgroup adds 1 to out[1]
 // and waits until it reaches P.base + (s + 1) · workgroups; a wait past SPIN_LIMIT polls sets out[2] (the workgroups
 // were not all resident) and goes on, and once out[2] is set (checked every 1024 polls) no barrier waits any more,
@@ -23,22 +23,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   workgroupBarrier();
   let G = nwg.x * 256u;
   for (var s = 0u; s < P.stages; s++) {
-    let first = stages[s].x;
-    let n = stages[s].y;
-    var acc = vec4<u32>(0u);
-    var i = gid.x;
-    while (i < n && n - i > 3u * G) {
-      let a = src[first + i];
-      let b = src[first + i + G];
-      let c = src[first + i + 2u * G];
-      let d = src[first + i + 3u * G];
-      acc += (a + b) + (c + d);
-      i += 4u * G;
-    }
-    while (i < n) {
-      acc += src[first + i];
-      i += G;
-    }
+    let acc = read_window(stages[s].x, stages[s].y, gid.x, G); // read-window.wgsl
     // the stage's loads are consumed before the workgroup arrives
     atomicAdd(&wgSum, acc.x + acc.y + acc.z + acc.w);
     workgroupBarrier();

@@ -3,8 +3,9 @@
 import type { GpuContext, KernelSpec } from '../runtime.ts';
 import source from './roofline.wgsl';
 import gridReadSource from './grid-read.wgsl';
+import readWindow from './read-window.wgsl';
 
-export const rooflineKernel: KernelSpec = { name: 'roofline_read', source, uniforms: ['n:u32'] };
+export const rooflineKernel: KernelSpec = { name: 'roofline_read', source, uniforms: ['n:u32'], includes: [readWindow] };
 
 /** Workgroups of the grid-stride loop: enough to fill a large GPU many times over, few enough to keep each thread busy. */
 export const ROOFLINE_WORKGROUPS = 2048;
@@ -26,7 +27,7 @@ export function rooflineRead(ctx: GpuContext, src: GPUBuffer, out: GPUBuffer, by
   });
 }
 
-export const gridReadKernel: KernelSpec = { name: 'grid_read', source: gridReadSource, uniforms: ['stages:u32', 'base:u32'] };
+export const gridReadKernel: KernelSpec = { name: 'grid_read', source: gridReadSource, uniforms: ['stages:u32', 'base:u32'], includes: [readWindow] };
 
 /**
  * Reads stage after stage of `src` in ONE dispatch of `workgroups` workgroups, a grid-wide barrier between stages
